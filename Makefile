@@ -1,0 +1,33 @@
+# Switchboard: `make dev` runs the whole service locally, `make test` runs every test.
+SHELL := /bin/bash
+VENV := .venv
+PY := $(VENV)/bin/python
+export CARGO_PROFILE_DEV_DEBUG := 0
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+
+.PHONY: dev test venv fmt lint unit clean
+
+$(VENV)/.installed: requirements-dev.txt
+	python3 -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+venv: $(VENV)/.installed
+
+## The whole service on 127.0.0.1: moto on :4566, functions on :9000, queue bridge, sweeper.
+dev: venv
+	scripts/dev.sh
+
+## Every test, self-contained (own emulator on a free port).
+test: venv
+	scripts/test.sh
+
+fmt:
+	cargo fmt --all
+
+lint:
+	cargo fmt --all -- --check
+	cargo clippy --workspace --all-targets -- -D warnings
+
+clean:
+	rm -rf target $(VENV) tests/e2e/node_modules

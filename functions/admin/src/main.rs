@@ -1,0 +1,10 @@
+//! The `admin` Lambda: builds the app once per cold start and serves the axum router.
+
+use std::sync::Arc;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_http::Error> {
+    switchboard::telemetry::init();
+    let app = Arc::new(switchboard::App::from_env().await);
+    lambda_http::run(switchboard::transport::admin::router(app)).await
+}

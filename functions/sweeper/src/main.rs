@@ -1,0 +1,22 @@
+//! The `sweeper` Lambda: on a schedule, re-sends outbox batches SQS never acknowledged.
+
+use std::sync::Arc;
+
+use lambda_runtime::{service_fn, LambdaEvent};
+use serde_json::{json, Value};
+use switchboard::App;
+
+#[tokio::main]
+async fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::telemetry::init();
+    let app = Arc::new(App::from_env().await);
+    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+        let app = app.clone();
+        async move {
+            let resent = app.sweep_outbox().await?;
+            tracing::info!(resent, "outbox swept");
+            Ok::<Value, lambda_runtime::Error>(json!({ "resent": resent }))
+        }
+    }))
+    .await
+}

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# `make test`: lint, then every test against a private emulator on a free port.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+echo "== cargo fmt --check"
+cargo fmt --all -- --check
+echo "== cargo clippy"
+cargo clippy --workspace --all-targets -- -D warnings
+
+export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
+port=$(python3 scripts/free_port.py)
+mkdir -p target/test-logs
+moto_pid=$(scripts/moto.sh "$port" target/test-logs/moto.log)
+trap 'kill $moto_pid 2>/dev/null || true' EXIT
+export AWS_ENDPOINT_URL=http://127.0.0.1:$port
+echo "== moto on $AWS_ENDPOINT_URL"
+
+echo "== cargo test"
+cargo test --workspace
+
+echo "== seed clients against cargo lambda watch"
+scripts/e2e.sh
+echo "== all tests passed"

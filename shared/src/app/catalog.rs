@@ -1,0 +1,131 @@
+//! Spaces and courses (SPEC §5); space changes emit `space.created|updated|deleted`.
+
+use serde_json::{json, Map, Value};
+
+use super::App;
+use crate::domain::events::Event;
+use crate::domain::incoming::string_field;
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::store::catalog::{slugify, CatalogEntry};
+use crate::store::keys::Kind;
+
+impl App {
+    pub async fn catalog_get(&self, kind: Kind, id: i64) -> Result<CatalogEntry> {
+        self.store
+            .catalog_get(kind, id)
+            .await?
+            .ok_or_else(|| Error::NotFound(format!("{} not found.", capitalized(kind))))
+    }
+
+    pub async fn catalog_create(
+        &self,
+        kind: Kind,
+        body: &Map<String, Value>,
+    ) -> Result<CatalogEntry> {
+        let title = string_field(body, "title", 200)?
+            .ok_or_else(|| Error::invalid("title", "is required"))?;
+        let slug = slug_field(body)?.unwrap_or_else(|| slugify(&title));
+        let description = description_field(body)?.unwrap_or_default();
+        let id = self.store.next_id(kind.counter()).await?;
+        let now = time::now_rfc3339();
+        let entry = CatalogEntry {
+            id,
+            title,
+            slug,
+            description,
+            created_at: now.clone(),
+            updated_at: now,
+        };
+        let item = self.store.put_catalog(kind, &entry, true)?;
+        self.commit_with_events(
+            vec![((), item)],
+            self.catalog_events(kind, "created", &entry),
+            (),
+        )
+        .await?
+        .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
+        Ok(entry)
+    }
+
+    pub async fn catalog_update(
+        &self,
+        kind: Kind,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> Result<CatalogEntry> {
+        let mut entry = self.catalog_get(kind, id).await?;
+        if let Some(t) = string_field(body, "title", 200)? {
+            entry.title = t;
+        }
+        if let Some(s) = slug_field(body)? {
+            entry.slug = s;
+        }
+        if let Some(d) = description_field(body)? {
+            entry.description = d;
+        }
+        entry.updated_at = time::now_rfc3339();
+        let item = self.store.put_catalog(kind, &entry, false)?;
+        self.commit_with_events(
+            vec![((), item)],
+            self.catalog_events(kind, "updated", &entry),
+            (),
+        )
+        .await?
+        .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
+        Ok(entry)
+    }
+
+    pub async fn catalog_delete(&self, kind: Kind, id: i64) -> Result<()> {
+        let entry = self.catalog_get(kind, id).await?;
+        let item = self.store.delete_catalog(kind, id)?;
+        self.commit_with_events(
+            vec![((), item)],
+            self.catalog_events(kind, "deleted", &entry),
+            (),
+        )
+        .await?
+        .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))
+    }
+
+    fn catalog_events(&self, kind: Kind, verb: &str, entry: &CatalogEntry) -> Vec<Event> {
+        match kind {
+            Kind::Space => vec![Event::new(
+                &format!("space.{verb}"),
+                json!({"space_id": entry.id, "space": entry.view()}),
+                None,
+                None,
+            )],
+            Kind::Course => vec![],
+        }
+    }
+}
+
+fn capitalized(kind: Kind) -> &'static str {
+    match kind {
+        Kind::Space => "Space",
+        Kind::Course => "Course",
+    }
+}
+
+fn slug_field(body: &Map<String, Value>) -> Result<Option<String>> {
+    match string_field(body, "slug", 80)? {
+        Some(s) if slugify(&s) == s => Ok(Some(s)),
+        Some(_) => Err(Error::invalid(
+            "slug",
+            "use lower-case letters, digits and hyphens",
+        )),
+        None => Ok(None),
+    }
+}
+
+fn description_field(body: &Map<String, Value>) -> Result<Option<String>> {
+    match body.get("description") {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.chars().count() <= 2000 => Ok(Some(s.clone())),
+        Some(_) => Err(Error::invalid(
+            "description",
+            "must be a string of at most 2000 characters",
+        )),
+    }
+}

@@ -1,0 +1,146 @@
+//! Managing incoming webhooks (SPEC §4.2).
+
+use serde_json::{Map, Value};
+
+use super::App;
+use crate::domain::incoming::{IncomingWebhook, WebhookPatch};
+use crate::domain::{secret, time};
+use crate::error::{Error, Result};
+use crate::store::keys::Kind;
+
+fn not_found() -> Error {
+    Error::NotFound("Incoming webhook not found.".into())
+}
+
+impl App {
+    pub async fn incoming_get(&self, id: i64) -> Result<IncomingWebhook> {
+        self.store.webhook_get(id).await?.ok_or_else(not_found)
+    }
+
+    /// Rejects ids of spaces or courses that do not exist, naming the field.
+    async fn check_references(&self, patch: &WebhookPatch) -> Result<()> {
+        let (spaces, courses) = patch.referenced();
+        for (kind, ids, fields) in [
+            (
+                Kind::Space,
+                spaces,
+                [
+                    ("space_ids", &patch.space_ids),
+                    ("remove_space_ids", &patch.remove_space_ids),
+                ],
+            ),
+            (
+                Kind::Course,
+                courses,
+                [
+                    ("course_ids", &patch.course_ids),
+                    ("remove_course_ids", &patch.remove_course_ids),
+                ],
+            ),
+        ] {
+            if ids.is_empty() {
+                continue;
+            }
+            let found = self.store.catalog_existing(kind, &ids).await?;
+            for (field, list) in fields {
+                if let Some(unknown) = list.iter().flatten().find(|id| !found.contains(id)) {
+                    return Err(Error::invalid(
+                        field,
+                        format!("{} {unknown} does not exist", kind.noun()),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    pub async fn incoming_create(&self, body: &Map<String, Value>) -> Result<IncomingWebhook> {
+        let patch = WebhookPatch::from_json(body, true)?;
+        self.check_references(&patch).await?;
+        let id = self.store.next_id("incoming_webhook").await?;
+        let now = time::now_rfc3339();
+        let mut w = IncomingWebhook {
+            id,
+            key: secret::webhook_key(),
+            title: String::new(),
+            space_ids: vec![],
+            remove_space_ids: vec![],
+            course_ids: vec![],
+            remove_course_ids: vec![],
+            send_wp_welcome_email: false,
+            status: "active".into(),
+            allowed_ips: vec![],
+            signing_secret: None,
+            field_map: Default::default(),
+            running_count: 0,
+            last_run_at: None,
+            created_at: now.clone(),
+            updated_at: now,
+            revision: 0,
+        };
+        patch.apply(&mut w);
+        let items = self
+            .store
+            .create_webhook_items(&w)?
+            .into_iter()
+            .map(|i| ((), i))
+            .collect();
+        self.store
+            .transact(items)
+            .await?
+            .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
+        Ok(w)
+    }
+
+    pub async fn incoming_update(
+        &self,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> Result<IncomingWebhook> {
+        let patch = WebhookPatch::from_json(body, false)?;
+        self.check_references(&patch).await?;
+        let mut w = self.incoming_get(id).await?;
+        patch.apply(&mut w);
+        self.save_incoming(w, None).await
+    }
+
+    /// New key; the old URL stops working with the same transaction.
+    pub async fn incoming_rotate(&self, id: i64) -> Result<IncomingWebhook> {
+        let mut w = self.incoming_get(id).await?;
+        let old = std::mem::replace(&mut w.key, secret::webhook_key());
+        self.save_incoming(w, Some(&old)).await
+    }
+
+    async fn save_incoming(
+        &self,
+        mut w: IncomingWebhook,
+        old_key: Option<&str>,
+    ) -> Result<IncomingWebhook> {
+        w.updated_at = time::now_rfc3339();
+        let prev = w.revision;
+        w.revision += 1;
+        let items = self
+            .store
+            .update_webhook_items(&w, prev, old_key)?
+            .into_iter()
+            .map(|i| ((), i))
+            .collect();
+        self.store.transact(items).await?.map_err(|_| {
+            Error::Conflict(
+                "The webhook was changed or deleted concurrently; reload and retry.".into(),
+            )
+        })?;
+        Ok(w)
+    }
+
+    pub async fn incoming_delete(&self, id: i64) -> Result<()> {
+        let w = self.incoming_get(id).await?;
+        let items = self
+            .store
+            .delete_webhook_items(&w)?
+            .into_iter()
+            .map(|i| ((), i))
+            .collect();
+        self.store.transact(items).await?.map_err(|_| not_found())
+    }
+}

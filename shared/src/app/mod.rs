@@ -1,0 +1,61 @@
+//! Use cases: each combines domain rules with the store, the queue and the mailer.
+
+pub mod catalog;
+pub mod dispatch;
+pub mod events;
+pub mod incoming;
+pub mod incoming_admin;
+pub mod limiter;
+
+use crate::config::Config;
+use crate::mail::Mailer;
+use crate::queue::Queue;
+use crate::store::Store;
+
+/// Everything a function needs, built once per cold start and shared by every request.
+#[derive(Debug)]
+pub struct App {
+    pub config: Config,
+    pub store: Store,
+    pub queue: Queue,
+    pub mailer: Mailer,
+    pub limiter: limiter::RateLimiter,
+}
+
+impl App {
+    /// Builds the SDK clients from the environment (honours `AWS_ENDPOINT_URL`).
+    pub async fn from_env() -> Self {
+        let config = Config::from_env();
+        let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
+        Self::new(config, &sdk)
+    }
+
+    pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        Self::from_clients(
+            config,
+            aws_sdk_dynamodb::Client::new(sdk),
+            aws_sdk_sqs::Client::new(sdk),
+            aws_sdk_ses::Client::new(sdk),
+        )
+    }
+
+    /// Builds the app around ready clients (tests add interceptors to count calls).
+    pub fn from_clients(
+        config: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        ses: aws_sdk_ses::Client,
+    ) -> Self {
+        let store = Store::new(dynamodb, config.table_name.clone());
+        let queue = Queue::new(sqs, config.queue_url.clone());
+        let mailer = Mailer::new(ses, config.mail_from.clone());
+        let limiter = limiter::RateLimiter::new(config.rate_limit_per_minute);
+        Self {
+            config,
+            store,
+            queue,
+            mailer,
+            limiter,
+        }
+    }
+}

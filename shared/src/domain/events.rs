@@ -1,0 +1,189 @@
+//! The event catalog (SPEC §6.1) and the event envelope that travels through the outbox and SQS.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+/// `(event, description)` for every catalog event, grouped by namespace.
+pub const CATALOG: &[(&str, &str)] = &[
+    ("feed.created", "New feed post created"),
+    ("feed.updated", "Feed post updated"),
+    ("feed.deleted", "Feed post deleted"),
+    ("feed.pinned", "Feed post pinned"),
+    ("feed.unpinned", "Feed post unpinned"),
+    ("comment.created", "New comment added"),
+    ("comment.updated", "Comment updated"),
+    ("comment.deleted", "Comment deleted"),
+    ("reaction.added", "Reaction added to content"),
+    ("reaction.removed", "Reaction removed from content"),
+    ("space.created", "New space created"),
+    ("space.updated", "Space updated"),
+    ("space.deleted", "Space deleted"),
+    ("space.member_joined", "User joined space"),
+    ("space.member_left", "User left space"),
+    ("user.registered", "New user registered"),
+    ("user.profile_updated", "User profile updated"),
+    ("user.followed", "User followed another user"),
+    ("user.unfollowed", "User unfollowed another user"),
+    ("course.enrolled", "User enrolled in course"),
+    ("course.unenrolled", "User unenrolled from course"),
+    ("lesson.completed", "User completed lesson"),
+    ("report.created", "New moderation report submitted"),
+    ("report.resolved", "Moderation report resolved"),
+    ("contact.created", "New contact added"),
+    ("contact.updated", "Contact information changed"),
+    ("contact.deleted", "Contact removed"),
+    ("contact.status_changed", "Contact status updated"),
+    ("contact.tag_added", "Tag added to contact"),
+    ("contact.tag_removed", "Tag removed from contact"),
+    ("contact.list_added", "Contact added to list"),
+    ("contact.list_removed", "Contact removed from list"),
+    ("email.sent", "Email successfully sent"),
+    ("email.opened", "Email opened by recipient"),
+    ("email.clicked", "Link clicked in email"),
+    ("email.bounced", "Email bounced"),
+    ("email.spam_complaint", "Spam complaint received"),
+    ("email.unsubscribed", "Contact unsubscribed"),
+    ("campaign.created", "New campaign created"),
+    ("campaign.sent", "Campaign finished sending"),
+    ("campaign.paused", "Campaign paused"),
+    ("campaign.resumed", "Campaign resumed"),
+    ("funnel.subscriber_added", "Contact entered funnel"),
+    ("funnel.subscriber_completed", "Contact completed funnel"),
+    ("funnel.subscriber_exited", "Contact exited funnel"),
+    ("funnel.sequence_completed", "Contact completed sequence"),
+    ("commerce.order_created", "New order placed"),
+    ("commerce.order_completed", "Order completed"),
+    ("commerce.order_refunded", "Order refunded"),
+    ("commerce.revenue_recorded", "Revenue attributed"),
+    (
+        "incoming_webhook.processed",
+        "An incoming webhook call was executed successfully",
+    ),
+    ("webhook.test", "Test delivery sent from the admin API"),
+];
+
+pub fn is_catalog_event(name: &str) -> bool {
+    CATALOG.iter().any(|(e, _)| *e == name)
+}
+
+fn namespace(name: &str) -> &str {
+    name.split('.').next().unwrap_or(name)
+}
+
+/// A subscription pattern is valid when it is `*`, `ns.*` for a catalog namespace, or an event.
+pub fn is_valid_pattern(pattern: &str) -> bool {
+    match pattern.strip_suffix(".*") {
+        _ if pattern == "*" => true,
+        Some(ns) => CATALOG.iter().any(|(e, _)| namespace(e) == ns),
+        None => is_catalog_event(pattern),
+    }
+}
+
+/// Whether a subscription pattern matches an event name.
+pub fn pattern_matches(pattern: &str, event: &str) -> bool {
+    pattern == "*"
+        || pattern == event
+        || pattern
+            .strip_suffix(".*")
+            .is_some_and(|ns| namespace(event) == ns)
+}
+
+/// `GET /admin/event-types`: the catalog grouped by namespace.
+pub fn catalog_json() -> Value {
+    let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
+    for (event, description) in CATALOG {
+        let ns = namespace(event).to_string();
+        let item = json!({"event": event, "description": description});
+        match groups.iter_mut().find(|(n, _)| *n == ns) {
+            Some((_, items)) => items.push(item),
+            None => groups.push((ns, vec![item])),
+        }
+    }
+    let groups: Vec<Value> = groups
+        .into_iter()
+        .map(
+            |(ns, events)| json!({"namespace": ns, "pattern": format!("{ns}.*"), "events": events}),
+        )
+        .collect();
+    let all: Vec<Value> = CATALOG
+        .iter()
+        .map(|(e, d)| json!({"event": e, "description": d}))
+        .collect();
+    json!({"event_types": all, "groups": groups, "wildcards": ["*"]})
+}
+
+/// One event, as written to the outbox and carried on the queue.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Event {
+    /// ULID; the idempotency key of everything downstream.
+    pub event_id: String,
+    pub event: String,
+    /// RFC 3339 UTC.
+    pub timestamp: String,
+    pub data: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user_id: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub xprofile: Option<Value>,
+}
+
+impl Event {
+    pub fn new(event: &str, data: Value, user_id: Option<i64>, xprofile: Option<Value>) -> Self {
+        Self {
+            event_id: crate::domain::time::new_ulid().to_string(),
+            event: event.to_string(),
+            timestamp: super::time::now_rfc3339(),
+            data,
+            user_id,
+            xprofile,
+        }
+    }
+}
+
+/// A group of events written by one state change: one outbox item, one SQS message.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EventBatch {
+    pub batch_id: String,
+    /// The outbox shard holding this batch (so the consumer can delete it by key).
+    pub shard: u32,
+    pub events: Vec<Event>,
+}
+
+/// Outbox partitions, so that a burst of writes does not land on one DynamoDB partition.
+pub const OUTBOX_SHARDS: u32 = 8;
+
+impl EventBatch {
+    pub fn new(events: Vec<Event>) -> Self {
+        let id = crate::domain::time::new_ulid();
+        let shard = (id.random() % u128::from(OUTBOX_SHARDS)) as u32;
+        Self {
+            batch_id: id.to_string(),
+            shard,
+            events,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn catalog_has_both_seeds() {
+        assert_eq!(CATALOG.len(), 24 + 26 + 2);
+        assert!(is_catalog_event("commerce.revenue_recorded"));
+        assert!(!is_catalog_event("invalid.event"));
+    }
+
+    #[test]
+    fn patterns() {
+        assert!(is_valid_pattern("*"));
+        assert!(is_valid_pattern("space.*"));
+        assert!(!is_valid_pattern("nope.*"));
+        assert!(pattern_matches("space.*", "space.member_joined"));
+        assert!(!pattern_matches("space.*", "spaces.x"));
+        assert!(pattern_matches("*", "feed.created"));
+        assert!(pattern_matches("feed.created", "feed.created"));
+        assert!(!pattern_matches("feed.created", "feed.updated"));
+    }
+}

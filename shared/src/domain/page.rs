@@ -1,0 +1,153 @@
+//! Pagination requests and the list shape of SPEC §6.6.
+
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+
+/// `?per_page=&page=&cursor=` of every list route.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PageRequest {
+    pub per_page: usize,
+    pub page: usize,
+    /// Opaque cursor (base64url of DynamoDB's `LastEvaluatedKey`); wins over `page`.
+    pub cursor: Option<String>,
+}
+
+impl Default for PageRequest {
+    fn default() -> Self {
+        Self {
+            per_page: 25,
+            page: 1,
+            cursor: None,
+        }
+    }
+}
+
+impl PageRequest {
+    /// Validates raw query values: `per_page` 1–100 (default 25), `page` >= 1 (default 1).
+    pub fn parse(per_page: Option<&str>, page: Option<&str>, cursor: Option<&str>) -> Result<Self> {
+        let per_page = match per_page {
+            None | Some("") => 25,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=100).contains(n))
+                .ok_or_else(|| Error::invalid("per_page", "must be an integer from 1 to 100"))?,
+        };
+        let page = match page {
+            None | Some("") => 1,
+            Some(v) => v
+                .parse::<usize>()
+                .ok()
+                .filter(|n| (1..=1_000_000).contains(n))
+                .ok_or_else(|| Error::invalid("page", "must be a positive integer"))?,
+        };
+        let cursor = cursor.filter(|c| !c.is_empty()).map(str::to_string);
+        Ok(Self {
+            per_page,
+            page,
+            cursor,
+        })
+    }
+}
+
+/// One page of a list, with exact totals.
+#[derive(Clone, Debug)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: usize,
+    pub per_page: usize,
+    pub current_page: usize,
+    pub next_cursor: Option<String>,
+}
+
+impl<T> Page<T> {
+    pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            total: self.total,
+            per_page: self.per_page,
+            current_page: self.current_page,
+            next_cursor: self.next_cursor,
+        }
+    }
+}
+
+impl<T> Page<T> {
+    pub fn try_map<U, E>(
+        self,
+        f: impl FnMut(T) -> std::result::Result<U, E>,
+    ) -> std::result::Result<Page<U>, E> {
+        Ok(Page {
+            items: self
+                .items
+                .into_iter()
+                .map(f)
+                .collect::<std::result::Result<Vec<U>, E>>()?,
+            total: self.total,
+            per_page: self.per_page,
+            current_page: self.current_page,
+            next_cursor: self.next_cursor,
+        })
+    }
+}
+
+impl Page<Value> {
+    /// `{"<key>":[...],"pagination":{...},"next_cursor":...}`.
+    pub fn to_json(&self, key: &str) -> Value {
+        let last_page = self.total.div_ceil(self.per_page).max(1);
+        json!({
+            key: self.items,
+            "pagination": {
+                "total": self.total,
+                "per_page": self.per_page,
+                "current_page": self.current_page,
+                "last_page": last_page,
+            },
+            "next_cursor": self.next_cursor,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parse_bounds() {
+        assert_eq!(
+            PageRequest::parse(None, None, None).unwrap(),
+            PageRequest::default()
+        );
+        assert!(PageRequest::parse(Some("0"), None, None).is_err());
+        assert!(PageRequest::parse(Some("101"), None, None).is_err());
+        assert!(PageRequest::parse(Some("x"), None, None).is_err());
+        assert!(PageRequest::parse(None, Some("0"), None).is_err());
+        assert_eq!(
+            PageRequest::parse(Some("100"), Some("3"), None)
+                .unwrap()
+                .page,
+            3
+        );
+    }
+
+    #[test]
+    fn last_page() {
+        let p = Page {
+            items: vec![Value::Null],
+            total: 50,
+            per_page: 25,
+            current_page: 1,
+            next_cursor: None,
+        };
+        assert_eq!(p.to_json("runs")["pagination"]["last_page"], 2);
+        let p = Page::<Value> {
+            items: vec![],
+            total: 0,
+            per_page: 25,
+            current_page: 1,
+            next_cursor: None,
+        };
+        assert_eq!(p.to_json("runs")["pagination"]["last_page"], 1);
+    }
+}

@@ -1,0 +1,23 @@
+//! Switchboard: incoming and outgoing webhooks for online communities.
+//!
+//! Layout, from the inside out:
+//! - [`domain`]: pure rules (members, incoming webhooks, events, passwords, pagination);
+//! - [`store`]: DynamoDB persistence; [`queue`]: SQS; [`mail`]: SES;
+//! - [`app`]: the use cases, combining domain and store;
+//! - [`transport`]: HTTP (axum) routers for the Lambda functions, and body parsing;
+//! - [`config`] and [`error`]: read once per cold start / mapped to HTTP in one place.
+
+pub mod app;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod mail;
+pub mod queue;
+pub mod store;
+pub mod telemetry;
+pub mod transport;
+
+pub use app::App;
+pub use config::Config;
+pub use error::{Error, Result};
+pub use futures::future::join_all;

@@ -1,0 +1,140 @@
+//! SES: the welcome email for members created by an incoming webhook.
+//!
+//! Subject and body come from compile-time templates (`shared/templates/`, HTML-escaped by
+//! askama) filled with the site name, the portal URL and the member's name and login. The
+//! password is never part of any email.
+
+use askama::Template;
+use aws_sdk_ses::types::{Body, Content, Destination, Message};
+
+use crate::config::Config;
+use crate::domain::member::Member;
+use crate::error::{Error, Result};
+
+#[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomeHtml<'a> {
+    site_name: &'a str,
+    portal_url: &'a str,
+    display_name: &'a str,
+    login: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "welcome.txt")]
+struct WelcomeText<'a> {
+    site_name: &'a str,
+    portal_url: &'a str,
+    display_name: &'a str,
+    login: &'a str,
+}
+
+/// A rendered welcome email.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Email {
+    pub to: String,
+    pub subject: String,
+    pub html: String,
+    pub text: String,
+}
+
+/// Renders the welcome email for `member` (pure; tested without SES).
+pub fn welcome_email(config: &Config, member: &Member) -> Result<Email> {
+    let html = WelcomeHtml {
+        site_name: &config.site_name,
+        portal_url: &config.portal_url,
+        display_name: &member.display_name,
+        login: &member.login,
+    }
+    .render()
+    .map_err(Error::dep)?;
+    let text = WelcomeText {
+        site_name: &config.site_name,
+        portal_url: &config.portal_url,
+        display_name: &member.display_name,
+        login: &member.login,
+    }
+    .render()
+    .map_err(Error::dep)?;
+    let subject = config
+        .welcome_subject
+        .replace("{site_name}", &config.site_name)
+        .replace(['\r', '\n'], " ");
+    Ok(Email {
+        to: member.email.clone(),
+        subject,
+        html,
+        text,
+    })
+}
+
+#[derive(Clone, Debug)]
+pub struct Mailer {
+    pub client: aws_sdk_ses::Client,
+    pub from: String,
+}
+
+impl Mailer {
+    pub fn new(client: aws_sdk_ses::Client, from: impl Into<String>) -> Self {
+        Self {
+            client,
+            from: from.into(),
+        }
+    }
+
+    pub async fn send(&self, email: &Email) -> Result<()> {
+        let content = |s: &str| {
+            Content::builder()
+                .data(s)
+                .charset("UTF-8")
+                .build()
+                .map_err(Error::dep)
+        };
+        let message = Message::builder()
+            .subject(content(&email.subject)?)
+            .body(
+                Body::builder()
+                    .html(content(&email.html)?)
+                    .text(content(&email.text)?)
+                    .build(),
+            )
+            .build();
+        self.client
+            .send_email()
+            .source(&self.from)
+            .destination(Destination::builder().to_addresses(&email.to).build())
+            .message(message)
+            .send()
+            .await
+            .map_err(|e| Error::dep(aws_sdk_ses::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_escaped_and_password_absent() {
+        let member = Member {
+            user_id: 1,
+            email: "a@example.com".into(),
+            login: "jd".into(),
+            first_name: "<b>J</b>".into(),
+            last_name: String::new(),
+            display_name: "<img src=x onerror=alert(1)>".into(),
+            role: "subscriber".into(),
+            status: "active".into(),
+            meta: Default::default(),
+            created_at: "x".into(),
+            origin: "by_admin".into(),
+        };
+        let e = welcome_email(&Config::defaults(), &member).unwrap();
+        assert!(!e.html.contains("<img"));
+        assert!(e.html.contains("&#60;img") || e.html.contains("&lt;img"));
+        assert!(e.html.contains("Switchboard Community"));
+        assert!(e.text.contains("http://127.0.0.1:9000/portal/"));
+        assert_eq!(e.subject, "Welcome to Switchboard Community");
+    }
+}

@@ -1,0 +1,38 @@
+//! SQS: the event queue between the sources and `dispatch`.
+
+use crate::domain::events::EventBatch;
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug)]
+pub struct Queue {
+    pub client: aws_sdk_sqs::Client,
+    pub url: String,
+}
+
+impl Queue {
+    pub fn new(client: aws_sdk_sqs::Client, url: impl Into<String>) -> Self {
+        Self {
+            client,
+            url: url.into(),
+        }
+    }
+
+    /// Sends one outbox batch as one message.
+    pub async fn send_batch(&self, batch: &EventBatch) -> Result<()> {
+        let body = serde_json::to_string(batch).map_err(Error::dep)?;
+        self.send(body, 0).await
+    }
+
+    /// Sends a raw message body with a delay (0–900 s).
+    pub async fn send(&self, body: String, delay_seconds: i32) -> Result<()> {
+        self.client
+            .send_message()
+            .queue_url(&self.url)
+            .message_body(body)
+            .delay_seconds(delay_seconds.clamp(0, 900))
+            .send()
+            .await
+            .map_err(|e| Error::dep(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}

@@ -1,0 +1,152 @@
+//! Spaces and courses: `pk = SPACE|COURSE`, `sk = {id:012}`, the entry under `data`.
+
+use std::collections::BTreeSet;
+
+use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::keys::{self, Kind};
+use super::{from_item, key, to_item, QuerySpec, Store};
+use crate::domain::page::{Page, PageRequest};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct CatalogEntry {
+    pub id: i64,
+    pub title: String,
+    pub slug: String,
+    #[serde(default)]
+    pub description: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl CatalogEntry {
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "title": self.title,
+            "slug": self.slug,
+            "description": self.description,
+            "created_at": self.created_at,
+            "updated_at": self.updated_at,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct EntryItem {
+    pk: String,
+    sk: String,
+    data: CatalogEntry,
+}
+
+impl Store {
+    pub async fn catalog_get(&self, kind: Kind, id: i64) -> Result<Option<CatalogEntry>> {
+        Ok(self
+            .get_as::<EntryItem>(kind.catalog(), &keys::id_sk(id))
+            .await?
+            .map(|e| e.data))
+    }
+
+    pub async fn catalog_list(&self, kind: Kind, req: &PageRequest) -> Result<Page<CatalogEntry>> {
+        let page = self.page(&QuerySpec::table(kind.catalog()), req).await?;
+        page.try_map(|i| from_item::<EntryItem>(i).map(|e| e.data))
+    }
+
+    /// Which of `ids` exist (one BatchGetItem per 100 ids).
+    pub async fn catalog_existing(&self, kind: Kind, ids: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
+        let mut found = BTreeSet::new();
+        let all: Vec<i64> = ids.iter().copied().collect();
+        for chunk in all.chunks(100) {
+            let mut request = KeysAndAttributes::builder().projection_expression("pk, sk");
+            for id in chunk {
+                request = request.keys(key(kind.catalog(), keys::id_sk(*id)));
+            }
+            let mut pending = Some(request.consistent_read(true).build().map_err(Error::dep)?);
+            while let Some(req) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                for item in out
+                    .responses
+                    .and_then(|mut r| r.remove(&self.table))
+                    .unwrap_or_default()
+                {
+                    if let Some(id) = item
+                        .get("sk")
+                        .and_then(|v| v.as_s().ok())
+                        .and_then(|s| s.parse().ok())
+                    {
+                        found.insert(id);
+                    }
+                }
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+
+    /// Writes an entry; `creating` requires it to be new, otherwise it must exist.
+    pub fn put_catalog(
+        &self,
+        kind: Kind,
+        entry: &CatalogEntry,
+        creating: bool,
+    ) -> Result<TransactWriteItem> {
+        let item = to_item(&EntryItem {
+            pk: kind.catalog().into(),
+            sk: keys::id_sk(entry.id),
+            data: entry.clone(),
+        })?;
+        let cond = if creating {
+            "attribute_not_exists(pk)"
+        } else {
+            "attribute_exists(pk)"
+        };
+        self.put(item, Some(cond))
+    }
+
+    pub fn delete_catalog(&self, kind: Kind, id: i64) -> Result<TransactWriteItem> {
+        self.delete_existing(kind.catalog(), &keys::id_sk(id))
+    }
+}
+
+/// A URL slug from a title: lower-case ASCII letters and digits joined by hyphens.
+pub fn slugify(title: &str) -> String {
+    let mut out = String::new();
+    for c in title.chars().flat_map(char::to_lowercase) {
+        if c.is_ascii_alphanumeric() {
+            out.push(c);
+        } else if !out.ends_with('-') && !out.is_empty() {
+            out.push('-');
+        }
+    }
+    let slug = out
+        .trim_end_matches('-')
+        .chars()
+        .take(80)
+        .collect::<String>();
+    if slug.is_empty() {
+        "untitled".into()
+    } else {
+        slug
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn slugs() {
+        assert_eq!(super::slugify("Premium Members!"), "premium-members");
+        assert_eq!(super::slugify("  "), "untitled");
+    }
+}

@@ -1,0 +1,276 @@
+//! Incoming webhooks, their key lookup items, activity log and idempotency records.
+//!
+//! The main item (`IWH`/`{id}`) holds the configuration under `data` plus the run counters at
+//! top level, so executions (`ADD running_count`) and admin edits (`SET data`) never clobber
+//! each other. The key item (`IWHKEY#{key}`) is a copy of `data`, written in the same
+//! transaction as every edit, so an execution resolves its webhook with one GetItem.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::keys;
+use super::{from_item, n, s, to_item, QuerySpec, Store};
+use crate::domain::incoming::{IncomingWebhook, Outcome};
+use crate::domain::page::{Page, PageRequest};
+use crate::error::{Error, Result};
+
+#[derive(Serialize, Deserialize)]
+struct MainItem {
+    pk: String,
+    sk: String,
+    data: IncomingWebhook,
+    #[serde(default)]
+    running_count: i64,
+    #[serde(default)]
+    last_run_at: Option<String>,
+}
+
+impl MainItem {
+    fn into_webhook(self) -> IncomingWebhook {
+        let mut w = self.data;
+        w.running_count = self.running_count;
+        w.last_run_at = self.last_run_at;
+        w
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct KeyItem {
+    pk: String,
+    sk: String,
+    data: IncomingWebhook,
+}
+
+/// One execution in a webhook's activity log. Never holds a password.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct Run {
+    pub id: String,
+    pub webhook_id: i64,
+    pub time: String,
+    pub email: Option<String>,
+    pub user_id: Option<i64>,
+    pub created: bool,
+    /// `success` or `failed`.
+    pub outcome: String,
+    pub status_code: u16,
+    pub spaces: Outcome,
+    pub courses: Outcome,
+    pub welcome_email: Option<String>,
+    pub source_ip: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Serialize, Deserialize)]
+struct RunItem {
+    pk: String,
+    sk: String,
+    data: Run,
+    expires_at: i64,
+}
+
+/// A stored response for a repeated `Idempotency-Key`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct StoredResponse {
+    pub status: u16,
+    pub body: Value,
+    pub expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct IdemItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    r: StoredResponse,
+}
+
+impl Store {
+    /// The hot-path lookup: one GetItem on the key item.
+    pub async fn webhook_by_key(&self, key: &str) -> Result<Option<IncomingWebhook>> {
+        Ok(self
+            .get_as::<KeyItem>(&keys::webhook_key(key), keys::WEBHOOK_KEY_SK)
+            .await?
+            .map(|k| k.data))
+    }
+
+    pub async fn webhook_get(&self, id: i64) -> Result<Option<IncomingWebhook>> {
+        Ok(self
+            .get_as::<MainItem>(keys::IWH, &keys::id_sk(id))
+            .await?
+            .map(MainItem::into_webhook))
+    }
+
+    pub async fn webhook_list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
+        let page = self.page(&QuerySpec::table(keys::IWH), req).await?;
+        page.try_map(|i| from_item::<MainItem>(i).map(MainItem::into_webhook))
+    }
+
+    /// Items that create a webhook: the main item and its key item, both new.
+    pub fn create_webhook_items(&self, w: &IncomingWebhook) -> Result<Vec<TransactWriteItem>> {
+        let main = to_item(&MainItem {
+            pk: keys::IWH.into(),
+            sk: keys::id_sk(w.id),
+            data: w.clone(),
+            running_count: 0,
+            last_run_at: None,
+        })?;
+        Ok(vec![self.put_new(main)?, self.put_key_item(w, true)?])
+    }
+
+    fn put_key_item(&self, w: &IncomingWebhook, creating: bool) -> Result<TransactWriteItem> {
+        let item = to_item(&KeyItem {
+            pk: keys::webhook_key(&w.key),
+            sk: keys::WEBHOOK_KEY_SK.into(),
+            data: w.clone(),
+        })?;
+        let cond = if creating {
+            "attribute_not_exists(pk)"
+        } else {
+            "attribute_exists(pk)"
+        };
+        self.put(item, Some(cond))
+    }
+
+    /// Items that save an edited webhook (optimistic: only if nobody saved since `prev_revision`).
+    /// When the key changed (rotation) the old key item is deleted and a new one written.
+    pub fn update_webhook_items(
+        &self,
+        w: &IncomingWebhook,
+        prev_revision: i64,
+        old_key: Option<&str>,
+    ) -> Result<Vec<TransactWriteItem>> {
+        let mut data = w.clone();
+        data.running_count = 0;
+        data.last_run_at = None;
+        let main = self.update(
+            keys::IWH,
+            &keys::id_sk(w.id),
+            "SET #d = :d",
+            Some("attribute_exists(pk) AND #d.#r = :prev"),
+            &[("#d", "data"), ("#r", "revision")],
+            vec![
+                (
+                    ":d",
+                    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(&data)
+                        .map_err(Error::dep)?,
+                ),
+                (":prev", n(prev_revision)),
+            ],
+        )?;
+        let mut items = vec![main];
+        match old_key {
+            Some(old) => {
+                items.push(self.delete_existing(&keys::webhook_key(old), keys::WEBHOOK_KEY_SK)?);
+                items.push(self.put_key_item(&data, true)?);
+            }
+            None => items.push(self.put_key_item(&data, false)?),
+        }
+        Ok(items)
+    }
+
+    pub fn delete_webhook_items(&self, w: &IncomingWebhook) -> Result<Vec<TransactWriteItem>> {
+        Ok(vec![
+            self.delete_existing(keys::IWH, &keys::id_sk(w.id))?,
+            self.delete_existing(&keys::webhook_key(&w.key), keys::WEBHOOK_KEY_SK)?,
+        ])
+    }
+
+    /// Counts one run on the main item (only while the webhook exists).
+    pub fn count_run(&self, webhook_id: i64, now: &str) -> Result<TransactWriteItem> {
+        self.update(
+            keys::IWH,
+            &keys::id_sk(webhook_id),
+            "ADD running_count :one SET last_run_at = :t",
+            Some("attribute_exists(pk)"),
+            &[],
+            vec![(":one", n(1)), (":t", s(now))],
+        )
+    }
+
+    pub fn put_run(&self, run: &Run, retention_days: i64) -> Result<TransactWriteItem> {
+        let item = to_item(&RunItem {
+            pk: keys::runs(run.webhook_id),
+            sk: run.id.clone(),
+            data: run.clone(),
+            expires_at: crate::domain::time::ttl_after_days(retention_days),
+        })?;
+        self.put(item, None)
+    }
+
+    /// Records a failed run outside any transaction (best effort, logged on failure).
+    pub async fn record_run(&self, run: &Run, retention_days: i64) {
+        let write = self.put_run(run, retention_days);
+        let result = match write {
+            Ok(w) => self.transact(vec![((), w)]).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, webhook_id = run.webhook_id, "could not record run");
+        }
+    }
+
+    /// Activity log, newest first.
+    pub async fn runs(&self, webhook_id: i64, req: &PageRequest) -> Result<Page<Run>> {
+        let page = self
+            .page(
+                &QuerySpec::table(keys::runs(webhook_id)).newest_first(),
+                req,
+            )
+            .await?;
+        page.try_map(|i| from_item::<RunItem>(i).map(|r| r.data))
+    }
+
+    pub async fn stored_response(&self, key_hash: &str) -> Result<Option<StoredResponse>> {
+        let now = jiff::Timestamp::now().as_second();
+        Ok(self
+            .get_as::<IdemItem>(&keys::idempotency(key_hash), keys::IDEM_SK)
+            .await?
+            .map(|i| i.r)
+            .filter(|r| r.expires_at > now))
+    }
+
+    /// Stores the response of a first call; fails the transaction if another call got there first
+    /// (expired records may be replaced).
+    pub fn put_stored_response(
+        &self,
+        key_hash: &str,
+        r: &StoredResponse,
+    ) -> Result<TransactWriteItem> {
+        let item = to_item(&IdemItem {
+            pk: keys::idempotency(key_hash),
+            sk: keys::IDEM_SK.into(),
+            r: r.clone(),
+        })?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", n(jiff::Timestamp::now().as_second()))
+            .build()
+            .map_err(Error::dep)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// Overwrites a stored response after the fact (e.g. the welcome email failed).
+    pub async fn amend_stored_response(&self, key_hash: &str, r: &StoredResponse) -> Result<()> {
+        let item = to_item(&IdemItem {
+            pk: keys::idempotency(key_hash),
+            sk: keys::IDEM_SK.into(),
+            r: r.clone(),
+        })?;
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        Ok(())
+    }
+}
+
+/// The run's public view.
+pub fn run_view(r: &Run) -> Value {
+    json!(r)
+}

@@ -1,0 +1,97 @@
+//! Every key of the single table, in one place.
+//!
+//! | item | pk | sk | gsi1pk / gsi1sk |
+//! |---|---|---|---|
+//! | id counter | `COUNTER` | `user`, `space`, ... | |
+//! | member profile | `MEMBER#{email}` | `PROFILE` | `USERS` / `{user_id:012}` |
+//! | space membership | `MEMBER#{email}` | `SPACE#{id:012}` | `SPACE#{id}` / `{user_id:012}` |
+//! | course enrollment | `MEMBER#{email}` | `COURSE#{id:012}` | `COURSE#{id}` / `{user_id:012}` |
+//! | login claim | `LOGIN#{login lower-cased}` | `LOGIN` | |
+//! | space / course | `SPACE` / `COURSE` | `{id:012}` | |
+//! | incoming webhook | `IWH` | `{id:012}` | |
+//! | incoming webhook by key | `IWHKEY#{key}` | `IWHKEY` | |
+//! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
+//! | idempotency record | `IDEM#{sha256(webhook key, Idempotency-Key)}` | `IDEM` | |
+//! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
+
+pub const COUNTER: &str = "COUNTER";
+pub const PROFILE: &str = "PROFILE";
+pub const USERS: &str = "USERS";
+pub const SPACE: &str = "SPACE";
+pub const COURSE: &str = "COURSE";
+pub const IWH: &str = "IWH";
+
+pub fn id_sk(id: i64) -> String {
+    format!("{id:012}")
+}
+
+pub fn member(email: &str) -> String {
+    format!("MEMBER#{email}")
+}
+
+pub fn login(login: &str) -> String {
+    format!("LOGIN#{}", login.to_lowercase())
+}
+
+/// Which catalog a membership belongs to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    Space,
+    Course,
+}
+
+impl Kind {
+    /// The catalog partition (`SPACE` / `COURSE`).
+    pub fn catalog(self) -> &'static str {
+        match self {
+            Kind::Space => SPACE,
+            Kind::Course => COURSE,
+        }
+    }
+
+    /// The counter name for new ids.
+    pub fn counter(self) -> &'static str {
+        match self {
+            Kind::Space => "space",
+            Kind::Course => "course",
+        }
+    }
+
+    /// Sort key of a membership in a member's partition.
+    pub fn membership_sk(self, id: i64) -> String {
+        format!("{}#{id:012}", self.catalog())
+    }
+
+    /// GSI partition listing the members of one space / course.
+    pub fn members_gsi(self, id: i64) -> String {
+        format!("{}#{id}", self.catalog())
+    }
+
+    pub fn noun(self) -> &'static str {
+        match self {
+            Kind::Space => "space",
+            Kind::Course => "course",
+        }
+    }
+}
+
+pub fn webhook_key(key: &str) -> String {
+    format!("IWHKEY#{key}")
+}
+
+pub const WEBHOOK_KEY_SK: &str = "IWHKEY";
+
+pub fn runs(webhook_id: i64) -> String {
+    format!("IWH#{webhook_id}#RUNS")
+}
+
+/// `key_hash` is sha256 of the webhook key and the caller's idempotency key together.
+pub fn idempotency(key_hash: &str) -> String {
+    format!("IDEM#{key_hash}")
+}
+
+pub const IDEM_SK: &str = "IDEM";
+
+pub fn outbox(shard: u32) -> String {
+    format!("OUTBOX#{shard}")
+}

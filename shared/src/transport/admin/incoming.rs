@@ -1,0 +1,79 @@
+//! `/admin/incoming-webhooks...`
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
+use crate::app::App;
+use crate::error::Result;
+use crate::store::incoming::run_view;
+use crate::transport::request::json_object;
+
+const WHAT: &str = "Incoming webhook";
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin/incoming-webhooks", get(list).post(create))
+        .route(
+            "/admin/incoming-webhooks/{id}",
+            get(show).put(update).patch(update).delete(remove),
+        )
+        .route("/admin/incoming-webhooks/{id}/rotate", post(rotate))
+        .route("/admin/incoming-webhooks/{id}/runs", get(runs))
+}
+
+async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
+    let req = page_request(&query_map(q)?)?;
+    let base = app.config.public_base_url.clone();
+    let page = app.store.webhook_list(&req).await?;
+    Ok(Json(page.map(|w| w.view(&base)).to_json("webhooks")))
+}
+
+async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
+    let w = app.incoming_create(&json_object(&body)?).await?;
+    Ok(created(
+        w.view(&app.config.public_base_url),
+        "Incoming webhook created successfully.",
+    ))
+}
+
+async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+    let w = app.incoming_get(seg(id, WHAT)?).await?;
+    Ok(Json(w.view(&app.config.public_base_url)))
+}
+
+async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+    let id = seg(id, WHAT)?;
+    let w = app.incoming_update(id, &json_object(&body)?).await?;
+    Ok(updated(
+        w.view(&app.config.public_base_url),
+        "Incoming webhook updated successfully.",
+    ))
+}
+
+async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
+    app.incoming_delete(seg(id, WHAT)?).await?;
+    Ok(message("Incoming webhook deleted successfully."))
+}
+
+async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
+    let w = app.incoming_rotate(seg(id, WHAT)?).await?;
+    Ok(updated(
+        w.view(&app.config.public_base_url),
+        "Webhook key rotated: the old URL no longer works.",
+    ))
+}
+
+async fn runs(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Result<Response> {
+    let id = seg(id, WHAT)?;
+    let req = page_request(&query_map(q)?)?;
+    app.incoming_get(id).await?;
+    let page = app.store.runs(id, &req).await?;
+    Ok(Json(page.map(|r| run_view(&r)).to_json("runs")).into_response())
+}

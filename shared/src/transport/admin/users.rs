@@ -1,0 +1,58 @@
+//! `/admin/users?email=` and `/admin/users/{id}`: profile, spaces, courses.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use axum::routing::get;
+use axum::{Json, Router};
+use serde_json::Value;
+
+use super::{page_request, query_map, seg, PathSeg, Query};
+use crate::app::App;
+use crate::domain::member::normalize_email;
+use crate::domain::page::Page;
+use crate::error::{Error, Result};
+
+pub fn routes() -> Router<Arc<App>> {
+    Router::new()
+        .route("/admin/users", get(list))
+        .route("/admin/users/{id}", get(show))
+}
+
+/// Without `email`: every member, paginated. With `email`: the list of the (at most one)
+/// member with that address, each with spaces and courses.
+async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
+    let q = query_map(q)?;
+    let req = page_request(&q)?;
+    if let Some(raw) = q.get("email") {
+        let email = normalize_email(raw)
+            .ok_or_else(|| Error::invalid("email", "is not a valid email address"))?;
+        let state = app.store.member_state(&email).await?;
+        let items: Vec<Value> = state
+            .member
+            .is_some()
+            .then(|| state.view())
+            .into_iter()
+            .collect();
+        let page = Page {
+            total: items.len(),
+            items,
+            per_page: req.per_page,
+            current_page: 1,
+            next_cursor: None,
+        };
+        return Ok(Json(page.to_json("users")));
+    }
+    let page = app.store.list_users(&req).await?;
+    Ok(Json(page.map(|m| m.public()).to_json("users")))
+}
+
+async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+    let id = seg(id, "User")?;
+    let state = app
+        .store
+        .member_by_id(id)
+        .await?
+        .ok_or_else(|| Error::NotFound("User not found.".into()))?;
+    Ok(Json(state.view()))
+}

@@ -1,0 +1,114 @@
+//! The `incoming` function: the three URL forms of SPEC §4.1.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use axum::extract::{Path, Query, Request, State};
+use axum::http::{header, HeaderValue, Method};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::{Json, Router};
+
+use super::body;
+use super::request::{header, source_ip};
+use crate::app::incoming::{Call, ErrorKind};
+use crate::app::App;
+use crate::error::Error;
+
+pub fn router(app: Arc<App>) -> Router {
+    Router::new()
+        .route("/webhook/{key}", any(by_path))
+        .route("/wp-json/fluent-community/v2/webhook/{key}", any(by_path))
+        .route("/portal", any(by_portal))
+        .route("/portal/", any(by_portal))
+        .fallback(|| async { unknown_key() })
+        .with_state(app)
+}
+
+fn unknown_key() -> Response {
+    Error::NotFound("Invalid webhook URL: no webhook has this key.".into()).into_incoming_response()
+}
+
+async fn by_path(
+    State(app): State<Arc<App>>,
+    key: Result<Path<String>, axum::extract::rejection::PathRejection>,
+    req: Request,
+) -> Response {
+    match key {
+        Ok(Path(key)) => execute(&app, key, req).await,
+        Err(_) => unknown_key(),
+    }
+}
+
+async fn by_portal(
+    State(app): State<Arc<App>>,
+    query: Result<Query<HashMap<String, String>>, axum::extract::rejection::QueryRejection>,
+    req: Request,
+) -> Response {
+    let q = query.map(|Query(q)| q).unwrap_or_default();
+    match (q.get("fcom_action").map(String::as_str), q.get("webhook")) {
+        (Some("incoming_webhook"), Some(key)) => execute(&app, key.clone(), req).await,
+        _ => unknown_key(),
+    }
+}
+
+/// Keys are URL-safe base64; anything else cannot exist and is not worth a lookup.
+fn plausible_key(key: &str) -> bool {
+    (8..=128).contains(&key.len())
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+}
+
+async fn execute(app: &App, key: String, req: Request) -> Response {
+    if req.method() != Method::POST {
+        let mut resp = Error::MethodNotAllowed.into_incoming_response();
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
+    }
+    if !plausible_key(&key) {
+        return unknown_key();
+    }
+    let ip = source_ip(&req);
+    let headers = req.headers().clone();
+    let max = app.config.max_body_bytes;
+    let (raw, too_large) = match axum::body::to_bytes(req.into_body(), max + 1).await {
+        Ok(b) if b.len() <= max => (b.to_vec(), false),
+        _ => (Vec::new(), true),
+    };
+    let parsed = if too_large {
+        Err(ErrorKind::TooLarge(format!(
+            "The body is larger than {max} bytes."
+        )))
+    } else {
+        body::parse(header(&headers, "content-type").as_deref(), &raw, max).await
+    };
+    let (payload, body_error) = match parsed {
+        Ok(p) => (p, None),
+        Err(e) => (Default::default(), Some(e)),
+    };
+    let standard = match (
+        header(&headers, "webhook-id"),
+        header(&headers, "webhook-timestamp"),
+        header(&headers, "webhook-signature"),
+    ) {
+        (Some(a), Some(b), Some(c)) => Some((a, b, c)),
+        _ => None,
+    };
+    let call = Call {
+        key,
+        payload,
+        body_error,
+        raw_body: raw,
+        source_ip: ip,
+        idempotency_key: header(&headers, "idempotency-key")
+            .or_else(|| standard.as_ref().map(|s| s.0.clone())),
+        signature: header(&headers, "x-webhook-signature"),
+        standard_webhooks: standard,
+    };
+    match app.execute(call).await {
+        Ok(done) => (done.status, Json(done.body)).into_response(),
+        Err(e) => e.into_incoming_response(),
+    }
+}

@@ -1,0 +1,6 @@
+//! HTTP transport: axum routers run by `lambda_http` (and by `cargo lambda watch` locally).
+
+pub mod admin;
+pub mod body;
+pub mod incoming;
+pub mod request;

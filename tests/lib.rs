@@ -1,0 +1,297 @@
+//! Test support: a private AWS stack on moto per test (unique table and queues, never a reset),
+//! in-process requests shaped like API Gateway v2 events, and moto's record of sent mail.
+
+pub mod stack;
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+use axum::Router;
+use base64::Engine;
+use http_body_util::BodyExt;
+use serde_json::{json, Value};
+use switchboard::{App, Config};
+use tower::ServiceExt;
+
+pub use stack::{sdk_config, Stack};
+
+/// Counts the AWS calls an app makes, per service.
+#[derive(Debug, Default)]
+pub struct CallCounter {
+    pub dynamodb: AtomicUsize,
+    pub sqs: AtomicUsize,
+    pub ses: AtomicUsize,
+}
+
+#[derive(Debug)]
+struct Count(Arc<CallCounter>, &'static str);
+
+impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
+    fn name(&self) -> &'static str {
+        "CallCounter"
+    }
+
+    fn read_before_transmit(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let c = match self.1 {
+            "dynamodb" => &self.0.dynamodb,
+            "sqs" => &self.0.sqs,
+            _ => &self.0.ses,
+        };
+        c.fetch_add(1, Ordering::SeqCst);
+        Ok(())
+    }
+}
+
+impl CallCounter {
+    pub fn snapshot(&self) -> (usize, usize, usize) {
+        (
+            self.dynamodb.load(Ordering::SeqCst),
+            self.sqs.load(Ordering::SeqCst),
+            self.ses.load(Ordering::SeqCst),
+        )
+    }
+}
+
+/// One test's world: its own stack, the app over it and both routers.
+pub struct TestEnv {
+    pub stack: Stack,
+    pub app: Arc<App>,
+    pub admin: Router,
+    pub incoming: Router,
+    pub calls: Arc<CallCounter>,
+}
+
+/// An HTTP response as the tests look at it.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: http::HeaderMap,
+    pub body: Value,
+    pub text: String,
+}
+
+impl TestEnv {
+    pub async fn new() -> Self {
+        Self::with(|_| {}).await
+    }
+
+    /// A fresh stack, with configuration overrides.
+    pub async fn with(f: impl FnOnce(&mut Config)) -> Self {
+        let stack = Stack::create().await;
+        let mut config = stack.config();
+        f(&mut config);
+        Self::on(stack, config).await
+    }
+
+    /// An app over an existing stack (e.g. a second app with another configuration).
+    pub async fn on(stack: Stack, config: Config) -> Self {
+        let sdk = sdk_config().await;
+        let calls = Arc::new(CallCounter::default());
+        let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk)
+            .interceptor(Count(calls.clone(), "dynamodb"))
+            .build();
+        let sqs = aws_sdk_sqs::config::Builder::from(&sdk)
+            .interceptor(Count(calls.clone(), "sqs"))
+            .build();
+        let ses = aws_sdk_ses::config::Builder::from(&sdk)
+            .interceptor(Count(calls.clone(), "ses"))
+            .build();
+        let app = Arc::new(App::from_clients(
+            config,
+            aws_sdk_dynamodb::Client::from_conf(ddb),
+            aws_sdk_sqs::Client::from_conf(sqs),
+            aws_sdk_ses::Client::from_conf(ses),
+        ));
+        Self {
+            admin: switchboard::transport::admin::router(app.clone()),
+            incoming: switchboard::transport::incoming::router(app.clone()),
+            stack,
+            app,
+            calls,
+        }
+    }
+
+    /// An admin call with the local credentials.
+    pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
+        let mut headers = vec![("authorization".to_string(), basic("admin", "admin"))];
+        let raw = match body {
+            Some(b) => {
+                headers.push(("content-type".into(), "application/json".into()));
+                b.to_string().into_bytes()
+            }
+            None => vec![],
+        };
+        call(&self.admin, method, path, headers, raw, "203.0.113.9").await
+    }
+
+    /// An incoming call from `203.0.113.9`.
+    pub async fn incoming(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<(&str, &str)>,
+        body: Vec<u8>,
+    ) -> Resp {
+        self.incoming_from(method, path, headers, body, "203.0.113.9")
+            .await
+    }
+
+    pub async fn incoming_from(
+        &self,
+        method: &str,
+        path: &str,
+        headers: Vec<(&str, &str)>,
+        body: Vec<u8>,
+        ip: &str,
+    ) -> Resp {
+        let headers = headers
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect();
+        call(&self.incoming, method, path, headers, body, ip).await
+    }
+
+    /// Creates a space or course through the admin API and returns its id.
+    pub async fn make(&self, plural: &str, title: &str) -> i64 {
+        let r = self
+            .admin(
+                "POST",
+                &format!("/admin/{plural}"),
+                Some(json!({"title": title})),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        r.body["id"].as_i64().unwrap_or_default()
+    }
+
+    /// Creates an incoming webhook and returns (id, key).
+    pub async fn webhook(&self, body: Value) -> (i64, String) {
+        let r = self
+            .admin("POST", "/admin/incoming-webhooks", Some(body))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        (
+            r.body["id"].as_i64().unwrap_or_default(),
+            r.body["key"].as_str().unwrap_or_default().to_string(),
+        )
+    }
+
+    /// POSTs a url-encoded form to `/webhook/{key}`.
+    pub async fn post_form(&self, key: &str, form: &[(&str, &str)]) -> Resp {
+        let body = form
+            .iter()
+            .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+            .collect::<Vec<_>>()
+            .join("&");
+        self.incoming(
+            "POST",
+            &format!("/webhook/{key}"),
+            vec![("content-type", "application/x-www-form-urlencoded")],
+            body.into_bytes(),
+        )
+        .await
+    }
+
+    /// Every item of the test's table (a Scan: test inspection only, never on a request path).
+    pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
+        let out = self
+            .app
+            .store
+            .client
+            .scan()
+            .table_name(&self.stack.table)
+            .send()
+            .await
+            .expect("scan");
+        out.items.unwrap_or_default()
+    }
+
+    /// Bodies of the messages waiting on the event queue (received, then made visible again).
+    pub async fn queued(&self) -> Vec<Value> {
+        self.stack.drain_queue(&self.stack.queue_url).await
+    }
+}
+
+pub fn enc(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            b' ' => "+".to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+pub fn basic(user: &str, pass: &str) -> String {
+    format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+    )
+}
+
+/// Sends one request through a router as API Gateway v2 would deliver it.
+pub async fn call(
+    router: &Router,
+    method: &str,
+    path: &str,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+    ip: &str,
+) -> Resp {
+    let (raw_path, query) = path.split_once('?').unwrap_or((path, ""));
+    let mut hdrs = serde_json::Map::new();
+    for (k, v) in headers {
+        hdrs.insert(k.to_lowercase(), Value::String(v));
+    }
+    let is_text = std::str::from_utf8(&body).is_ok();
+    let event = json!({
+        "version": "2.0",
+        "routeKey": "$default",
+        "rawPath": raw_path,
+        "rawQueryString": query,
+        "headers": hdrs,
+        "requestContext": {
+            "accountId": "123456789012",
+            "apiId": "local",
+            "domainName": "localhost",
+            "domainPrefix": "localhost",
+            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1", "sourceIp": ip, "userAgent": "test"},
+            "requestId": "req",
+            "routeKey": "$default",
+            "stage": "$default",
+            "time": "22/Nov/2026:10:00:00 +0000",
+            "timeEpoch": 0
+        },
+        "body": if is_text { Value::String(String::from_utf8(body.clone()).unwrap_or_default()) } else { Value::String(base64::engine::general_purpose::STANDARD.encode(&body)) },
+        "isBase64Encoded": !is_text,
+    });
+    let req = lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway event");
+    let resp = router
+        .clone()
+        .oneshot(req)
+        .await
+        .expect("router is infallible");
+    let status = resp.status().as_u16();
+    let headers = resp.headers().clone();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    Resp {
+        status,
+        headers,
+        body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        text,
+    }
+}

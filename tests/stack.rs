@@ -1,0 +1,245 @@
+//! The local AWS resources (table, queues, SES identity), created idempotently on whatever
+//! `AWS_ENDPOINT_URL` points at. Shared by the tests and by `make dev` (`local setup`).
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+};
+use aws_sdk_sqs::types::QueueAttributeName;
+use serde_json::Value;
+use switchboard::Config;
+
+/// SDK configuration for the emulator: `AWS_ENDPOINT_URL` (default `http://127.0.0.1:4566`),
+/// region `us-east-1` and dummy credentials unless the environment has real ones.
+pub async fn sdk_config() -> aws_config::SdkConfig {
+    let endpoint =
+        std::env::var("AWS_ENDPOINT_URL").unwrap_or_else(|_| "http://127.0.0.1:4566".into());
+    let mut loader = aws_config::defaults(aws_config::BehaviorVersion::latest())
+        .endpoint_url(endpoint)
+        .region(aws_config::Region::new(
+            std::env::var("AWS_REGION").unwrap_or_else(|_| "us-east-1".into()),
+        ));
+    if std::env::var("AWS_ACCESS_KEY_ID").is_err() {
+        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            "test", "test", None, None, "local",
+        ));
+    }
+    loader.load().await
+}
+
+/// Names of one set of resources.
+#[derive(Clone, Debug)]
+pub struct Stack {
+    pub table: String,
+    pub queue_url: String,
+    pub dlq_url: String,
+    pub mail_from: String,
+    pub endpoint: String,
+}
+
+static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl Stack {
+    /// A uniquely named stack (tests run in parallel against one emulator and never reset it).
+    pub async fn create() -> Self {
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0);
+        let seq = SEQ.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        let name = format!("t{}-{}-{seq}", std::process::id(), nanos % 1_000_000_000);
+        Self::ensure(&name, "no-reply@switchboard.local")
+            .await
+            .expect("local stack")
+    }
+
+    /// Creates (or finds) table `name`, queues `name-events` and `name-events-dlq`, and verifies
+    /// the sender identity.
+    pub async fn ensure(name: &str, mail_from: &str) -> Result<Self, String> {
+        let sdk = sdk_config().await;
+        let ddb = aws_sdk_dynamodb::Client::new(&sdk);
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let ses = aws_sdk_ses::Client::new(&sdk);
+        create_table(&ddb, name).await?;
+        let dlq_url = create_queue(&sqs, &format!("{name}-events-dlq"), None).await?;
+        let dlq_arn = sqs
+            .get_queue_attributes()
+            .queue_url(&dlq_url)
+            .attribute_names(QueueAttributeName::QueueArn)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))?
+            .attributes
+            .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
+            .unwrap_or_default();
+        let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"5"}}"#);
+        let queue_url = create_queue(&sqs, &format!("{name}-events"), Some(redrive)).await?;
+        ses.verify_email_identity()
+            .email_address(mail_from)
+            .send()
+            .await
+            .map_err(|e| format!("{}", aws_sdk_ses::error::DisplayErrorContext(e)))?;
+        Ok(Self {
+            table: name.to_string(),
+            queue_url,
+            dlq_url,
+            mail_from: mail_from.to_string(),
+            endpoint: std::env::var("AWS_ENDPOINT_URL")
+                .unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
+        })
+    }
+
+    /// Configuration for an app over this stack (local mode on).
+    pub fn config(&self) -> Config {
+        Config {
+            table_name: self.table.clone(),
+            queue_url: self.queue_url.clone(),
+            mail_from: self.mail_from.clone(),
+            local_mode: true,
+            public_base_url: "http://127.0.0.1:9000/lambda-url/incoming".into(),
+            ..Config::defaults()
+        }
+    }
+
+    /// Receives every visible message of a queue, then makes them all visible again.
+    pub async fn drain_queue(&self, url: &str) -> Vec<Value> {
+        let sdk = sdk_config().await;
+        let sqs = aws_sdk_sqs::Client::new(&sdk);
+        let mut out = Vec::new();
+        let mut handles = Vec::new();
+        for _ in 0..100 {
+            let r = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .visibility_timeout(30)
+                .send()
+                .await
+                .expect("receive");
+            let msgs = r.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                break;
+            }
+            for m in msgs {
+                handles.extend(m.receipt_handle().map(str::to_string));
+                out.push(serde_json::from_str(m.body().unwrap_or("null")).unwrap_or(Value::Null));
+            }
+        }
+        for h in handles {
+            let _ = sqs
+                .change_message_visibility()
+                .queue_url(url)
+                .receipt_handle(h)
+                .visibility_timeout(0)
+                .send()
+                .await;
+        }
+        out
+    }
+
+    /// The emails moto recorded as sent (all accounts, so filter by recipient).
+    pub async fn sent_mail(&self) -> Vec<Value> {
+        let url = format!("{}/moto-api/data.json", self.endpoint.trim_end_matches('/'));
+        let data: Value = match reqwest::get(&url).await {
+            Ok(r) => r.json().await.unwrap_or(Value::Null),
+            Err(_) => Value::Null,
+        };
+        let mut out = Vec::new();
+        for key in ["Message", "RawMessage"] {
+            if let Some(list) = data["ses"][key].as_array() {
+                out.extend(list.iter().cloned());
+            }
+        }
+        out
+    }
+}
+
+async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), String> {
+    let attr = |n: &str| {
+        AttributeDefinition::builder()
+            .attribute_name(n)
+            .attribute_type(ScalarAttributeType::S)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let key = |n: &str, t: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(n)
+            .key_type(t)
+            .build()
+            .map_err(|e| e.to_string())
+    };
+    let gsi = GlobalSecondaryIndex::builder()
+        .index_name(switchboard::store::GSI1)
+        .key_schema(key("gsi1pk", KeyType::Hash)?)
+        .key_schema(key("gsi1sk", KeyType::Range)?)
+        .projection(
+            Projection::builder()
+                .projection_type(ProjectionType::All)
+                .build(),
+        )
+        .build()
+        .map_err(|e| e.to_string())?;
+    let created = ddb
+        .create_table()
+        .table_name(name)
+        .billing_mode(BillingMode::PayPerRequest)
+        .attribute_definitions(attr("pk")?)
+        .attribute_definitions(attr("sk")?)
+        .attribute_definitions(attr("gsi1pk")?)
+        .attribute_definitions(attr("gsi1sk")?)
+        .key_schema(key("pk", KeyType::Hash)?)
+        .key_schema(key("sk", KeyType::Range)?)
+        .global_secondary_indexes(gsi)
+        .send()
+        .await;
+    match created {
+        Ok(_) => {}
+        Err(e)
+            if e.as_service_error()
+                .is_some_and(|s| s.is_resource_in_use_exception()) =>
+        {
+            return Ok(())
+        }
+        Err(e) => {
+            return Err(format!(
+                "{}",
+                aws_sdk_dynamodb::error::DisplayErrorContext(e)
+            ))
+        }
+    }
+    ddb.update_time_to_live()
+        .table_name(name)
+        .time_to_live_specification(
+            TimeToLiveSpecification::builder()
+                .attribute_name("expires_at")
+                .enabled(true)
+                .build()
+                .map_err(|e| e.to_string())?,
+        )
+        .send()
+        .await
+        .map_err(|e| format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    Ok(())
+}
+
+async fn create_queue(
+    sqs: &aws_sdk_sqs::Client,
+    name: &str,
+    redrive: Option<String>,
+) -> Result<String, String> {
+    let mut req = sqs
+        .create_queue()
+        .queue_name(name)
+        .attributes(QueueAttributeName::VisibilityTimeout, "60");
+    if let Some(r) = redrive {
+        req = req.attributes(QueueAttributeName::RedrivePolicy, r);
+    }
+    let out = req
+        .send()
+        .await
+        .map_err(|e| format!("{}", aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+    Ok(out.queue_url.unwrap_or_default())
+}
