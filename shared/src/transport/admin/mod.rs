@@ -2,6 +2,7 @@
 
 mod catalog;
 mod incoming;
+mod ui;
 mod users;
 
 use std::collections::{HashMap, HashSet};
@@ -28,6 +29,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(incoming::routes())
         .merge(catalog::routes())
         .merge(users::routes())
+        .merge(ui::routes())
         .route(
             "/admin/event-types",
             get(|| async { Json(crate::domain::events::catalog_json()) }),
