@@ -212,6 +212,41 @@ impl TestEnv {
         out.items.unwrap_or_default()
     }
 
+    /// Plays `dispatch`: receives every visible queue message, handles it, deletes it when
+    /// handled; repeats until the queue has nothing visible. Returns how many were handled.
+    pub async fn pump(&self) -> usize {
+        let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+        let mut handled = 0;
+        loop {
+            let r = sqs
+                .receive_message()
+                .queue_url(&self.stack.queue_url)
+                .max_number_of_messages(10)
+                .visibility_timeout(60)
+                .send()
+                .await
+                .expect("receive");
+            let msgs = r.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                return handled;
+            }
+            for m in msgs {
+                let body = m.body().unwrap_or_default().to_string();
+                if self.app.handle_message(&body).await.is_ok() {
+                    handled += 1;
+                    if let Some(h) = m.receipt_handle() {
+                        let _ = sqs
+                            .delete_message()
+                            .queue_url(&self.stack.queue_url)
+                            .receipt_handle(h)
+                            .send()
+                            .await;
+                    }
+                }
+            }
+        }
+    }
+
     /// Bodies of the messages waiting on the event queue (received, then made visible again).
     pub async fn queued(&self) -> Vec<Value> {
         self.stack.drain_queue(&self.stack.queue_url).await

@@ -39,6 +39,10 @@ pub struct Config {
     pub rate_limit_per_minute: u32,
     /// Outbox entries older than this many seconds are re-sent by the sweeper (`OUTBOX_GRACE_SECONDS`).
     pub outbox_grace_seconds: i64,
+    /// Budget of one delivery attempt in seconds (`DELIVERY_TIMEOUT_SECONDS`, default 30).
+    pub delivery_timeout_seconds: u64,
+    /// Deliveries sent concurrently by one `dispatch` invocation (`DISPATCH_CONCURRENCY`, default 100).
+    pub dispatch_concurrency: usize,
 }
 
 fn var(name: &str) -> Option<String> {
@@ -82,6 +86,12 @@ impl Config {
             local_mode: flag("LOCAL_MODE", defaults.local_mode),
             rate_limit_per_minute: parse("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
             outbox_grace_seconds: parse("OUTBOX_GRACE_SECONDS", defaults.outbox_grace_seconds),
+            delivery_timeout_seconds: parse(
+                "DELIVERY_TIMEOUT_SECONDS",
+                defaults.delivery_timeout_seconds,
+            ),
+            dispatch_concurrency: parse("DISPATCH_CONCURRENCY", defaults.dispatch_concurrency)
+                .max(1),
         }
     }
 
@@ -105,6 +115,8 @@ impl Config {
             local_mode: false,
             rate_limit_per_minute: 0,
             outbox_grace_seconds: 60,
+            delivery_timeout_seconds: 30,
+            dispatch_concurrency: 100,
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod queue;
+pub mod sender;
 pub mod store;
 pub mod telemetry;
 pub mod transport;

@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod dispatch;
+pub mod endpoints;
 pub mod events;
 pub mod incoming;
 pub mod incoming_admin;
@@ -10,6 +11,7 @@ pub mod limiter;
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::queue::Queue;
+use crate::sender::Sender;
 use crate::store::Store;
 
 /// Everything a function needs, built once per cold start and shared by every request.
@@ -20,6 +22,7 @@ pub struct App {
     pub queue: Queue,
     pub mailer: Mailer,
     pub limiter: limiter::RateLimiter,
+    pub sender: Sender,
 }
 
 impl App {
@@ -50,7 +53,12 @@ impl App {
         let queue = Queue::new(sqs, config.queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let limiter = limiter::RateLimiter::new(config.rate_limit_per_minute);
+        let sender = Sender::new(
+            config.local_mode,
+            std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1)),
+        );
         Self {
+            sender,
             config,
             store,
             queue,

@@ -1,7 +1,9 @@
 //! Pure domain rules: no I/O here.
 
+pub mod endpoint;
 pub mod events;
 pub mod incoming;
+pub mod json;
 pub mod member;
 pub mod page;
 pub mod secret;

@@ -13,6 +13,8 @@
 //! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
 //! | idempotency record | `IDEM#{sha256(webhook key, Idempotency-Key)}` | `IDEM` | |
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
+//! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
+//! | delivery | `WEBHOOK#{id}#DELIVERIES` | `{delivery ulid}` | `WEBHOOK#{id}#{status}` / `{delivery ulid}` |
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -94,4 +96,16 @@ pub const IDEM_SK: &str = "IDEM";
 
 pub fn outbox(shard: u32) -> String {
     format!("OUTBOX#{shard}")
+}
+
+pub const WEBHOOK: &str = "WEBHOOK";
+
+/// All deliveries of an endpoint.
+pub fn deliveries(webhook_id: i64) -> String {
+    format!("WEBHOOK#{webhook_id}#DELIVERIES")
+}
+
+/// The deliveries of an endpoint in one status (GSI partition; moves when the status changes).
+pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
+    format!("WEBHOOK#{webhook_id}#{status}")
 }

@@ -3,6 +3,8 @@
 //! See the README's "Data model" for the key design and the access pattern each key serves.
 
 pub mod catalog;
+pub mod deliveries;
+pub mod endpoints;
 pub mod incoming;
 pub mod keys;
 pub mod members;
@@ -346,6 +348,95 @@ impl Store {
             .build()
             .map_err(Error::dep)?;
         Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    /// A single conditional PutItem; `Ok(false)` when the condition failed.
+    pub async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<bool> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(if values.is_empty() {
+                None
+            } else {
+                Some(
+                    values
+                        .into_iter()
+                        .map(|(a, b)| (a.to_string(), b))
+                        .collect(),
+                )
+            })
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(true),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(false)
+            }
+            Err(e) => Err(Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
+    }
+
+    /// A single UpdateItem; `Ok(None)` when the condition failed, else the updated attributes.
+    pub async fn update_if(
+        &self,
+        pk: &str,
+        sk: &str,
+        expression: &str,
+        condition: &str,
+        names: &[(&str, &str)],
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Item>> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(key(pk, sk)))
+            .update_expression(expression)
+            .condition_expression(condition)
+            .set_expression_attribute_names(if names.is_empty() {
+                None
+            } else {
+                Some(
+                    names
+                        .iter()
+                        .map(|(a, b)| (a.to_string(), b.to_string()))
+                        .collect(),
+                )
+            })
+            .set_expression_attribute_values(if values.is_empty() {
+                None
+            } else {
+                Some(
+                    values
+                        .into_iter()
+                        .map(|(a, b)| (a.to_string(), b))
+                        .collect(),
+                )
+            })
+            .return_values(ReturnValue::AllNew)
+            .send()
+            .await;
+        match result {
+            Ok(out) => Ok(Some(out.attributes.unwrap_or_default())),
+            Err(e)
+                if e.as_service_error()
+                    .is_some_and(|s| s.is_conditional_check_failed_exception()) =>
+            {
+                Ok(None)
+            }
+            Err(e) => Err(Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
+        }
     }
 
     pub fn put_new(&self, item: Item) -> Result<TransactWriteItem> {

@@ -4,6 +4,7 @@ mod catalog;
 mod incoming;
 mod ui;
 mod users;
+mod webhooks;
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -30,6 +31,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(catalog::routes())
         .merge(users::routes())
         .merge(ui::routes())
+        .merge(webhooks::routes())
         .route(
             "/admin/event-types",
             get(|| async { Json(crate::domain::events::catalog_json()) }),

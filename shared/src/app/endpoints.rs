@@ -1,0 +1,223 @@
+//! Managing outgoing webhooks (SPEC §6.4), testing and redelivering, publishing events (§6.2).
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use serde_json::{json, Map, Value};
+
+use super::dispatch::Trigger;
+use super::App;
+use crate::domain::endpoint::{
+    check_ip, delivery_id, payload, Endpoint, EndpointConfig, EndpointPatch,
+};
+use crate::domain::events::{is_catalog_event, Event};
+use crate::domain::{secret, time};
+use crate::error::{Error, Result};
+use crate::sender::SendOutcome;
+use crate::store::deliveries::Delivery;
+
+fn not_found() -> Error {
+    Error::NotFound("Webhook not found.".into())
+}
+
+impl App {
+    pub async fn endpoint_get(&self, id: i64) -> Result<Endpoint> {
+        self.store.endpoint_get(id).await?.ok_or_else(not_found)
+    }
+
+    /// Rejects hosts that resolve to forbidden addresses now (checked again at every send).
+    async fn check_resolved(&self, url: &str) -> Result<()> {
+        let Ok(parsed) = reqwest::Url::parse(url) else {
+            return Err(Error::bad_url("Webhook URL must be a valid HTTPS URL."));
+        };
+        let Some(url::Host::Domain(host)) = parsed.host() else {
+            return Ok(());
+        };
+        let port = parsed.port_or_known_default().unwrap_or(443);
+        let lookup = tokio::time::timeout(
+            Duration::from_secs(3),
+            tokio::net::lookup_host((host, port)),
+        )
+        .await;
+        if let Ok(Ok(addrs)) = lookup {
+            let addrs: Vec<SocketAddr> = addrs.collect();
+            for a in addrs {
+                check_ip(a.ip(), self.config.local_mode)?;
+            }
+        }
+        // Unresolvable now (offline, not yet created): allowed; the send-time check still applies.
+        Ok(())
+    }
+
+    pub async fn endpoint_create(&self, body: &Map<String, Value>) -> Result<Endpoint> {
+        let patch = EndpointPatch::from_json(body, true, self.config.local_mode)?;
+        if let Some(u) = &patch.url {
+            self.check_resolved(u).await?;
+        }
+        let id = self.store.next_id("webhook").await?;
+        let now = time::now_rfc3339();
+        let status = patch.status.clone().unwrap_or_else(|| "active".into());
+        let mut config = EndpointConfig {
+            id,
+            name: String::new(),
+            url: String::new(),
+            events: vec![],
+            secret: secret::endpoint_secret(),
+            headers: Default::default(),
+            retry_count: 3,
+            created_at: now.clone(),
+            updated_at: now,
+            revision: 0,
+        };
+        patch.apply(&mut config);
+        let endpoint = Endpoint {
+            config,
+            status,
+            last_triggered_at: None,
+            last_error: None,
+            consecutive_failures: 0,
+        };
+        let item = self.store.create_endpoint(&endpoint)?;
+        self.store
+            .transact(vec![((), item)])
+            .await?
+            .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
+        Ok(endpoint)
+    }
+
+    pub async fn endpoint_update(&self, id: i64, body: &Map<String, Value>) -> Result<Endpoint> {
+        let patch = EndpointPatch::from_json(body, false, self.config.local_mode)?;
+        if let Some(u) = &patch.url {
+            self.check_resolved(u).await?;
+        }
+        let current = self.endpoint_get(id).await?;
+        let status = patch.status.clone();
+        let mut config = current.config.clone();
+        patch.apply(&mut config);
+        self.save_endpoint(config, status.as_deref()).await
+    }
+
+    async fn save_endpoint(
+        &self,
+        mut config: EndpointConfig,
+        status: Option<&str>,
+    ) -> Result<Endpoint> {
+        let prev = config.revision;
+        config.revision += 1;
+        config.updated_at = time::now_rfc3339();
+        self.store
+            .endpoint_save(&config, prev, status)
+            .await?
+            .ok_or_else(|| {
+                Error::Conflict(
+                    "The webhook was changed or deleted concurrently; reload and retry.".into(),
+                )
+            })
+    }
+
+    pub async fn endpoint_rotate_secret(&self, id: i64) -> Result<Endpoint> {
+        let mut config = self.endpoint_get(id).await?.config;
+        config.secret = secret::endpoint_secret();
+        self.save_endpoint(config, None).await
+    }
+
+    pub async fn endpoint_delete(&self, id: i64) -> Result<()> {
+        if self.store.endpoint_delete(id).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// A synchronous, signed `webhook.test` delivery, logged like any other.
+    pub async fn endpoint_test(&self, id: i64) -> Result<(Delivery, SendOutcome)> {
+        let ep = self.endpoint_get(id).await?;
+        let event = Event::new(
+            "webhook.test",
+            json!({"message": "This is a test delivery from Switchboard.", "webhook_id": id, "webhook_name": ep.config.name}),
+            None,
+            None,
+        );
+        let did = delivery_id(&event.event_id, id);
+        let d = Delivery {
+            id: did.clone(),
+            webhook_id: id,
+            event_id: event.event_id.clone(),
+            event: event.event.clone(),
+            status: "pending".into(),
+            payload: payload(&event.event, &event.timestamp, id, &did, &event.data, None),
+            attempts: vec![],
+            next_attempt_at: None,
+            created_at: time::now_rfc3339(),
+        };
+        // Record it first so the attempt's conditional save has something to update.
+        self.store
+            .delivery_create(&d, self.config.log_retention_days)
+            .await?;
+        let d = self.attempt(&ep, d, Trigger::Manual).await?;
+        let outcome = outcome_of(&d);
+        Ok((d, outcome))
+    }
+
+    /// A new attempt of an existing delivery: same id, same body, fresh timestamp and signature.
+    pub async fn redeliver(&self, id: i64, delivery: &str) -> Result<Delivery> {
+        let ep = self.endpoint_get(id).await?;
+        let d = self
+            .store
+            .delivery_get(id, delivery)
+            .await?
+            .ok_or_else(|| Error::NotFound("Delivery not found.".into()))?;
+        self.attempt(&ep, d, Trigger::Manual).await
+    }
+
+    /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.
+    pub async fn publish(&self, body: &Map<String, Value>) -> Result<String> {
+        let name = match body.get("event") {
+            Some(Value::String(s)) => s.trim().to_string(),
+            None => return Err(Error::invalid("event", "is required")),
+            Some(_) => return Err(Error::invalid("event", "must be a string")),
+        };
+        if !is_catalog_event(&name) {
+            return Err(Error::bad_event(&crate::domain::incoming::truncate(
+                &name, 80,
+            )));
+        }
+        let data = match body.get("data") {
+            None | Some(Value::Null) => json!({}),
+            Some(Value::Object(m)) => Value::Object(m.clone()),
+            Some(_) => return Err(Error::invalid("data", "must be an object")),
+        };
+        let user_id = match body.get("user_id") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .filter(|n| *n > 0)
+                    .ok_or_else(|| Error::invalid("user_id", "must be a positive integer"))?,
+            ),
+        };
+        let xprofile = match body.get("xprofile") {
+            None | Some(Value::Null) => None,
+            Some(Value::Object(m)) => Some(Value::Object(m.clone())),
+            Some(_) => return Err(Error::invalid("xprofile", "must be an object")),
+        };
+        let event = Event::new(&name, data, user_id, xprofile);
+        let id = event.event_id.clone();
+        self.commit_with_events(Vec::new(), vec![event], ())
+            .await?
+            .map_err(|_| Error::Dependency("the event could not be stored".into()))?;
+        Ok(id)
+    }
+}
+
+/// The seed's test response figures from a delivery's last attempt.
+fn outcome_of(d: &Delivery) -> SendOutcome {
+    let last = d.attempts.last();
+    SendOutcome {
+        status: last.and_then(|a| a.response_code),
+        body_excerpt: last.map(|a| a.response_body.clone()).unwrap_or_default(),
+        duration_ms: last.map(|a| a.response_time).unwrap_or(0),
+        error: last.and_then(|a| a.error.clone()),
+        retry_after: None,
+    }
+}

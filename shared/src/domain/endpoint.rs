@@ -1,0 +1,578 @@
+//! Outgoing webhook endpoints: configuration, validation, address rules, retry schedule, and
+//! the signed request of one delivery attempt (SPEC §6.3, §6.4).
+
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Map, Value};
+
+use super::events::{is_valid_pattern, pattern_matches};
+use super::incoming::{string_field, truncate};
+use super::secret;
+use crate::error::{Error, Result};
+
+/// An endpoint's configuration (what admins edit).
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct EndpointConfig {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub retry_count: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub revision: i64,
+}
+
+/// An endpoint with its delivery state (`status` is set by admins and by failures).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub config: EndpointConfig,
+    pub status: String,
+    pub last_triggered_at: Option<String>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: i64,
+}
+
+impl Endpoint {
+    pub fn id(&self) -> i64 {
+        self.config.id
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == "active"
+    }
+
+    pub fn subscribed(&self, event: &str) -> bool {
+        self.config.events.iter().any(|p| pattern_matches(p, event))
+    }
+
+    /// The seed's webhook object.
+    pub fn view(&self) -> Value {
+        let c = &self.config;
+        json!({
+            "id": c.id,
+            "name": c.name,
+            "url": c.url,
+            "events": c.events,
+            "status": self.status,
+            "secret": c.secret,
+            "headers": c.headers,
+            "retry_count": c.retry_count,
+            "last_triggered_at": self.last_triggered_at,
+            "last_error": self.last_error,
+            "consecutive_failures": self.consecutive_failures,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        })
+    }
+}
+
+/// Admin input for an endpoint, validated field by field.
+#[derive(Clone, Debug, Default)]
+pub struct EndpointPatch {
+    pub name: Option<String>,
+    pub url: Option<String>,
+    pub events: Option<Vec<String>>,
+    pub status: Option<String>,
+    pub secret: Option<String>,
+    pub headers: Option<BTreeMap<String, String>>,
+    pub retry_count: Option<u32>,
+}
+
+/// Headers an endpoint may not set: they carry the signature, identify the delivery or belong
+/// to the transport.
+const RESERVED: &[&str] = &[
+    "host",
+    "content-length",
+    "transfer-encoding",
+    "connection",
+    "user-agent",
+    "x-fluent-signature",
+    "x-fluentcrm-signature",
+    "x-fluentcrm-event",
+    "x-fluentcrm-webhook-id",
+    "x-fluentcrm-delivery",
+    "webhook-id",
+    "webhook-timestamp",
+    "webhook-signature",
+];
+
+impl EndpointPatch {
+    pub fn from_json(body: &Map<String, Value>, creating: bool, local_mode: bool) -> Result<Self> {
+        let name = string_field(body, "name", 200)?;
+        let url = match body.get("url") {
+            None if creating => return Err(Error::bad_url("Webhook URL is required.")),
+            None => None,
+            Some(Value::String(u)) => Some(check_url(u.trim(), local_mode)?),
+            Some(_) => return Err(Error::bad_url("Webhook URL must be a valid HTTPS URL.")),
+        };
+        if creating && name.is_none() {
+            return Err(Error::invalid("name", "is required"));
+        }
+        let events = match body.get("events") {
+            None if creating => {
+                return Err(Error::invalid(
+                    "events",
+                    "is required (a list of event types)",
+                ))
+            }
+            None => None,
+            Some(Value::Array(items)) if !items.is_empty() => {
+                let mut out: Vec<String> = Vec::new();
+                for item in items {
+                    let e = item.as_str().ok_or_else(|| {
+                        Error::invalid("events", "must be a list of event type strings")
+                    })?;
+                    if !is_valid_pattern(e) {
+                        return Err(Error::bad_event(&truncate(e, 80)));
+                    }
+                    if !out.iter().any(|x| x == e) {
+                        out.push(e.to_string());
+                    }
+                }
+                Some(out)
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "events",
+                    "must be a non-empty list of event types",
+                ))
+            }
+        };
+        let status = match string_field(body, "status", 20)? {
+            Some(s) if ["active", "inactive"].contains(&s.as_str()) => Some(s),
+            Some(_) => return Err(Error::invalid("status", "must be active or inactive")),
+            None => None,
+        };
+        let secret = match body.get("secret") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s))
+                if (8..=256).contains(&s.len()) && !s.chars().any(char::is_control) =>
+            {
+                Some(s.clone())
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "secret",
+                    "must be a string of 8 to 256 characters",
+                ))
+            }
+        };
+        let headers = match body.get("headers") {
+            None => None,
+            Some(Value::Null) => Some(BTreeMap::new()),
+            Some(Value::Object(m)) => {
+                if m.len() > 20 {
+                    return Err(Error::invalid("headers", "at most 20 custom headers"));
+                }
+                let mut out = BTreeMap::new();
+                for (k, v) in m {
+                    let value = v.as_str().ok_or_else(|| {
+                        Error::invalid(
+                            "headers",
+                            format!("'{}' must have a string value", truncate(k, 40)),
+                        )
+                    })?;
+                    let name_ok = http::HeaderName::from_bytes(k.as_bytes()).is_ok();
+                    let value_ok =
+                        http::HeaderValue::from_str(value).is_ok() && value.len() <= 4096;
+                    if !name_ok || !value_ok {
+                        return Err(Error::invalid(
+                            "headers",
+                            format!("'{}' is not a valid header", truncate(k, 40)),
+                        ));
+                    }
+                    if RESERVED.contains(&k.to_ascii_lowercase().as_str()) {
+                        return Err(Error::invalid(
+                            "headers",
+                            format!("'{k}' is set by Switchboard and cannot be overridden"),
+                        ));
+                    }
+                    out.insert(k.clone(), value.to_string());
+                }
+                Some(out)
+            }
+            Some(_) => {
+                return Err(Error::invalid(
+                    "headers",
+                    "must be an object of header names to values",
+                ))
+            }
+        };
+        let retry_count = match body.get("retry_count") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_u64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .filter(|n| *n <= 5)
+                    .map(|n| n as u32)
+                    .ok_or_else(|| {
+                        Error::invalid("retry_count", "must be an integer from 0 to 5")
+                    })?,
+            ),
+        };
+        Ok(Self {
+            name,
+            url,
+            events,
+            status,
+            secret,
+            headers,
+            retry_count,
+        })
+    }
+
+    pub fn apply(self, c: &mut EndpointConfig) {
+        if let Some(v) = self.name {
+            c.name = v;
+        }
+        if let Some(v) = self.url {
+            c.url = v;
+        }
+        if let Some(v) = self.events {
+            c.events = v;
+        }
+        if let Some(v) = self.secret {
+            c.secret = v;
+        }
+        if let Some(v) = self.headers {
+            c.headers = v;
+        }
+        if let Some(v) = self.retry_count {
+            c.retry_count = v;
+        }
+    }
+}
+
+/// Syntactic URL rules: absolute, `https` (or `http` in local mode), a host, no credentials,
+/// and, for literal IP hosts, an allowed address.
+pub fn check_url(raw: &str, local_mode: bool) -> Result<String> {
+    let url = reqwest::Url::parse(raw)
+        .map_err(|_| Error::bad_url("Webhook URL must be a valid HTTPS URL."))?;
+    match url.scheme() {
+        "https" => {}
+        "http" if local_mode => {}
+        _ => return Err(Error::bad_url("Webhook URL must use HTTPS protocol.")),
+    }
+    if raw.len() > 2048 || !url.username().is_empty() || url.password().is_some() {
+        return Err(Error::bad_url(
+            "Webhook URL must be a valid HTTPS URL without credentials.",
+        ));
+    }
+    match url.host() {
+        None => return Err(Error::bad_url("Webhook URL must have a host.")),
+        Some(url::Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), local_mode)?,
+        Some(url::Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), local_mode)?,
+        Some(url::Host::Domain(d)) => {
+            let d = d.trim_end_matches('.').to_ascii_lowercase();
+            if !local_mode
+                && (d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal"))
+            {
+                return Err(Error::bad_url(
+                    "Webhook URL must not point at a private or loopback address.",
+                ));
+            }
+        }
+    }
+    Ok(url.to_string())
+}
+
+/// The address rules of SPEC §6.3: never loopback (except in local mode), private, link-local,
+/// multicast, unspecified, shared (CGNAT), or cloud-metadata addresses.
+pub fn check_ip(ip: IpAddr, local_mode: bool) -> Result<()> {
+    if ip_allowed(ip, local_mode) {
+        Ok(())
+    } else {
+        Err(Error::bad_url(
+            "Webhook URL must not point at a private, loopback or metadata address.",
+        ))
+    }
+}
+
+pub fn ip_allowed(ip: IpAddr, local_mode: bool) -> bool {
+    let ip = match ip {
+        IpAddr::V6(v6) => v6
+            .to_ipv4_mapped()
+            .map(IpAddr::V4)
+            .unwrap_or(IpAddr::V6(v6)),
+        v4 => v4,
+    };
+    if ip.is_loopback() {
+        return local_mode;
+    }
+    match ip {
+        IpAddr::V4(v4) => {
+            let o = v4.octets();
+            !(v4.is_private()
+                || v4.is_link_local()
+                || v4.is_multicast()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || o[0] == 0
+                || (o[0] == 100 && (64..128).contains(&o[1]))
+                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
+                || o[0] >= 240)
+        }
+        IpAddr::V6(v6) => {
+            let s = v6.segments();
+            !(v6.is_multicast()
+                || v6.is_unspecified()
+                || (s[0] & 0xfe00) == 0xfc00
+                || (s[0] & 0xffc0) == 0xfe80
+                || (s[0] == 0x64 && s[1] == 0xff9b))
+        }
+    }
+}
+
+/// Base delays between attempts: 1 min, 5 min, 30 min, 2 h, 24 h.
+pub const RETRY_DELAYS: [u64; 5] = [60, 300, 1800, 7200, 86_400];
+
+/// Seconds to wait before retry number `retry` (1-based), with ±20 % jitter (`jitter` in
+/// [0, 1)), honouring a `Retry-After` (seconds) clamped to [scheduled, 2 × scheduled].
+pub fn retry_delay(retry: u32, jitter: f64, retry_after: Option<u64>) -> u64 {
+    let idx = (retry.max(1) as usize - 1).min(RETRY_DELAYS.len() - 1);
+    let base = RETRY_DELAYS[idx] as f64;
+    let scheduled = (base * (0.8 + 0.4 * jitter.clamp(0.0, 1.0))).round() as u64;
+    match retry_after {
+        Some(ra) => ra.clamp(scheduled, scheduled * 2),
+        None => scheduled,
+    }
+}
+
+/// The exact body of a delivery (compact, JavaScript-canonical) — signed as is.
+pub fn payload(
+    event: &str,
+    timestamp: &str,
+    webhook_id: i64,
+    delivery_id: &str,
+    data: &Value,
+    xprofile: Option<&Value>,
+) -> String {
+    let mut m = Map::new();
+    m.insert("event".into(), json!(event));
+    m.insert("timestamp".into(), json!(timestamp));
+    m.insert("webhook_id".into(), json!(webhook_id));
+    m.insert("delivery_id".into(), json!(delivery_id));
+    m.insert("data".into(), super::json::canonicalize(data.clone()));
+    if let Some(x) = xprofile {
+        m.insert("xprofile".into(), super::json::canonicalize(x.clone()));
+    }
+    // Keep the seed's field order: serde_json's map is sorted, so write the envelope by hand.
+    let mut out = String::from("{");
+    for (i, key) in [
+        "event",
+        "timestamp",
+        "webhook_id",
+        "delivery_id",
+        "data",
+        "xprofile",
+    ]
+    .iter()
+    .enumerate()
+    {
+        let Some(v) = m.get(*key) else { continue };
+        if i > 0 {
+            out.push(',');
+        }
+        out.push_str(&format!("\"{key}\":{}", super::json::to_js_string(v)));
+    }
+    out.push('}');
+    out
+}
+
+/// The headers of one attempt, in order: defaults, custom headers, then identification and
+/// signatures (which custom headers can never override).
+pub fn signed_headers(
+    endpoint: &EndpointConfig,
+    event: &str,
+    delivery_id: &str,
+    body: &str,
+    timestamp: i64,
+) -> Vec<(String, String)> {
+    let sig = format!(
+        "sha256={}",
+        secret::hmac_sha256_hex(endpoint.secret.as_bytes(), body.as_bytes())
+    );
+    let mut h = vec![
+        ("Content-Type".to_string(), "application/json".to_string()),
+        (
+            "User-Agent".to_string(),
+            "Switchboard-Webhook/1.0".to_string(),
+        ),
+    ];
+    for (k, v) in &endpoint.headers {
+        if k.eq_ignore_ascii_case("content-type") {
+            h[0].1 = v.clone();
+        } else {
+            h.push((k.clone(), v.clone()));
+        }
+    }
+    h.extend([
+        ("X-Fluent-Signature".to_string(), sig.clone()),
+        ("X-FluentCRM-Signature".to_string(), sig),
+        ("X-FluentCRM-Event".to_string(), event.to_string()),
+        (
+            "X-FluentCRM-Webhook-ID".to_string(),
+            endpoint.id.to_string(),
+        ),
+        ("X-FluentCRM-Delivery".to_string(), delivery_id.to_string()),
+        ("webhook-id".to_string(), delivery_id.to_string()),
+        ("webhook-timestamp".to_string(), timestamp.to_string()),
+        (
+            "webhook-signature".to_string(),
+            secret::standard_webhooks_sign(
+                &endpoint.secret,
+                delivery_id,
+                timestamp,
+                body.as_bytes(),
+            ),
+        ),
+    ]);
+    h
+}
+
+/// Headers as the delivery log shows them: signatures and custom header values redacted.
+pub fn loggable_headers(
+    headers: &[(String, String)],
+    endpoint: &EndpointConfig,
+) -> BTreeMap<String, String> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            let lower = k.to_ascii_lowercase();
+            let secret_like = lower.ends_with("signature") || endpoint.headers.contains_key(k);
+            (
+                k.clone(),
+                if secret_like {
+                    "[redacted]".into()
+                } else {
+                    v.clone()
+                },
+            )
+        })
+        .collect()
+}
+
+/// A delivery id stable for one (event, endpoint): the event's time and a hash of both ids, so
+/// a re-processed event maps onto the same delivery.
+pub fn delivery_id(event_id: &str, webhook_id: i64) -> String {
+    let ts = ulid::Ulid::from_string(event_id)
+        .map(|u| u.timestamp_ms())
+        .unwrap_or(0);
+    let h = secret::sha256_hex(&format!("{event_id}:{webhook_id}"));
+    let random = u128::from_str_radix(&h[..20], 16).unwrap_or(0);
+    ulid::Ulid::from_parts(ts, random).to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls() {
+        assert!(check_url("https://hooks.slack.com/services/x", false).is_ok());
+        for bad in [
+            "http://example.com/",
+            "ftp://x.com",
+            "not a url",
+            "https://user:pw@example.com/",
+            "https://127.0.0.1/",
+            "https://10.0.0.1/",
+            "https://169.254.169.254/latest",
+            "https://[::1]/",
+            "https://localhost/",
+            "https://[::ffff:10.0.0.1]/",
+            "https://100.64.0.1/",
+            "https://[fd00:ec2::254]/",
+        ] {
+            assert!(check_url(bad, false).is_err(), "{bad}");
+        }
+        assert!(check_url("http://127.0.0.1:8080/hook", true).is_ok());
+        assert!(check_url("http://10.0.0.1/", true).is_err());
+    }
+
+    #[test]
+    fn retry_schedule() {
+        assert_eq!(retry_delay(1, 0.5, None), 60);
+        assert_eq!(retry_delay(1, 0.0, None), 48);
+        assert_eq!(retry_delay(1, 1.0, None), 72);
+        assert_eq!(retry_delay(5, 0.5, None), 86_400);
+        assert_eq!(retry_delay(2, 0.5, Some(10)), 300);
+        assert_eq!(retry_delay(2, 0.5, Some(450)), 450);
+        assert_eq!(retry_delay(2, 0.5, Some(99_999)), 600);
+    }
+
+    #[test]
+    fn stable_delivery_ids() {
+        let e = "01HQ3Z9X4K8M2N5P7R9T1V3W5Y";
+        assert_eq!(delivery_id(e, 1), delivery_id(e, 1));
+        assert_ne!(delivery_id(e, 1), delivery_id(e, 2));
+        assert_eq!(
+            ulid::Ulid::from_string(&delivery_id(e, 1))
+                .unwrap()
+                .timestamp_ms(),
+            ulid::Ulid::from_string(e).unwrap().timestamp_ms()
+        );
+    }
+
+    #[test]
+    fn payload_order_and_signatures() {
+        let body = payload(
+            "feed.created",
+            "2024-01-15T10:30:00Z",
+            1,
+            "d1",
+            &json!({"id": 1}),
+            None,
+        );
+        assert_eq!(
+            body,
+            r#"{"event":"feed.created","timestamp":"2024-01-15T10:30:00Z","webhook_id":1,"delivery_id":"d1","data":{"id":1}}"#
+        );
+        let cfg = EndpointConfig {
+            id: 1,
+            name: "n".into(),
+            url: "https://x.example".into(),
+            events: vec!["*".into()],
+            secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
+            headers: BTreeMap::from([("X-API-Key".to_string(), "k".to_string())]),
+            retry_count: 3,
+            created_at: String::new(),
+            updated_at: String::new(),
+            revision: 0,
+        };
+        let h = signed_headers(&cfg, "feed.created", "d1", &body, 1_700_000_000);
+        let get = |n: &str| {
+            h.iter()
+                .find(|(k, _)| k == n)
+                .map(|(_, v)| v.clone())
+                .unwrap()
+        };
+        assert_eq!(
+            get("X-Fluent-Signature"),
+            format!(
+                "sha256={}",
+                secret::hmac_sha256_hex(cfg.secret.as_bytes(), body.as_bytes())
+            )
+        );
+        assert_eq!(get("X-API-Key"), "k");
+        assert!(secret::standard_webhooks_verify(
+            &cfg.secret,
+            "d1",
+            "1700000000",
+            &get("webhook-signature"),
+            body.as_bytes(),
+            1_700_000_000
+        ));
+        let logged = loggable_headers(&h, &cfg);
+        assert_eq!(logged["X-API-Key"], "[redacted]");
+        assert_eq!(logged["webhook-signature"], "[redacted]");
+        assert_eq!(logged["X-FluentCRM-Event"], "feed.created");
+    }
+}

@@ -1,0 +1,157 @@
+//! Outgoing webhooks: `/admin/webhooks...`, the seed aliases, and `POST /admin/events`.
+
+use std::sync::Arc;
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{get, post};
+use axum::{middleware, Json, Router};
+use serde_json::{json, Value};
+
+use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
+use crate::app::App;
+use crate::error::{relabel_for_crm, Error, Result};
+use crate::transport::request::json_object;
+
+const WHAT: &str = "Webhook";
+
+/// The same routes under `/admin/webhooks` and both seed prefixes.
+pub fn routes() -> Router<Arc<App>> {
+    let r = resource();
+    Router::new()
+        .nest("/admin/webhooks", r.clone())
+        .nest("/wp-json/fluent-community/v2/admin/webhooks", r.clone())
+        .nest(
+            "/wp-json/fluent-crm/v2/webhooks",
+            r.layer(middleware::from_fn(relabel_for_crm)),
+        )
+        .route("/admin/events", post(publish))
+}
+
+fn resource() -> Router<Arc<App>> {
+    Router::new()
+        .route("/", get(list).post(create))
+        .route("/{id}", get(show).put(update).patch(update).delete(remove))
+        .route("/{id}/test", post(test))
+        .route("/{id}/rotate-secret", post(rotate))
+        .route("/{id}/deliveries", get(deliveries))
+        .route("/{id}/deliveries/{delivery_id}", get(delivery))
+        .route("/{id}/deliveries/{delivery_id}/redeliver", post(redeliver))
+}
+
+async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
+    let req = page_request(&query_map(q)?)?;
+    let page = app.store.endpoint_list(&req).await?;
+    Ok(Json(page.map(|e| e.view()).to_json("webhooks")))
+}
+
+async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
+    let e = app.endpoint_create(&json_object(&body)?).await?;
+    Ok(created(e.view(), "Webhook created successfully."))
+}
+
+async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+    Ok(Json(app.endpoint_get(seg(id, WHAT)?).await?.view()))
+}
+
+async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+    let id = seg(id, WHAT)?;
+    let e = app.endpoint_update(id, &json_object(&body)?).await?;
+    Ok(updated(e.view(), "Webhook updated successfully."))
+}
+
+async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
+    app.endpoint_delete(seg(id, WHAT)?).await?;
+    Ok(message("Webhook deleted successfully."))
+}
+
+async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
+    let e = app.endpoint_rotate_secret(seg(id, WHAT)?).await?;
+    Ok(updated(
+        e.view(),
+        "Webhook secret rotated: deliveries are now signed with the new secret.",
+    ))
+}
+
+async fn test(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+    let (delivery, outcome) = app.endpoint_test(seg(id, WHAT)?).await?;
+    let message = if outcome.success() {
+        "Webhook test successful.".to_string()
+    } else {
+        format!("Webhook test failed: {}.", outcome.error_text())
+    };
+    Ok(Json(json!({
+        "success": outcome.success(),
+        "status_code": outcome.status,
+        "response_time": outcome.duration_ms,
+        "message": message,
+        "delivery_id": delivery.id,
+    })))
+}
+
+async fn deliveries(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Result<Json<Value>> {
+    let id = seg(id, WHAT)?;
+    let q = query_map(q)?;
+    let req = page_request(&q)?;
+    let status = match q.get("status").map(String::as_str) {
+        None | Some("") | Some("all") => None,
+        Some(s @ ("success" | "failed" | "pending")) => Some(s),
+        Some(_) => {
+            return Err(Error::invalid(
+                "status",
+                "must be success, failed or pending",
+            ))
+        }
+    };
+    app.endpoint_get(id).await?;
+    let page = app.store.deliveries(id, status, &req).await?;
+    Ok(Json(page.map(|d| d.summary()).to_json("deliveries")))
+}
+
+type DeliveryPath = std::result::Result<
+    axum::extract::Path<(String, String)>,
+    axum::extract::rejection::PathRejection,
+>;
+
+fn delivery_path(p: DeliveryPath) -> Result<(i64, String)> {
+    let axum::extract::Path((id, did)) =
+        p.map_err(|_| Error::NotFound("Delivery not found.".into()))?;
+    let id = super::path_id(&id, WHAT)?;
+    if did.len() != 26 || !did.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(Error::NotFound("Delivery not found.".into()));
+    }
+    Ok((id, did))
+}
+
+async fn delivery(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Json<Value>> {
+    let (id, did) = delivery_path(p)?;
+    let d = app
+        .store
+        .delivery_get(id, &did)
+        .await?
+        .ok_or_else(|| Error::NotFound("Delivery not found.".into()))?;
+    Ok(Json(d.detail()))
+}
+
+async fn redeliver(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Response> {
+    let (id, did) = delivery_path(p)?;
+    let d = app.redeliver(id, &did).await?;
+    let ok = d.status == "success";
+    let mut v = d.detail();
+    v["success"] = json!(ok);
+    Ok(updated(
+        v,
+        if ok {
+            "Delivery redelivered successfully."
+        } else {
+            "Redelivery attempt failed."
+        },
+    ))
+}
+
+async fn publish(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
+    let event_id = app.publish(&json_object(&body)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))).into_response())
+}
