@@ -35,7 +35,7 @@ export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:9000/lambda-url/incom
 export PORTAL_URL=${PORTAL_URL:-http://127.0.0.1:9000/portal/}
 export RUST_LOG=${RUST_LOG:-info}
 
-cargo lambda watch -A 127.0.0.1 -P 9000 >.dev/functions.log 2>&1 &
+cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency 4 >.dev/functions.log 2>&1 &
 pids+=($!)
 for _ in $(seq 1 300); do
   curl -s -o /dev/null "http://127.0.0.1:9000/" && break

@@ -7,6 +7,13 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+echo "== receivers' toolchains (node express, php, standardwebhooks)"
+(cd tests/receivers && npm ci --no-audit --no-fund --loglevel=error)
+if ! command -v php >/dev/null 2>&1; then
+  (apt-get install -y php-cli >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y php-cli >/dev/null 2>&1)) \
+    || { echo "php-cli could not be installed: the seed 004 PHP receiver needs it" >&2; exit 1; }
+fi
+
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 port=$(python3 scripts/free_port.py)
 mkdir -p target/test-logs

@@ -1,8 +1,10 @@
 //! `local setup`: create the dev resources on the emulator and print them as `KEY=value` lines.
 //! `local bridge <invoke base URL>`: feed the event queue into `dispatch` the way an SQS event
 //! source mapping does (batches of up to 10, a visibility timeout, partial batch failures: every
-//! message is deleted except the reported failures), and invoke `sweeper` every minute.
+//! message is deleted except the reported failures), with up to `BRIDGE_CONCURRENCY` (default 4)
+//! batches in flight like Lambda's concurrent pollers, and invoke `sweeper` every minute.
 
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
@@ -55,6 +57,11 @@ async fn bridge(base: String) {
     let http = reqwest::Client::new();
     let dispatch = format!("{base}/2015-03-31/functions/dispatch/invocations");
     let sweeper = format!("{base}/2015-03-31/functions/sweeper/invocations");
+    let concurrency: usize = std::env::var("BRIDGE_CONCURRENCY")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(4);
+    let slots = Arc::new(tokio::sync::Semaphore::new(concurrency.max(1)));
     let mut last_sweep = Instant::now();
     eprintln!("bridge: {queue_url} -> dispatch (visibility {visibility}s), sweeper every 60s");
     loop {
@@ -89,69 +96,93 @@ async fn bridge(base: String) {
         if messages.is_empty() {
             continue;
         }
-        let records: Vec<Value> = messages
-            .iter()
-            .map(|m| {
-                json!({
-                    "messageId": m.message_id(),
-                    "receiptHandle": m.receipt_handle(),
-                    "body": m.body(),
-                    "attributes": {"ApproximateReceiveCount": m.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)).cloned().unwrap_or_else(|| "1".into())},
-                    "messageAttributes": {},
-                    "eventSource": "aws:sqs",
-                    "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:local",
-                    "awsRegion": "us-east-1"
-                })
-            })
-            .collect();
-        let response = http
-            .post(&dispatch)
-            .json(&json!({ "Records": records }))
-            .send()
-            .await;
-        let failures: Vec<String> = match response {
-            Ok(r) if r.status().is_success() => {
-                let v: Value = r.json().await.unwrap_or(Value::Null);
-                if v.get("errorType").is_some() {
-                    eprintln!("bridge: dispatch failed: {v}");
-                    continue; // the whole batch returns to the queue after the visibility timeout
-                }
-                v["batchItemFailures"]
-                    .as_array()
-                    .map(|a| {
-                        a.iter()
-                            .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
-                            .collect()
-                    })
-                    .unwrap_or_default()
-            }
-            Ok(r) => {
-                eprintln!("bridge: dispatch answered {}", r.status());
-                continue;
-            }
-            Err(e) => {
-                eprintln!("bridge: dispatch unreachable: {e}");
-                tokio::time::sleep(Duration::from_secs(2)).await;
-                continue;
-            }
+        let permit = match slots.clone().acquire_owned().await {
+            Ok(p) => p,
+            Err(_) => return,
         };
-        for m in &messages {
-            if failures.iter().any(|f| Some(f.as_str()) == m.message_id()) {
-                continue;
+        let (sqs, http, dispatch, queue_url) = (
+            sqs.clone(),
+            http.clone(),
+            dispatch.clone(),
+            queue_url.clone(),
+        );
+        tokio::spawn(async move {
+            invoke_batch(&sqs, &http, &dispatch, &queue_url, messages).await;
+            drop(permit);
+        });
+    }
+}
+
+/// One batch: invoke `dispatch`, then delete every message but the reported failures.
+async fn invoke_batch(
+    sqs: &aws_sdk_sqs::Client,
+    http: &reqwest::Client,
+    dispatch: &str,
+    queue_url: &str,
+    messages: Vec<aws_sdk_sqs::types::Message>,
+) {
+    let records: Vec<Value> = messages
+        .iter()
+        .map(|m| {
+            json!({
+                "messageId": m.message_id(),
+                "receiptHandle": m.receipt_handle(),
+                "body": m.body(),
+                "attributes": {"ApproximateReceiveCount": m.attributes().and_then(|a| a.get(&aws_sdk_sqs::types::MessageSystemAttributeName::ApproximateReceiveCount)).cloned().unwrap_or_else(|| "1".into())},
+                "messageAttributes": {},
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:local",
+                "awsRegion": "us-east-1"
+            })
+        })
+        .collect();
+    let response = http
+        .post(dispatch)
+        .json(&json!({ "Records": records }))
+        .send()
+        .await;
+    let failures: Vec<String> = match response {
+        Ok(r) if r.status().is_success() => {
+            let v: Value = r.json().await.unwrap_or(Value::Null);
+            if v.get("errorType").is_some() {
+                eprintln!("bridge: dispatch failed: {v}");
+                return; // the whole batch returns to the queue after the visibility timeout
             }
-            if let Some(h) = m.receipt_handle() {
-                if let Err(e) = sqs
-                    .delete_message()
-                    .queue_url(&queue_url)
-                    .receipt_handle(h)
-                    .send()
-                    .await
-                {
-                    eprintln!(
-                        "bridge: delete failed: {}",
-                        aws_sdk_sqs::error::DisplayErrorContext(e)
-                    );
-                }
+            v["batchItemFailures"]
+                .as_array()
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|f| f["itemIdentifier"].as_str().map(str::to_string))
+                        .collect()
+                })
+                .unwrap_or_default()
+        }
+        Ok(r) => {
+            eprintln!("bridge: dispatch answered {}", r.status());
+            return;
+        }
+        Err(e) => {
+            eprintln!("bridge: dispatch unreachable: {e}");
+            tokio::time::sleep(Duration::from_secs(2)).await;
+            return;
+        }
+    };
+    for m in &messages {
+        if failures.iter().any(|f| Some(f.as_str()) == m.message_id()) {
+            continue;
+        }
+        if let Some(h) = m.receipt_handle() {
+            if let Err(e) = sqs
+                .delete_message()
+                .queue_url(queue_url)
+                .receipt_handle(h)
+                .send()
+                .await
+            {
+                eprintln!(
+                    "bridge: delete failed: {}",
+                    aws_sdk_sqs::error::DisplayErrorContext(e)
+                );
             }
         }
     }
