@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_PROFILE_DEV_DEBUG := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test venv fmt lint unit clean
+.PHONY: dev test venv fmt lint bench clean
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -21,6 +21,10 @@ dev: venv
 ## Every test, self-contained (own emulator on a free port).
 test: venv
 	scripts/test.sh
+
+## Benchmarks against a private emulator (figures, not assertions).
+bench: venv
+	scripts/bench.sh
 
 fmt:
 	cargo fmt --all

@@ -22,6 +22,8 @@ pub struct CallCounter {
     pub dynamodb: AtomicUsize,
     pub sqs: AtomicUsize,
     pub ses: AtomicUsize,
+    /// Calls per operation (`PutItem`, `SendMessage`, ...).
+    pub operations: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
 }
 
 #[derive(Debug)]
@@ -34,7 +36,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
 
     fn read_before_transmit(
         &self,
-        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
+        ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
         _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
@@ -44,11 +46,36 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
             _ => &self.0.ses,
         };
         c.fetch_add(1, Ordering::SeqCst);
+        let req = ctx.request();
+        let op = req
+            .headers()
+            .get("x-amz-target")
+            .and_then(|t| t.rsplit('.').next())
+            .map(str::to_string)
+            .or_else(|| {
+                // Query-protocol services (SES) name the action in the form body.
+                req.body()
+                    .bytes()
+                    .and_then(|b| std::str::from_utf8(b).ok())
+                    .and_then(|b| b.split('&').find_map(|kv| kv.strip_prefix("Action=")))
+                    .map(str::to_string)
+            })
+            .unwrap_or_else(|| "unknown".into());
+        if let Ok(mut ops) = self.0.operations.lock() {
+            *ops.entry(format!("{}:{op}", self.1)).or_default() += 1;
+        }
         Ok(())
     }
 }
 
 impl CallCounter {
+    pub fn operations(&self) -> std::collections::BTreeMap<String, usize> {
+        self.operations
+            .lock()
+            .map(|o| o.clone())
+            .unwrap_or_default()
+    }
+
     pub fn snapshot(&self) -> (usize, usize, usize) {
         (
             self.dynamodb.load(Ordering::SeqCst),
