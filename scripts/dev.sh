@@ -36,13 +36,15 @@ export PORTAL_URL=${PORTAL_URL:-http://127.0.0.1:9000/portal/}
 export RUST_LOG=${RUST_LOG:-info}
 
 cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency 4 >.dev/functions.log 2>&1 &
-pids+=($!)
+watch_pid=$!
+pids+=("$watch_pid")
 for _ in $(seq 1 300); do
   curl -s -o /dev/null "http://127.0.0.1:9000/" && break
   sleep 0.5
 done
 target/debug/local bridge http://127.0.0.1:9000 >.dev/bridge.log 2>&1 &
-pids+=($!)
+bridge_pid=$!
+pids+=("$bridge_pid")
 
 cat <<MSG
 
@@ -55,4 +57,5 @@ Switchboard is running (logs in .dev/):
 Functions compile on their first request: give the first call a minute.
 Press Ctrl-C to stop.
 MSG
-wait -n "${pids[@]}"
+# Runs until Ctrl-C, or until the functions or the bridge stop on their own.
+wait -n "$watch_pid" "$bridge_pid"
