@@ -1,3 +1,4 @@
+//! `local hash-password`: read a password on stdin, print its argon2id hash.
 //! `local setup`: create the dev resources on the emulator and print them as `KEY=value` lines.
 //! `local bridge <invoke base URL>`: feed the event queue into `dispatch` the way an SQS event
 //! source mapping does (batches of up to 10, a visibility timeout, partial batch failures: every
@@ -15,6 +16,7 @@ async fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     match args.first().map(String::as_str) {
         Some("setup") => setup().await,
+        Some("hash-password") => hash_password(),
         Some("bridge") => {
             bridge(
                 args.get(1)
@@ -24,8 +26,26 @@ async fn main() {
             .await
         }
         _ => {
-            eprintln!("usage: local setup | local bridge <invoke base URL>");
+            eprintln!("usage: local setup | local bridge <invoke base URL> | local hash-password");
             std::process::exit(2);
+        }
+    }
+}
+
+/// Reads a password on stdin and prints its argon2id PHC string (for `ADMIN_PASSWORD_HASH`).
+fn hash_password() {
+    let mut password = String::new();
+    if std::io::stdin().read_line(&mut password).is_err()
+        || password.trim_end_matches(['\r', '\n']).is_empty()
+    {
+        eprintln!("type the admin password on standard input");
+        std::process::exit(2);
+    }
+    match switchboard::domain::secret::hash_password(password.trim_end_matches(['\r', '\n'])) {
+        Ok(h) => println!("{h}"),
+        Err(e) => {
+            eprintln!("{e}");
+            std::process::exit(1);
         }
     }
 }
