@@ -218,7 +218,11 @@ impl App {
             d.status = "success".into();
             d.next_attempt_at = None;
         } else if trigger == Trigger::Manual {
-            if d.status != "pending" {
+            if d.status == "pending" {
+                // Still waiting for its scheduled retry: re-announce it with the new attempt count
+                // (the old retry message no longer matches and is dropped).
+                retry = d.next_attempt_at.is_some();
+            } else {
                 d.status = "failed".into();
             }
         } else if !gone && retries_done < ep.config.retry_count {

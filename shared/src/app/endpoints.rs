@@ -16,6 +16,10 @@ use crate::error::{Error, Result};
 use crate::sender::SendOutcome;
 use crate::store::deliveries::Delivery;
 
+/// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
+/// and the batch travels on SQS.
+const MAX_EVENT_DATA_BYTES: usize = 128 * 1024;
+
 fn not_found() -> Error {
     Error::NotFound("Webhook not found.".into())
 }
@@ -187,6 +191,15 @@ impl App {
             Some(Value::Object(m)) => Value::Object(m.clone()),
             Some(_) => return Err(Error::invalid("data", "must be an object")),
         };
+        if data.to_string().len() > MAX_EVENT_DATA_BYTES {
+            return Err(Error::invalid(
+                "data",
+                format!(
+                    "must serialize to at most {} KiB",
+                    MAX_EVENT_DATA_BYTES / 1024
+                ),
+            ));
+        }
         let user_id = match body.get("user_id") {
             None | Some(Value::Null) => None,
             Some(v) => Some(

@@ -2,6 +2,7 @@
 
 mod catalog;
 mod incoming;
+pub mod openapi;
 mod ui;
 mod users;
 mod webhooks;
@@ -35,6 +36,10 @@ pub fn router(app: Arc<App>) -> Router {
         .route(
             "/admin/event-types",
             get(|| async { Json(crate::domain::events::catalog_json()) }),
+        )
+        .route(
+            "/admin/openapi.json",
+            get(|| async { Json(openapi::document()) }),
         )
         .fallback(|| async {
             Error::NotFound("No route was found matching the URL and request method.".into())

@@ -1,0 +1,242 @@
+//! `GET /admin/openapi.json`: the admin API described as OpenAPI 3.1.
+//!
+//! Built from [`ROUTES`], the table of every admin route; a test (`tests/tests/admin_openapi.rs`)
+//! calls each documented route through the real router and fails if one is not answered, so the
+//! description cannot drift from the handlers.
+
+use serde_json::{json, Map, Value};
+
+/// `(method, path, tag, summary)` of every admin route (aliases are listed once, below).
+pub const ROUTES: &[(&str, &str, &str, &str)] = &[
+    (
+        "get",
+        "/admin/incoming-webhooks",
+        "incoming webhooks",
+        "List incoming webhooks",
+    ),
+    (
+        "post",
+        "/admin/incoming-webhooks",
+        "incoming webhooks",
+        "Create an incoming webhook",
+    ),
+    (
+        "get",
+        "/admin/incoming-webhooks/{id}",
+        "incoming webhooks",
+        "Get an incoming webhook",
+    ),
+    (
+        "put",
+        "/admin/incoming-webhooks/{id}",
+        "incoming webhooks",
+        "Update an incoming webhook (partial)",
+    ),
+    (
+        "delete",
+        "/admin/incoming-webhooks/{id}",
+        "incoming webhooks",
+        "Delete an incoming webhook",
+    ),
+    (
+        "post",
+        "/admin/incoming-webhooks/{id}/rotate",
+        "incoming webhooks",
+        "Rotate the key (the old URL stops working)",
+    ),
+    (
+        "get",
+        "/admin/incoming-webhooks/{id}/runs",
+        "incoming webhooks",
+        "Activity log, newest first",
+    ),
+    ("get", "/admin/spaces", "catalog", "List spaces"),
+    ("post", "/admin/spaces", "catalog", "Create a space"),
+    ("get", "/admin/spaces/{id}", "catalog", "Get a space"),
+    ("put", "/admin/spaces/{id}", "catalog", "Update a space"),
+    ("delete", "/admin/spaces/{id}", "catalog", "Delete a space"),
+    (
+        "get",
+        "/admin/spaces/{id}/members",
+        "catalog",
+        "Members of a space",
+    ),
+    ("get", "/admin/courses", "catalog", "List courses"),
+    ("post", "/admin/courses", "catalog", "Create a course"),
+    ("get", "/admin/courses/{id}", "catalog", "Get a course"),
+    ("put", "/admin/courses/{id}", "catalog", "Update a course"),
+    (
+        "delete",
+        "/admin/courses/{id}",
+        "catalog",
+        "Delete a course",
+    ),
+    (
+        "get",
+        "/admin/courses/{id}/enrollments",
+        "catalog",
+        "Enrollments of a course",
+    ),
+    (
+        "get",
+        "/admin/users",
+        "members",
+        "List members, or look one up with ?email=",
+    ),
+    (
+        "get",
+        "/admin/users/{id}",
+        "members",
+        "A member with spaces and courses",
+    ),
+    ("get", "/admin/event-types", "events", "The event catalog"),
+    (
+        "post",
+        "/admin/events",
+        "events",
+        "Publish a catalog event (202)",
+    ),
+    (
+        "get",
+        "/admin/webhooks",
+        "outgoing webhooks",
+        "List endpoints",
+    ),
+    (
+        "post",
+        "/admin/webhooks",
+        "outgoing webhooks",
+        "Create an endpoint",
+    ),
+    (
+        "get",
+        "/admin/webhooks/{id}",
+        "outgoing webhooks",
+        "Get an endpoint",
+    ),
+    (
+        "put",
+        "/admin/webhooks/{id}",
+        "outgoing webhooks",
+        "Update an endpoint (partial)",
+    ),
+    (
+        "delete",
+        "/admin/webhooks/{id}",
+        "outgoing webhooks",
+        "Delete an endpoint",
+    ),
+    (
+        "post",
+        "/admin/webhooks/{id}/test",
+        "outgoing webhooks",
+        "Send a signed webhook.test synchronously",
+    ),
+    (
+        "post",
+        "/admin/webhooks/{id}/rotate-secret",
+        "outgoing webhooks",
+        "Rotate the signing secret",
+    ),
+    (
+        "get",
+        "/admin/webhooks/{id}/deliveries",
+        "outgoing webhooks",
+        "Deliveries, newest first (?status=)",
+    ),
+    (
+        "get",
+        "/admin/webhooks/{id}/deliveries/{delivery_id}",
+        "outgoing webhooks",
+        "A delivery with every attempt",
+    ),
+    (
+        "post",
+        "/admin/webhooks/{id}/deliveries/{delivery_id}/redeliver",
+        "outgoing webhooks",
+        "Redeliver (same delivery id)",
+    ),
+    ("get", "/admin/openapi.json", "meta", "This document"),
+    ("get", "/admin/ui", "meta", "The operators' web UI (HTML)"),
+];
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// The document.
+pub fn document() -> Value {
+    let mut paths = Map::new();
+    for (method, path, tag, summary) in ROUTES {
+        let mut params = Vec::new();
+        for name in ["id", "delivery_id"] {
+            if path.contains(&format!("{{{name}}}")) {
+                let schema = if name == "id" {
+                    json!({"type": "integer"})
+                } else {
+                    json!({"type": "string"})
+                };
+                params
+                    .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+            }
+        }
+        if *method == "get"
+            && (path.ends_with('s')
+                || path.ends_with("runs")
+                || path.ends_with("deliveries")
+                || path.ends_with("members")
+                || path.ends_with("enrollments"))
+            && !path.ends_with("event-types")
+        {
+            for (name, schema) in [
+                (
+                    "per_page",
+                    json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25}),
+                ),
+                (
+                    "page",
+                    json!({"type": "integer", "minimum": 1, "default": 1}),
+                ),
+                ("cursor", json!({"type": "string"})),
+            ] {
+                params.push(
+                    json!({"name": name, "in": "query", "required": false, "schema": schema}),
+                );
+            }
+        }
+        let mut op = json!({
+            "tags": [tag],
+            "summary": summary,
+            "parameters": params,
+            "responses": {
+                "200": {"description": "OK", "content": {"application/json": {}}},
+                "400": error_response("Invalid parameter (code names the problem, message names the field)"),
+                "401": error_response("rest_forbidden: missing or wrong credentials"),
+                "404": error_response("not_found"),
+            },
+        });
+        if *method == "post" || *method == "put" {
+            op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+        }
+        let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
+        entry[*method] = op;
+    }
+    json!({
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Switchboard admin API",
+            "version": env!("CARGO_PKG_VERSION"),
+            "description": "Incoming and outgoing webhooks for online communities. Every route needs HTTP Basic credentials. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
+        },
+        "security": [{"basic": []}],
+        "components": {
+            "securitySchemes": {"basic": {"type": "http", "scheme": "basic"}},
+            "schemas": {"Error": {
+                "type": "object",
+                "required": ["code", "message", "data"],
+                "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "data": {"type": "object", "properties": {"status": {"type": "integer"}}}},
+            }},
+        },
+        "paths": paths,
+    })
+}
