@@ -106,7 +106,12 @@ impl App {
             Error::NotFound("Invalid webhook URL: no webhook has this key.".into())
         })?;
 
-        let email_ref = email.clone();
+        // Runs record the address as given when it is not valid (lower-cased, bounded).
+        let email_ref = email.clone().or_else(|| {
+            call.payload
+                .email()
+                .map(|e| crate::domain::incoming::truncate(&e.trim().to_lowercase(), 254))
+        });
         let fail = |status: Error| async {
             self.record_failure(&webhook, &call, email_ref.as_deref(), &status)
                 .await;

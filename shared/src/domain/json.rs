@@ -5,8 +5,9 @@
 //! - compact, strings escaped as JavaScript escapes them (serde_json matches: `\b \f \n \r \t`,
 //!   other controls as lower-case `\u00xx`, everything else verbatim);
 //! - numbers formatted as ECMAScript `Number::toString` formats doubles;
-//! - integer-like keys ("0", "12") first in ascending numeric order, then the other keys
-//!   (JavaScript objects order their keys that way).
+//! - integer-like keys ("0", "12") first in ascending numeric order, then the other keys in
+//!   insertion order (JavaScript objects order their keys that way; serde_json's
+//!   `preserve_order` keeps the insertion order).
 //!
 //! Integers beyond ±(2^53 − 1) cannot survive `JSON.parse` exactly; [`canonicalize`] turns them
 //! into strings so that no digit is lost and the signature still verifies.
@@ -189,7 +190,7 @@ mod tests {
             serde_json::from_str(r#"{"b":1,"10":2,"2":3,"a":"é😀\"\n\u0001/","01":4}"#).unwrap();
         assert_eq!(
             to_js_string(&v),
-            r#"{"2":3,"10":2,"01":4,"a":"é😀\"\n\u0001/","b":1}"#
+            r#"{"2":3,"10":2,"b":1,"a":"é😀\"\n\u0001/","01":4}"#
         );
     }
 
@@ -200,7 +201,7 @@ mod tests {
         );
         assert_eq!(
             to_js_string(&v),
-            r#"{"id":"820982911946154508","neg":"-9007199254740993","small":9007199254740991}"#
+            r#"{"id":"820982911946154508","small":9007199254740991,"neg":"-9007199254740993"}"#
         );
     }
 }

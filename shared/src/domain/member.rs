@@ -128,7 +128,8 @@ pub fn sanitize_login(raw: &str) -> String {
         .to_string()
 }
 
-fn fold_accent(c: char) -> char {
+/// Common Latin accents folded to ASCII (as WordPress `remove_accents` does for these).
+pub fn fold_accent(c: char) -> char {
     match c {
         'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
         'À' | 'Á' | 'Â' | 'Ã' | 'Ä' | 'Å' => 'A',

@@ -123,7 +123,11 @@ impl Store {
 /// A URL slug from a title: lower-case ASCII letters and digits joined by hyphens.
 pub fn slugify(title: &str) -> String {
     let mut out = String::new();
-    for c in title.chars().flat_map(char::to_lowercase) {
+    for c in title
+        .chars()
+        .map(crate::domain::member::fold_accent)
+        .flat_map(char::to_lowercase)
+    {
         if c.is_ascii_alphanumeric() {
             out.push(c);
         } else if !out.ends_with('-') && !out.is_empty() {
@@ -148,5 +152,6 @@ mod tests {
     fn slugs() {
         assert_eq!(super::slugify("Premium Members!"), "premium-members");
         assert_eq!(super::slugify("  "), "untitled");
+        assert_eq!(super::slugify("Ünïcödé Space ✓"), "unicode-space");
     }
 }

@@ -233,29 +233,35 @@ impl Store {
                 }
             }
         }
+        // Read one item past the page: a cursor is returned only if more items exist (DynamoDB
+        // itself returns a LastEvaluatedKey whenever Limit is reached, even at the very end).
         let mut items = Vec::new();
-        let mut next = None;
-        while items.len() < req.per_page {
+        while items.len() <= req.per_page {
             let resp = self
                 .query_builder(spec)
                 .consistent_read(spec.index.is_none())
-                .limit(i32::try_from(req.per_page - items.len()).unwrap_or(100))
+                .limit(i32::try_from(req.per_page + 1 - items.len()).unwrap_or(101))
                 .set_exclusive_start_key(start.take())
                 .send()
                 .await
                 .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
             items.extend(resp.items.unwrap_or_default());
             match resp.last_evaluated_key {
-                Some(k) if !k.is_empty() => {
-                    next = Some(k.clone());
-                    start = Some(k);
-                }
-                _ => {
-                    next = None;
-                    break;
-                }
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
             }
         }
+        let next = if items.len() > req.per_page {
+            items.truncate(req.per_page);
+            items.last().map(|last| {
+                spec.key_names()
+                    .iter()
+                    .filter_map(|k| last.get(*k).map(|v| (k.to_string(), v.clone())))
+                    .collect::<Item>()
+            })
+        } else {
+            None
+        };
         Ok(Page {
             items,
             total,
