@@ -21,4 +21,3 @@ pub mod transport;
 pub use app::App;
 pub use config::Config;
 pub use error::{Error, Result};
-pub use futures::future::join_all;

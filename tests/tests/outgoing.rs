@@ -855,3 +855,94 @@ async fn deliveries_paginate_with_exact_totals_and_cursor() {
         .await;
     assert_eq!(bad.status, 400);
 }
+
+#[tokio::test]
+async fn sqs_batches_report_only_the_failed_records() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let env = TestEnv::new().await;
+    env.admin(
+        "POST",
+        "/admin/events",
+        Some(json!({"event": "feed.created"})),
+    )
+    .await;
+    let good = env.queued().await.remove(0).to_string();
+    let record = |id: &str, body: &str| {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(id.into());
+        m.body = Some(body.into());
+        m
+    };
+    let mut event = SqsEvent::default();
+    event.records = vec![
+        record("a", &good),
+        record("b", "not json: dropped, not retried"),
+    ];
+    let ok = env.app.handle_sqs_event(&event).await;
+    assert!(ok.batch_item_failures.is_empty(), "{ok:?}");
+
+    // The same batch on an app whose table is gone: every readable record fails and is reported.
+    let mut broken = env.stack.config();
+    broken.table_name = "no-such-table".into();
+    let down = TestEnv::on(env.stack.clone(), broken).await;
+    event.records = vec![record("a", &good), record("c", &good)];
+    let failed = down.app.handle_sqs_event(&event).await;
+    let ids: Vec<String> = failed
+        .batch_item_failures
+        .iter()
+        .map(|f| f.item_identifier.clone())
+        .collect();
+    assert_eq!(ids, vec!["a", "c"]);
+}
+
+#[tokio::test]
+async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
+    let env = TestEnv::new().await;
+    let rx = receiver(500).await;
+    let ep = endpoint(
+        &env,
+        &rx.uri(),
+        json!(["feed.created"]),
+        json!({"retry_count": 3}),
+    )
+    .await;
+    let wid = ep["id"].as_i64().unwrap();
+    env.admin(
+        "POST",
+        "/admin/events",
+        Some(json!({"event": "feed.created"})),
+    )
+    .await;
+    env.pump().await;
+    let page = env
+        .app
+        .store
+        .deliveries(wid, None, &Default::default())
+        .await
+        .unwrap();
+    let did = page.items[0].id.clone();
+    let r = env
+        .admin(
+            "POST",
+            &format!("/admin/webhooks/{wid}/deliveries/{did}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(r.body["success"], false);
+    assert_eq!(r.body["status"], "pending", "still waiting for its retry");
+    // The retry announced for attempt 3 (first + manual) carries on.
+    let msg =
+        json!({"retry": {"webhook_id": wid, "delivery_id": did, "attempt": 3, "not_before": 0}});
+    env.app.handle_message(&msg.to_string()).await.unwrap();
+    assert_eq!(
+        env.app
+            .store
+            .delivery_get(wid, &did)
+            .await
+            .unwrap()
+            .unwrap()
+            .attempts
+            .len(),
+        3
+    );
+}

@@ -342,3 +342,29 @@ impl App {
         }
     }
 }
+
+impl App {
+    /// One SQS batch, as the event source mapping delivers it: every record concurrently; the
+    /// ones that fail are reported so that only they return to the queue.
+    pub async fn handle_sqs_event(
+        &self,
+        event: &aws_lambda_events::event::sqs::SqsEvent,
+    ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+        let handled = futures::future::join_all(event.records.iter().map(|r| async move {
+            let ok = match r.body.as_deref() {
+                Some(body) => self.handle_message(body).await.is_ok(),
+                None => true,
+            };
+            (r.message_id.clone().unwrap_or_default(), ok)
+        }))
+        .await;
+        let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+        for (id, ok) in handled {
+            if !ok {
+                tracing::warn!(message_id = %id, "record failed; it returns to the queue");
+                response.add_failure(id);
+            }
+        }
+        response
+    }
+}
