@@ -34,4 +34,4 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf target $(VENV) tests/e2e/node_modules
+	rm -rf target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules

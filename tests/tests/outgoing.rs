@@ -615,6 +615,18 @@ async fn test_and_redeliver() {
         .as_str()
         .unwrap()
         .starts_with("Webhook test failed"));
+    let did2 = t2.body["delivery_id"].as_str().unwrap();
+    let d2 = env
+        .admin(
+            "GET",
+            &format!("/admin/webhooks/{}/deliveries/{did2}", down.body["id"]),
+            None,
+        )
+        .await;
+    assert_eq!(
+        d2.body["status"], "failed",
+        "a failed test is not left pending"
+    );
     let nf = env
         .admin(
             "POST",

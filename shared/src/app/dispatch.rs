@@ -218,10 +218,10 @@ impl App {
             d.status = "success".into();
             d.next_attempt_at = None;
         } else if trigger == Trigger::Manual {
-            if d.status == "pending" {
+            if d.status == "pending" && d.next_attempt_at.is_some() {
                 // Still waiting for its scheduled retry: re-announce it with the new attempt count
                 // (the old retry message no longer matches and is dropped).
-                retry = d.next_attempt_at.is_some();
+                retry = true;
             } else {
                 d.status = "failed".into();
             }

@@ -1,0 +1,614 @@
+// Outgoing webhooks: endpoints, events, secret, test, deliveries, redeliver, outcome chart.
+
+import { api, qs, h, svg, loading, emptyState, errorBox, table, pager, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, relative, heading, setTitle, facts, badge, copyButton, pairsEditor, prettyJson, parseTime, nextId } from './lib.js';
+
+let eventTypes = null;
+function loadEventTypes() {
+  if (!eventTypes) {
+    eventTypes = api('GET', '/admin/event-types').catch((e) => {
+      eventTypes = null;
+      throw e;
+    });
+  }
+  return eventTypes;
+}
+
+export async function list(screen) {
+  setTitle('Outgoing webhooks');
+  const body = h('div', null, loading());
+  screen.append(
+    heading('Outgoing webhooks', h('a', { class: 'btn btn-primary', href: '#/outgoing/new' }, 'Add endpoint')),
+    h('p', { class: 'lead' }, 'Endpoints that receive community events as signed JSON POSTs, retried on failure.'),
+    body,
+  );
+  let page = 1;
+  const load = async () => {
+    try {
+      const r = await api('GET', `/admin/webhooks${qs({ per_page: 25, page })}`);
+      const items = r.webhooks || [];
+      if (items.length === 0 && page === 1) {
+        body.replaceChildren(
+          emptyState('No outgoing webhooks yet.', 'Add an endpoint URL and choose the events it should receive (for example space.member_joined); then press Test on it to check the connection.', h('a', { class: 'btn btn-primary', href: '#/outgoing/new' }, 'Add the first endpoint')),
+        );
+        return;
+      }
+      body.replaceChildren(
+        table(
+          ['Name', 'Status', 'URL', 'Events', 'Last delivered', 'Last error'],
+          items.map((w) => [
+            h('a', { href: `#/outgoing/${Number(w.id)}` }, w.name),
+            badge(w.status),
+            h('span', { class: 'mono break' }, w.url),
+            eventsSummary(w.events),
+            w.last_triggered_at ? h('span', null, timeEl(w.last_triggered_at), h('span', { class: 'muted' }, ` (${relative(w.last_triggered_at)})`)) : h('span', { class: 'muted' }, 'never'),
+            w.last_error ? h('span', { class: 'run-error' }, w.last_error) : h('span', { class: 'muted' }, '—'),
+          ]),
+          'Outgoing webhooks',
+        ),
+        pager(r.pagination, (p) => {
+          page = p;
+          load();
+        }),
+      );
+    } catch (err) {
+      if (err.status !== 401) body.replaceChildren(errorBox(err, load));
+    }
+  };
+  await load();
+}
+
+function eventsSummary(events) {
+  const list = events || [];
+  if (list.includes('*')) return 'All events';
+  if (list.length <= 3) return list.join(', ');
+  return `${list.slice(0, 3).join(', ')} +${list.length - 3} more`;
+}
+
+export async function create(screen) {
+  setTitle('New outgoing webhook');
+  screen.append(h('p', { class: 'crumbs' }, h('a', { href: '#/outgoing' }, '← Outgoing webhooks')), heading('New outgoing webhook'));
+  const slot = h('div', null, loading('Loading the event catalog…'));
+  screen.append(slot);
+  slot.replaceChildren(await endpointForm(null));
+}
+
+export async function edit(screen, params) {
+  const w = await api('GET', `/admin/webhooks/${Number(params.id)}`);
+  setTitle(`Edit ${w.name}`);
+  screen.append(h('p', { class: 'crumbs' }, h('a', { href: `#/outgoing/${Number(w.id)}` }, `← ${w.name}`)), heading(`Edit “${w.name}”`));
+  const slot = h('div', null, loading('Loading the event catalog…'));
+  screen.append(slot);
+  slot.replaceChildren(await endpointForm(w));
+}
+
+/** The event catalog as grouped checkboxes, with `*` and `ns.*`. */
+function eventPicker(catalog, selected) {
+  const chosen = new Set(selected || []);
+  const boxes = [];
+  const all = h('input', { type: 'checkbox', value: '*', checked: chosen.has('*') });
+  all.id = nextId('ev');
+  const groups = [];
+  const filter = h('input', { type: 'search', placeholder: 'Filter events', 'aria-label': 'Filter events', autocomplete: 'off' });
+  const count = h('p', { class: 'hint', 'aria-live': 'polite' });
+  const known = new Set(['*']);
+
+  const sync = () => {
+    const star = all.checked;
+    for (const g of groups) {
+      g.pattern.disabled = star;
+      for (const cb of g.events) cb.disabled = star || g.pattern.checked;
+    }
+    const v = value();
+    count.textContent = v.length === 0 ? 'No event selected.' : v.includes('*') ? 'Subscribed to every event.' : `Subscribed to: ${v.join(', ')}`;
+  };
+
+  const groupEls = (catalog.groups || []).map((g) => {
+    known.add(g.pattern);
+    const pattern = h('input', { type: 'checkbox', value: g.pattern, checked: chosen.has(g.pattern) });
+    pattern.id = nextId('ev');
+    pattern.addEventListener('change', sync);
+    const events = [];
+    const items = (g.events || []).map((e) => {
+      known.add(e.event);
+      const cb = h('input', { type: 'checkbox', value: e.event, checked: chosen.has(e.event) });
+      cb.id = nextId('ev');
+      cb.addEventListener('change', sync);
+      events.push(cb);
+      boxes.push(cb);
+      return h('li', { dataset: { search: `${e.event} ${e.description || ''}`.toLowerCase() } }, cb, h('label', { for: cb.id }, h('code', null, e.event), ' ', h('span', { class: 'muted' }, e.description || '')));
+    });
+    groups.push({ pattern, events, ns: g.namespace });
+    return h(
+      'fieldset',
+      { class: 'event-group', dataset: { ns: g.namespace } },
+      h('legend', null, g.namespace),
+      h('p', { class: 'check' }, pattern, h('label', { for: pattern.id }, `All ${g.namespace} events `, h('code', null, g.pattern))),
+      h('ul', { class: 'checklist' }, items),
+    );
+  });
+  // Subscriptions outside the current catalog stay visible so saving keeps (or drops) them knowingly.
+  const others = [...chosen].filter((e) => !known.has(e));
+  const otherBoxes = others.map((e) => {
+    const cb = h('input', { type: 'checkbox', value: e, checked: true });
+    cb.id = nextId('ev');
+    cb.addEventListener('change', sync);
+    boxes.push(cb);
+    return h('li', null, cb, h('label', { for: cb.id }, h('code', null, e), ' ', h('span', { class: 'muted' }, '(not in the catalog)')));
+  });
+
+  all.addEventListener('change', sync);
+  filter.addEventListener('input', () => {
+    const q = filter.value.trim().toLowerCase();
+    for (const li of groupEls.flatMap((g) => [...g.querySelectorAll('li[data-search]')])) li.hidden = q !== '' && !li.dataset.search.includes(q);
+    for (const g of groupEls) {
+      const anyShown = [...g.querySelectorAll('li[data-search]')].some((li) => !li.hidden);
+      g.hidden = q !== '' && !anyShown && !g.dataset.ns.includes(q);
+    }
+  });
+
+  function value() {
+    if (all.checked) return ['*'];
+    const out = [];
+    for (const g of groups) {
+      if (g.pattern.checked) out.push(g.pattern.value);
+      else for (const cb of g.events) if (cb.checked) out.push(cb.value);
+    }
+    for (const cb of boxes) if (!cb.closest('.event-group') && cb.checked) out.push(cb.value);
+    return out;
+  }
+
+  const el = h(
+    'div',
+    { class: 'events' },
+    h('p', { class: 'check all-events' }, all, h('label', { for: all.id }, 'All events ', h('code', null, '*'), h('span', { class: 'muted' }, ' (including event types added later)'))),
+    filter,
+    h('div', { class: 'event-groups' }, groupEls),
+    otherBoxes.length ? h('ul', { class: 'checklist' }, otherBoxes) : null,
+    count,
+  );
+  sync();
+  return { el, value };
+}
+
+async function endpointForm(w) {
+  const catalog = await loadEventTypes();
+  const name = h('input', { type: 'text', name: 'name', required: true, maxlength: 200, value: w ? w.name : '', autocomplete: 'off', placeholder: 'e.g. Slack notifications' });
+  const url = h('input', { type: 'url', name: 'url', required: true, value: w ? w.url : '', autocomplete: 'off', spellcheck: 'false', placeholder: 'https://example.com/webhooks/switchboard', class: 'mono' });
+  const status = h('select', { name: 'status' }, h('option', { value: 'active' }, 'Active: receives events'), h('option', { value: 'inactive' }, 'Inactive: receives nothing'));
+  if (w && w.status === 'failed') status.prepend(h('option', { value: 'failed' }, 'Failed: disabled after repeated failures (choose Active to re-activate)'));
+  status.value = w ? w.status : 'active';
+  const retry = h('input', { type: 'number', name: 'retry_count', min: 0, max: 5, step: 1, value: w ? String(w.retry_count ?? 3) : '3', inputmode: 'numeric' });
+  const headers = pairsEditor({ pairs: w ? w.headers : {}, keyLabel: 'Header name', valueLabel: 'Value', addLabel: 'Add a header', keyPlaceholder: 'X-Api-Key', valuePlaceholder: 'value' });
+  const picker = eventPicker(catalog, w ? w.events : []);
+  const secret = w ? null : h('input', { type: 'text', name: 'secret', autocomplete: 'off', spellcheck: 'false', placeholder: 'Leave empty to generate a whsec_… secret', class: 'mono' });
+  const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, w ? 'Save changes' : 'Create endpoint');
+  const cancel = h('a', { class: 'btn', href: w ? `#/outgoing/${Number(w.id)}` : '#/outgoing' }, 'Cancel');
+  const form = h(
+    'form',
+    { class: 'form', novalidate: true },
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', null, 'Endpoint'),
+      field({ label: 'Name', name: 'name', control: name, hint: 'For your reference only.' }),
+      field({ label: 'URL', name: 'url', control: url, hint: 'Must be https:// and publicly reachable (plain http:// and loopback only in local mode).' }),
+      field({ label: 'Status', name: 'status', control: status }),
+      field({ label: 'Retries', name: 'retry_count', control: retry, hint: 'Attempts after a failure, 0 to 5 (after 1 min, 5 min, 30 min, 2 h, 24 h).' }),
+      secret ? field({ label: 'Secret', name: 'secret', control: secret, hint: 'Signs every delivery (X-Fluent-Signature, webhook-signature). You can reveal, copy and rotate it later.' }) : null,
+    ),
+    h('section', { class: 'card' }, h('h2', null, 'Events'), field({ label: 'Events to send', name: 'events', control: picker.el, group: true })),
+    h('section', { class: 'card' }, h('h2', null, 'Custom headers'), field({ label: 'Headers sent with every delivery', name: 'headers', control: headers.el, group: true, hint: 'For example an API key your receiver expects.' })),
+    h('p', { class: 'actions sticky-actions' }, submit, cancel),
+  );
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    clearErrors(form);
+    const retries = retry.value.trim() === '' ? undefined : Number(retry.value);
+    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value() };
+    if (retries !== undefined) body.retry_count = Number.isInteger(retries) ? retries : retry.value;
+    if (!w || status.value !== w.status) body.status = status.value;
+    if (secret && secret.value.trim()) body.secret = secret.value.trim();
+    try {
+      const saved = await withBusy(submit, 'Saving…', () => (w ? api('PUT', `/admin/webhooks/${Number(w.id)}`, body) : api('POST', '/admin/webhooks', body)));
+      toast(saved.message || 'Saved.');
+      location.hash = `#/outgoing/${Number(saved.id ?? w.id)}`;
+    } catch (err) {
+      if (err.status !== 401) showError(form, err);
+    }
+  });
+  return form;
+}
+
+// --- detail ----------------------------------------------------------------------------------------
+
+export async function detail(screen, params) {
+  const id = Number(params.id);
+  let w = await api('GET', `/admin/webhooks/${id}`);
+  setTitle(w.name);
+
+  const del = h('button', { type: 'button', class: 'btn btn-danger' }, 'Delete');
+  const testButton = h('button', { type: 'button', class: 'btn btn-primary', id: 'send-test' }, 'Send test event');
+  const head = heading(w.name, h('a', { class: 'btn', href: `#/outgoing/${id}/edit` }, 'Edit'), del);
+  const banner = h('div');
+  const info = h('div');
+  const secretSlot = h('div');
+  const testResult = h('div', { id: 'test-result', role: 'status', 'aria-live': 'polite' });
+  const chartSlot = h('div', { class: 'chart-slot' }, loading('Loading delivery history…'));
+  const deliveriesBody = h('div', null, loading());
+  const statusFilter = h('select', { id: 'delivery-status' }, h('option', { value: '' }, 'All'), h('option', { value: 'success' }, 'Succeeded'), h('option', { value: 'failed' }, 'Failed'), h('option', { value: 'pending' }, 'Pending (waiting for a retry)'));
+  const refresh = h('button', { type: 'button', class: 'btn btn-small' }, 'Refresh');
+
+  const setStatus = async (button, status, busyText) => {
+    try {
+      w = await withBusy(button, busyText, () => api('PUT', `/admin/webhooks/${id}`, { status }));
+      toast(status === 'active' ? 'The endpoint is active again: new events are delivered to it.' : 'The endpoint is disabled.');
+      renderMeta();
+    } catch (err) {
+      if (err.status !== 401) toast(err.message, 'error');
+    }
+  };
+
+  const renderMeta = () => {
+    head.querySelector('h1').textContent = w.name;
+    if (w.status === 'failed') {
+      const reactivate = h('button', { type: 'button', class: 'btn btn-primary', id: 'reactivate' }, 'Re-activate');
+      reactivate.addEventListener('click', () => setStatus(reactivate, 'active', 'Re-activating…'));
+      banner.replaceChildren(
+        h(
+          'div',
+          { class: 'alert alert-error', role: 'alert' },
+          h('p', null, h('strong', null, 'This endpoint was disabled after repeated failed deliveries.'), ' It receives nothing until it is re-activated. Fix the receiver (press Send test event to check it), then re-activate.'),
+          w.last_error ? h('p', null, 'Last error: ', h('span', { class: 'mono break' }, w.last_error)) : null,
+          h('p', null, reactivate),
+        ),
+      );
+    } else if (w.status === 'inactive') {
+      const activate = h('button', { type: 'button', class: 'btn' }, 'Activate');
+      activate.addEventListener('click', () => setStatus(activate, 'active', 'Activating…'));
+      banner.replaceChildren(h('div', { class: 'alert alert-warn' }, h('p', null, 'This endpoint is inactive: it receives no events. '), h('p', null, activate)));
+    } else {
+      banner.replaceChildren();
+    }
+    info.replaceChildren(
+      facts([
+        ['Status', badge(w.status)],
+        ['URL', h('span', { class: 'mono break' }, w.url)],
+        ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],
+        ['Custom headers', Object.keys(w.headers || {}).length ? h('ul', { class: 'plain' }, Object.entries(w.headers).map(([k, v]) => h('li', { class: 'mono break' }, `${k}: ${v}`))) : 'None'],
+        ['Retries', String(w.retry_count ?? '')],
+        ['Last delivered', timeEl(w.last_triggered_at, 'never')],
+        ['Last error', w.last_error ? h('span', { class: 'run-error' }, w.last_error) : ''],
+        ['Created', timeEl(w.created_at)],
+        ['Updated', timeEl(w.updated_at)],
+      ]),
+    );
+    renderSecret();
+  };
+
+  let revealed = false;
+  const renderSecret = () => {
+    const value = h('code', { id: 'secret-value', class: 'secret mono break' }, revealed ? w.secret || '' : '•'.repeat(24));
+    const reveal = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': revealed ? 'true' : 'false', 'aria-controls': 'secret-value' }, revealed ? 'Hide' : 'Reveal');
+    reveal.addEventListener('click', () => {
+      revealed = !revealed;
+      renderSecret();
+      secretSlot.querySelector('button').focus();
+    });
+    const rotate = h('button', { type: 'button', class: 'btn btn-small btn-warn' }, 'Rotate secret');
+    rotate.addEventListener('click', async () => {
+      const ok = await confirmDialog({
+        title: 'Rotate the signing secret?',
+        body: ['A new secret is generated and the current one stops signing immediately.', 'Deliveries after this are signed with the new secret: update your receiver’s verification at the same time.'],
+        confirmLabel: 'Rotate secret',
+        danger: true,
+      });
+      if (!ok) return;
+      try {
+        const r = await withBusy(rotate, 'Rotating…', () => api('POST', `/admin/webhooks/${id}/rotate-secret`));
+        w = { ...w, ...r };
+        revealed = true;
+        renderSecret();
+        toast(r.message || 'The secret was rotated.');
+      } catch (err) {
+        if (err.status !== 401) toast(err.message, 'error');
+      }
+    });
+    secretSlot.replaceChildren(
+      h('p', { class: 'hint' }, 'Every delivery carries X-Fluent-Signature and X-FluentCRM-Signature (sha256=HMAC-SHA256 of the body with this secret) and the Standard Webhooks webhook-signature header.'),
+      h('p', { class: 'secret-row' }, value, ' ', reveal, ' ', copyButton(() => w.secret || '', 'Copy secret', { id: 'copy-secret' }), ' ', rotate),
+    );
+  };
+
+  del.addEventListener('click', async () => {
+    const ok = await confirmDialog({ title: `Delete “${w.name}”?`, body: ['It stops receiving events immediately and its delivery log is removed.', 'This cannot be undone.'], confirmLabel: 'Delete endpoint', danger: true });
+    if (!ok) return;
+    try {
+      await withBusy(del, 'Deleting…', () => api('DELETE', `/admin/webhooks/${id}`));
+      toast('Outgoing webhook deleted.');
+      location.hash = '#/outgoing';
+    } catch (err) {
+      if (err.status !== 401) toast(err.message, 'error');
+    }
+  });
+
+  testButton.addEventListener('click', async () => {
+    testResult.replaceChildren(h('p', { class: 'loading' }, 'Sending a signed webhook.test event and waiting for the answer (up to 30 s)…'));
+    try {
+      const r = await withBusy(testButton, 'Sending…', () => api('POST', `/admin/webhooks/${id}/test`));
+      testResult.replaceChildren(testOutcome(r, id));
+    } catch (err) {
+      if (err.status === 401) return;
+      testResult.replaceChildren(testOutcome({ success: false, message: err.message, status_code: err.data && err.data.status_code, response_time: err.data && err.data.response_time, delivery_id: err.data && err.data.delivery_id }, id));
+    }
+    await Promise.all([loadDeliveries(), loadChart()]);
+    try {
+      w = await api('GET', `/admin/webhooks/${id}`);
+      renderMeta();
+    } catch {
+      // keep the last known state
+    }
+  });
+
+  screen.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/outgoing' }, '← Outgoing webhooks')),
+    head,
+    banner,
+    h('div', { class: 'grid2 top-cards' }, h('section', { class: 'card' }, h('h2', null, 'Endpoint'), info), h('div', null, h('section', { class: 'card' }, h('h2', null, 'Test'), h('p', { class: 'hint' }, 'Sends a signed webhook.test event to the URL now and shows the answer.'), h('p', null, testButton), testResult), h('section', { class: 'card' }, h('h2', null, 'Signing secret'), secretSlot))),
+    h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Delivery outcomes, last 24 hours'), chartSlot),
+    h(
+      'section',
+      { class: 'card', 'aria-labelledby': 'deliveries-title' },
+      h('div', { class: 'card-head' }, h('h2', { id: 'deliveries-title' }, 'Deliveries'), h('span', { class: 'inline' }, h('label', { for: 'delivery-status' }, 'Status'), statusFilter, refresh)),
+      deliveriesBody,
+    ),
+  );
+  renderMeta();
+
+  let page = 1;
+  const loadDeliveries = async () => {
+    try {
+      const filter = statusFilter.value;
+      const r = await api('GET', `/admin/webhooks/${id}/deliveries${qs({ status: filter, per_page: 25, page })}`);
+      const items = r.deliveries || [];
+      if (items.length === 0 && page === 1) {
+        deliveriesBody.replaceChildren(
+          filter
+            ? emptyState(`No ${filter} deliveries.`, 'Choose “All” to see every delivery.')
+            : emptyState('No deliveries yet.', 'Press “Send test event” above to check the endpoint, or wait for one of its events to happen (for example, call an incoming webhook that adds someone to a space).'),
+        );
+        return;
+      }
+      deliveriesBody.replaceChildren(
+        table(
+          ['Event', 'Status', 'Response', 'Duration', 'Attempts', 'Attempted', ''],
+          items.map((d) => [
+            h('code', null, d.event),
+            badge(d.status),
+            d.response_code ? String(d.response_code) : h('span', { class: 'muted' }, '—'),
+            d.response_time !== null && d.response_time !== undefined ? `${d.response_time} ms` : h('span', { class: 'muted' }, '—'),
+            String(d.attempts ?? ''),
+            timeEl(d.attempted_at),
+            h('a', { href: `#/outgoing/${id}/deliveries/${encodeURIComponent(d.id)}`, 'aria-label': `Details of delivery ${d.id}` }, 'Details'),
+          ]),
+          'Deliveries',
+        ),
+        pager(r.pagination, (p) => {
+          page = p;
+          loadDeliveries();
+        }),
+      );
+    } catch (err) {
+      if (err.status !== 401) deliveriesBody.replaceChildren(errorBox(err, loadDeliveries));
+    }
+  };
+  const loadChart = async () => {
+    try {
+      const r = await api('GET', `/admin/webhooks/${id}/deliveries${qs({ per_page: 100, page: 1 })}`);
+      chartSlot.replaceChildren(outcomeChart(r.deliveries || [], r.pagination, chartSlot.clientWidth));
+    } catch (err) {
+      if (err.status !== 401) chartSlot.replaceChildren(errorBox(err, loadChart));
+    }
+  };
+  statusFilter.addEventListener('change', () => {
+    page = 1;
+    loadDeliveries();
+  });
+  refresh.addEventListener('click', () =>
+    withBusy(refresh, 'Refreshing…', async () => {
+      await Promise.all([loadDeliveries(), loadChart()]);
+    }),
+  );
+  await Promise.all([loadDeliveries(), loadChart()]);
+}
+
+function testOutcome(r, id) {
+  const ok = !!r.success;
+  return h(
+    'div',
+    { class: `alert ${ok ? 'alert-ok' : 'alert-error'} test-outcome` },
+    h('p', null, h('strong', null, ok ? 'Test delivered.' : 'Test failed.'), ' ', r.message || ''),
+    facts([
+      ['Status code', r.status_code !== undefined && r.status_code !== null ? String(r.status_code) : 'no response'],
+      ['Response time', r.response_time !== undefined && r.response_time !== null ? `${r.response_time} ms` : '—'],
+      r.delivery_id ? ['Delivery', h('a', { href: `#/outgoing/${id}/deliveries/${encodeURIComponent(r.delivery_id)}` }, String(r.delivery_id))] : null,
+    ]),
+  );
+}
+
+/** Hourly success/failed/pending counts over the last 24 hours, as an SVG bar chart. */
+export function outcomeChart(deliveries, pagination, width = 720) {
+  const HOURS = 24;
+  const now = new Date();
+  const end = new Date(now);
+  end.setMinutes(0, 0, 0);
+  end.setHours(end.getHours() + 1);
+  const start = end.getTime() - HOURS * 3600_000;
+  const buckets = Array.from({ length: HOURS }, (_, i) => ({ start: new Date(start + i * 3600_000), success: 0, failed: 0, pending: 0 }));
+  let counted = 0;
+  for (const d of deliveries) {
+    const t = parseTime(d.attempted_at);
+    if (!t) continue;
+    const i = Math.floor((t.getTime() - start) / 3600_000);
+    if (i < 0 || i >= HOURS) continue;
+    const kind = d.status === 'success' ? 'success' : d.status === 'failed' ? 'failed' : 'pending';
+    buckets[i][kind] += 1;
+    counted += 1;
+  }
+  const totals = buckets.reduce((a, b) => ({ success: a.success + b.success, failed: a.failed + b.failed, pending: a.pending + b.pending }), { success: 0, failed: 0, pending: 0 });
+  const basis = pagination && pagination.total > deliveries.length ? ` (from the latest ${deliveries.length} of ${pagination.total} deliveries)` : '';
+  if (counted === 0) {
+    return emptyState('No deliveries in the last 24 hours.', 'Send a test event or wait for subscribed events; their outcomes are charted here per hour.');
+  }
+  // Drawn at the width it is shown at, so the labels keep their size on a phone.
+  const W = Math.round(Math.min(960, Math.max(300, width || 720)));
+  const H = 180;
+  const padL = 32;
+  const padB = 24;
+  const padT = 8;
+  const max = Math.max(1, ...buckets.map((b) => b.success + b.failed + b.pending));
+  const bw = (W - padL) / HOURS;
+  const y = (v) => padT + (H - padT - padB) * (1 - v / max);
+  const summaryId = nextId('chart');
+  const summary = `${totals.success} succeeded, ${totals.failed} failed, ${totals.pending} pending in the last 24 hours${basis}.`;
+  const chart = svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': summaryId },
+    svg('line', { x1: padL, y1: y(0), x2: W, y2: y(0), class: 'axis' }),
+    svg('line', { x1: padL, y1: y(max), x2: W, y2: y(max), class: 'grid' }),
+    svg('text', { x: padL - 4, y: y(max) + 4, class: 'tick', 'text-anchor': 'end' }, String(max)),
+    svg('text', { x: padL - 4, y: y(0) + 4, class: 'tick', 'text-anchor': 'end' }, '0'),
+    buckets.map((b, i) => {
+      const x = padL + i * bw + 2;
+      const width = Math.max(1, bw - 4);
+      let top = y(0);
+      const parts = [];
+      for (const kind of ['success', 'failed', 'pending']) {
+        if (!b[kind]) continue;
+        const height = y(0) - y(b[kind]);
+        top -= height;
+        parts.push(svg('rect', { x, y: top, width, height, class: `bar bar-${kind}` }));
+      }
+      const label = `${String(b.start.getHours()).padStart(2, '0')}:00: ${b.success} succeeded, ${b.failed} failed, ${b.pending} pending`;
+      const tick = i % 6 === 0 ? svg('text', { x: x + width / 2, y: H - 6, class: 'tick', 'text-anchor': 'middle' }, `${String(b.start.getHours()).padStart(2, '0')}:00`) : null;
+      return svg('g', { class: 'bucket' }, svg('title', null, label), svg('rect', { x: padL + i * bw, y: padT, width: bw, height: H - padT - padB, class: 'hit' }), parts, tick);
+    }),
+  );
+  return h(
+    'figure',
+    { class: 'chart-figure' },
+    chart,
+    h(
+      'figcaption',
+      { id: summaryId },
+      h('span', { class: 'legend legend-success' }, `${totals.success} succeeded`),
+      h('span', { class: 'legend legend-failed' }, `${totals.failed} failed`),
+      h('span', { class: 'legend legend-pending' }, `${totals.pending} pending`),
+      h('span', { class: 'muted' }, ` per hour, last 24 hours${basis}.`),
+    ),
+    h('p', { class: 'visually-hidden' }, summary),
+  );
+}
+
+// --- one delivery ----------------------------------------------------------------------------------
+
+export async function delivery(screen, params, _query, ctx) {
+  const id = Number(params.id);
+  const did = params.delivery;
+  const path = `/admin/webhooks/${id}/deliveries/${encodeURIComponent(did)}`;
+  const [first, endpoint] = await Promise.all([api('GET', path), api('GET', `/admin/webhooks/${id}`).catch(() => null)]);
+  let d = first;
+  setTitle(`Delivery ${did}`);
+  const redeliver = h('button', { type: 'button', class: 'btn btn-primary', id: 'redeliver' }, 'Redeliver');
+  const progress = h('div', { role: 'status', 'aria-live': 'polite' });
+  const body = h('div');
+  screen.append(
+    h('p', { class: 'crumbs' }, h('a', { href: `#/outgoing/${id}` }, `← ${endpoint ? endpoint.name : 'Endpoint'}`)),
+    heading(`Delivery of ${d.event || 'event'}`, redeliver),
+    progress,
+    body,
+  );
+
+  const render = () => {
+    const attempts = d.attempts || [];
+    body.replaceChildren(
+      h(
+        'section',
+        { class: 'card' },
+        h('h2', null, 'Summary'),
+        facts([
+          ['Status', badge(d.status)],
+          ['Event', h('code', null, d.event || '')],
+          ['Delivery ID', h('code', { class: 'break' }, String(d.id || did))],
+          ['Event ID', d.event_id ? h('code', { class: 'break' }, String(d.event_id)) : ''],
+          ['Attempts', String(attempts.length)],
+          ['Next attempt', d.next_attempt_at ? timeEl(d.next_attempt_at) : d.status === 'pending' ? 'scheduled' : 'none'],
+        ]),
+      ),
+      h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Payload'), copyButton(() => d.payload || '', 'Copy payload')), h('pre', { class: 'code', id: 'payload', tabindex: '0' }, prettyJson(d.payload ?? ''))),
+      h(
+        'section',
+        { class: 'card' },
+        h('h2', null, `Attempts (${attempts.length})`),
+        attempts.length === 0
+          ? emptyState('No attempt yet.', 'The first attempt is made as soon as the dispatcher picks the event up; refresh in a moment.')
+          : h(
+              'ol',
+              { class: 'attempts' },
+              [...attempts]
+                .sort((a, b) => Number(b.attempt || 0) - Number(a.attempt || 0))
+                .map((a, i) =>
+                  h(
+                    'li',
+                    { class: 'attempt' },
+                    h('h3', null, `Attempt ${a.attempt ?? ''} `, badge(a.response_code >= 200 && a.response_code < 300 && !a.error ? 'success' : 'failed')),
+                    facts([
+                      ['Attempted', timeEl(a.attempted_at)],
+                      ['Response code', a.response_code ? String(a.response_code) : 'no response'],
+                      ['Duration', a.response_time !== undefined && a.response_time !== null ? `${a.response_time} ms` : ''],
+                      ['Error', a.error ? h('span', { class: 'run-error' }, a.error) : ''],
+                    ]),
+                    h('details', null, h('summary', null, 'Request headers'), table(['Header', 'Value'], Object.entries(a.request_headers || {}).map(([k, v]) => [h('code', null, k), h('span', { class: 'mono break' }, String(v))]), 'Request headers')),
+                    h('details', { open: i === 0 }, h('summary', null, 'Response body (excerpt)'), h('pre', { class: 'code' }, a.response_body || '(empty)')),
+                  ),
+                ),
+            ),
+      ),
+    );
+  };
+  render();
+
+  const poll = async () => {
+    // A redelivery may be queued: follow it until it settles (bounded).
+    for (let i = 0; i < 20 && d.status === 'pending' && ctx.alive(); i++) {
+      progress.replaceChildren(h('p', { class: 'loading' }, 'Waiting for the attempt to finish…'));
+      await new Promise((r) => setTimeout(r, 1500));
+      if (!ctx.alive()) return;
+      try {
+        d = await api('GET', path);
+        render();
+      } catch {
+        break;
+      }
+    }
+    progress.replaceChildren();
+  };
+
+  redeliver.addEventListener('click', async () => {
+    const before = (d.attempts || []).length;
+    try {
+      const r = await withBusy(redeliver, 'Redelivering…', () => api('POST', `${path}/redeliver`));
+      if (r && r.attempts) d = r;
+      else d = await api('GET', path);
+      render();
+      toast(r && r.message ? r.message : 'Redelivery requested.');
+      if ((d.attempts || []).length <= before && d.status !== 'pending') {
+        d = await api('GET', path);
+        render();
+      }
+      await poll();
+    } catch (err) {
+      if (err.status !== 401) progress.replaceChildren(errorBox(err));
+    }
+  });
+  if (d.status === 'pending') poll();
+}
