@@ -2,14 +2,14 @@
 
 use std::collections::BTreeSet;
 
-use aws_sdk_dynamodb::types::{KeysAndAttributes, TransactWriteItem};
+use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::keys::{self, Kind};
 use super::{from_item, key, to_item, QuerySpec, Store};
 use crate::domain::page::{Page, PageRequest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct CatalogEntry {
@@ -57,41 +57,19 @@ impl Store {
 
     /// Which of `ids` exist (one BatchGetItem per 100 ids).
     pub async fn catalog_existing(&self, kind: Kind, ids: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
-        let mut found = BTreeSet::new();
-        let all: Vec<i64> = ids.iter().copied().collect();
-        for chunk in all.chunks(100) {
-            let mut request = KeysAndAttributes::builder().projection_expression("pk, sk");
-            for id in chunk {
-                request = request.keys(key(kind.catalog(), keys::id_sk(*id)));
-            }
-            let mut pending = Some(request.consistent_read(true).build().map_err(Error::dep)?);
-            while let Some(req) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, req)
-                    .send()
-                    .await
-                    .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-                for item in out
-                    .responses
-                    .and_then(|mut r| r.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    if let Some(id) = item
-                        .get("sk")
-                        .and_then(|v| v.as_s().ok())
-                        .and_then(|s| s.parse().ok())
-                    {
-                        found.insert(id);
-                    }
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-            }
-        }
+        let keys = ids
+            .iter()
+            .map(|id| key(kind.catalog(), keys::id_sk(*id)))
+            .collect();
+        let items = self.batch_get(keys, Some("pk, sk")).await?;
+        let found = items
+            .iter()
+            .filter_map(|item| {
+                item.get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .and_then(|s| s.parse().ok())
+            })
+            .collect();
         Ok(found)
     }
 

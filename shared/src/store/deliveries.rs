@@ -7,14 +7,13 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use aws_sdk_dynamodb::types::KeysAndAttributes;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::keys;
 use super::{from_item, key, n, to_item, QuerySpec, Store};
 use crate::domain::page::{Page, PageRequest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// One HTTP attempt of a delivery.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -148,34 +147,14 @@ impl Store {
         &self,
         wanted: &[(i64, String)],
     ) -> Result<HashMap<String, Delivery>> {
+        let keys = wanted
+            .iter()
+            .map(|(wid, did)| key(keys::deliveries(*wid), did.clone()))
+            .collect();
         let mut found = HashMap::new();
-        for chunk in wanted.chunks(100) {
-            let mut req = KeysAndAttributes::builder().consistent_read(true);
-            for (wid, did) in chunk {
-                req = req.keys(key(keys::deliveries(*wid), did.clone()));
-            }
-            let mut pending = Some(req.build().map_err(Error::dep)?);
-            while let Some(r) = pending.take() {
-                let out = self
-                    .client
-                    .batch_get_item()
-                    .request_items(&self.table, r)
-                    .send()
-                    .await
-                    .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-                for item in out
-                    .responses
-                    .and_then(|mut m| m.remove(&self.table))
-                    .unwrap_or_default()
-                {
-                    let d = from_item::<DeliveryItem>(item)?.data;
-                    found.insert(d.id.clone(), d);
-                }
-                pending = out
-                    .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
-                    .filter(|k| !k.keys().is_empty());
-            }
+        for item in self.batch_get(keys, None).await? {
+            let d = from_item::<DeliveryItem>(item)?.data;
+            found.insert(d.id.clone(), d);
         }
         Ok(found)
     }

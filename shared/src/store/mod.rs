@@ -271,6 +271,38 @@ impl Store {
         })
     }
 
+    /// Every item among `keys` that exists (BatchGetItem per 100 keys, strongly consistent,
+    /// unprocessed keys retried), optionally projected.
+    pub async fn batch_get(&self, keys: Vec<Item>, projection: Option<&str>) -> Result<Vec<Item>> {
+        let mut found = Vec::new();
+        for chunk in keys.chunks(100) {
+            let request = aws_sdk_dynamodb::types::KeysAndAttributes::builder()
+                .set_keys(Some(chunk.to_vec()))
+                .set_projection_expression(projection.map(str::to_string))
+                .consistent_read(true);
+            let mut pending = Some(request.build().map_err(Error::dep)?);
+            while let Some(req) = pending.take() {
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, req)
+                    .send()
+                    .await
+                    .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+                found.extend(
+                    out.responses
+                        .and_then(|mut r| r.remove(&self.table))
+                        .unwrap_or_default(),
+                );
+                pending = out
+                    .unprocessed_keys
+                    .and_then(|mut u| u.remove(&self.table))
+                    .filter(|k| !k.keys().is_empty());
+            }
+        }
+        Ok(found)
+    }
+
     /// Atomically increments a named counter and returns the new value (ids start at 1).
     pub async fn next_id(&self, counter: &str) -> Result<i64> {
         let out = self
@@ -369,16 +401,7 @@ impl Store {
             .table_name(&self.table)
             .set_item(Some(item))
             .condition_expression(condition)
-            .set_expression_attribute_values(if values.is_empty() {
-                None
-            } else {
-                Some(
-                    values
-                        .into_iter()
-                        .map(|(a, b)| (a.to_string(), b))
-                        .collect(),
-                )
-            })
+            .set_expression_attribute_values(values_map(values))
             .send()
             .await;
         match result {
@@ -410,26 +433,8 @@ impl Store {
             .set_key(Some(key(pk, sk)))
             .update_expression(expression)
             .condition_expression(condition)
-            .set_expression_attribute_names(if names.is_empty() {
-                None
-            } else {
-                Some(
-                    names
-                        .iter()
-                        .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .collect(),
-                )
-            })
-            .set_expression_attribute_values(if values.is_empty() {
-                None
-            } else {
-                Some(
-                    values
-                        .into_iter()
-                        .map(|(a, b)| (a.to_string(), b))
-                        .collect(),
-                )
-            })
+            .set_expression_attribute_names(names_map(names))
+            .set_expression_attribute_values(values_map(values))
             .return_values(ReturnValue::AllNew)
             .send()
             .await;
@@ -483,30 +488,32 @@ impl Store {
             .set_key(Some(key(pk, sk)))
             .update_expression(expression)
             .set_condition_expression(condition.map(str::to_string))
-            .set_expression_attribute_names(if names.is_empty() {
-                None
-            } else {
-                Some(
-                    names
-                        .iter()
-                        .map(|(a, b)| (a.to_string(), b.to_string()))
-                        .collect(),
-                )
-            })
-            .set_expression_attribute_values(if values.is_empty() {
-                None
-            } else {
-                Some(
-                    values
-                        .into_iter()
-                        .map(|(a, b)| (a.to_string(), b))
-                        .collect(),
-                )
-            })
+            .set_expression_attribute_names(names_map(names))
+            .set_expression_attribute_values(values_map(values))
             .build()
             .map_err(Error::dep)?;
         Ok(TransactWriteItem::builder().update(update).build())
     }
+}
+
+/// Expression attribute names, or none.
+fn names_map(names: &[(&str, &str)]) -> Option<HashMap<String, String>> {
+    (!names.is_empty()).then(|| {
+        names
+            .iter()
+            .map(|(a, b)| (a.to_string(), b.to_string()))
+            .collect()
+    })
+}
+
+/// Expression attribute values, or none.
+fn values_map(values: Vec<(&str, AttributeValue)>) -> Option<Item> {
+    (!values.is_empty()).then(|| {
+        values
+            .into_iter()
+            .map(|(a, b)| (a.to_string(), b))
+            .collect()
+    })
 }
 
 fn encode_cursor(k: &Item) -> String {
