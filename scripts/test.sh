@@ -7,6 +7,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+echo "== SAM template: cfn-lint and sam validate --lint"
+scripts/template_check.sh
+
 echo "== receivers' toolchains (node express, php, standardwebhooks)"
 (cd tests/receivers && npm ci --no-audit --no-fund --loglevel=error)
 if ! command -v php >/dev/null 2>&1; then

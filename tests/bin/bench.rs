@@ -143,6 +143,15 @@ async fn main() {
     let (_, key) = env
         .webhook(json!({"title": "T", "space_ids": [space], "send_welcome_email": true}))
         .await;
+    let (rx, _) = receiver().await;
+    let ep = json!({"name": "rx", "url": rx, "events": ["*"], "headers": {"X-Api-Key": "k"}});
+    if let Err(e) = env
+        .app
+        .endpoint_create(ep.as_object().unwrap_or(&Default::default()))
+        .await
+    {
+        eprintln!("endpoint create failed: {e}");
+    }
     for (label, email) in [
         (
             "new member joining a space (+ welcome email)",
@@ -170,6 +179,39 @@ async fn main() {
         );
     }
 
+    env.pump().await; // deliveries of those calls' events, for their item sizes
+    println!("\n## Item sizes (DynamoDB size rules: names + values), for the cost estimate");
+    let mut sizes: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
+    for item in env.all_items().await {
+        let pk = item
+            .get("pk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let kind = pk.split('#').next().unwrap_or_default().to_string();
+        let sk = item
+            .get("sk")
+            .and_then(|v| v.as_s().ok())
+            .cloned()
+            .unwrap_or_default();
+        let kind = if kind == "WEBHOOK" && pk.ends_with("DELIVERIES") {
+            "WEBHOOK/DELIVERY".to_string()
+        } else {
+            kind
+        };
+        let kind = if kind == "MEMBER" {
+            format!("MEMBER/{}", sk.split('#').next().unwrap_or_default())
+        } else {
+            kind
+        };
+        let e = sizes.entry(kind).or_default();
+        e.0 += 1;
+        e.1 = e.1.max(item_size(&item));
+    }
+    for (kind, (count, max)) in sizes {
+        println!("- {kind}: {count} item(s), largest {max} bytes");
+    }
+
     println!("\n## argon2id (m=19 MiB, t=2, p=1), one hash on this machine");
     let mut times = Vec::new();
     for _ in 0..5 {
@@ -183,4 +225,28 @@ async fn main() {
         times[2].as_secs_f64() * 1000.0
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+fn item_size(
+    item: &std::collections::HashMap<String, aws_sdk_dynamodb::types::AttributeValue>,
+) -> usize {
+    item.iter().map(|(k, v)| k.len() + value_size(v)).sum()
+}
+
+fn value_size(v: &aws_sdk_dynamodb::types::AttributeValue) -> usize {
+    use aws_sdk_dynamodb::types::AttributeValue as A;
+    match v {
+        A::S(s) => s.len(),
+        A::N(n) => n.len().div_ceil(2) + 1,
+        A::Bool(_) | A::Null(_) => 1,
+        A::L(l) => 3 + l.iter().map(|x| 1 + value_size(x)).sum::<usize>(),
+        A::M(m) => {
+            3 + m
+                .iter()
+                .map(|(k, x)| 1 + k.len() + value_size(x))
+                .sum::<usize>()
+        }
+        A::Ss(x) => x.iter().map(String::len).sum(),
+        _ => 8,
+    }
 }

@@ -217,6 +217,13 @@ async fn remove_then_add_and_deleted_spaces_are_skipped() {
         .map(|s| s["space_id"].as_i64().unwrap())
         .collect();
     assert_eq!(spaces, vec![premium]);
+    // Deleting a space removes its memberships.
+    env.admin("DELETE", &format!("/admin/spaces/{premium}"), None)
+        .await;
+    let u = env
+        .admin("GET", "/admin/users?email=m@example.com", None)
+        .await;
+    assert_eq!(u.body["users"][0]["spaces"], json!([]));
     let events: Vec<Value> = env
         .queued()
         .await

@@ -85,7 +85,13 @@ impl App {
             (),
         )
         .await?
-        .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))
+        .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
+        // Memberships of a deleted space go too. Best effort: a leftover is harmless (executions
+        // check that the space exists and list it as skipped) and a repeated DELETE is a 404.
+        if let Err(e) = self.store.delete_memberships_of(kind, id).await {
+            tracing::warn!(error = %e, id, "could not remove the memberships of a deleted {}", kind.noun());
+        }
+        Ok(())
     }
 
     fn catalog_events(&self, kind: Kind, verb: &str, entry: &CatalogEntry) -> Vec<Event> {

@@ -1,0 +1,1092 @@
+//! The SAM template (`infra/template.yaml`) against the code, and the sample events (`events/`)
+//! against the functions.
+//!
+//! - every route of the template reaches a function whose router answers it, and every route a
+//!   router declares is reachable through the template (to the right function);
+//! - every environment variable `shared/src/config.rs` reads is set for the functions that need
+//!   it, the clear admin password never is, and nothing else is set;
+//! - table, queue, timeouts and IAM actions agree with what the code does;
+//! - every `events/*.json` parses as the event its function receives and is answered.
+//!
+//! The template is read as text with a small reader for the block-style YAML subset it is
+//! written in (see the conventions at the top of the template), so no YAML dependency is needed.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use axum::Router;
+use http_body_util::BodyExt;
+use lambda_http::aws_lambda_events::event::eventbridge::EventBridgeEvent;
+use lambda_http::aws_lambda_events::event::sqs::SqsEvent;
+use serde_json::{json, Value};
+use switchboard::domain::events::EventBatch;
+use switchboard_tests::TestEnv;
+use tower::ServiceExt;
+
+// ------------------------------------------------------------------ a tiny YAML reader ----
+
+/// One `key: value` line (or `- ...` list item, key `-`) and what is indented under it.
+#[derive(Debug, Clone, Default)]
+struct Node {
+    key: String,
+    value: String,
+    children: Vec<Node>,
+}
+
+impl Node {
+    fn get(&self, key: &str) -> Option<&Node> {
+        self.children.iter().find(|c| c.key == key)
+    }
+
+    /// Follows a path of keys.
+    fn at(&self, path: &[&str]) -> Option<&Node> {
+        path.iter().try_fold(self, |n, k| n.get(k))
+    }
+
+    fn value_at(&self, path: &[&str]) -> Option<String> {
+        self.at(path).map(|n| n.value.clone())
+    }
+
+    /// List items (`- ...`) directly under this node.
+    fn items(&self) -> impl Iterator<Item = &Node> {
+        self.children.iter().filter(|c| c.key == "-")
+    }
+
+    /// The scalar values of a list under this node (`- a`), or its own value.
+    fn scalars(&self) -> Vec<String> {
+        let items: Vec<String> = self.items().map(|i| i.value.clone()).collect();
+        if items.is_empty() && !self.value.is_empty() {
+            vec![self.value.clone()]
+        } else {
+            items
+        }
+    }
+}
+
+fn unquote(s: &str) -> String {
+    let s = s.trim();
+    let quoted = s.len() >= 2
+        && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')));
+    if quoted {
+        s[1..s.len() - 1].to_string()
+    } else {
+        s.to_string()
+    }
+}
+
+/// Splits `key: value` / `key:`; `None` for a bare scalar.
+fn split_key(content: &str) -> Option<(String, String)> {
+    if let Some(k) = content.strip_suffix(':') {
+        if !k.contains(": ") {
+            return Some((unquote(k), String::new()));
+        }
+    }
+    content
+        .split_once(": ")
+        .map(|(k, v)| (unquote(k), v.trim().to_string()))
+}
+
+fn parse_yaml(text: &str) -> Node {
+    let lines: Vec<(usize, String)> = text
+        .lines()
+        .filter(|l| {
+            let t = l.trim_start();
+            !t.is_empty() && !t.starts_with('#')
+        })
+        .map(|l| {
+            let indent = l.len() - l.trim_start().len();
+            (indent, l.trim().to_string())
+        })
+        .collect();
+    let mut i = 0;
+    Node {
+        key: String::new(),
+        value: String::new(),
+        children: parse_block(&lines, &mut i, 0),
+    }
+}
+
+fn parse_block(lines: &[(usize, String)], i: &mut usize, indent: usize) -> Vec<Node> {
+    let mut out = Vec::new();
+    while *i < lines.len() {
+        let (ind, content) = &lines[*i];
+        if *ind < indent {
+            break;
+        }
+        let ind = *ind;
+        *i += 1;
+        if let Some(rest) =
+            content
+                .strip_prefix("- ")
+                .or(if content == "-" { Some("") } else { None })
+        {
+            // A list item: its first line is at `ind + 2`, as are the rest of its entries.
+            let mut item = Node {
+                key: "-".into(),
+                ..Default::default()
+            };
+            match split_key(rest) {
+                Some((k, v)) => {
+                    let mut first = Node {
+                        key: k,
+                        value: v,
+                        children: Vec::new(),
+                    };
+                    first.children = parse_value_children(lines, i, ind + 2, &first.value);
+                    item.children.push(first);
+                    item.children.extend(parse_block(lines, i, ind + 2));
+                }
+                None => {
+                    item.value = unquote(rest);
+                    item.children = parse_block(lines, i, ind + 1);
+                }
+            }
+            out.push(item);
+        } else if let Some((k, v)) = split_key(content) {
+            let children = parse_value_children(lines, i, ind, &v);
+            out.push(Node {
+                key: k,
+                value: unquote(&v),
+                children,
+            });
+        } else {
+            out.push(Node {
+                key: String::new(),
+                value: unquote(content),
+                children: Vec::new(),
+            });
+        }
+    }
+    out
+}
+
+/// What is indented under a `key: value` line: a block scalar's text (as one child) or nodes.
+fn parse_value_children(
+    lines: &[(usize, String)],
+    i: &mut usize,
+    ind: usize,
+    value: &str,
+) -> Vec<Node> {
+    if matches!(value, ">" | ">-" | "|" | "|-") {
+        let mut text = Vec::new();
+        while *i < lines.len() && lines[*i].0 > ind {
+            text.push(lines[*i].1.clone());
+            *i += 1;
+        }
+        return vec![Node {
+            key: String::new(),
+            value: text.join(" "),
+            children: Vec::new(),
+        }];
+    }
+    // Children of a mapping key are more indented; list items may sit at the key's indent.
+    let mut children = Vec::new();
+    if *i < lines.len() {
+        let (next, content) = &lines[*i];
+        if *next > ind || (*next == ind && content.starts_with('-')) {
+            let next = *next;
+            children = parse_block(lines, i, next);
+        }
+    }
+    children
+}
+
+// ------------------------------------------------------------------ the template ----------
+
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_path_buf()
+}
+
+fn read(rel: &str) -> String {
+    std::fs::read_to_string(root().join(rel)).unwrap_or_else(|e| panic!("read {rel}: {e}"))
+}
+
+struct Template {
+    text: String,
+    doc: Node,
+}
+
+impl Template {
+    fn load() -> Self {
+        let text = read("infra/template.yaml");
+        let doc = parse_yaml(&text);
+        Self { text, doc }
+    }
+
+    fn resources(&self) -> impl Iterator<Item = &Node> {
+        self.doc
+            .get("Resources")
+            .expect("Resources")
+            .children
+            .iter()
+    }
+
+    fn resource(&self, name: &str) -> &Node {
+        self.resources()
+            .find(|r| r.key == name)
+            .unwrap_or_else(|| panic!("resource {name}"))
+    }
+
+    fn of_type<'a>(&'a self, ty: &'a str) -> impl Iterator<Item = &'a Node> + 'a {
+        self.resources()
+            .filter(move |r| r.value_at(&["Type"]).as_deref() == Some(ty))
+    }
+
+    /// Function resources by the binary they run (`incoming`, `admin`, ...).
+    fn functions(&self) -> BTreeMap<String, &Node> {
+        self.of_type("AWS::Serverless::Function")
+            .map(|f| {
+                let bin = f
+                    .value_at(&["Metadata", "BuildProperties", "Binary"])
+                    .unwrap_or_else(|| panic!("{}: Metadata.BuildProperties.Binary", f.key));
+                (bin, f)
+            })
+            .collect()
+    }
+
+    fn function_of_resource(&self, resource: &str) -> String {
+        self.functions()
+            .into_iter()
+            .find(|(_, f)| f.key == resource)
+            .map(|(b, _)| b)
+            .unwrap_or_else(|| panic!("{resource} is not a function"))
+    }
+
+    /// Environment of each function: Globals merged with its own variables.
+    fn environments(&self) -> BTreeMap<String, BTreeMap<String, String>> {
+        let globals = self
+            .doc
+            .at(&["Globals", "Function", "Environment", "Variables"])
+            .map(|n| n.children.clone())
+            .unwrap_or_default();
+        self.functions()
+            .into_iter()
+            .map(|(bin, f)| {
+                let mut env: BTreeMap<String, String> = globals
+                    .iter()
+                    .map(|v| (v.key.clone(), v.value.clone()))
+                    .collect();
+                if let Some(vars) = f.at(&["Properties", "Environment", "Variables"]) {
+                    for v in &vars.children {
+                        env.insert(v.key.clone(), v.value.clone());
+                    }
+                }
+                (bin, env)
+            })
+            .collect()
+    }
+
+    /// `(route key, function)` for every API route.
+    fn routes(&self) -> Vec<(String, String)> {
+        self.of_type("AWS::ApiGatewayV2::Route")
+            .map(|r| {
+                let key = r.value_at(&["Properties", "RouteKey"]).expect("RouteKey");
+                let target = r.value_at(&["Properties", "Target"]).expect("Target");
+                let integration = target
+                    .split("integrations/${")
+                    .nth(1)
+                    .and_then(|s| s.split('}').next())
+                    .unwrap_or_else(|| panic!("{}: Target names no integration", r.key));
+                let uri = self
+                    .resource(integration)
+                    .value_at(&["Properties", "IntegrationUri"])
+                    .expect("IntegrationUri");
+                let function = uri
+                    .strip_prefix("!GetAtt ")
+                    .and_then(|s| s.strip_suffix(".Arn"))
+                    .unwrap_or_else(|| panic!("{integration}: IntegrationUri is not a function"));
+                (key, self.function_of_resource(function))
+            })
+            .collect()
+    }
+
+    fn number(&self, resource: &str, path: &[&str]) -> i64 {
+        self.resource(resource)
+            .value_at(path)
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| panic!("{resource}.{}: not a number", path.join(".")))
+    }
+}
+
+// ------------------------------------------------------------------ routes ----------------
+
+/// Route paths the routers declare, by function, read from the transport sources: the string
+/// literals of `.route("...")` and `.nest("...")`. In a file that nests, routes starting with
+/// `/{` (or `/` alone) are relative and mounted under each nest prefix of that file.
+fn handler_routes() -> BTreeSet<(String, String)> {
+    let mut files = Vec::new();
+    collect_rs(&root().join("shared/src/transport"), &mut files);
+    let mut out = BTreeSet::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).expect("source");
+        let routes = literals_after(&text, ".route(");
+        let nests = literals_after(&text, ".nest(");
+        if routes.is_empty() && nests.is_empty() {
+            continue;
+        }
+        let rel = file.to_string_lossy().replace('\\', "/");
+        let function = if rel.contains("/transport/admin/") {
+            "admin"
+        } else if rel.ends_with("/transport/incoming.rs") {
+            "incoming"
+        } else {
+            panic!("{rel} declares routes but belongs to no known function");
+        };
+        let relative = |r: &str| r == "/" || r.starts_with("/{");
+        for r in &routes {
+            if nests.is_empty() || !relative(r) {
+                out.insert((function.to_string(), r.clone()));
+            } else {
+                for n in &nests {
+                    let path = if r == "/" {
+                        n.clone()
+                    } else {
+                        format!("{n}{r}")
+                    };
+                    out.insert((function.to_string(), path));
+                }
+            }
+        }
+    }
+    out
+}
+
+fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let p = entry.path();
+        if p.is_dir() {
+            collect_rs(&p, out);
+        } else if p.extension().is_some_and(|e| e == "rs") {
+            out.push(p);
+        }
+    }
+}
+
+/// String literals that directly follow `marker` (whitespace allowed in between).
+fn literals_after(text: &str, marker: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for (pos, _) in text.match_indices(marker) {
+        let rest = text[pos + marker.len()..].trim_start();
+        if let Some(rest) = rest.strip_prefix('"') {
+            if let Some(end) = rest.find('"') {
+                out.push(rest[..end].to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Whether an API Gateway route key's path matches a request path.
+fn route_matches(route_key: &str, path: &str) -> bool {
+    let Some((_, pattern)) = route_key.split_once(' ') else {
+        return false;
+    };
+    let pat: Vec<&str> = pattern.split('/').skip(1).collect();
+    let segs: Vec<&str> = path.split('/').skip(1).collect();
+    for (i, p) in pat.iter().enumerate() {
+        if p.starts_with('{') && p.ends_with("+}") {
+            // Greedy: one or more segments, a trailing slash included.
+            return segs.get(i).is_some_and(|s| !s.is_empty());
+        }
+        let ok = match segs.get(i) {
+            None => false,
+            Some(s) if p.starts_with('{') => !s.is_empty(),
+            Some(s) => s == p,
+        };
+        if !ok {
+            return false;
+        }
+    }
+    pat.len() == segs.len()
+}
+
+/// The route API Gateway picks for a path: the most specific match (no greedy variable first,
+/// then most literal segments), else `$default`.
+fn best_route<'a>(routes: &'a [(String, String)], path: &str) -> Option<&'a (String, String)> {
+    let score = |key: &str| {
+        let greedy = key.contains("+}");
+        let literals = key.split('/').filter(|s| !s.starts_with('{')).count();
+        (!greedy, literals)
+    };
+    routes
+        .iter()
+        .filter(|(k, _)| k != "$default" && route_matches(k, path))
+        .max_by_key(|(k, _)| score(k))
+        .or_else(|| routes.iter().find(|(k, _)| k == "$default"))
+}
+
+/// A concrete path for a route pattern.
+fn concrete(pattern: &str, key: &str) -> String {
+    pattern
+        .split('/')
+        .map(|s| match s {
+            "{key}" => key.to_string(),
+            s if s.starts_with('{') => "1".to_string(),
+            s => s.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// How an incoming path is called: the portal form needs its query string.
+fn incoming_call(path: &str, key: &str) -> String {
+    if path.contains(key) {
+        path.to_string()
+    } else {
+        format!("{path}?fcom_action=incoming_webhook&webhook={key}")
+    }
+}
+
+#[tokio::test]
+async fn every_template_route_reaches_a_handler_and_every_handler_route_is_routed() {
+    let template = Template::load();
+    let routes = template.routes();
+    let handlers = handler_routes();
+    assert!(!routes.is_empty() && !handlers.is_empty());
+    for (key, _) in &routes {
+        assert!(
+            key == "$default" || key.starts_with("ANY /"),
+            "{key}: use ANY so that the function answers other methods itself (405)"
+        );
+    }
+
+    // Every handler route is reached, through the template, by its own function.
+    let mut reached: BTreeMap<&str, Vec<(String, String)>> = BTreeMap::new();
+    for (function, pattern) in &handlers {
+        let path = concrete(pattern, "k1");
+        let (route, target) = best_route(&routes, &path)
+            .unwrap_or_else(|| panic!("{pattern} ({function}) is reached by no template route"));
+        assert_eq!(
+            target, function,
+            "{pattern} belongs to {function}, but the template sends it ({route}) to {target}"
+        );
+        reached
+            .entry(route.as_str())
+            .or_default()
+            .push((function.clone(), pattern.clone()));
+    }
+
+    // Every template route leads to at least one handler route, and the router answers each.
+    let env = TestEnv::new().await;
+    let (_, key) = env.webhook(json!({"title": "Template routes"})).await;
+    // A route the admin router has answers a method it does not serve with 405; a path it does
+    // not have gets the 404 fallback (GET alone cannot tell: `/admin/ui/{file}` 404s unknown files).
+    let no_route = env.admin("TRACE", "/admin/__no_such_route__/x", None).await;
+    assert_eq!(no_route.status, 404, "{}", no_route.text);
+    for (route, function) in &routes {
+        let targets = reached.get(route.as_str()).cloned().unwrap_or_default();
+        assert!(
+            !targets.is_empty(),
+            "template route {route} ({function}) leads to no route of the {function} router"
+        );
+        for (f, pattern) in targets {
+            let path = concrete(&pattern, &key);
+            if f == "incoming" {
+                let r = env
+                    .incoming(
+                        "POST",
+                        &incoming_call(&path, &key),
+                        vec![("content-type", "application/x-www-form-urlencoded")],
+                        b"email=route%40example.com".to_vec(),
+                    )
+                    .await;
+                assert_eq!(r.status, 200, "{route} -> POST {path}: {}", r.text);
+            } else {
+                let r = env.admin("TRACE", &path, None).await;
+                assert_eq!(
+                    r.status, 405,
+                    "{route} -> {path}: the admin router has no such route ({})",
+                    r.text
+                );
+                let r = env.admin("GET", &path, None).await;
+                assert!(
+                    r.status < 500,
+                    "{route} -> GET {path}: {} {}",
+                    r.status,
+                    r.text
+                );
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------ configuration ---------
+
+/// Variables only some functions need (any other variable is needed by all of them).
+const ONLY: &[(&str, &[&str])] = &[
+    ("ADMIN_USER", &["admin"]),
+    ("ADMIN_PASSWORD_HASH", &["admin"]),
+    ("PUBLIC_BASE_URL", &["admin"]),
+    ("MAIL_FROM", &["incoming"]),
+    ("SITE_NAME", &["incoming"]),
+    ("PORTAL_URL", &["incoming"]),
+    ("WELCOME_EMAIL_SUBJECT", &["incoming"]),
+    ("DEFAULT_ROLE", &["incoming"]),
+    ("COURSE_MODULE_ENABLED", &["incoming"]),
+    ("MAX_BODY_BYTES", &["incoming"]),
+    ("RATE_LIMIT_PER_MINUTE", &["incoming"]),
+    ("OUTBOX_GRACE_SECONDS", &["sweeper"]),
+    ("DELIVERY_TIMEOUT_SECONDS", &["admin", "dispatch"]),
+    ("DISPATCH_CONCURRENCY", &["dispatch"]),
+];
+
+/// Read by the code but never set when deployed: the clear admin password is for local use.
+const NEVER: &[&str] = &["ADMIN_PASSWORD"];
+
+/// Set by the template although `config.rs` does not read them (the log filter).
+const EXTRA: &[&str] = &["RUST_LOG"];
+
+fn config_variables() -> BTreeSet<String> {
+    let text = read("shared/src/config.rs");
+    ["var(", "parse(", "flag("]
+        .iter()
+        .flat_map(|m| literals_after(&text, m))
+        .filter(|name| {
+            !name.is_empty()
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
+        })
+        .collect()
+}
+
+#[test]
+fn template_sets_every_variable_the_functions_read() {
+    let template = Template::load();
+    let envs = template.environments();
+    let functions: BTreeSet<String> = envs.keys().cloned().collect();
+    assert_eq!(
+        functions,
+        ["admin", "dispatch", "incoming", "sweeper"]
+            .map(String::from)
+            .into(),
+        "the template's functions"
+    );
+    let vars = config_variables();
+    assert!(vars.len() >= 17, "config.rs variables: {vars:?}");
+    for var in &vars {
+        let having: BTreeSet<String> = envs
+            .iter()
+            .filter(|(_, e)| e.contains_key(var))
+            .map(|(f, _)| f.clone())
+            .collect();
+        let wanted: BTreeSet<String> = if NEVER.contains(&var.as_str()) {
+            BTreeSet::new()
+        } else {
+            ONLY.iter()
+                .find(|(v, _)| v == var)
+                .map(|(_, fs)| fs.iter().map(|f| f.to_string()).collect())
+                .unwrap_or_else(|| functions.clone())
+        };
+        assert_eq!(having, wanted, "functions whose environment sets {var}");
+    }
+    for (function, env) in &envs {
+        for name in env.keys() {
+            assert!(
+                vars.contains(name) || EXTRA.contains(&name.as_str()),
+                "{function} sets {name}, which config.rs does not read"
+            );
+        }
+        assert_eq!(
+            env.get("LOCAL_MODE").map(String::as_str),
+            Some("false"),
+            "{function}: LOCAL_MODE must be false when deployed"
+        );
+    }
+    let base = &envs["admin"]["PUBLIC_BASE_URL"];
+    assert!(
+        base.starts_with("!If") || base.starts_with("!Sub"),
+        "{base}"
+    );
+    assert!(
+        template
+            .text
+            .contains("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+        "PUBLIC_BASE_URL is built from the HTTP API's id and region"
+    );
+    let hash = template
+        .doc
+        .at(&["Parameters", "AdminPasswordHash"])
+        .expect("AdminPasswordHash parameter");
+    assert_eq!(hash.value_at(&["NoEcho"]).as_deref(), Some("true"));
+    assert!(
+        hash.get("Default").is_none(),
+        "the admin hash has no default"
+    );
+}
+
+// ------------------------------------------------------------------ resources -------------
+
+#[test]
+fn functions_table_and_queue_agree_with_the_code() {
+    let t = Template::load();
+    for (bin, f) in t.functions() {
+        let props = f.get("Properties").expect("Properties");
+        assert_eq!(
+            f.value_at(&["Metadata", "BuildMethod"]).as_deref(),
+            Some("rust-cargolambda"),
+            "{bin}"
+        );
+        let code_uri = props.value_at(&["CodeUri"]).expect("CodeUri");
+        let manifest = read(&format!(
+            "infra/{}/Cargo.toml",
+            code_uri.trim_end_matches('/')
+        ));
+        assert!(
+            manifest.contains(&format!("name = \"{bin}\"")),
+            "{code_uri} builds the {bin} binary"
+        );
+        let runtime = props
+            .value_at(&["Runtime"])
+            .or_else(|| t.doc.value_at(&["Globals", "Function", "Runtime"]));
+        assert_eq!(runtime.as_deref(), Some("provided.al2023"), "{bin}");
+        let arch = props
+            .get("Architectures")
+            .or_else(|| t.doc.at(&["Globals", "Function", "Architectures"]))
+            .map(Node::scalars);
+        assert_eq!(arch, Some(vec!["arm64".to_string()]), "{bin}");
+        for key in ["MemorySize", "Timeout"] {
+            assert!(
+                props.get(key).is_some(),
+                "{bin}: {key} is chosen explicitly"
+            );
+        }
+        assert!(
+            props.value_at(&["Role"]).is_some(),
+            "{bin}: its own least-privilege role"
+        );
+    }
+
+    // The table the store expects: keys, the one index, TTL.
+    let table = t.resource("Table");
+    let p = table.get("Properties").expect("table properties");
+    assert_eq!(
+        p.value_at(&["BillingMode"]).as_deref(),
+        Some("PAY_PER_REQUEST")
+    );
+    let keys: Vec<(String, String)> = p
+        .get("KeySchema")
+        .expect("KeySchema")
+        .items()
+        .map(|i| {
+            (
+                i.value_at(&["AttributeName"]).unwrap_or_default(),
+                i.value_at(&["KeyType"]).unwrap_or_default(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        keys,
+        [("pk".into(), "HASH".into()), ("sk".into(), "RANGE".into())]
+    );
+    let indexes: Vec<String> = p
+        .get("GlobalSecondaryIndexes")
+        .expect("GSIs")
+        .items()
+        .filter_map(|i| i.value_at(&["IndexName"]))
+        .collect();
+    assert_eq!(indexes, [switchboard::store::GSI1.to_string()]);
+    assert_eq!(
+        p.value_at(&["TimeToLiveSpecification", "AttributeName"])
+            .as_deref(),
+        Some("expires_at")
+    );
+    assert_eq!(
+        p.value_at(&[
+            "PointInTimeRecoverySpecification",
+            "PointInTimeRecoveryEnabled"
+        ])
+        .as_deref(),
+        Some("true")
+    );
+
+    // Queue and dispatch: visibility >= 6x the timeout, which covers the send timeout.
+    let dispatch = t.resource("DispatchFunction").key.clone();
+    let timeout = t.number(&dispatch, &["Properties", "Timeout"]);
+    let visibility = t.number("EventQueue", &["Properties", "VisibilityTimeout"]);
+    assert!(
+        visibility >= 6 * timeout,
+        "visibility {visibility} < 6 x {timeout}"
+    );
+    assert_eq!(
+        t.number(
+            "EventQueue",
+            &["Properties", "RedrivePolicy", "maxReceiveCount"]
+        ),
+        5
+    );
+    let envs = t.environments();
+    let send: i64 = envs["dispatch"]["DELIVERY_TIMEOUT_SECONDS"]
+        .parse()
+        .expect("number");
+    assert!(send >= 30, "SPEC 6.3: a delivery may take 30 s");
+    assert!(
+        timeout >= 2 * send + 30,
+        "dispatch timeout {timeout} vs {send} s sends"
+    );
+    let admin_send: i64 = envs["admin"]["DELIVERY_TIMEOUT_SECONDS"]
+        .parse()
+        .expect("number");
+    let admin_timeout = t.number("AdminFunction", &["Properties", "Timeout"]);
+    assert!(
+        admin_send < 30 && admin_send < admin_timeout && admin_timeout <= 30,
+        "admin sends must end before API Gateway's 30 s"
+    );
+    let dp = t.resource(&dispatch).get("Properties").expect("props");
+    assert_eq!(dp.value_at(&["RecursiveLoop"]).as_deref(), Some("Allow"));
+    let sqs = dp
+        .get("Events")
+        .and_then(|e| {
+            e.children
+                .iter()
+                .find(|c| c.value_at(&["Type"]).as_deref() == Some("SQS"))
+        })
+        .expect("dispatch is triggered by SQS");
+    assert_eq!(
+        sqs.value_at(&["Properties", "Queue"]).as_deref(),
+        Some("!GetAtt EventQueue.Arn")
+    );
+    assert_eq!(
+        sqs.at(&["Properties", "FunctionResponseTypes"])
+            .map(Node::scalars),
+        Some(vec!["ReportBatchItemFailures".to_string()])
+    );
+    let schedule = t
+        .resource("SweeperFunction")
+        .at(&["Properties", "Events"])
+        .and_then(|e| e.children.first())
+        .expect("sweeper event");
+    assert_eq!(schedule.value_at(&["Type"]).as_deref(), Some("Schedule"));
+    assert_eq!(
+        schedule.value_at(&["Properties", "Schedule"]).as_deref(),
+        Some("rate(1 minute)")
+    );
+    let settings = t
+        .resource("ApiStage")
+        .at(&["Properties", "RouteSettings"])
+        .expect("per-route settings");
+    for (route, function) in t.routes() {
+        if function == "incoming" {
+            for limit in ["ThrottlingRateLimit", "ThrottlingBurstLimit"] {
+                assert!(
+                    settings.at(&[route.as_str(), limit]).is_some(),
+                    "incoming route {route} has its own {limit}"
+                );
+            }
+        }
+    }
+    for alarm in [
+        "DeadLetterQueueAlarm",
+        "IncomingErrorsAlarm",
+        "DispatchErrorsAlarm",
+    ] {
+        t.resource(alarm);
+    }
+    for output in ["ApiBaseUrl", "AdminUiUrl", "AdminApiUrl"] {
+        assert!(t.doc.at(&["Outputs", output]).is_some(), "output {output}");
+    }
+}
+
+/// AWS SDK calls of the library and the IAM actions they need.
+const SDK_ACTIONS: &[(&str, &[&str])] = &[
+    (".get_item()", &["dynamodb:GetItem"]),
+    (".batch_get_item()", &["dynamodb:BatchGetItem"]),
+    (".transact_get_items()", &["dynamodb:GetItem"]),
+    (".query()", &["dynamodb:Query"]),
+    (".scan()", &["dynamodb:Scan"]),
+    (".put_item()", &["dynamodb:PutItem"]),
+    (".update_item()", &["dynamodb:UpdateItem"]),
+    (".delete_item()", &["dynamodb:DeleteItem"]),
+    (".batch_write_item()", &["dynamodb:BatchWriteItem"]),
+    (
+        ".transact_write_items()",
+        &[
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        ],
+    ),
+    (".send_message()", &["sqs:SendMessage"]),
+    (".send_message_batch()", &["sqs:SendMessage"]),
+    (".send_email()", &["ses:SendEmail"]),
+    (".send_raw_email()", &["ses:SendRawEmail"]),
+];
+
+#[test]
+fn iam_grants_what_the_code_calls_and_no_wildcards() {
+    let t = Template::load();
+    let mut files = Vec::new();
+    collect_rs(&root().join("shared/src"), &mut files);
+    collect_rs(&root().join("functions"), &mut files);
+    let code: String = files
+        .iter()
+        .map(|f| std::fs::read_to_string(f).unwrap_or_default())
+        .collect();
+    for (call, actions) in SDK_ACTIONS {
+        if code.contains(call) {
+            for action in *actions {
+                assert!(
+                    t.text.contains(&format!("- {action}\n"))
+                        || t.text.contains(&format!("Action: {action}\n")),
+                    "the code calls {call}, which needs {action}"
+                );
+            }
+        }
+    }
+    let is_action = |s: &str| {
+        s.split_once(':').is_some_and(|(svc, op)| {
+            !svc.is_empty()
+                && svc.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
+                && !op.is_empty()
+                && op.bytes().all(|b| b.is_ascii_alphabetic() || b == b'*')
+        })
+    };
+    for line in t.text.lines() {
+        let l = line.trim();
+        let action = l
+            .strip_prefix("Action: ")
+            .or_else(|| l.strip_prefix("- ").filter(|a| is_action(a)));
+        if let Some(a) = action {
+            assert!(!a.contains('*'), "wildcard action: {l}");
+        }
+        assert!(
+            !matches!(
+                l,
+                "Resource: \"*\"" | "Resource: '*'" | "Resource: *" | "- \"*\"" | "- '*'"
+            ),
+            "wildcard resource: {l}"
+        );
+    }
+    assert!(
+        !t.text.contains("arn:aws:iam::aws:policy") && !t.text.contains(":iam::aws:policy/"),
+        "no AWS managed policies (their resources are \"*\")"
+    );
+}
+
+// ------------------------------------------------------------------ sample events ---------
+
+const KEY_PLACEHOLDER: &str = "REPLACE_WITH_WEBHOOK_KEY";
+
+async fn answer(router: &Router, event: &str) -> (u16, String) {
+    let req = lambda_http::request::from_str(event)
+        .unwrap_or_else(|e| panic!("not an API Gateway v2 event: {e}"));
+    let resp = router.clone().oneshot(req).await.expect("infallible");
+    let status = resp.status().as_u16();
+    let bytes = resp
+        .into_body()
+        .collect()
+        .await
+        .map(|b| b.to_bytes())
+        .unwrap_or_default();
+    (status, String::from_utf8_lossy(&bytes).to_string())
+}
+
+fn event_files() -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = std::fs::read_dir(root().join("events"))
+        .expect("events/")
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "json"))
+        .map(|p| {
+            let name = p
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy()
+                .to_string();
+            let text = std::fs::read_to_string(&p).expect("event");
+            (name, text)
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+#[tokio::test]
+async fn every_sample_event_is_answered_by_its_function() {
+    let template = Template::load();
+    let routes = template.routes();
+    let files = event_files();
+    let env = TestEnv::new().await;
+    let space = env.make("spaces", "Premium Members").await;
+    let (_, key) = env
+        .webhook(json!({"title": "Sample events", "space_ids": [space]}))
+        .await;
+    let no_route = env.admin("GET", "/admin/__no_such_route__/x", None).await;
+    // Dispatch and sweeper events run on a stack without the endpoints the admin events create,
+    // so that nothing is delivered to the sample URLs.
+    let quiet = TestEnv::new().await;
+    let mut seen = BTreeSet::new();
+
+    for (name, text) in &files {
+        let function = name.split('-').next().unwrap_or_default();
+        let value: Value =
+            serde_json::from_str(text).unwrap_or_else(|e| panic!("{name}: not JSON: {e}"));
+        match function {
+            "incoming" | "admin" => {
+                // The event's route is the one API Gateway would pick, to the right function.
+                let path = value["rawPath"].as_str().expect("rawPath");
+                let (route, target) = best_route(&routes, path).expect("a route");
+                assert_eq!(value["routeKey"], route.as_str(), "{name}: routeKey");
+                assert_eq!(
+                    value["requestContext"]["routeKey"],
+                    route.as_str(),
+                    "{name}"
+                );
+                assert_eq!(
+                    target, function,
+                    "{name}: the template sends {path} to {target}"
+                );
+                let router = if function == "incoming" {
+                    &env.incoming
+                } else {
+                    &env.admin
+                };
+                let (status, body) = answer(router, &text.replace(KEY_PLACEHOLDER, &key)).await;
+                assert!(status < 500, "{name}: {status} {body}");
+                if function == "incoming" {
+                    let want = if name.contains("unknown-key") {
+                        404
+                    } else {
+                        200
+                    };
+                    assert_eq!(status, want, "{name}: {body}");
+                    if want == 200 {
+                        let b: Value = serde_json::from_str(&body).expect("JSON");
+                        assert_eq!(b["success"], true, "{name}: {body}");
+                        assert_eq!(b["spaces"]["skipped"], json!([]), "{name}: {body}");
+                    }
+                    // As shipped (placeholder key) the call is a clean 404, not an error.
+                    let (s, _) = answer(router, text).await;
+                    assert!(s == 404 || name.contains("unknown-key"), "{name}: {s}");
+                } else if name.contains("unauthorized") {
+                    assert_eq!(status, 401, "{name}: {body}");
+                } else {
+                    let b: Value = serde_json::from_str(&body).unwrap_or(Value::Null);
+                    assert!(
+                        (status, &b) != (no_route.status, &no_route.body),
+                        "{name}: the admin router has no such route: {body}"
+                    );
+                    if name.starts_with("admin-create-") && !name.contains("create-webhook") {
+                        assert_eq!(status, 201, "{name}: {body}");
+                    }
+                }
+            }
+            "dispatch" => {
+                let event: SqsEvent = serde_json::from_value(value)
+                    .unwrap_or_else(|e| panic!("{name}: not an SQS event: {e}"));
+                assert!(!event.records.is_empty(), "{name}: no records");
+                // As the batches are on their way: committed to the outbox, then handled by
+                // the library's SQS batch handler (what the dispatch binary runs), then gone.
+                let store = &quiet.app.store;
+                let mut batches = Vec::new();
+                for record in &event.records {
+                    assert!(
+                        record.message_id.is_some(),
+                        "{name}: messageId (partial failures)"
+                    );
+                    let body = record.body.as_deref().expect("body");
+                    let batch: EventBatch = serde_json::from_str(body).expect("an outbox batch");
+                    let put = store.put_outbox(&batch).expect("outbox item");
+                    let tx = store.transact(vec![((), put)]).await.expect("commit");
+                    assert!(tx.is_ok());
+                    assert!(store
+                        .outbox_contains(batch.shard, &batch.batch_id)
+                        .await
+                        .expect("outbox"));
+                    batches.push(batch);
+                }
+                let response = quiet.app.handle_sqs_event(&event).await;
+                assert!(
+                    response.batch_item_failures.is_empty(),
+                    "{name}: {:?}",
+                    response.batch_item_failures
+                );
+                for batch in batches {
+                    let left = store
+                        .outbox_contains(batch.shard, &batch.batch_id)
+                        .await
+                        .expect("outbox");
+                    assert!(
+                        !left,
+                        "{name}: batch {} still in the outbox",
+                        batch.batch_id
+                    );
+                }
+            }
+            "sweeper" => {
+                let event: EventBridgeEvent<Value> = serde_json::from_value(value)
+                    .unwrap_or_else(|e| panic!("{name}: not a scheduled event: {e}"));
+                assert_eq!(event.detail_type, "Scheduled Event");
+                assert_eq!(event.source, "aws.events");
+                quiet.app.sweep_outbox().await.expect("sweep");
+            }
+            other => panic!("{name}: no function named {other:?} (name events <function>-...)"),
+        }
+        seen.insert(function.to_string());
+    }
+    for f in ["incoming", "admin", "dispatch", "sweeper"] {
+        assert!(seen.contains(f), "no sample event for {f}");
+    }
+}
+
+#[tokio::test]
+async fn the_sweeper_resends_what_the_sample_batch_left_in_the_outbox() {
+    let env = TestEnv::new().await;
+    let event: SqsEvent =
+        serde_json::from_str(&read("events/dispatch-sqs-batch.json")).expect("SQS event");
+    let body = event.records[0].body.clone().unwrap_or_default();
+    let batch: EventBatch = serde_json::from_str(&body).expect("batch");
+    let put = env.app.store.put_outbox(&batch).expect("outbox item");
+    assert!(env
+        .app
+        .store
+        .transact(vec![((), put)])
+        .await
+        .expect("commit")
+        .is_ok());
+    // The sample batch id is from 2024, far beyond the grace period.
+    assert_eq!(env.app.sweep_outbox().await.expect("sweep"), 1);
+    let queued = env.queued().await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert_eq!(queued[0]["batch_id"], batch.batch_id.as_str());
+}
+
+// ------------------------------------------------------------------ the reader itself -----
+
+#[test]
+fn the_yaml_reader_reads_the_subset_the_template_uses() {
+    let doc = parse_yaml(
+        "A:\n  B: !Ref C # not a comment stripper\n  L:\n    - x\n    - \"y\"\n  M:\n    - K: 1\n      V: two\n  S: >-\n    long: text\n    more\n  'Q w': 3\nZ: end\n",
+    );
+    assert_eq!(
+        doc.value_at(&["A", "B"]).as_deref(),
+        Some("!Ref C # not a comment stripper")
+    );
+    assert_eq!(
+        doc.at(&["A", "L"]).map(Node::scalars),
+        Some(vec!["x".into(), "y".into()])
+    );
+    let m: Vec<_> = doc.at(&["A", "M"]).expect("M").items().collect();
+    assert_eq!(m.len(), 1);
+    assert_eq!(m[0].value_at(&["V"]).as_deref(), Some("two"));
+    assert_eq!(
+        doc.at(&["A", "S"])
+            .map(|n| n.children[0].value.clone())
+            .as_deref(),
+        Some("long: text more")
+    );
+    assert_eq!(doc.value_at(&["A", "Q w"]).as_deref(), Some("3"));
+    assert_eq!(doc.value_at(&["Z"]).as_deref(), Some("end"));
+    assert!(route_matches(
+        "ANY /admin/{proxy+}",
+        "/admin/webhooks/1/test"
+    ));
+    assert!(!route_matches("ANY /admin/{proxy+}", "/admin"));
+    assert!(!route_matches("ANY /portal", "/portal/"));
+    assert!(route_matches("ANY /webhook/{key}", "/webhook/abc"));
+    assert!(!route_matches("ANY /webhook/{key}", "/webhook/abc/def"));
+}
