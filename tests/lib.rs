@@ -336,6 +336,11 @@ pub async fn call(
         "isBase64Encoded": !is_text,
     });
     let req = lambda_http::request::from_str(&event.to_string()).expect("valid API Gateway event");
+    send(router, req).await
+}
+
+/// Runs one request through a router and collects the response.
+pub async fn send(router: &Router, req: lambda_http::Request) -> Resp {
     let resp = router
         .clone()
         .oneshot(req)

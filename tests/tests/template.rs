@@ -15,13 +15,11 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use axum::Router;
-use http_body_util::BodyExt;
 use lambda_http::aws_lambda_events::event::eventbridge::EventBridgeEvent;
 use lambda_http::aws_lambda_events::event::sqs::SqsEvent;
 use serde_json::{json, Value};
 use switchboard::domain::events::EventBatch;
 use switchboard_tests::TestEnv;
-use tower::ServiceExt;
 
 // ------------------------------------------------------------------ a tiny YAML reader ----
 
@@ -874,15 +872,8 @@ const KEY_PLACEHOLDER: &str = "REPLACE_WITH_WEBHOOK_KEY";
 async fn answer(router: &Router, event: &str) -> (u16, String) {
     let req = lambda_http::request::from_str(event)
         .unwrap_or_else(|e| panic!("not an API Gateway v2 event: {e}"));
-    let resp = router.clone().oneshot(req).await.expect("infallible");
-    let status = resp.status().as_u16();
-    let bytes = resp
-        .into_body()
-        .collect()
-        .await
-        .map(|b| b.to_bytes())
-        .unwrap_or_default();
-    (status, String::from_utf8_lossy(&bytes).to_string())
+    let r = switchboard_tests::send(router, req).await;
+    (r.status, r.text)
 }
 
 fn event_files() -> Vec<(String, String)> {

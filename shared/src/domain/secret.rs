@@ -60,21 +60,13 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
 
 /// Hex HMAC-SHA256 of `body` keyed by the UTF-8 bytes of `secret` (the seeds' `sha256=` scheme).
 pub fn hmac_sha256_hex(secret: &[u8], body: &[u8]) -> String {
-    let mut mac = <HmacSha256 as KeyInit>::new_from_slice(secret).unwrap_or_else(|_| {
-        <HmacSha256 as KeyInit>::new_from_slice(&[]).unwrap_or_else(|_| unreachable_hmac())
-    });
-    mac.update(body);
-    hex(&mac.finalize().into_bytes())
-}
-
-fn unreachable_hmac() -> HmacSha256 {
-    // HMAC accepts keys of any length; this path cannot be reached.
-    panic!("HMAC rejected a key")
+    hex(&hmac_raw(secret, &[body]))
 }
 
 fn hmac_raw(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut mac =
-        <HmacSha256 as KeyInit>::new_from_slice(key).unwrap_or_else(|_| unreachable_hmac());
+    let Ok(mut mac) = <HmacSha256 as KeyInit>::new_from_slice(key) else {
+        unreachable!("HMAC accepts keys of any length")
+    };
     for p in parts {
         mac.update(p);
     }
