@@ -70,8 +70,9 @@ export LOCAL_MODE=true ADMIN_USER=admin ADMIN_PASSWORD=admin
 export PUBLIC_BASE_URL=$base/lambda-url/incoming
 export RUST_LOG=${RUST_LOG:-info}
 # --ignore-changes: screenshots written during the run must not reload the functions.
-# One instance per function: the page's requests are sequential, and an extra instance started
-# mid-run (cargo run under the build lock) once answered a request with a 500 in CI.
+# One instance per function: the page's requests are sequential. (The emulator's sporadic 500 on
+# large responses, once blamed on extra instances, is handled by the Runtime API relay in
+# shared/src/runtime/relay.rs.)
 setsid cargo lambda watch -A 127.0.0.1 -P "$port" --concurrency 1 --ignore-changes \
   >"$logs/browser-functions.log" 2>&1 &
 groups+=($!)

@@ -326,4 +326,8 @@ curl_save "$out" --request POST --url "$WEBHOOK_URL" --form first_name=NoEmail
 [ "$(cat "$out.status")" = 423 ] && jq -e '.success == false and .status == "failed"' "$out.json" >/dev/null ||
   fail "missing email: expected 423 failed, got HTTP $(cat "$out.status"): $(cat "$out.json")"
 
+# --- large responses arrive whole through the emulator --------------------------------------------
+out=$(node tests/e2e/large_responses.mjs "$ADMIN" 150 2>&1) || fail "large responses: $out"
+step "large responses: $out"
+
 step "all ${#emails[@]} seed clients passed"

@@ -62,6 +62,12 @@ fn flag(name: &str, default: bool) -> bool {
     }
 }
 
+/// `LOCAL_MODE` (default false): also needed before [`Config::from_env`], when the process
+/// starts (see [`crate::runtime`]).
+pub fn local_mode() -> bool {
+    flag("LOCAL_MODE", Config::defaults().local_mode)
+}
+
 impl Config {
     /// Reads the configuration from the process environment.
     pub fn from_env() -> Self {
@@ -83,7 +89,7 @@ impl Config {
             log_retention_days: parse("LOG_RETENTION_DAYS", defaults.log_retention_days),
             course_module_enabled: flag("COURSE_MODULE_ENABLED", defaults.course_module_enabled),
             default_role: var("DEFAULT_ROLE").unwrap_or(defaults.default_role),
-            local_mode: flag("LOCAL_MODE", defaults.local_mode),
+            local_mode: local_mode(),
             rate_limit_per_minute: parse("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
             outbox_grace_seconds: parse("OUTBOX_GRACE_SECONDS", defaults.outbox_grace_seconds),
             delivery_timeout_seconds: parse(

@@ -5,7 +5,8 @@
 //! - [`store`]: DynamoDB persistence; [`queue`]: SQS; [`mail`]: SES;
 //! - [`app`]: the use cases, combining domain and store;
 //! - [`transport`]: HTTP (axum) routers for the Lambda functions, and body parsing;
-//! - [`config`] and [`error`]: read once per cold start / mapped to HTTP in one place.
+//! - [`config`] and [`error`]: read once per cold start / mapped to HTTP in one place;
+//! - [`runtime`]: how every Lambda binary starts.
 
 pub mod app;
 pub mod config;
@@ -13,6 +14,7 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod queue;
+pub mod runtime;
 pub mod sender;
 pub mod store;
 pub mod telemetry;

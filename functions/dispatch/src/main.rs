@@ -6,17 +6,17 @@ use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
 use switchboard::App;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    switchboard::telemetry::init();
-    let app = Arc::new(App::from_env().await);
-    lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
-        let app = app.clone();
-        async move {
-            Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                app.handle_sqs_event(&event.payload).await,
-            )
-        }
-    }))
-    .await
+fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::runtime::start(|| async {
+        let app = Arc::new(App::from_env().await);
+        lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
+            let app = app.clone();
+            async move {
+                Ok::<SqsBatchResponse, lambda_runtime::Error>(
+                    app.handle_sqs_event(&event.payload).await,
+                )
+            }
+        }))
+        .await
+    })
 }

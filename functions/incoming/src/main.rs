@@ -2,9 +2,9 @@
 
 use std::sync::Arc;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_http::Error> {
-    switchboard::telemetry::init();
-    let app = Arc::new(switchboard::App::from_env().await);
-    lambda_http::run(switchboard::transport::incoming::router(app)).await
+fn main() -> Result<(), lambda_http::Error> {
+    switchboard::runtime::start(|| async {
+        let app = Arc::new(switchboard::App::from_env().await);
+        lambda_http::run(switchboard::transport::incoming::router(app)).await
+    })
 }

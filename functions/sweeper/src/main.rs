@@ -6,17 +6,17 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
 use switchboard::App;
 
-#[tokio::main]
-async fn main() -> Result<(), lambda_runtime::Error> {
-    switchboard::telemetry::init();
-    let app = Arc::new(App::from_env().await);
-    lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
-        let app = app.clone();
-        async move {
-            let resent = app.sweep_outbox().await?;
-            tracing::info!(resent, "outbox swept");
-            Ok::<Value, lambda_runtime::Error>(json!({ "resent": resent }))
-        }
-    }))
-    .await
+fn main() -> Result<(), lambda_runtime::Error> {
+    switchboard::runtime::start(|| async {
+        let app = Arc::new(App::from_env().await);
+        lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
+            let app = app.clone();
+            async move {
+                let resent = app.sweep_outbox().await?;
+                tracing::info!(resent, "outbox swept");
+                Ok::<Value, lambda_runtime::Error>(json!({ "resent": resent }))
+            }
+        }))
+        .await
+    })
 }
