@@ -157,6 +157,13 @@ impl TestEnv {
         call(&self.admin, method, path, headers, raw, "203.0.113.9").await
     }
 
+    /// Publishes one event through `POST /admin/events`; the API must accept it (`202`).
+    pub async fn publish(&self, event: Value) -> Resp {
+        let r = self.admin("POST", "/admin/events", Some(event)).await;
+        assert_eq!(r.status, 202, "publish: {}", r.text);
+        r
+    }
+
     /// An incoming call from `203.0.113.9`.
     pub async fn incoming(
         &self,

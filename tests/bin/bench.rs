@@ -93,11 +93,7 @@ async fn main() {
             }
         }
         let r = env
-            .admin(
-                "POST",
-                "/admin/events",
-                Some(json!({"event": "feed.created", "data": {"id": 1}})),
-            )
+            .publish(json!({"event": "feed.created", "data": {"id": 1}}))
             .await;
         assert_eq!(r.status, 202);
         let batch = env.queued().await.remove(0).to_string();

@@ -329,11 +329,7 @@ async fn failures_are_retried_on_schedule_then_fail() {
     .await;
     let wid = ep["id"].as_i64().unwrap();
     let r = env
-        .admin(
-            "POST",
-            "/admin/events",
-            Some(json!({"event": "feed.created", "data": {"id": 1}})),
-        )
+        .publish(json!({"event": "feed.created", "data": {"id": 1}}))
         .await;
     assert_eq!(r.status, 202, "{}", r.text);
     assert!(r.body["event_id"].is_string());
@@ -472,12 +468,7 @@ async fn retry_after_is_honoured_within_bounds() {
         .await;
     let ep = endpoint(&env, &server.uri(), json!(["feed.*"]), json!({})).await;
     let wid = ep["id"].as_i64().unwrap();
-    env.admin(
-        "POST",
-        "/admin/events",
-        Some(json!({"event": "feed.updated"})),
-    )
-    .await;
+    env.publish(json!({"event": "feed.updated"})).await;
     env.pump().await;
     let page = env
         .app
@@ -520,12 +511,8 @@ async fn gone_and_repeated_failures_disable_the_endpoint() {
     .await;
     let bid = ep2["id"].as_i64().unwrap();
     for i in 0..5 {
-        env.admin(
-            "POST",
-            "/admin/events",
-            Some(json!({"event": "feed.created", "data": {"n": i}})),
-        )
-        .await;
+        env.publish(json!({"event": "feed.created", "data": {"n": i}}))
+            .await;
         env.pump().await;
     }
     let g = env
@@ -542,12 +529,7 @@ async fn gone_and_repeated_failures_disable_the_endpoint() {
         .await;
     assert_eq!(b.body["status"], "failed", "{}", b.text);
     assert_eq!(b.body["consecutive_failures"], 5);
-    env.admin(
-        "POST",
-        "/admin/events",
-        Some(json!({"event": "feed.created"})),
-    )
-    .await;
+    env.publish(json!({"event": "feed.created"})).await;
     env.pump().await;
     assert_eq!(
         broken.received_requests().await.unwrap().len(),
@@ -656,11 +638,7 @@ async fn published_events_get_xprofile_and_tricky_payloads_stay_canonical() {
         "nested": {"b": [1, {"2": true, "10": null, "a": []}], "a": {}},
     });
     let r = env
-        .admin(
-            "POST",
-            "/admin/events",
-            Some(json!({"event": "feed.created", "data": data, "user_id": user_id})),
-        )
+        .publish(json!({"event": "feed.created", "data": data, "user_id": user_id}))
         .await;
     assert_eq!(r.status, 202);
     env.pump().await;
@@ -715,12 +693,7 @@ async fn one_dead_endpoint_does_not_delay_the_others() {
         )
         .await;
     }
-    env.admin(
-        "POST",
-        "/admin/events",
-        Some(json!({"event": "feed.created"})),
-    )
-    .await;
+    env.publish(json!({"event": "feed.created"})).await;
     let started = std::time::Instant::now();
     let pump = tokio::spawn({
         let app = env.app.clone();
@@ -771,12 +744,7 @@ async fn a_killed_dispatch_loses_nothing_and_reuses_delivery_ids() {
         json!({}),
     )
     .await;
-    env.admin(
-        "POST",
-        "/admin/events",
-        Some(json!({"event": "feed.created"})),
-    )
-    .await;
+    env.publish(json!({"event": "feed.created"})).await;
     let batch = env.queued().await.remove(0).to_string();
     // "Kill" dispatch while the slow delivery is in flight: the message is not deleted.
     let killed =
@@ -814,12 +782,8 @@ async fn deliveries_paginate_with_exact_totals_and_cursor() {
     let ep = endpoint(&env, &rx.uri(), json!(["comment.*"]), json!({})).await;
     let wid = ep["id"].as_i64().unwrap();
     for i in 0..7 {
-        env.admin(
-            "POST",
-            "/admin/events",
-            Some(json!({"event": "comment.created", "data": {"i": i}})),
-        )
-        .await;
+        env.publish(json!({"event": "comment.created", "data": {"i": i}}))
+            .await;
     }
     env.pump().await;
     let p1 = env
@@ -872,12 +836,7 @@ async fn deliveries_paginate_with_exact_totals_and_cursor() {
 async fn sqs_batches_report_only_the_failed_records() {
     use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
     let env = TestEnv::new().await;
-    env.admin(
-        "POST",
-        "/admin/events",
-        Some(json!({"event": "feed.created"})),
-    )
-    .await;
+    env.publish(json!({"event": "feed.created"})).await;
     let good = env.queued().await.remove(0).to_string();
     let record = |id: &str, body: &str| {
         let mut m = SqsMessage::default();
@@ -919,12 +878,7 @@ async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
     )
     .await;
     let wid = ep["id"].as_i64().unwrap();
-    env.admin(
-        "POST",
-        "/admin/events",
-        Some(json!({"event": "feed.created"})),
-    )
-    .await;
+    env.publish(json!({"event": "feed.created"})).await;
     env.pump().await;
     let page = env
         .app

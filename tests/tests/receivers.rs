@@ -122,13 +122,7 @@ async fn seed_receivers_accept_every_delivery() {
         } else {
             "contact.created"
         };
-        let r = env
-            .admin(
-                "POST",
-                "/admin/events",
-                Some(json!({"event": event, "data": data})),
-            )
-            .await;
+        let r = env.publish(json!({"event": event, "data": data})).await;
         assert_eq!(r.status, 202, "{}", r.text);
     }
     // A member-based event too (xprofile from the store).
