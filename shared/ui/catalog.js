@@ -1,6 +1,6 @@
 // Spaces and courses: list, create, edit, delete; members and enrollments.
 
-import { api, qs, listAll, h, loading, emptyState, errorBox, table, pager, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, facts } from './lib.js';
+import { api, qs, listAll, h, loading, emptyState, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, facts, pagedTable } from './lib.js';
 
 const KINDS = {
   spaces: { noun: 'Space', plural: 'Spaces', members: 'members', memberNoun: 'Members', eventful: true },
@@ -98,32 +98,17 @@ export function list(kind) {
         newButton.setAttribute('aria-expanded', 'false');
       }
     });
-    let page = 1;
-    const load = async () => {
-      try {
-        const r = await api('GET', `/admin/${kind}${qs({ per_page: 25, page })}`);
-        const items = r[kind] || [];
-        if (items.length === 0 && page === 1) {
-          const create = h('button', { type: 'button', class: 'btn btn-primary', onclick: openForm }, `Create the first ${k.noun.toLowerCase()}`);
-          body.replaceChildren(emptyState(`No ${kind} yet.`, `Create a ${k.noun.toLowerCase()}, then pick it in an incoming webhook's “Add to ${kind}” list to give people access automatically.`, create));
-          return;
-        }
-        body.replaceChildren(
-          table(
-            ['Title', 'Slug', 'ID', 'Created'],
-            items.map((e) => [h('a', { href: `#/${kind}/${Number(e.id)}` }, e.title), h('code', null, e.slug), String(e.id), timeEl(e.created_at)]),
-            k.plural,
-          ),
-          pager(r.pagination, (p) => {
-            page = p;
-            load();
-          }),
-        );
-      } catch (err) {
-        if (err.status !== 401) body.replaceChildren(errorBox(err, load));
-      }
-    };
-    await load();
+    await pagedTable(body, {
+      path: (page) => `/admin/${kind}${qs(page)}`,
+      key: kind,
+      columns: ['Title', 'Slug', 'ID', 'Created'],
+      row: (e) => [h('a', { href: `#/${kind}/${Number(e.id)}` }, e.title), h('code', null, e.slug), String(e.id), timeEl(e.created_at)],
+      caption: k.plural,
+      empty: () => {
+        const create = h('button', { type: 'button', class: 'btn btn-primary', onclick: openForm }, `Create the first ${k.noun.toLowerCase()}`);
+        return emptyState(`No ${kind} yet.`, `Create a ${k.noun.toLowerCase()}, then pick it in an incoming webhook's “Add to ${kind}” list to give people access automatically.`, create);
+      },
+    })();
   };
 }
 
@@ -172,36 +157,18 @@ export function detail(kind) {
       editCard,
       h('section', { class: 'card', 'aria-labelledby': `members-${kind}` }, h('h2', { id: `members-${kind}` }, k.memberNoun), membersBody),
     );
-    let page = 1;
-    const load = async () => {
-      try {
-        const r = await api('GET', `/admin/${kind}/${id}/${k.members}${qs({ per_page: 25, page })}`);
-        const items = r[k.members] || [];
-        if (items.length === 0 && page === 1) {
-          membersBody.replaceChildren(
-            emptyState(
-              kind === 'spaces' ? 'Nobody is a member yet.' : 'Nobody is enrolled yet.',
-              `Members join when an incoming webhook that lists this ${k.noun.toLowerCase()} under “Add to ${kind}” is called with their email.`,
-              h('a', { class: 'btn', href: '#/incoming' }, 'Go to incoming webhooks'),
-            ),
-          );
-          return;
-        }
-        membersBody.replaceChildren(
-          table(
-            ['Email', 'User ID', 'Origin', 'Since'],
-            items.map((m) => [h('a', { href: `#/members/${Number(m.user_id)}` }, m.email || `user #${m.user_id}`), String(m.user_id), originText(m), timeEl(m.created_at)]),
-            k.memberNoun,
-          ),
-          pager(r.pagination, (p) => {
-            page = p;
-            load();
-          }),
-        );
-      } catch (err) {
-        if (err.status !== 401) membersBody.replaceChildren(errorBox(err, load));
-      }
-    };
-    await load();
+    await pagedTable(membersBody, {
+      path: (page) => `/admin/${kind}/${id}/${k.members}${qs(page)}`,
+      key: k.members,
+      columns: ['Email', 'User ID', 'Origin', 'Since'],
+      row: (m) => [h('a', { href: `#/members/${Number(m.user_id)}` }, m.email || `user #${m.user_id}`), String(m.user_id), originText(m), timeEl(m.created_at)],
+      caption: k.memberNoun,
+      empty: () =>
+        emptyState(
+          kind === 'spaces' ? 'Nobody is a member yet.' : 'Nobody is enrolled yet.',
+          `Members join when an incoming webhook that lists this ${k.noun.toLowerCase()} under “Add to ${kind}” is called with their email.`,
+          h('a', { class: 'btn', href: '#/incoming' }, 'Go to incoming webhooks'),
+        ),
+    })();
   };
 }

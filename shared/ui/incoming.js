@@ -1,6 +1,6 @@
 // Incoming webhooks: list, create/edit, URL + curl example, rotate, activity log.
 
-import { api, qs, h, loading, emptyState, errorBox, table, pager, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, relative, heading, setTitle, facts, badge, copyButton, multiSelect, pairsEditor, randomSecret } from './lib.js';
+import { api, qs, h, loading, emptyState, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, facts, badge, copyButton, multiSelect, pairsEditor, randomSecret, pagedTable, sinceEl } from './lib.js';
 import { catalogItems, titleOf } from './catalog.js';
 
 export async function list(screen) {
@@ -11,38 +11,15 @@ export async function list(screen) {
     h('p', { class: 'lead' }, 'Each webhook has a secret URL. A CRM, payment processor or form tool POSTs an email to it; Switchboard finds or creates that member and adds or removes their spaces and courses.'),
     body,
   );
-  let page = 1;
-  const load = async () => {
-    try {
-      const r = await api('GET', `/admin/incoming-webhooks${qs({ per_page: 25, page })}`);
-      const items = r.webhooks || [];
-      if (items.length === 0 && page === 1) {
-        body.replaceChildren(
-          emptyState('No incoming webhooks yet.', 'Add one, choose the spaces and courses it grants, then paste its URL into your CRM, payment processor, Zapier or Make.', h('a', { class: 'btn btn-primary', href: '#/incoming/new' }, 'Add the first webhook')),
-        );
-        return;
-      }
-      body.replaceChildren(
-        table(
-          ['Title', 'Status', 'Runs', 'Last run'],
-          items.map((w) => [
-            h('a', { href: `#/incoming/${Number(w.id)}` }, w.title),
-            badge(w.status),
-            String(w.running_count ?? 0),
-            w.last_run_at ? h('span', null, timeEl(w.last_run_at), h('span', { class: 'muted' }, ` (${relative(w.last_run_at)})`)) : h('span', { class: 'muted' }, 'never'),
-          ]),
-          'Incoming webhooks',
-        ),
-        pager(r.pagination, (p) => {
-          page = p;
-          load();
-        }),
-      );
-    } catch (err) {
-      if (err.status !== 401) body.replaceChildren(errorBox(err, load));
-    }
-  };
-  await load();
+  await pagedTable(body, {
+    path: (page) => `/admin/incoming-webhooks${qs(page)}`,
+    key: 'webhooks',
+    columns: ['Title', 'Status', 'Runs', 'Last run'],
+    row: (w) => [h('a', { href: `#/incoming/${Number(w.id)}` }, w.title), badge(w.status), String(w.running_count ?? 0), sinceEl(w.last_run_at)],
+    caption: 'Incoming webhooks',
+    empty: () =>
+      emptyState('No incoming webhooks yet.', 'Add one, choose the spaces and courses it grants, then paste its URL into your CRM, payment processor, Zapier or Make.', h('a', { class: 'btn btn-primary', href: '#/incoming/new' }, 'Add the first webhook')),
+  })();
 }
 
 export async function create(screen) {
@@ -315,39 +292,23 @@ export async function detail(screen, params) {
   );
   renderMeta();
 
-  let page = 1;
-  const load = async () => {
-    try {
-      const r = await api('GET', `/admin/incoming-webhooks/${id}/runs${qs({ per_page: 25, page })}`);
-      const runs = r.runs || [];
-      if (runs.length === 0 && page === 1) {
-        runsBody.replaceChildren(emptyState('No calls yet.', 'POST an email to the URL above (the curl example works as is) and each run shows up here with what it changed.'));
-        return;
-      }
-      runsBody.replaceChildren(
-        table(
-          ['Time', 'Email', 'Outcome', 'Member', 'Spaces', 'Courses', 'Welcome email', 'Source IP'],
-          runs.map((run) => [
-            timeEl(run.time),
-            run.email || h('span', { class: 'muted' }, '—'),
-            h('span', null, badge(run.outcome), ' ', h('span', { class: 'muted' }, String(run.status_code ?? '')), run.error ? h('span', { class: 'run-error' }, run.error) : null),
-            run.user_id ? h('span', null, h('a', { href: `#/members/${Number(run.user_id)}` }, `#${run.user_id}`), run.created ? h('span', { class: 'tag' }, 'new') : null) : h('span', { class: 'muted' }, '—'),
-            changeText(run.spaces, spaces, 'Space'),
-            changeText(run.courses, courses, 'Course'),
-            run.welcome_email || h('span', { class: 'muted' }, '—'),
-            run.source_ip || h('span', { class: 'muted' }, '—'),
-          ]),
-          'Activity log',
-        ),
-        pager(r.pagination, (p) => {
-          page = p;
-          load();
-        }),
-      );
-    } catch (err) {
-      if (err.status !== 401) runsBody.replaceChildren(errorBox(err, load));
-    }
-  };
+  const load = pagedTable(runsBody, {
+    path: (page) => `/admin/incoming-webhooks/${id}/runs${qs(page)}`,
+    key: 'runs',
+    columns: ['Time', 'Email', 'Outcome', 'Member', 'Spaces', 'Courses', 'Welcome email', 'Source IP'],
+    row: (run) => [
+      timeEl(run.time),
+      run.email || h('span', { class: 'muted' }, '—'),
+      h('span', null, badge(run.outcome), ' ', h('span', { class: 'muted' }, String(run.status_code ?? '')), run.error ? h('span', { class: 'run-error' }, run.error) : null),
+      run.user_id ? h('span', null, h('a', { href: `#/members/${Number(run.user_id)}` }, `#${run.user_id}`), run.created ? h('span', { class: 'tag' }, 'new') : null) : h('span', { class: 'muted' }, '—'),
+      changeText(run.spaces, spaces, 'Space'),
+      changeText(run.courses, courses, 'Course'),
+      run.welcome_email || h('span', { class: 'muted' }, '—'),
+      run.source_ip || h('span', { class: 'muted' }, '—'),
+    ],
+    caption: 'Activity log',
+    empty: () => emptyState('No calls yet.', 'POST an email to the URL above (the curl example works as is) and each run shows up here with what it changed.'),
+  });
   refresh.addEventListener('click', async () => {
     await withBusy(refresh, 'Refreshing…', async () => {
       try {

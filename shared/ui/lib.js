@@ -213,6 +213,12 @@ export function relative(value) {
   return `${Math.floor(s / 86400)} d ago`;
 }
 
+/** A time with how long ago it was, or `never`. */
+export function sinceEl(value) {
+  if (!value) return h('span', { class: 'muted' }, 'never');
+  return h('span', null, timeEl(value), h('span', { class: 'muted' }, ` (${relative(value)})`));
+}
+
 // --- components ----------------------------------------------------------------------------------
 
 export function badge(status) {
@@ -347,6 +353,37 @@ export function pager(pagination, onPage) {
   const prev = h('button', { type: 'button', class: 'btn btn-small', disabled: current <= 1, onclick: () => onPage(current - 1) }, '← Newer');
   const next = h('button', { type: 'button', class: 'btn btn-small', disabled: current >= last, onclick: () => onPage(current + 1) }, 'Older →');
   return h('nav', { class: 'pager', 'aria-label': 'Pagination' }, prev, h('span', { class: 'pager-info' }, `Page ${current} of ${last} · ${total} total`), next);
+}
+
+/**
+ * A paged list in `slot`, 25 items a page: `path(params)` is fetched (params: `per_page`, `page`),
+ * the items under `key` become rows of `table(columns, …, caption)` via `row`, with a pager;
+ * `empty()` is shown when there are none at all, and an API error with a Retry button. Returns
+ * `load`: call it to reload the current page, or `load(true)` to go back to the first.
+ */
+export function pagedTable(slot, { path, key, columns, row, caption, empty }) {
+  let page = 1;
+  const load = async (reset) => {
+    if (reset === true) page = 1;
+    try {
+      const r = await api('GET', path({ per_page: 25, page }));
+      const items = r[key] || [];
+      if (items.length === 0 && page === 1) {
+        slot.replaceChildren(empty());
+        return;
+      }
+      slot.replaceChildren(
+        table(columns, items.map(row), caption),
+        pager(r.pagination, (p) => {
+          page = p;
+          load();
+        }),
+      );
+    } catch (err) {
+      if (err.status !== 401) slot.replaceChildren(errorBox(err, () => load()));
+    }
+  };
+  return load;
 }
 
 /** A table whose cells carry their column label (stacked as cards at phone width). */

@@ -1,6 +1,6 @@
 // Members: look up by email (profile, spaces, courses), and the list of every member.
 
-import { api, qs, h, loading, emptyState, errorBox, table, pager, field, showError, clearErrors, withBusy, timeEl, heading, setTitle, facts, badge } from './lib.js';
+import { api, qs, h, loading, emptyState, table, field, showError, clearErrors, withBusy, timeEl, heading, setTitle, facts, badge, pagedTable } from './lib.js';
 import { catalogItems, titleOf, originText } from './catalog.js';
 
 export async function lookup(screen, _params, query) {
@@ -42,30 +42,14 @@ export async function lookup(screen, _params, query) {
     search();
   });
 
-  let page = 1;
-  const loadAll = async () => {
-    try {
-      const r = await api('GET', `/admin/users${qs({ per_page: 25, page })}`);
-      const users = r.users || [];
-      if (users.length === 0 && page === 1) {
-        all.replaceChildren(emptyState('No members yet.', 'They appear when an incoming webhook is called with an email address.', h('a', { class: 'btn', href: '#/incoming' }, 'Set up an incoming webhook')));
-        return;
-      }
-      all.replaceChildren(
-        table(
-          ['Email', 'Name', 'Username', 'Status', 'Joined'],
-          users.map((u) => [h('a', { href: `#/members/${Number(u.user_id)}` }, u.email), u.display_name || '', u.username || '', badge(u.status || 'active'), timeEl(u.created_at)]),
-          'All members',
-        ),
-        pager(r.pagination, (p) => {
-          page = p;
-          loadAll();
-        }),
-      );
-    } catch (err) {
-      if (err.status !== 401) all.replaceChildren(errorBox(err, loadAll));
-    }
-  };
+  const loadAll = pagedTable(all, {
+    path: (page) => `/admin/users${qs(page)}`,
+    key: 'users',
+    columns: ['Email', 'Name', 'Username', 'Status', 'Joined'],
+    row: (u) => [h('a', { href: `#/members/${Number(u.user_id)}` }, u.email), u.display_name || '', u.username || '', badge(u.status || 'active'), timeEl(u.created_at)],
+    caption: 'All members',
+    empty: () => emptyState('No members yet.', 'They appear when an incoming webhook is called with an email address.', h('a', { class: 'btn', href: '#/incoming' }, 'Set up an incoming webhook')),
+  });
   const pending = [loadAll()];
   if (email.value) pending.push(search());
   await Promise.all(pending);

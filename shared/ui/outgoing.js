@@ -1,6 +1,6 @@
 // Outgoing webhooks: endpoints, events, secret, test, deliveries, redeliver, outcome chart.
 
-import { api, qs, h, svg, loading, emptyState, errorBox, table, pager, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, relative, heading, setTitle, facts, badge, copyButton, pairsEditor, prettyJson, parseTime, nextId } from './lib.js';
+import { api, qs, h, svg, loading, emptyState, errorBox, table, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, facts, badge, copyButton, pairsEditor, prettyJson, parseTime, nextId, pagedTable, sinceEl } from './lib.js';
 
 let eventTypes = null;
 function loadEventTypes() {
@@ -21,40 +21,22 @@ export async function list(screen) {
     h('p', { class: 'lead' }, 'Endpoints that receive community events as signed JSON POSTs, retried on failure.'),
     body,
   );
-  let page = 1;
-  const load = async () => {
-    try {
-      const r = await api('GET', `/admin/webhooks${qs({ per_page: 25, page })}`);
-      const items = r.webhooks || [];
-      if (items.length === 0 && page === 1) {
-        body.replaceChildren(
-          emptyState('No outgoing webhooks yet.', 'Add an endpoint URL and choose the events it should receive (for example space.member_joined); then press Test on it to check the connection.', h('a', { class: 'btn btn-primary', href: '#/outgoing/new' }, 'Add the first endpoint')),
-        );
-        return;
-      }
-      body.replaceChildren(
-        table(
-          ['Name', 'Status', 'URL', 'Events', 'Last delivered', 'Last error'],
-          items.map((w) => [
-            h('a', { href: `#/outgoing/${Number(w.id)}` }, w.name),
-            badge(w.status),
-            h('span', { class: 'mono break' }, w.url),
-            eventsSummary(w.events),
-            w.last_triggered_at ? h('span', null, timeEl(w.last_triggered_at), h('span', { class: 'muted' }, ` (${relative(w.last_triggered_at)})`)) : h('span', { class: 'muted' }, 'never'),
-            w.last_error ? h('span', { class: 'run-error' }, w.last_error) : h('span', { class: 'muted' }, '—'),
-          ]),
-          'Outgoing webhooks',
-        ),
-        pager(r.pagination, (p) => {
-          page = p;
-          load();
-        }),
-      );
-    } catch (err) {
-      if (err.status !== 401) body.replaceChildren(errorBox(err, load));
-    }
-  };
-  await load();
+  await pagedTable(body, {
+    path: (page) => `/admin/webhooks${qs(page)}`,
+    key: 'webhooks',
+    columns: ['Name', 'Status', 'URL', 'Events', 'Last delivered', 'Last error'],
+    row: (w) => [
+      h('a', { href: `#/outgoing/${Number(w.id)}` }, w.name),
+      badge(w.status),
+      h('span', { class: 'mono break' }, w.url),
+      eventsSummary(w.events),
+      sinceEl(w.last_triggered_at),
+      w.last_error ? h('span', { class: 'run-error' }, w.last_error) : h('span', { class: 'muted' }, '—'),
+    ],
+    caption: 'Outgoing webhooks',
+    empty: () =>
+      emptyState('No outgoing webhooks yet.', 'Add an endpoint URL and choose the events it should receive (for example space.member_joined); then press Test on it to check the connection.', h('a', { class: 'btn btn-primary', href: '#/outgoing/new' }, 'Add the first endpoint')),
+  })();
 }
 
 function eventsSummary(events) {
@@ -364,43 +346,25 @@ export async function detail(screen, params) {
   );
   renderMeta();
 
-  let page = 1;
-  const loadDeliveries = async () => {
-    try {
-      const filter = statusFilter.value;
-      const r = await api('GET', `/admin/webhooks/${id}/deliveries${qs({ status: filter, per_page: 25, page })}`);
-      const items = r.deliveries || [];
-      if (items.length === 0 && page === 1) {
-        deliveriesBody.replaceChildren(
-          filter
-            ? emptyState(`No ${filter} deliveries.`, 'Choose “All” to see every delivery.')
-            : emptyState('No deliveries yet.', 'Press “Send test event” above to check the endpoint, or wait for one of its events to happen (for example, call an incoming webhook that adds someone to a space).'),
-        );
-        return;
-      }
-      deliveriesBody.replaceChildren(
-        table(
-          ['Event', 'Status', 'Response', 'Duration', 'Attempts', 'Attempted', ''],
-          items.map((d) => [
-            h('code', null, d.event),
-            badge(d.status),
-            d.response_code ? String(d.response_code) : h('span', { class: 'muted' }, '—'),
-            d.response_time !== null && d.response_time !== undefined ? `${d.response_time} ms` : h('span', { class: 'muted' }, '—'),
-            String(d.attempts ?? ''),
-            timeEl(d.attempted_at),
-            h('a', { href: `#/outgoing/${id}/deliveries/${encodeURIComponent(d.id)}`, 'aria-label': `Details of delivery ${d.id}` }, 'Details'),
-          ]),
-          'Deliveries',
-        ),
-        pager(r.pagination, (p) => {
-          page = p;
-          loadDeliveries();
-        }),
-      );
-    } catch (err) {
-      if (err.status !== 401) deliveriesBody.replaceChildren(errorBox(err, loadDeliveries));
-    }
-  };
+  const loadDeliveries = pagedTable(deliveriesBody, {
+    path: (page) => `/admin/webhooks/${id}/deliveries${qs({ status: statusFilter.value, ...page })}`,
+    key: 'deliveries',
+    columns: ['Event', 'Status', 'Response', 'Duration', 'Attempts', 'Attempted', ''],
+    row: (d) => [
+      h('code', null, d.event),
+      badge(d.status),
+      d.response_code ? String(d.response_code) : h('span', { class: 'muted' }, '—'),
+      d.response_time !== null && d.response_time !== undefined ? `${d.response_time} ms` : h('span', { class: 'muted' }, '—'),
+      String(d.attempts ?? ''),
+      timeEl(d.attempted_at),
+      h('a', { href: `#/outgoing/${id}/deliveries/${encodeURIComponent(d.id)}`, 'aria-label': `Details of delivery ${d.id}` }, 'Details'),
+    ],
+    caption: 'Deliveries',
+    empty: () =>
+      statusFilter.value
+        ? emptyState(`No ${statusFilter.value} deliveries.`, 'Choose “All” to see every delivery.')
+        : emptyState('No deliveries yet.', 'Press “Send test event” above to check the endpoint, or wait for one of its events to happen (for example, call an incoming webhook that adds someone to a space).'),
+  });
   const loadChart = async () => {
     try {
       const r = await api('GET', `/admin/webhooks/${id}/deliveries${qs({ per_page: 100, page: 1 })}`);
@@ -409,10 +373,7 @@ export async function detail(screen, params) {
       if (err.status !== 401) chartSlot.replaceChildren(errorBox(err, loadChart));
     }
   };
-  statusFilter.addEventListener('change', () => {
-    page = 1;
-    loadDeliveries();
-  });
+  statusFilter.addEventListener('change', () => loadDeliveries(true));
   refresh.addEventListener('click', () =>
     withBusy(refresh, 'Refreshing…', async () => {
       await Promise.all([loadDeliveries(), loadChart()]);
