@@ -6,6 +6,8 @@ pub mod endpoints;
 pub mod events;
 pub mod incoming;
 pub mod incoming_admin;
+mod incoming_member;
+pub mod incoming_provider;
 pub mod limiter;
 
 use crate::config::Config;

@@ -5,6 +5,7 @@ pub mod events;
 pub mod incoming;
 pub mod json;
 pub mod member;
+pub mod membership;
 pub mod page;
 pub mod secret;
 pub mod time;

@@ -11,6 +11,8 @@
 //! | incoming webhook | `IWH` | `{id:012}` | |
 //! | incoming webhook by key | `IWHKEY#{key}` | `IWHKEY` | |
 //! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
+//! | provider object state | `IWH#{id}#OBJ#{provider}:{object id}` | `OBJ` | |
+//! | provider customer | `CUSTOMER#{provider}#{customer id}` | `CUSTOMER` | |
 //! | idempotency record | `IDEM#{sha256(webhook key, Idempotency-Key)}` | `IDEM` | |
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
@@ -35,12 +37,7 @@ pub fn login(login: &str) -> String {
     format!("LOGIN#{}", login.to_lowercase())
 }
 
-/// Which catalog a membership belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Space,
-    Course,
-}
+pub use crate::domain::membership::Kind;
 
 impl Kind {
     /// The catalog partition (`SPACE` / `COURSE`).
@@ -67,13 +64,6 @@ impl Kind {
     /// GSI partition listing the members of one space / course.
     pub fn members_gsi(self, id: i64) -> String {
         format!("{}#{id}", self.catalog())
-    }
-
-    pub fn noun(self) -> &'static str {
-        match self {
-            Kind::Space => "space",
-            Kind::Course => "course",
-        }
     }
 }
 
@@ -109,3 +99,17 @@ pub fn deliveries(webhook_id: i64) -> String {
 pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
     format!("WEBHOOK#{webhook_id}#{status}")
 }
+
+/// The last event applied to a provider object, per incoming webhook.
+pub fn provider_object(webhook_id: i64, object: &str) -> String {
+    format!("IWH#{webhook_id}#OBJ#{object}")
+}
+
+pub const PROVIDER_OBJECT_SK: &str = "OBJ";
+
+/// Provider customer id → member email.
+pub fn provider_customer(source: &str, customer: &str) -> String {
+    format!("CUSTOMER#{source}#{customer}")
+}
+
+pub const PROVIDER_CUSTOMER_SK: &str = "CUSTOMER";

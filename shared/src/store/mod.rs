@@ -5,6 +5,7 @@
 pub mod catalog;
 pub mod deliveries;
 pub mod endpoints;
+pub mod execution;
 pub mod incoming;
 pub mod keys;
 pub mod members;
