@@ -186,63 +186,11 @@ impl App {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
             }
-            let creating = state.member.is_none() && !matches!(intent, Intent::Revoke { .. });
-            if creating && new_member.is_none() {
-                new_member = Some(self.prepare_member(x.webhook, x.payload, x.email).await?);
-            }
-            if !creating {
-                new_member = None;
-            }
-            let candidate = new_member.as_mut().map(|n| n.current(x.email));
-            let req = plan::Request {
-                webhook: x.webhook,
-                email: x.email,
-                intent: intent.clone(),
-                courses_enabled: self.config.course_module_enabled,
-                source_ip: x.source_ip.map(|ip| ip.to_string()),
-                event: x.event.clone(),
-                now: time::now_rfc3339(),
-                now_secs: time::now().as_second(),
-            };
-            let st = plan::State {
-                member: &state,
-                candidate: candidate.as_ref(),
-                missing: &missing,
-            };
-            let plan = plan::plan(st, &req)
-                .map_err(|_| Error::Locked("The member could not be resolved.".into()))?;
-            let mut body = plan.response.body();
-            let stored = StoredResponse {
-                status: 200,
-                body: body.clone(),
-                expires_at: req.now_secs + 86_400,
-            };
-            let idem = x.key_hash.map(|h| (h, &stored));
-            let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
-            let mut items = store.plan_items(&plan, hash, idem, self.config.log_retention_days)?;
-            for (state, prev) in &x.objects {
-                items.push((
-                    Tag::Object,
-                    store.put_object_state(x.webhook.id, state, *prev)?,
-                ));
-            }
             let failed = match self
-                .commit_with_events(items, plan.events.clone(), Tag::Other)
+                .plan_and_commit(x, &intent, &state, &missing, &mut new_member)
                 .await?
             {
-                Ok(()) => {
-                    if plan.created && x.webhook.send_wp_welcome_email {
-                        self.welcome(&plan.member, &mut body, x.key_hash, stored)
-                            .await;
-                    }
-                    tracing::info!(
-                        webhook_id = x.webhook.id,
-                        user_id = plan.member.user_id,
-                        created = plan.created,
-                        "incoming webhook executed"
-                    );
-                    return Ok(Executed { status: 200, body });
-                }
+                Ok(done) => return Ok(done),
                 Err(failed) => failed,
             };
             if failed.contains(&Tag::Object) {
@@ -252,11 +200,10 @@ impl App {
             }
             match conflict(&failed) {
                 Conflict::Replay => {
-                    if let Some(r) = match x.key_hash {
-                        Some(h) => store.stored_response(h).await?,
-                        None => None,
-                    } {
-                        return Ok(replayed(r));
+                    if let Some(h) = x.key_hash {
+                        if let Some(r) = store.stored_response(h).await? {
+                            return Ok(replayed(r));
+                        }
                     }
                     state = store.member_state(x.email).await?;
                 }
@@ -283,6 +230,75 @@ impl App {
         Err(Error::Dependency(
             "the execution kept conflicting with concurrent changes".into(),
         ))
+    }
+
+    /// One plan and commit; `Err(tags)` when conditions failed.
+    async fn plan_and_commit(
+        &self,
+        x: &Execution<'_>,
+        intent: &Intent,
+        state: &MemberState,
+        missing: &BTreeSet<(Kind, i64)>,
+        new_member: &mut Option<NewMember>,
+    ) -> Result<std::result::Result<Executed, Vec<Tag>>> {
+        let store = &self.store;
+        let creating = state.member.is_none() && !matches!(intent, Intent::Revoke { .. });
+        if creating && new_member.is_none() {
+            *new_member = Some(self.prepare_member(x.webhook, x.payload, x.email).await?);
+        }
+        if !creating {
+            *new_member = None;
+        }
+        let candidate = new_member.as_mut().map(|n| n.current(x.email));
+        let req = plan::Request {
+            webhook: x.webhook,
+            email: x.email,
+            intent: intent.clone(),
+            courses_enabled: self.config.course_module_enabled,
+            source_ip: x.source_ip.map(|ip| ip.to_string()),
+            event: x.event.clone(),
+            now: time::now_rfc3339(),
+            now_secs: time::now().as_second(),
+        };
+        let st = plan::State {
+            member: state,
+            candidate: candidate.as_ref(),
+            missing,
+        };
+        let plan = plan::plan(st, &req)
+            .map_err(|_| Error::Locked("The member could not be resolved.".into()))?;
+        let mut body = plan.response.body();
+        let stored = StoredResponse {
+            status: 200,
+            body: body.clone(),
+            expires_at: req.now_secs + 86_400,
+        };
+        let idem = x.key_hash.map(|h| (h, &stored));
+        let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
+        let mut items = store.plan_items(&plan, hash, idem, self.config.log_retention_days)?;
+        for (object, prev) in &x.objects {
+            items.push((
+                Tag::Object,
+                store.put_object_state(x.webhook.id, object, *prev)?,
+            ));
+        }
+        if let Err(failed) = self
+            .commit_with_events(items, plan.events.clone(), Tag::Other)
+            .await?
+        {
+            return Ok(Err(failed));
+        }
+        if plan.created && x.webhook.send_wp_welcome_email {
+            self.welcome(&plan.member, &mut body, x.key_hash, stored)
+                .await;
+        }
+        tracing::info!(
+            webhook_id = x.webhook.id,
+            user_id = plan.member.user_id,
+            created = plan.created,
+            "incoming webhook executed"
+        );
+        Ok(Ok(Executed { status: 200, body }))
     }
 
     /// Records a refused call in the activity log.

@@ -15,6 +15,16 @@ use crate::domain::incoming::{IncomingWebhook, Payload};
 use crate::domain::{member, secret, time};
 use crate::error::{Error, Result};
 
+/// A grant or revoke decided for a verified event, before the member is resolved.
+struct Decided {
+    action: Action,
+    intent: Intent,
+    email: Option<String>,
+    key_hash: Option<String>,
+    seen: Vec<crate::domain::incoming::rules::ObjectState>,
+    at: i64,
+}
+
 /// A provider event answered without acting: `ignored` or `unresolved`, with the reason.
 struct Skip {
     outcome: RunOutcome,
@@ -154,17 +164,42 @@ impl App {
                 return Ok(Err(skip));
             }
         };
-        let at = ev.occurred_at.unwrap_or(now);
-        let seen = seen?;
+        let decided = Decided {
+            action,
+            intent,
+            email: mapped.or(event_email),
+            key_hash,
+            seen: seen?,
+            at: ev.occurred_at.unwrap_or(now),
+        };
+        self.resolve_and_apply(webhook, call, ev, decided).await
+    }
+
+    /// Refuses events older than what was applied to their objects, resolves the member and
+    /// applies the grant or revoke.
+    async fn resolve_and_apply(
+        &self,
+        webhook: &IncomingWebhook,
+        call: &Call,
+        ev: &ProviderEvent,
+        d: Decided,
+    ) -> Result<std::result::Result<Executed, Skip>> {
+        let Decided {
+            action,
+            intent,
+            email,
+            key_hash,
+            seen,
+            at,
+        } = d;
         if let Some(newer) = rules::stale(&seen, at, action) {
             let mut skip = Skip::ignored(format!(
                 "an event newer than this one was already applied to {newer}"
             ));
-            skip.email = mapped.or(event_email);
+            skip.email = email;
             return Ok(Err(skip));
         }
         let objects = rules::next_states(&seen, &ev.objects, at, action);
-        let email = mapped.or(event_email);
         let state = match &email {
             Some(e) => Some(self.store.member_state(e).await?),
             None => None,

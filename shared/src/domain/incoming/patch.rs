@@ -171,34 +171,7 @@ impl WebhookPatch {
             }
             Some(_) => return Err(Error::invalid("field_map", "must be an object")),
         };
-        let source = match body.get("source") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(v.as_str().and_then(Source::parse).ok_or_else(|| {
-                let all: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
-                Error::invalid("source", format!("must be one of {}", all.join(", ")))
-            })?),
-        };
-        let source_secret = match body.get("source_secret") {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(s)) if s.is_empty() => Some(None),
-            Some(Value::String(s)) if s.len() > 512 || s.trim() != s => {
-                return Err(Error::invalid(
-                    "source_secret",
-                    "must be at most 512 characters, without surrounding spaces",
-                ))
-            }
-            Some(Value::String(s)) => Some(Some(SourceSecret::new(s.clone()))),
-            Some(_) => return Err(Error::invalid("source_secret", "must be a string")),
-        };
-        let rules = match body.get("rules") {
-            None => None,
-            Some(v) => Some(rules::rules_from_json(v)?),
-        };
-        let products = match body.get("products") {
-            None => None,
-            Some(v) => rules::products_from_json(v)?,
-        };
+        let (source, source_secret, rules, products) = provider_fields(body)?;
         Ok(Self {
             source,
             source_secret,
@@ -288,6 +261,46 @@ fn valid_meta_key(s: &str) -> bool {
         && s.len() <= 64
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+type ProviderFields = (
+    Option<Source>,
+    Option<Option<SourceSecret>>,
+    Option<Option<Vec<Rule>>>,
+    Option<Vec<Product>>,
+);
+
+/// `source`, `source_secret`, `rules` and `products` (SPEC §4.4).
+fn provider_fields(body: &Map<String, Value>) -> Result<ProviderFields> {
+    let source = match body.get("source") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_str().and_then(Source::parse).ok_or_else(|| {
+            let all: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
+            Error::invalid("source", format!("must be one of {}", all.join(", ")))
+        })?),
+    };
+    let source_secret = match body.get("source_secret") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) if s.is_empty() => Some(None),
+        Some(Value::String(s)) if s.len() > 512 || s.trim() != s => {
+            return Err(Error::invalid(
+                "source_secret",
+                "must be at most 512 characters, without surrounding spaces",
+            ))
+        }
+        Some(Value::String(s)) => Some(Some(SourceSecret::new(s.clone()))),
+        Some(_) => return Err(Error::invalid("source_secret", "must be a string")),
+    };
+    let rules = match body.get("rules") {
+        None => None,
+        Some(v) => Some(rules::rules_from_json(v)?),
+    };
+    let products = match body.get("products") {
+        None => None,
+        Some(v) => rules::products_from_json(v)?,
+    };
+    Ok((source, source_secret, rules, products))
 }
 
 #[cfg(test)]
