@@ -44,7 +44,7 @@ impl std::fmt::Debug for SourceSecret {
 pub const MAX_IDS_PER_LIST: usize = 20;
 
 /// An incoming webhook as stored.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct IncomingWebhook {
     pub id: i64,
     pub key: String,
@@ -139,6 +139,9 @@ impl IncomingWebhook {
     }
 }
 
+// The key and the secrets read `[redacted]`.
+crate::redacted_debug!(IncomingWebhook);
+
 /// A CIDR, or a bare address taken as a single host.
 pub fn parse_cidr(s: &str) -> Option<IpNet> {
     let s = s.trim();
@@ -156,9 +159,18 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// The fields of one execution call, whatever the content type.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Payload {
     pub fields: BTreeMap<String, String>,
+}
+
+/// Field names only: values include passwords (`user_pass`).
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload")
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Payload {

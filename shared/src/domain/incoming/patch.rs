@@ -2,6 +2,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::providers::Source;
@@ -10,7 +11,7 @@ use super::{parse_cidr, truncate, IncomingWebhook, SourceSecret, MAX_IDS_PER_LIS
 use crate::error::{Error, Result};
 
 /// Admin input for create (`full`) or update (partial): validated field by field.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default, Serialize)]
 pub struct WebhookPatch {
     pub title: Option<String>,
     pub space_ids: Option<Vec<i64>>,
@@ -262,6 +263,9 @@ fn valid_meta_key(s: &str) -> bool {
         && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
+
+// The signing and source secrets read `[redacted]`.
+crate::redacted_debug!(WebhookPatch);
 
 type ProviderFields = (
     Option<Source>,

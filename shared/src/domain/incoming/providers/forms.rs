@@ -47,7 +47,7 @@ pub fn verify_standard(
         &[msg_id.as_bytes(), b".", t.as_bytes(), b".", body],
     ));
     let t: i64 = t.parse().map_err(|_| SigError::Invalid)?;
-    if (now - t).abs() > STANDARD_TOLERANCE_SECONDS {
+    if now.saturating_sub(t).saturating_abs() > STANDARD_TOLERANCE_SECONDS {
         return Err(SigError::Stale);
     }
     let ok = sigs

@@ -73,8 +73,16 @@ impl Source {
 }
 
 /// Request headers, names lower-cased.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Headers(pub Vec<(String, String)>);
+
+/// Names only: values include signatures.
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let names: Vec<&str> = self.0.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_tuple("Headers").field(&names).finish()
+    }
+}
 
 impl Headers {
     pub fn get(&self, name: &str) -> Option<&str> {

@@ -30,7 +30,7 @@ pub fn verify(secret: &str, headers: &Headers, body: &[u8], now: i64) -> Result<
     if !v1.iter().any(|s| ct_eq(s.as_bytes(), expected.as_bytes())) {
         return Err(SigError::Invalid);
     }
-    if now - t > TOLERANCE_SECONDS {
+    if now.saturating_sub(t) > TOLERANCE_SECONDS {
         return Err(SigError::Stale);
     }
     Ok(())

@@ -28,7 +28,7 @@ pub fn verify_paddle(
     }
     let ts = ts.ok_or(SigError::Invalid)?;
     let t: i64 = ts.parse().map_err(|_| SigError::Invalid)?;
-    if now > t + PADDLE_TOLERANCE_SECONDS {
+    if now > t.saturating_add(PADDLE_TOLERANCE_SECONDS) {
         return Err(SigError::Stale);
     }
     let expected = hex(&hmac(secret.as_bytes(), &[ts.as_bytes(), b":", body]));

@@ -113,6 +113,24 @@ fn standard_webhooks_vector() {
     assert_eq!(verify_at(ts - 300), Ok(()));
     assert_eq!(verify_at(ts + 301), Err(SigError::Stale));
     assert_eq!(verify_at(ts - 301), Err(SigError::Stale));
+    // Extreme timestamps are stale, never an overflow.
+    for t in ["-9223372036854775808", "9223372036854775807"] {
+        let h = headers(&[
+            ("webhook-id", "m"),
+            ("webhook-timestamp", t),
+            ("webhook-signature", "v1,x"),
+        ]);
+        assert_eq!(
+            verify(Source::StandardWebhooks, Some(secret), &h, body, ts),
+            Err(SigError::Stale)
+        );
+        let s = format!("t={t},v1=00");
+        let h = headers(&[("stripe-signature", s.as_str())]);
+        assert!(verify(Source::Stripe, Some(secret), &h, body, ts).is_err());
+        let p = format!("ts={t};h1=00");
+        let h = headers(&[("paddle-signature", p.as_str())]);
+        assert!(verify(Source::Paddle, Some(secret), &h, body, ts).is_err());
+    }
     let wrong = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSx";
     assert_eq!(
         verify(Source::StandardWebhooks, Some(wrong), &h, body, ts),
