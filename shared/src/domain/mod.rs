@@ -2,6 +2,7 @@
 
 pub mod endpoint;
 pub mod events;
+pub mod format;
 pub mod incoming;
 pub mod json;
 pub mod member;
