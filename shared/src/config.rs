@@ -3,7 +3,7 @@
 use std::env;
 
 /// Every setting the functions read. See the README's configuration table.
-#[derive(Clone, Debug)]
+#[derive(Clone, serde::Serialize)]
 pub struct Config {
     /// DynamoDB table holding all state (`TABLE_NAME`).
     pub table_name: String,
@@ -44,6 +44,9 @@ pub struct Config {
     /// Deliveries sent concurrently by one `dispatch` invocation (`DISPATCH_CONCURRENCY`, default 100).
     pub dispatch_concurrency: usize,
 }
+
+// Passwords and hashes read `[redacted]`.
+crate::redacted_debug!(Config);
 
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())

@@ -24,7 +24,7 @@ use crate::store::keys::{self, Kind};
 use crate::store::members::MemberState;
 
 /// One call of the webhook URL, as the transport layer hands it over.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Call {
     pub key: String,
     /// The parsed body fields (empty when the body could not be parsed).
@@ -38,6 +38,19 @@ pub struct Call {
     pub signature: Option<String>,
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature`.
     pub standard_webhooks: Option<(String, String, String)>,
+}
+
+/// The key, the raw body, the signatures and the idempotency key never reach `Debug`.
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("key", &"[redacted]")
+            .field("payload", &self.payload)
+            .field("body_error", &self.body_error)
+            .field("raw_body_bytes", &self.raw_body.len())
+            .field("source_ip", &self.source_ip)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Body problems found by the transport, reported in the order of SPEC §4.1.

@@ -1,5 +1,6 @@
 //! Use cases: each combines domain rules with the store, the queue and the mailer.
 
+pub mod auth;
 pub mod catalog;
 pub mod dispatch;
 pub mod endpoints;

@@ -7,6 +7,7 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::egress::EgressPolicy;
 use super::events::{is_valid_pattern, pattern_matches};
 use super::format::Destination;
 use super::incoming::{string_field, truncate};
@@ -14,7 +15,7 @@ use super::secret;
 use crate::error::{Error, Result};
 
 /// An endpoint's configuration (what admins edit).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct EndpointConfig {
     pub id: i64,
     pub name: String,
@@ -32,6 +33,9 @@ pub struct EndpointConfig {
     #[serde(default)]
     pub destination: Destination,
 }
+
+// The signing secret and custom header values read `[redacted]`.
+crate::redacted_debug!(EndpointConfig, EndpointPatch);
 
 /// An endpoint with its delivery state (`status` is set by admins and by failures).
 #[derive(Clone, Debug, PartialEq)]
@@ -82,7 +86,7 @@ impl Endpoint {
 }
 
 /// Admin input for an endpoint, validated field by field.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default, Serialize)]
 pub struct EndpointPatch {
     pub name: Option<String>,
     pub url: Option<String>,
@@ -258,84 +262,19 @@ impl EndpointPatch {
     }
 }
 
-/// Syntactic URL rules: absolute, `https` (or `http` in local mode), a host, no credentials,
-/// and, for literal IP hosts, an allowed address.
+/// Syntactic URL rules (see [`EgressPolicy::check_url`]), as the admin API's `400`.
 pub fn check_url(raw: &str, local_mode: bool) -> Result<String> {
-    let url = reqwest::Url::parse(raw)
-        .map_err(|_| Error::bad_url("Webhook URL must be a valid HTTPS URL."))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if local_mode => {}
-        _ => return Err(Error::bad_url("Webhook URL must use HTTPS protocol.")),
-    }
-    if raw.len() > 2048 || !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::bad_url(
-            "Webhook URL must be a valid HTTPS URL without credentials.",
-        ));
-    }
-    match url.host() {
-        None => return Err(Error::bad_url("Webhook URL must have a host.")),
-        Some(url::Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), local_mode)?,
-        Some(url::Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), local_mode)?,
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            if !local_mode
-                && (d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal"))
-            {
-                return Err(Error::bad_url(
-                    "Webhook URL must not point at a private or loopback address.",
-                ));
-            }
-        }
-    }
-    Ok(url.to_string())
+    EgressPolicy::new(local_mode)
+        .check_url(raw)
+        .map(|u| u.to_string())
+        .map_err(|b| Error::bad_url(b.to_string()))
 }
 
-/// The address rules of SPEC §6.3: never loopback (except in local mode), private, link-local,
-/// multicast, unspecified, shared (CGNAT), or cloud-metadata addresses.
+/// The address rules of SPEC §6.3 (see [`super::egress`]), as the admin API's `400`.
 pub fn check_ip(ip: IpAddr, local_mode: bool) -> Result<()> {
-    if ip_allowed(ip, local_mode) {
-        Ok(())
-    } else {
-        Err(Error::bad_url(
-            "Webhook URL must not point at a private, loopback or metadata address.",
-        ))
-    }
-}
-
-pub fn ip_allowed(ip: IpAddr, local_mode: bool) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    if ip.is_loopback() {
-        return local_mode;
-    }
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            !(v6.is_multicast()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x64 && s[1] == 0xff9b))
-        }
-    }
+    EgressPolicy::new(local_mode)
+        .check_ip(ip)
+        .map_err(|b| Error::bad_url(b.to_string()))
 }
 
 /// Base delays between attempts: 1 min, 5 min, 30 min, 2 h, 24 h.

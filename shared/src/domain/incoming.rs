@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 pub const MAX_IDS_PER_LIST: usize = 20;
 
 /// An incoming webhook as stored.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct IncomingWebhook {
     pub id: i64,
     pub key: String,
@@ -94,8 +94,11 @@ pub fn parse_cidr(s: &str) -> Option<IpNet> {
         .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
 }
 
+// The key and the signing secret read `[redacted]`.
+crate::redacted_debug!(IncomingWebhook, WebhookPatch);
+
 /// Admin input for create (`full`) or update (partial): validated field by field.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default, Serialize)]
 pub struct WebhookPatch {
     pub title: Option<String>,
     pub space_ids: Option<Vec<i64>>,
@@ -335,9 +338,18 @@ pub fn truncate(s: &str, max: usize) -> String {
 }
 
 /// The fields of one execution call, whatever the content type.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Payload {
     pub fields: BTreeMap<String, String>,
+}
+
+/// Field names only: values include passwords (`user_pass`).
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Payload")
+            .field("fields", &self.fields.keys().collect::<Vec<_>>())
+            .finish()
+    }
 }
 
 impl Payload {

@@ -1,5 +1,7 @@
 //! Pure domain rules: no I/O here.
 
+pub mod auth;
+pub mod egress;
 pub mod endpoint;
 pub mod events;
 pub mod format;
@@ -7,5 +9,6 @@ pub mod incoming;
 pub mod json;
 pub mod member;
 pub mod page;
+pub mod redact;
 pub mod secret;
 pub mod time;

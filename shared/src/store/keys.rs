@@ -15,6 +15,9 @@
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
 //! | delivery | `WEBHOOK#{id}#DELIVERIES` | `{delivery ulid}` | `WEBHOOK#{id}#{status}` / `{delivery ulid}` |
+//! | application password | `APPPW` | `{id:012}` | |
+//! | application password name claim | `APPPWNAME#{name lower-cased}` | `APPPWNAME` | |
+//! | sign-in failures of a source | `SIGNIN#{ip or /64}` | `SIGNIN` | |
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -109,3 +112,19 @@ pub fn deliveries(webhook_id: i64) -> String {
 pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
     format!("WEBHOOK#{webhook_id}#{status}")
 }
+
+pub const APP_PASSWORDS: &str = "APPPW";
+
+/// Name uniqueness of application passwords (case-insensitive).
+pub fn app_password_name(name: &str) -> String {
+    format!("APPPWNAME#{}", name.to_lowercase())
+}
+
+pub const APP_PASSWORD_NAME_SK: &str = "APPPWNAME";
+
+/// Failed sign-ins of one source (see `domain::auth::source_key`).
+pub fn signin(source: &str) -> String {
+    format!("SIGNIN#{source}")
+}
+
+pub const SIGNIN_SK: &str = "SIGNIN";

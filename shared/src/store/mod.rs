@@ -2,6 +2,7 @@
 //!
 //! See the README's "Data model" for the key design and the access pattern each key serves.
 
+pub mod app_passwords;
 pub mod catalog;
 pub mod deliveries;
 pub mod endpoints;
@@ -9,6 +10,7 @@ pub mod incoming;
 pub mod keys;
 pub mod members;
 pub mod outbox;
+pub mod signin;
 
 use std::collections::HashMap;
 

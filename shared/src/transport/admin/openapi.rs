@@ -162,6 +162,24 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "outgoing webhooks",
         "Redeliver (same delivery id)",
     ),
+    (
+        "get",
+        "/admin/app-passwords",
+        "application passwords",
+        "List application passwords (id, name, scope, created_at, last_used_at; never a password)",
+    ),
+    (
+        "post",
+        "/admin/app-passwords",
+        "application passwords",
+        "Create an application password {\"name\",\"scope\":\"admin|read|publish\"} (201; the password is shown only here)",
+    ),
+    (
+        "delete",
+        "/admin/app-passwords/{id}",
+        "application passwords",
+        "Revoke an application password (effective at once)",
+    ),
     ("get", "/admin/openapi.json", "meta", "This document"),
     ("get", "/admin/ui", "meta", "The operators' web UI (HTML)"),
 ];
@@ -268,11 +286,19 @@ pub fn document() -> Value {
                 "200": {"description": "OK", "content": {"application/json": {}}},
                 "400": error_response("Invalid parameter (code names the problem, message names the field)"),
                 "401": error_response("rest_forbidden: missing or wrong credentials"),
+                "403": error_response("rest_forbidden: outside the application password's scope, or an unsafe request from another site"),
                 "404": error_response("not_found"),
+                "429": error_response("rest_rate_limited: too many failed sign-ins from this source (see Retry-After)"),
             },
         });
+        if *path == "/admin/ui" {
+            // The static shell holds no data: it is served without credentials.
+            op["security"] = json!([]);
+        }
         if *method == "post" || *method == "put" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+            op["responses"]["415"] =
+                error_response("rest_unsupported_media_type: a body that is not application/json");
         }
         if let Some(schema) = body_schema(method, path) {
             op["requestBody"] =
@@ -286,7 +312,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Switchboard admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Incoming and outgoing webhooks for online communities. Every route needs HTTP Basic credentials. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
+            "description": "Incoming and outgoing webhooks for online communities. Every route but the UI's static shell needs HTTP Basic credentials: the operator's, or an application password (`<name>:<password>`) whose scope allows the request (admin: everything; read: GET/HEAD; publish: POST /admin/events). Bodies must be application/json; unsafe methods from another site's browser context are refused (403); repeated failed sign-ins from one source get 429 with Retry-After. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
         },
         "security": [{"basic": []}],
         "components": {
