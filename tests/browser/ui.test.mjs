@@ -782,6 +782,37 @@ test('a refused credential brings the sign-in back', T, async () => {
   assert.equal(await page.evaluate(() => sessionStorage.getItem('switchboard.credential')), null);
 });
 
+test('outgoing webhook: the format follows a chat URL; the preview shows the message and refusals', T, async () => {
+  await go('#/outgoing/new');
+  await heading('New outgoing webhook');
+  await page.getByLabel('Name', { exact: true }).fill('Team chat');
+  await page.getByLabel('URL', { exact: true }).fill('https://hooks.slack.com/services/T0/B0/XXXX');
+  assert.equal(await page.locator('#format').inputValue(), 'slack', 'chosen from the URL');
+  await page.locator('.event-group[data-ns="feed"]').getByLabel('feed.created').check();
+  const preview = page.locator('#format-preview');
+  await until('a Slack preview', async () => /"text": "\*Jane Doe\* posted/.test(await preview.textContent()));
+  await page.locator('#message-template').fill(':tada: {{ message }}');
+  await until('the message template in the preview', async () => (await preview.textContent()).includes(':tada: *Jane Doe*'));
+  await page.locator('#format').selectOption('template');
+  await page.locator('#template').fill('{"to": {{ data.title }}}');
+  await until('the refusal in the preview', async () => /valid JSON/.test(await preview.textContent()));
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  assert.match(await fieldError('template'), /valid JSON/);
+  await page.locator('#template').fill('{"to": {{ data.title|tojson }}}');
+  await until('the rendered body', async () => (await preview.textContent()).includes('"to": "Welcome to our community!"'));
+  await page.locator('#format').selectOption('slack');
+  await assertLabelled();
+  await shot('outgoing-format');
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await heading('Team chat');
+  const id = Number(page.url().split('/').pop());
+  assert.match(await page.locator('#view').textContent(), /Format\s*Slack/);
+  const { body } = await adminApi('GET', `/admin/webhooks/${id}`);
+  assert.equal(body.format, 'slack');
+  assert.equal(body.message_template, ':tada: {{ message }}');
+  assert.equal((await adminApi('DELETE', `/admin/webhooks/${id}`)).status, 200);
+});
+
 test('no CSP violation, script error or dialog happened', () => {
   assert.deepEqual(problems, []);
 });

@@ -9,6 +9,7 @@ use serde_json::{json, Map, Value};
 
 use super::egress::EgressPolicy;
 use super::events::{is_valid_pattern, pattern_matches};
+use super::format::Destination;
 use super::incoming::{string_field, truncate};
 use super::secret;
 use crate::error::{Error, Result};
@@ -28,6 +29,9 @@ pub struct EndpointConfig {
     pub updated_at: String,
     #[serde(default)]
     pub revision: i64,
+    /// The body format (SPEC §6.8).
+    #[serde(default)]
+    pub destination: Destination,
 }
 
 // The signing secret and custom header values read `[redacted]`.
@@ -68,6 +72,10 @@ impl Endpoint {
             "secret": c.secret,
             "headers": c.headers,
             "retry_count": c.retry_count,
+            "format": c.destination.format,
+            "message_template": c.destination.message_template,
+            "template": c.destination.template,
+            "content_type": c.destination.content_type(),
             "last_triggered_at": self.last_triggered_at,
             "last_error": self.last_error,
             "consecutive_failures": self.consecutive_failures,
@@ -284,53 +292,13 @@ pub fn retry_delay(retry: u32, jitter: f64, retry_after: Option<u64>) -> u64 {
     }
 }
 
-/// The exact body of a delivery (compact, JavaScript-canonical) — signed as is.
-pub fn payload(
-    event: &str,
-    timestamp: &str,
-    webhook_id: i64,
-    delivery_id: &str,
-    data: &Value,
-    xprofile: Option<&Value>,
-) -> String {
-    let mut m = Map::new();
-    m.insert("event".into(), json!(event));
-    m.insert("timestamp".into(), json!(timestamp));
-    m.insert("webhook_id".into(), json!(webhook_id));
-    m.insert("delivery_id".into(), json!(delivery_id));
-    m.insert("data".into(), super::json::canonicalize(data.clone()));
-    if let Some(x) = xprofile {
-        m.insert("xprofile".into(), super::json::canonicalize(x.clone()));
-    }
-    // Keep the seed's field order: serde_json's map is sorted, so write the envelope by hand.
-    let mut out = String::from("{");
-    for (i, key) in [
-        "event",
-        "timestamp",
-        "webhook_id",
-        "delivery_id",
-        "data",
-        "xprofile",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let Some(v) = m.get(*key) else { continue };
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!("\"{key}\":{}", super::json::to_js_string(v)));
-    }
-    out.push('}');
-    out
-}
-
-/// The headers of one attempt, in order: defaults, custom headers, then identification and
-/// signatures (which custom headers can never override).
+/// The headers of one attempt, in order: defaults (the body's `content_type`), custom headers,
+/// then identification and signatures (which custom headers can never override).
 pub fn signed_headers(
     endpoint: &EndpointConfig,
     event: &str,
     delivery_id: &str,
+    content_type: &str,
     body: &str,
     timestamp: i64,
 ) -> Vec<(String, String)> {
@@ -339,7 +307,7 @@ pub fn signed_headers(
         secret::hmac_sha256_hex(endpoint.secret.as_bytes(), body.as_bytes())
     );
     let mut h = vec![
-        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Content-Type".to_string(), content_type.to_string()),
         (
             "User-Agent".to_string(),
             "Switchboard-Webhook/1.0".to_string(),
@@ -461,19 +429,8 @@ mod tests {
     }
 
     #[test]
-    fn payload_order_and_signatures() {
-        let body = payload(
-            "feed.created",
-            "2024-01-15T10:30:00Z",
-            1,
-            "d1",
-            &json!({"id": 1}),
-            None,
-        );
-        assert_eq!(
-            body,
-            r#"{"event":"feed.created","timestamp":"2024-01-15T10:30:00Z","webhook_id":1,"delivery_id":"d1","data":{"id":1}}"#
-        );
+    fn signatures() {
+        let body = r#"{"event":"feed.created","data":{"id":1}}"#;
         let cfg = EndpointConfig {
             id: 1,
             name: "n".into(),
@@ -485,8 +442,16 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             revision: 0,
+            destination: Destination::default(),
         };
-        let h = signed_headers(&cfg, "feed.created", "d1", &body, 1_700_000_000);
+        let h = signed_headers(
+            &cfg,
+            "feed.created",
+            "d1",
+            "application/json",
+            body,
+            1_700_000_000,
+        );
         let get = |n: &str| {
             h.iter()
                 .find(|(k, _)| k == n)
@@ -501,6 +466,7 @@ mod tests {
             )
         );
         assert_eq!(get("X-API-Key"), "k");
+        assert_eq!(get("Content-Type"), "application/json");
         assert!(secret::standard_webhooks_verify(
             &cfg.secret,
             "d1",

@@ -4,6 +4,7 @@ pub mod auth;
 pub mod egress;
 pub mod endpoint;
 pub mod events;
+pub mod format;
 pub mod incoming;
 pub mod json;
 pub mod member;

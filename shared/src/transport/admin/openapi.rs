@@ -109,6 +109,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Create an endpoint",
     ),
     (
+        "post",
+        "/admin/webhooks/preview",
+        "outgoing webhooks",
+        "Preview the body a format renders for a sample event (nothing is sent)",
+    ),
+    (
         "get",
         "/admin/webhooks/{id}",
         "outgoing webhooks",
@@ -182,6 +188,56 @@ fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
+/// The format fields of an endpoint (SPEC §6.8).
+fn format_properties() -> Value {
+    json!({
+        "format": {"type": "string", "enum": ["standard", "slack", "discord", "google_chat", "template"], "description": "Body format; chosen from a Slack, Discord or Google Chat webhook URL when absent on create"},
+        "message_template": {"type": ["string", "null"], "maxLength": 4000, "description": "Replaces the default chat message (minijinja; values escaped for the chat service)"},
+        "template": {"type": ["string", "null"], "description": "Body of the template format (minijinja, at most 16 KiB); refused unless it renders (valid JSON for a JSON content type)"},
+        "content_type": {"type": ["string", "null"], "default": "application/json", "description": "Content type of the template format"},
+    })
+}
+
+/// Request bodies documented in detail (the others are plain objects).
+fn body_schema(method: &str, path: &str) -> Option<Value> {
+    let mut props = format_properties();
+    match (method, path) {
+        ("post", "/admin/webhooks/preview") => {
+            props["event"] = json!({"type": "string", "default": "webhook.test", "description": "A catalog event: the sample rendered"});
+            props["url"] =
+                json!({"type": "string", "description": "Chooses the format when none is given"});
+            Some(json!({"type": "object", "properties": props}))
+        }
+        ("post", "/admin/webhooks") | ("put", "/admin/webhooks/{id}") => {
+            for (k, v) in [
+                ("name", json!({"type": "string"})),
+                ("url", json!({"type": "string", "format": "uri"})),
+                (
+                    "events",
+                    json!({"type": "array", "items": {"type": "string"}}),
+                ),
+                (
+                    "status",
+                    json!({"type": "string", "enum": ["active", "inactive"]}),
+                ),
+                ("secret", json!({"type": "string"})),
+                (
+                    "headers",
+                    json!({"type": "object", "additionalProperties": {"type": "string"}}),
+                ),
+                (
+                    "retry_count",
+                    json!({"type": "integer", "minimum": 0, "maximum": 5}),
+                ),
+            ] {
+                props[k] = v;
+            }
+            Some(json!({"type": "object", "properties": props}))
+        }
+        _ => None,
+    }
+}
+
 /// The document.
 pub fn document() -> Value {
     let mut paths = Map::new();
@@ -243,6 +299,10 @@ pub fn document() -> Value {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
             op["responses"]["415"] =
                 error_response("rest_unsupported_media_type: a body that is not application/json");
+        }
+        if let Some(schema) = body_schema(method, path) {
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": schema}}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = op;

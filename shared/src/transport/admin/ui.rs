@@ -71,6 +71,7 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("lib.js", "text/javascript; charset=utf-8"),
     asset!("incoming.js", "text/javascript; charset=utf-8"),
     asset!("outgoing.js", "text/javascript; charset=utf-8"),
+    asset!("formats.js", "text/javascript; charset=utf-8"),
     asset!("catalog.js", "text/javascript; charset=utf-8"),
     asset!("members.js", "text/javascript; charset=utf-8"),
     asset!("access.js", "text/javascript; charset=utf-8"),
