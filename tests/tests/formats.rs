@@ -200,7 +200,7 @@ async fn template_endpoints_receive_exactly_the_rendered_body_signed() {
     env.pump().await;
 
     let req = &json_rx.received_requests().await.unwrap()[0];
-    let expected = r#"{"personalizations":[{"to":[{"email":"ops@example.com"}]}],"subject":"New post by Jane \"JD\" Doe: Say \"hi\" <b>","id":42,"tags":["a","b"]}"#;
+    let expected = r#"{"personalizations":[{"to":[{"email":"ops@example.com"}]}],"subject":"New post by Jane \"JD\" Doe: Say \"hi\" <b>","id":42,"tags":["a", "b"]}"#;
     assert_eq!(std::str::from_utf8(&req.body).unwrap(), expected);
     assert_eq!(header(req, "content-type"), "application/json");
     assert_eq!(header(req, "authorization"), "Bearer SG.key");
@@ -480,7 +480,7 @@ async fn preview_renders_a_sample_without_sending_or_writing() {
 async fn chat_webhook_urls_choose_their_format_when_none_is_given() {
     // Deployed mode: the save-time check resolves the host; this machine has no outside DNS,
     // so the resolver answers for the chat services (and for a host that points inside).
-    let public: IpAddr = "203.0.113.10".parse().unwrap();
+    let public: IpAddr = "34.192.0.10".parse().unwrap();
     let private: IpAddr = "10.0.0.7".parse().unwrap();
     let resolver = StaticResolver::default()
         .with("hooks.slack.com", &[public])
