@@ -28,7 +28,7 @@ impl App {
         event: &Event,
         xprofile: Option<&Value>,
         id: String,
-    ) -> std::result::Result<Delivery, Delivery> {
+    ) -> std::result::Result<Delivery, Box<Delivery>> {
         let ctx = EventContext {
             event: &event.event,
             timestamp: &event.timestamp,
@@ -65,7 +65,7 @@ impl App {
                     ctx.data,
                     xprofile,
                 );
-                Err(unrendered(d, &e))
+                Err(Box::new(unrendered(d, &e)))
             }
         }
     }
@@ -75,10 +75,11 @@ impl App {
     pub(crate) async fn record_unrendered(
         &self,
         ep: &Endpoint,
-        d: Delivery,
+        d: Box<Delivery>,
         trigger: Trigger,
         prev_attempts: Option<usize>,
     ) -> Result<Delivery> {
+        let d = *d;
         let retention = self.config.log_retention_days;
         let saved = match prev_attempts {
             None => self.store.delivery_create(&d, retention).await?,
@@ -106,7 +107,7 @@ impl App {
         &self,
         ep: &Endpoint,
         mut d: Delivery,
-    ) -> std::result::Result<Delivery, Delivery> {
+    ) -> std::result::Result<Delivery, Box<Delivery>> {
         if !is_unrendered(&d) {
             return Ok(d);
         }
@@ -126,7 +127,7 @@ impl App {
                 d.status = "pending".into();
                 Ok(d)
             }
-            Err(e) => Err(unrendered(d, &e)),
+            Err(e) => Err(Box::new(unrendered(d, &e))),
         }
     }
 
