@@ -1,12 +1,19 @@
 //! Use cases: each combines domain rules with the store, the queue and the mailer.
 
 pub mod catalog;
+pub mod consumer;
 pub mod dispatch;
 pub mod endpoints;
 pub mod events;
+pub mod fifo;
+pub mod health;
 pub mod incoming;
 pub mod incoming_admin;
+pub mod jobs;
+pub mod lanes;
 pub mod limiter;
+pub mod recover;
+pub mod retries;
 
 use crate::config::Config;
 use crate::mail::Mailer;
@@ -23,6 +30,7 @@ pub struct App {
     pub mailer: Mailer,
     pub limiter: limiter::RateLimiter,
     pub sender: Sender,
+    pub lanes: lanes::Lanes,
 }
 
 impl App {
@@ -50,14 +58,15 @@ impl App {
         ses: aws_sdk_ses::Client,
     ) -> Self {
         let store = Store::new(dynamodb, config.table_name.clone());
-        let queue = Queue::new(sqs, config.queue_url.clone());
+        let queue =
+            Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let limiter = limiter::RateLimiter::new(config.rate_limit_per_minute);
-        let sender = Sender::new(
-            config.local_mode,
-            std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1)),
-        );
+        let timeout = std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1));
+        let sender = Sender::new(config.local_mode, timeout);
+        let lanes = lanes::Lanes::new(config.dispatch_concurrency, timeout);
         Self {
+            lanes,
             sender,
             config,
             store,

@@ -15,6 +15,10 @@
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
 //! | delivery | `WEBHOOK#{id}#DELIVERIES` | `{delivery ulid}` | `WEBHOOK#{id}#{status}` / `{delivery ulid}` |
+//! | FIFO line entry | `WEBHOOK#{id}#LINE` | `{event ulid}#{delivery ulid}` | |
+//! | FIFO line lease | `WEBHOOK#{id}#LINE` | `LEASE` | |
+//! | recover job | `WEBHOOK#{id}#RECOVER` | `{recover ulid}` | |
+//! | operator notice sent | `NOTICE#{event ulid}` | `NOTICE` | |
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -109,3 +113,23 @@ pub fn deliveries(webhook_id: i64) -> String {
 pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
     format!("WEBHOOK#{webhook_id}#{status}")
 }
+
+/// A FIFO endpoint's line of deliveries waiting their turn (and its lease).
+pub fn line(webhook_id: i64) -> String {
+    format!("WEBHOOK#{webhook_id}#LINE")
+}
+
+/// Sort key of the line's lease: sorts after every entry (ULIDs start with a digit).
+pub const LINE_LEASE: &str = "LEASE";
+
+/// An endpoint's recover jobs.
+pub fn recover_jobs(webhook_id: i64) -> String {
+    format!("WEBHOOK#{webhook_id}#RECOVER")
+}
+
+/// Marks the operator notice of one event as sent.
+pub fn notice(event_id: &str) -> String {
+    format!("NOTICE#{event_id}")
+}
+
+pub const NOTICE_SK: &str = "NOTICE";

@@ -6,6 +6,7 @@ pub mod catalog;
 pub mod deliveries;
 pub mod endpoints;
 pub mod incoming;
+pub mod jobs;
 pub mod keys;
 pub mod members;
 pub mod outbox;

@@ -156,6 +156,18 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "outgoing webhooks",
         "Redeliver (same delivery id)",
     ),
+    (
+        "post",
+        "/admin/webhooks/{id}/recover",
+        "outgoing webhooks",
+        "Recover: re-attempt every delivery that failed since {\"since\": RFC 3339} (202, background job)",
+    ),
+    (
+        "get",
+        "/admin/webhooks/{id}/recover/{recover_id}",
+        "outgoing webhooks",
+        "A recover job's progress (status, total, attempted)",
+    ),
     ("get", "/admin/openapi.json", "meta", "This document"),
     ("get", "/admin/ui", "meta", "The operators' web UI (HTML)"),
 ];
@@ -169,7 +181,7 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for (method, path, tag, summary) in ROUTES {
         let mut params = Vec::new();
-        for name in ["id", "delivery_id"] {
+        for name in ["id", "delivery_id", "recover_id"] {
             if path.contains(&format!("{{{name}}}")) {
                 let schema = if name == "id" {
                     json!({"type": "integer"})
