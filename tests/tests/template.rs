@@ -523,6 +523,7 @@ const ONLY: &[(&str, &[&str])] = &[
     ("OPERATOR_EMAIL", &["dispatch"]),
     ("ADMIN_UI_URL", &["dispatch"]),
     ("FIFO_SETTLE_MS", &["dispatch"]),
+    ("FAST_LANE_MS", &["dispatch"]),
     ("PORTAL_URL", &["incoming"]),
     ("WELCOME_EMAIL_SUBJECT", &["incoming"]),
     ("DEFAULT_ROLE", &["incoming"]),
