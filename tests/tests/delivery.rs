@@ -491,7 +491,12 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
     assert_eq!(rx.received_requests().await.unwrap().len(), 2);
     // A duplicate that is not a redelivery (e.g. from the sweeper) is dropped.
     env.app.handle_message(&retry(wid, &did, 2)).await.unwrap();
-    let dropped = env.calls.operations().get("sqs:SendMessage").copied().unwrap_or(0);
+    let dropped = env
+        .calls
+        .operations()
+        .get("sqs:SendMessage")
+        .copied()
+        .unwrap_or(0);
     assert_eq!(dropped, after);
     env.app.handle_message(&retry(wid, &did, 3)).await.unwrap();
     assert_eq!(rx.received_requests().await.unwrap().len(), 3);
