@@ -3,7 +3,7 @@
 use std::env;
 
 /// Every setting the functions read. See the README's configuration table.
-#[derive(Clone, Debug)]
+#[derive(Clone, serde::Serialize)]
 pub struct Config {
     /// DynamoDB table holding all state (`TABLE_NAME`).
     pub table_name: String,
@@ -57,6 +57,9 @@ pub struct Config {
     /// every first attempt gets the full timeout). The template and `make dev` set 3000.
     pub fast_lane_ms: u64,
 }
+
+// Passwords and hashes read `[redacted]`.
+crate::redacted_debug!(Config);
 
 fn var(name: &str) -> Option<String> {
     env::var(name).ok().filter(|v| !v.trim().is_empty())

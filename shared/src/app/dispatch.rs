@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::retries::{decide, RetryRef};
 use super::App;
-use crate::domain::endpoint::{delivery_id, loggable_headers, payload, signed_headers, Endpoint};
+use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
 use crate::domain::events::Event;
 use crate::domain::time;
 use crate::error::Result;
@@ -60,7 +60,14 @@ impl App {
                 Plan::Resume(d) => self.schedule_retry(&d).await?,
                 Plan::New(ep, event, xprofile) => {
                     let id = delivery_id(&event.event_id, ep.id());
-                    let d = new_delivery(&ep, event, xprofile.as_ref(), id);
+                    let d = match self.new_delivery(&ep, event, xprofile.as_ref(), id) {
+                        Ok(d) => d,
+                        Err(d) => {
+                            self.record_unrendered(&ep, d, Trigger::Scheduled, None)
+                                .await?;
+                            continue;
+                        }
+                    };
                     if ep.is_fifo() {
                         self.store
                             .delivery_create_in_line(&d, self.config.log_retention_days)
@@ -247,7 +254,14 @@ impl App {
         let prev = d.total_attempts();
         let slot = self.lanes.send_slot().await?;
         let now = time::now();
-        let headers = signed_headers(&ep.config, &d.event, &d.id, &d.payload, now.as_second());
+        let headers = signed_headers(
+            &ep.config,
+            &d.event,
+            &d.id,
+            d.content_type(),
+            &d.payload,
+            now.as_second(),
+        );
         let outcome = self.sender.post(&ep.config.url, &headers, &d.payload).await;
         drop(slot);
         d.push_attempt(Attempt {
@@ -298,28 +312,4 @@ fn log_attempt(ep: &Endpoint, d: &Delivery, outcome: &SendOutcome) {
         delivery_id = %d.id, webhook_id = ep.id(), event = %d.event, attempt = d.total_attempts(),
         status = ?outcome.status, duration_ms = outcome.duration_ms, outcome = %d.status, "delivery attempt"
     );
-}
-
-/// A new delivery of `event` to `ep`, not attempted yet, with the exact body it will carry.
-fn new_delivery(ep: &Endpoint, event: &Event, xprofile: Option<&Value>, id: String) -> Delivery {
-    let body = payload(
-        &event.event,
-        &event.timestamp,
-        ep.id(),
-        &id,
-        &event.data,
-        xprofile,
-    );
-    Delivery {
-        id,
-        webhook_id: ep.id(),
-        event_id: event.event_id.clone(),
-        event: event.event.clone(),
-        status: "pending".into(),
-        payload: body,
-        attempts: vec![],
-        next_attempt_at: None,
-        created_at: time::now_rfc3339(),
-        attempt_count: 0,
-    }
 }

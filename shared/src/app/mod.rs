@@ -1,14 +1,18 @@
 //! Use cases: each combines domain rules with the store, the queue and the mailer.
 
+pub mod auth;
 pub mod catalog;
 pub mod consumer;
 pub mod dispatch;
 pub mod endpoints;
 pub mod events;
 pub mod fifo;
+pub mod formats;
 pub mod health;
 pub mod incoming;
 pub mod incoming_admin;
+mod incoming_member;
+pub mod incoming_provider;
 pub mod jobs;
 pub mod lanes;
 pub mod limiter;
@@ -18,6 +22,7 @@ pub mod retries;
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::queue::Queue;
+use crate::resolver::{Resolver, SystemResolver};
 use crate::sender::Sender;
 use crate::store::Store;
 
@@ -31,6 +36,8 @@ pub struct App {
     pub limiter: limiter::RateLimiter,
     pub sender: Sender,
     pub lanes: lanes::Lanes,
+    /// Resolves endpoint hosts for the save-time address check.
+    pub resolver: std::sync::Arc<dyn Resolver>,
 }
 
 impl App {
@@ -68,11 +75,18 @@ impl App {
         Self {
             lanes,
             sender,
+            resolver: std::sync::Arc::new(SystemResolver),
             config,
             store,
             queue,
             mailer,
             limiter,
         }
+    }
+
+    /// The same app with another resolver for the save-time checks (tests).
+    pub fn with_resolver(mut self, resolver: std::sync::Arc<dyn Resolver>) -> Self {
+        self.resolver = resolver;
+        self
     }
 }

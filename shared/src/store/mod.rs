@@ -2,14 +2,17 @@
 //!
 //! See the README's "Data model" for the key design and the access pattern each key serves.
 
+pub mod app_passwords;
 pub mod catalog;
 pub mod deliveries;
 pub mod endpoints;
+pub mod execution;
 pub mod incoming;
 pub mod jobs;
 pub mod keys;
 pub mod members;
 pub mod outbox;
+pub mod signin;
 
 use std::collections::HashMap;
 
