@@ -33,6 +33,9 @@ export ADMIN_USER=${ADMIN_USER:-admin}
 export ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
 export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:9000/lambda-url/incoming}
 export PORTAL_URL=${PORTAL_URL:-http://127.0.0.1:9000/portal/}
+export OPERATOR_EMAIL=${OPERATOR_EMAIL:-operator@example.com}
+export ADMIN_UI_URL=${ADMIN_UI_URL:-http://127.0.0.1:9000/lambda-url/admin/admin/ui}
+export FAST_LANE_MS=${FAST_LANE_MS:-3000}
 export RUST_LOG=${RUST_LOG:-info}
 
 cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency 4 >.dev/functions.log 2>&1 &

@@ -1,6 +1,7 @@
 //! Test support: a private AWS stack on moto per test (unique table and queues, never a reset),
 //! in-process requests shaped like API Gateway v2 events, and moto's record of sent mail.
 
+pub mod bridge;
 pub mod stack;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -258,15 +259,28 @@ impl TestEnv {
         out.items.unwrap_or_default()
     }
 
-    /// Plays `dispatch`: receives every visible queue message, handles it, deletes it when
-    /// handled; repeats until the queue has nothing visible. Returns how many were handled.
+    /// Plays `dispatch`: receives every visible message of the event queue and the slow lane,
+    /// handles it, deletes it when handled; repeats until neither has anything visible.
+    /// Returns how many were handled.
     pub async fn pump(&self) -> usize {
+        let mut handled = 0;
+        loop {
+            let n = self.pump_queue(&self.stack.queue_url).await
+                + self.pump_queue(&self.stack.slow_queue_url).await;
+            if n == 0 {
+                return handled;
+            }
+            handled += n;
+        }
+    }
+
+    async fn pump_queue(&self, url: &str) -> usize {
         let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
         let mut handled = 0;
         loop {
             let r = sqs
                 .receive_message()
-                .queue_url(&self.stack.queue_url)
+                .queue_url(url)
                 .max_number_of_messages(10)
                 .visibility_timeout(60)
                 .send()
@@ -283,7 +297,7 @@ impl TestEnv {
                     if let Some(h) = m.receipt_handle() {
                         let _ = sqs
                             .delete_message()
-                            .queue_url(&self.stack.queue_url)
+                            .queue_url(url)
                             .receipt_handle(h)
                             .send()
                             .await;

@@ -35,6 +35,8 @@ pub struct Stack {
     pub table: String,
     pub queue_url: String,
     pub dlq_url: String,
+    /// The slow lane (retries, FIFO lines, recover jobs, first attempts beyond the fast lane).
+    pub slow_queue_url: String,
     pub mail_from: String,
     pub endpoint: String,
 }
@@ -75,7 +77,9 @@ impl Stack {
             .and_then(|a| a.get(&QueueAttributeName::QueueArn).cloned())
             .unwrap_or_default();
         let redrive = format!(r#"{{"deadLetterTargetArn":"{dlq_arn}","maxReceiveCount":"5"}}"#);
-        let queue_url = create_queue(&sqs, &format!("{name}-events"), Some(redrive)).await?;
+        let queue_url =
+            create_queue(&sqs, &format!("{name}-events"), Some(redrive.clone())).await?;
+        let slow_queue_url = create_queue(&sqs, &format!("{name}-slow"), Some(redrive)).await?;
         ses.verify_email_identity()
             .email_address(mail_from)
             .send()
@@ -85,6 +89,7 @@ impl Stack {
             table: name.to_string(),
             queue_url,
             dlq_url,
+            slow_queue_url,
             mail_from: mail_from.to_string(),
             endpoint: std::env::var("AWS_ENDPOINT_URL")
                 .unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
@@ -99,6 +104,8 @@ impl Stack {
             mail_from: self.mail_from.clone(),
             local_mode: true,
             public_base_url: "http://127.0.0.1:9000/lambda-url/incoming".into(),
+            operator_email: Some("operator@example.com".into()),
+            slow_queue_url: Some(self.slow_queue_url.clone()),
             ..Config::defaults()
         }
     }

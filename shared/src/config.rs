@@ -43,6 +43,19 @@ pub struct Config {
     pub delivery_timeout_seconds: u64,
     /// Deliveries sent concurrently by one `dispatch` invocation (`DISPATCH_CONCURRENCY`, default 100).
     pub dispatch_concurrency: usize,
+    /// Who is told when an endpoint is disabled (`OPERATOR_EMAIL`; unset = no email).
+    pub operator_email: Option<String>,
+    /// The admin UI, linked from operator emails (`ADMIN_UI_URL`).
+    pub admin_ui_url: String,
+    /// A FIFO endpoint's next delivery waits until its event is this old, so events fanned
+    /// out slightly out of order still leave in publish order (`FIFO_SETTLE_MS`, default 1000).
+    pub fifo_settle_ms: u64,
+    /// The slow lane's queue: retries, FIFO lines, recover jobs and first attempts that
+    /// outran the fast lane (`SLOW_QUEUE_URL`; unset = the event queue).
+    pub slow_queue_url: Option<String>,
+    /// Budget of a first attempt in the fast lane, in ms (`FAST_LANE_MS`; 0 = no fast lane,
+    /// every first attempt gets the full timeout). The template and `make dev` set 3000.
+    pub fast_lane_ms: u64,
 }
 
 // Passwords and hashes read `[redacted]`.
@@ -101,6 +114,11 @@ impl Config {
             ),
             dispatch_concurrency: parse("DISPATCH_CONCURRENCY", defaults.dispatch_concurrency)
                 .max(1),
+            operator_email: var("OPERATOR_EMAIL"),
+            admin_ui_url: var("ADMIN_UI_URL").unwrap_or(defaults.admin_ui_url),
+            fifo_settle_ms: parse("FIFO_SETTLE_MS", defaults.fifo_settle_ms),
+            slow_queue_url: var("SLOW_QUEUE_URL"),
+            fast_lane_ms: parse("FAST_LANE_MS", defaults.fast_lane_ms),
         }
     }
 
@@ -126,6 +144,11 @@ impl Config {
             outbox_grace_seconds: 60,
             delivery_timeout_seconds: 30,
             dispatch_concurrency: 100,
+            operator_email: None,
+            admin_ui_url: "http://127.0.0.1:9000/lambda-url/admin/admin/ui".into(),
+            fifo_settle_ms: 1000,
+            slow_queue_url: None,
+            fast_lane_ms: 0,
         }
     }
 }

@@ -29,7 +29,27 @@ struct WelcomeText<'a> {
     login: &'a str,
 }
 
-/// A rendered welcome email.
+#[derive(Template)]
+#[template(path = "endpoint_disabled.html")]
+struct DisabledHtml<'a> {
+    site_name: &'a str,
+    name: &'a str,
+    webhook_id: i64,
+    last_error: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "endpoint_disabled.txt", escape = "none")]
+struct DisabledText<'a> {
+    site_name: &'a str,
+    name: &'a str,
+    webhook_id: i64,
+    last_error: &'a str,
+    link: &'a str,
+}
+
+/// A rendered email.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Email {
     pub to: String,
@@ -62,6 +82,45 @@ pub fn welcome_email(config: &Config, member: &Member) -> Result<Email> {
         .replace(['\r', '\n'], " ");
     Ok(Email {
         to: member.email.clone(),
+        subject,
+        html,
+        text,
+    })
+}
+
+/// The operator's notice that endpoint `webhook_id` was disabled (pure; tested without SES).
+pub fn endpoint_disabled_email(
+    config: &Config,
+    to: &str,
+    webhook_id: i64,
+    name: &str,
+    last_error: &str,
+) -> Result<Email> {
+    let link = format!(
+        "{}#/outgoing/{webhook_id}",
+        config.admin_ui_url.trim_end_matches('/')
+    );
+    let html = DisabledHtml {
+        site_name: &config.site_name,
+        name,
+        webhook_id,
+        last_error,
+        link: &link,
+    }
+    .render()
+    .map_err(Error::dep)?;
+    let text = DisabledText {
+        site_name: &config.site_name,
+        name,
+        webhook_id,
+        last_error,
+        link: &link,
+    }
+    .render()
+    .map_err(Error::dep)?;
+    let subject = format!("Outgoing webhook disabled: {name}").replace(['\r', '\n'], " ");
+    Ok(Email {
+        to: to.to_string(),
         subject,
         html,
         text,
@@ -136,5 +195,22 @@ mod tests {
         assert!(e.html.contains("Switchboard Community"));
         assert!(e.text.contains("http://127.0.0.1:9000/portal/"));
         assert_eq!(e.subject, "Welcome to Switchboard Community");
+    }
+
+    #[test]
+    fn disabled_notice_names_the_endpoint_and_links_the_ui() {
+        let e = endpoint_disabled_email(
+            &Config::defaults(),
+            "operator@example.com",
+            7,
+            "<Orders>",
+            "HTTP 410",
+        )
+        .unwrap();
+        assert_eq!(e.to, "operator@example.com");
+        assert!(e.subject.contains("<Orders>"));
+        assert!(!e.html.contains("<Orders>"), "escaped in HTML");
+        assert!(e.text.contains("<Orders>") && e.text.contains("HTTP 410"));
+        assert!(e.html.contains("/admin/ui#/outgoing/7"));
     }
 }

@@ -7,6 +7,8 @@ use crate::error::{Error, Result};
 pub struct Queue {
     pub client: aws_sdk_sqs::Client,
     pub url: String,
+    /// The slow lane (see `app::lanes`); the event queue itself when not configured.
+    pub slow_url: Option<String>,
 }
 
 impl Queue {
@@ -14,7 +16,13 @@ impl Queue {
         Self {
             client,
             url: url.into(),
+            slow_url: None,
         }
+    }
+
+    pub fn with_slow_lane(mut self, slow_url: Option<String>) -> Self {
+        self.slow_url = slow_url;
+        self
     }
 
     /// Sends one outbox batch as one message.
@@ -25,9 +33,19 @@ impl Queue {
 
     /// Sends a raw message body with a delay (0–900 s).
     pub async fn send(&self, body: String, delay_seconds: i32) -> Result<()> {
+        self.send_to(&self.url, body, delay_seconds).await
+    }
+
+    /// Sends a message to the slow lane.
+    pub async fn send_slow(&self, body: String, delay_seconds: i32) -> Result<()> {
+        let url = self.slow_url.as_deref().unwrap_or(&self.url);
+        self.send_to(url, body, delay_seconds).await
+    }
+
+    async fn send_to(&self, url: &str, body: String, delay_seconds: i32) -> Result<()> {
         self.client
             .send_message()
-            .queue_url(&self.url)
+            .queue_url(url)
             .message_body(body)
             .delay_seconds(delay_seconds.clamp(0, 900))
             .send()

@@ -160,6 +160,8 @@ async function endpointForm(w) {
   const status = h('select', { name: 'status' }, h('option', { value: 'active' }, 'Active: receives events'), h('option', { value: 'inactive' }, 'Inactive: receives nothing'));
   if (w && w.status === 'failed') status.prepend(h('option', { value: 'failed' }, 'Failed: disabled after repeated failures (choose Active to re-activate)'));
   status.value = w ? w.status : 'active';
+  const ordering = h('select', { name: 'ordering' }, h('option', { value: 'none' }, 'As they come (fastest)'), h('option', { value: 'fifo' }, 'In publish order, one at a time (FIFO)'));
+  ordering.value = w && w.ordering === 'fifo' ? 'fifo' : 'none';
   const retry = h('input', { type: 'number', name: 'retry_count', min: 0, max: 5, step: 1, value: w ? String(w.retry_count ?? 3) : '3', inputmode: 'numeric' });
   const headers = pairsEditor({ pairs: w ? w.headers : {}, keyLabel: 'Header name', valueLabel: 'Value', addLabel: 'Add a header', keyPlaceholder: 'X-Api-Key', valuePlaceholder: 'value' });
   const picker = eventPicker(catalog, w ? w.events : []);
@@ -179,6 +181,7 @@ async function endpointForm(w) {
       field({ label: 'URL', name: 'url', control: url, hint: 'Must be https:// and publicly reachable (plain http:// and loopback only in local mode).' }),
       field({ label: 'Status', name: 'status', control: status }),
       field({ label: 'Retries', name: 'retry_count', control: retry, hint: 'Attempts after a failure, 0 to 5 (after 1 min, 5 min, 30 min, 2 h, 24 h).' }),
+      field({ label: 'Ordering', name: 'ordering', control: ordering, hint: 'FIFO: one delivery at a time in publish order; a failing delivery holds the next ones until it succeeds or its retries are exhausted.' }),
       secret ? field({ label: 'Secret', name: 'secret', control: secret, hint: 'Signs every delivery (X-Fluent-Signature, webhook-signature). You can reveal, copy and rotate it later.' }) : null,
     ),
     h('section', { class: 'card' }, h('h2', null, 'Events'), field({ label: 'Events to send', name: 'events', control: picker.el, group: true })),
@@ -190,7 +193,7 @@ async function endpointForm(w) {
     e.preventDefault();
     clearErrors(form);
     const retries = retry.value.trim() === '' ? undefined : Number(retry.value);
-    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ...format.value() };
+    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ordering: ordering.value, ...format.value() };
     if (retries !== undefined) body.retry_count = Number.isInteger(retries) ? retries : retry.value;
     if (!w || status.value !== w.status) body.status = status.value;
     if (secret && secret.value.trim()) body.secret = secret.value.trim();
@@ -263,6 +266,7 @@ export async function detail(screen, params) {
         ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],
         ['Custom headers', Object.keys(w.headers || {}).length ? h('ul', { class: 'plain' }, Object.entries(w.headers).map(([k, v]) => h('li', { class: 'mono break' }, `${k}: ${v}`))) : 'None'],
         ['Retries', String(w.retry_count ?? '')],
+        ['Ordering', w.ordering === 'fifo' ? 'FIFO (publish order, one at a time)' : 'As they come'],
         ['Last delivered', timeEl(w.last_triggered_at, 'never')],
         ['Last error', w.last_error ? h('span', { class: 'run-error' }, w.last_error) : ''],
         ['Created', timeEl(w.created_at)],
@@ -318,6 +322,32 @@ export async function detail(screen, params) {
     }
   });
 
+  const recoverSince = h('input', { type: 'datetime-local', id: 'recover-since', name: 'since', required: true, step: 1 });
+  const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
+  recoverSince.value = new Date(dayAgo.getTime() - dayAgo.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
+  const recoverButton = h('button', { type: 'button', class: 'btn', id: 'recover' }, 'Recover failed deliveries');
+  const recoverResult = h('div', { id: 'recover-result', role: 'status', 'aria-live': 'polite' });
+  const showRecover = (job) => recoverResult.replaceChildren(h('p', null, job.status === 'done' ? `Done: ${job.attempted} of ${job.total} failed deliveries attempted again.` : `Running: ${job.attempted} of ${job.total} attempted so far…`));
+  recoverButton.addEventListener('click', async () => {
+    const since = new Date(recoverSince.value);
+    if (Number.isNaN(since.getTime())) {
+      recoverResult.replaceChildren(h('p', { class: 'run-error' }, 'Choose a date and time.'));
+      return;
+    }
+    try {
+      let job = await withBusy(recoverButton, 'Starting…', () => api('POST', `/admin/webhooks/${id}/recover`, { since: since.toISOString().replace(/\.\d{3}Z$/, 'Z') }));
+      showRecover(job);
+      for (let i = 0; i < 120 && job.status !== 'done'; i++) {
+        await new Promise((r) => setTimeout(r, 1000));
+        job = await api('GET', `/admin/webhooks/${id}/recover/${encodeURIComponent(job.recover_id)}`);
+        showRecover(job);
+      }
+      await loadDeliveries();
+    } catch (err) {
+      if (err.status !== 401) recoverResult.replaceChildren(h('p', { class: 'run-error' }, err.message));
+    }
+  });
+
   testButton.addEventListener('click', async () => {
     testResult.replaceChildren(h('p', { class: 'loading' }, 'Sending a signed webhook.test event and waiting for the answer (up to 30 s)…'));
     try {
@@ -340,7 +370,7 @@ export async function detail(screen, params) {
     h('p', { class: 'crumbs' }, h('a', { href: '#/outgoing' }, '← Outgoing webhooks')),
     head,
     banner,
-    h('div', { class: 'grid2 top-cards' }, h('section', { class: 'card' }, h('h2', null, 'Endpoint'), info), h('div', null, h('section', { class: 'card' }, h('h2', null, 'Test'), h('p', { class: 'hint' }, 'Sends a signed webhook.test event to the URL now and shows the answer.'), h('p', null, testButton), testResult), h('section', { class: 'card' }, h('h2', null, 'Signing secret'), secretSlot))),
+    h('div', { class: 'grid2 top-cards' }, h('section', { class: 'card' }, h('h2', null, 'Endpoint'), info), h('div', null, h('section', { class: 'card' }, h('h2', null, 'Test'), h('p', { class: 'hint' }, 'Sends a signed webhook.test event to the URL now and shows the answer.'), h('p', null, testButton), testResult), h('section', { class: 'card' }, h('h2', null, 'Signing secret'), secretSlot), h('section', { class: 'card' }, h('h2', null, 'Recover'), h('p', { class: 'hint' }, 'Attempts again every delivery that failed since the time below (same delivery id, so receivers can deduplicate).'), h('p', { class: 'inline' }, h('label', { for: 'recover-since' }, 'Failed since'), ' ', recoverSince, ' ', recoverButton), recoverResult))),
     h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Delivery outcomes, last 24 hours'), chartSlot),
     h(
       'section',

@@ -12,8 +12,16 @@ fn main() -> Result<(), lambda_runtime::Error> {
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
             let app = app.clone();
             async move {
+                // The invocation's deadline, as the time left from now (the local emulator's
+                // deadline is not the function's timeout: ignored in local mode).
+                let left = event
+                    .context
+                    .deadline()
+                    .duration_since(std::time::SystemTime::now())
+                    .unwrap_or_default();
+                let deadline = (!app.config.local_mode).then(|| std::time::Instant::now() + left);
                 Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                    app.handle_sqs_event(&event.payload).await,
+                    app.handle_sqs_event_until(&event.payload, deadline).await,
                 )
             }
         }))

@@ -1,4 +1,5 @@
-//! The `sweeper` Lambda: on a schedule, re-sends outbox batches SQS never acknowledged.
+//! The `sweeper` Lambda: on a schedule, re-sends outbox batches SQS never acknowledged and
+//! re-schedules overdue pending deliveries.
 
 use std::sync::Arc;
 
@@ -13,8 +14,11 @@ fn main() -> Result<(), lambda_runtime::Error> {
             let app = app.clone();
             async move {
                 let resent = app.sweep_outbox().await?;
-                tracing::info!(resent, "outbox swept");
-                Ok::<Value, lambda_runtime::Error>(json!({ "resent": resent }))
+                let rescheduled = app.sweep_deliveries().await?;
+                tracing::info!(resent, rescheduled, "outbox and deliveries swept");
+                Ok::<Value, lambda_runtime::Error>(
+                    json!({ "resent": resent, "rescheduled": rescheduled }),
+                )
             }
         }))
         .await

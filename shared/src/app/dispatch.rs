@@ -1,47 +1,26 @@
 //! Delivering events (SPEC §6.3): fan-out, signed attempts, retries, endpoint health.
 //!
-//! One queue carries two kinds of messages:
-//! - an outbox batch: every event is matched against the active endpoints and each delivery's
-//!   first attempt is sent right away, concurrently (`DISPATCH_CONCURRENCY`), so a slow or dead
-//!   endpoint only holds its own slot; the batch leaves the outbox once all are recorded;
-//! - a retry (`{"retry":{...}}`): one delivery's next attempt, sent with an SQS delay; delays
-//!   longer than SQS allows (15 min) are reached by re-queueing until `not_before`.
+//! An outbox batch: every event is matched against the active endpoints and each delivery's
+//! first attempt is sent right away, concurrently (`DISPATCH_CONCURRENCY`), within the fast
+//! lane's budget (see [`super::lanes`]); the attempts are then recorded in batches, and the
+//! batch leaves the outbox once all are recorded. Retries are in [`super::retries`], FIFO
+//! endpoints in [`super::fifo`].
 //!
 //! Everything is idempotent under SQS redelivery: delivery ids are derived from (event,
 //! endpoint), a delivery is created only if absent, and every later write is conditional on the
 //! number of attempts read before it.
 
 use futures::{stream, StreamExt};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::retries::{decide, RetryRef};
 use super::App;
-use crate::domain::endpoint::{
-    delivery_id, loggable_headers, retry_delay, signed_headers, Endpoint,
-};
-use crate::domain::events::{Event, EventBatch};
+use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
+use crate::domain::events::Event;
 use crate::domain::time;
-use crate::error::{Error, Result};
-use crate::store::deliveries::{Attempt, Delivery, MAX_ATTEMPTS_KEPT};
-
-/// The longest delay one SQS message can carry.
-const MAX_SQS_DELAY: i64 = 900;
-
-/// A scheduled retry of one delivery.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RetryRef {
-    pub webhook_id: i64,
-    pub delivery_id: String,
-    /// The attempt number this message performs (2 = first retry).
-    pub attempt: u32,
-    /// Unix seconds before which the attempt must not happen.
-    pub not_before: i64,
-}
-
-#[derive(Serialize, Deserialize)]
-struct RetryMessage {
-    retry: RetryRef,
-}
+use crate::error::Result;
+use crate::sender::SendOutcome;
+use crate::store::deliveries::{Attempt, Delivery};
 
 /// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
 /// admin (test and redeliver: reported, never retried, never counted against the endpoint).
@@ -51,46 +30,79 @@ pub enum Trigger {
     Manual,
 }
 
+/// What fan-out does with one delivery an event calls for.
+enum Plan<'a> {
+    /// Sent and recorded by an earlier run of the same message.
+    Done,
+    /// Recorded and pending: make sure its next attempt is scheduled.
+    Resume(Delivery),
+    /// New: its first attempt (or its place in a FIFO line).
+    New(Endpoint, &'a Event, Option<Value>),
+}
+
+/// A first attempt, sent but not yet recorded.
+struct Sent {
+    ep: Endpoint,
+    d: Delivery,
+    /// `None`: handed to the slow lane without an attempt.
+    outcome: Option<(SendOutcome, bool, jiff::Timestamp)>,
+}
+
 impl App {
-    /// Handles one queue message; an `Err` returns it to the queue.
-    pub async fn handle_message(&self, body: &str) -> Result<()> {
-        let value: Value = match serde_json::from_str(body) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(error = %e, "dropping an unreadable queue message");
-                return Ok(());
-            }
-        };
-        if value.get("retry").is_some() {
-            return match serde_json::from_value::<RetryMessage>(value) {
-                Ok(m) => self.retry(m.retry).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "dropping a malformed retry message");
-                    Ok(())
+    /// Sends the first attempt of every delivery the events call for, then records them in
+    /// batches (see [`App::record_first_attempts`]).
+    pub async fn fan_out(&self, events: &[Event]) -> Result<()> {
+        let mut sends = Vec::new();
+        let mut lines = std::collections::BTreeSet::new();
+        for plan in self.plan(events).await? {
+            match plan {
+                Plan::Done => {}
+                Plan::Resume(d) => self.schedule_retry(&d).await?,
+                Plan::New(ep, event, xprofile) => {
+                    let id = delivery_id(&event.event_id, ep.id());
+                    let d = match self.new_delivery(&ep, event, xprofile.as_ref(), id) {
+                        Ok(d) => d,
+                        Err(d) => {
+                            self.record_unrendered(&ep, d, Trigger::Scheduled, None)
+                                .await?;
+                            continue;
+                        }
+                    };
+                    if ep.is_fifo() {
+                        self.store
+                            .delivery_create_in_line(&d, self.config.log_retention_days)
+                            .await?;
+                        lines.insert(ep.id());
+                    } else {
+                        sends.push(self.fast_lane(ep, d));
+                    }
                 }
-            };
-        }
-        let batch: EventBatch = match serde_json::from_value(value) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "dropping a malformed event batch");
-                return Ok(());
             }
-        };
-        if !self
-            .store
-            .outbox_contains(batch.shard, &batch.batch_id)
-            .await?
-        {
-            tracing::info!(batch_id = %batch.batch_id, "batch already handled");
-            return Ok(());
         }
-        self.fan_out(&batch.events).await?;
-        self.store.delete_outbox(batch.shard, &batch.batch_id).await
+        // Record attempts as they finish, in chunks of whatever is ready (up to 100): a slow
+        // endpoint never holds back the records of the others.
+        let mut done = stream::iter(sends)
+            .buffer_unordered(self.config.dispatch_concurrency)
+            .ready_chunks(100);
+        let mut failed = None;
+        while let Some(chunk) = done.next().await {
+            let mut sent = Vec::with_capacity(chunk.len());
+            for r in chunk {
+                match r {
+                    Ok(s) => sent.push(s),
+                    Err(e) => failed = Some(e),
+                }
+            }
+            self.record_first_attempts(sent).await?;
+        }
+        for webhook_id in lines {
+            self.kick_line(webhook_id, 0).await?;
+        }
+        failed.map_or(Ok(()), Err)
     }
 
-    /// Sends the first attempt of every delivery the events call for.
-    pub async fn fan_out(&self, events: &[Event]) -> Result<()> {
+    /// Matches the events against the active endpoints and reads which deliveries exist.
+    async fn plan<'a>(&self, events: &'a [Event]) -> Result<Vec<Plan<'a>>> {
         let endpoints: Vec<Endpoint> = self
             .store
             .endpoints_all()
@@ -100,6 +112,7 @@ impl App {
             .collect();
         let mut jobs = Vec::new();
         for event in events {
+            self.notify_operator(event).await?;
             let targets: Vec<&Endpoint> = endpoints
                 .iter()
                 .filter(|e| e.subscribed(&event.event))
@@ -113,49 +126,107 @@ impl App {
             }
         }
         if jobs.is_empty() {
-            return Ok(());
+            return Ok(vec![]);
         }
         let wanted: Vec<(i64, String)> = jobs
             .iter()
             .map(|(ep, ev, _)| (ep.id(), delivery_id(&ev.event_id, ep.id())))
             .collect();
-        let existing = self.store.deliveries_existing(&wanted).await?;
-        let mut sends = Vec::with_capacity(jobs.len());
-        for (ep, event, xprofile) in jobs {
-            let id = delivery_id(&event.event_id, ep.id());
-            let previous = existing.get(&id).cloned();
-            sends.push(self.first_attempt(ep, event, xprofile, id, previous));
-        }
-        let results: Vec<Result<()>> = stream::iter(sends)
-            .buffer_unordered(self.config.dispatch_concurrency)
-            .collect()
-            .await;
-        results.into_iter().collect()
+        let mut existing = self.store.deliveries_existing(&wanted).await?;
+        Ok(jobs
+            .into_iter()
+            .map(|(ep, event, xprofile)| {
+                match existing.remove(&delivery_id(&event.event_id, ep.id())) {
+                    Some(d) if d.status != "pending" => Plan::Done,
+                    // Waiting for a retry, in the slow lane or in a FIFO line.
+                    Some(d) => Plan::Resume(d),
+                    None => Plan::New(ep, event, xprofile),
+                }
+            })
+            .collect())
     }
 
-    /// One delivery's first attempt, unless an earlier run of the same message already made it.
-    async fn first_attempt(
-        &self,
-        ep: Endpoint,
-        event: &Event,
-        xprofile: Option<Value>,
-        id: String,
-        previous: Option<Delivery>,
-    ) -> Result<()> {
-        match previous {
-            // Processed before: make sure a pending retry is still scheduled.
-            Some(d) if d.status == "pending" && !d.attempts.is_empty() => {
-                self.schedule_retry(&d).await
-            }
-            Some(d) if d.status != "pending" => Ok(()),
-            _ => match self.new_delivery(&ep, event, xprofile.as_ref(), id) {
-                Ok(d) => self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ()),
-                Err(d) => self
-                    .record_unrendered(&ep, d, Trigger::Scheduled, None)
-                    .await
-                    .map(|_| ()),
-            },
+    /// A first attempt within the fast lane's budget; beyond it (or while the endpoint's
+    /// breaker is open) the delivery is handed to the slow lane.
+    async fn fast_lane(&self, ep: Endpoint, mut d: Delivery) -> Result<Sent> {
+        if self.config.fast_lane_ms == 0 {
+            let outcome = self.send_attempt(&ep, &mut d, Trigger::Scheduled).await?;
+            return Ok(Sent {
+                ep,
+                d,
+                outcome: Some(outcome),
+            });
         }
+        let now = std::time::Instant::now();
+        if !self.lanes.is_open(ep.id(), now) {
+            let budget = std::time::Duration::from_millis(self.config.fast_lane_ms);
+            let mut tried = d.clone();
+            let attempt = self.send_attempt(&ep, &mut tried, Trigger::Scheduled);
+            match tokio::time::timeout(budget, attempt).await {
+                Ok(outcome) => {
+                    let outcome = outcome?;
+                    return Ok(Sent {
+                        ep,
+                        d: tried,
+                        outcome: Some(outcome),
+                    });
+                }
+                Err(_) => {
+                    tracing::warn!(webhook_id = ep.id(), "fast-lane budget exceeded: slow lane");
+                    self.lanes.trip(ep.id(), now);
+                }
+            }
+        }
+        d.next_attempt_at = Some(time::now_rfc3339());
+        Ok(Sent {
+            ep,
+            d,
+            outcome: None,
+        })
+    }
+
+    /// Records first attempts in batches, then what follows each: endpoint health (plain
+    /// successes batched too, and only when they change it), retries, slow-lane hand-offs.
+    async fn record_first_attempts(&self, sent: Vec<Sent>) -> Result<()> {
+        let records: Vec<&Delivery> = sent.iter().map(|s| &s.d).collect();
+        let created = self
+            .store
+            .deliveries_create_batch(&records, self.config.log_retention_days)
+            .await?;
+        let now = time::now();
+        let mut succeeded = std::collections::BTreeSet::new();
+        for (s, created) in sent.iter().zip(created) {
+            if !created {
+                tracing::info!(delivery_id = %s.d.id, "attempt already recorded elsewhere");
+                continue;
+            }
+            let Some((outcome, retry, at)) = &s.outcome else {
+                let r = RetryRef {
+                    webhook_id: s.ep.id(),
+                    delivery_id: s.d.id.clone(),
+                    attempt: 1,
+                    not_before: now.as_second(),
+                };
+                self.enqueue_retry(&r).await?;
+                continue;
+            };
+            log_attempt(&s.ep, &s.d, outcome);
+            if outcome.success() && !s.ep.recovering {
+                if s.ep.success_changes_health(*at) {
+                    succeeded.insert(s.ep.id());
+                }
+            } else {
+                self.record_health(&s.ep, &s.d, outcome, Trigger::Scheduled, *at)
+                    .await?;
+            }
+            if *retry {
+                self.schedule_retry(&s.d).await?;
+            }
+        }
+        let ids: Vec<i64> = succeeded.into_iter().collect();
+        self.store
+            .endpoints_succeeded(&ids, &time::rfc3339(now))
+            .await
     }
 
     /// The event's `xprofile`, or the member's from the store when only `user_id` is known.
@@ -172,14 +243,16 @@ impl App {
         }
     }
 
-    /// Sends one attempt of `d` to `ep`, records it, and decides what comes next.
-    pub async fn attempt(
+    /// Sends one attempt of `d` to `ep` and decides what comes next (nothing is written):
+    /// the outcome, whether a retry is due, and when the attempt was made.
+    async fn send_attempt(
         &self,
         ep: &Endpoint,
-        mut d: Delivery,
+        d: &mut Delivery,
         trigger: Trigger,
-    ) -> Result<Delivery> {
-        let prev = d.attempts.len();
+    ) -> Result<(SendOutcome, bool, jiff::Timestamp)> {
+        let prev = d.total_attempts();
+        let slot = self.lanes.send_slot().await?;
         let now = time::now();
         let headers = signed_headers(
             &ep.config,
@@ -190,8 +263,9 @@ impl App {
             now.as_second(),
         );
         let outcome = self.sender.post(&ep.config.url, &headers, &d.payload).await;
-        d.attempts.push(Attempt {
-            attempt: u32::try_from(prev + 1).unwrap_or(u32::MAX),
+        drop(slot);
+        d.push_attempt(Attempt {
+            attempt: 0,
             attempted_at: time::rfc3339(now),
             request_headers: loggable_headers(&headers, &ep.config),
             response_code: outcome.status,
@@ -199,164 +273,43 @@ impl App {
             response_time: outcome.duration_ms,
             error: outcome.error.clone(),
         });
-        if d.attempts.len() > MAX_ATTEMPTS_KEPT {
-            d.attempts.remove(0);
-        }
-        let error = outcome.error_text();
-        let gone = outcome.status == Some(410);
-        let retries_done = u32::try_from(prev).unwrap_or(u32::MAX);
-        let mut retry = false;
-        if outcome.success() {
-            d.status = "success".into();
-            d.next_attempt_at = None;
-        } else if trigger == Trigger::Manual {
-            if d.status == "pending" && d.next_attempt_at.is_some() {
-                // Still waiting for its scheduled retry: re-announce it with the new attempt count
-                // (the old retry message no longer matches and is dropped).
-                retry = true;
-            } else {
-                d.status = "failed".into();
-            }
-        } else if !gone && retries_done < ep.config.retry_count {
-            let retry_after = match outcome.status {
-                Some(429) | Some(503) => outcome.retry_after,
-                _ => None,
-            };
-            let delay = retry_delay(retries_done + 1, rand::random::<f64>(), retry_after);
-            d.status = "pending".into();
-            d.next_attempt_at = Some(time::rfc3339(
-                now + jiff::SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
-            ));
-            retry = true;
-        } else {
-            d.status = "failed".into();
-            d.next_attempt_at = None;
-        }
+        let retry = decide(d, &outcome, trigger, ep.config.retry_count, prev, now);
+        Ok((outcome, retry, now))
+    }
 
+    /// Sends one attempt of `d` to `ep`, records it, and decides what comes next.
+    pub async fn attempt(
+        &self,
+        ep: &Endpoint,
+        mut d: Delivery,
+        trigger: Trigger,
+    ) -> Result<Delivery> {
+        let prev = d.total_attempts();
+        let (outcome, retry, now) = self.send_attempt(ep, &mut d, trigger).await?;
         let retention = self.config.log_retention_days;
-        let saved = if prev == 0 && trigger == Trigger::Scheduled {
-            self.store.delivery_create(&d, retention).await?
-        } else {
-            self.store.delivery_save(&d, prev, retention).await?
-        };
+        // A first attempt creates the record, unless it already exists without an attempt
+        // (FIFO line, slow lane): then it is saved over that one.
+        let saved = (prev == 0
+            && trigger == Trigger::Scheduled
+            && self.store.delivery_create(&d, retention).await?)
+            || self.store.delivery_save(&d, prev, retention).await?;
         if !saved {
             // Another processor recorded this attempt first: its outcome stands.
             tracing::info!(delivery_id = %d.id, "attempt already recorded elsewhere");
             return Ok(d);
         }
-        tracing::info!(
-            delivery_id = %d.id, webhook_id = ep.id(), event = %d.event, attempt = d.attempts.len(),
-            status = ?outcome.status, duration_ms = outcome.duration_ms, outcome = %d.status, "delivery attempt"
-        );
-        if outcome.success() {
-            self.store
-                .endpoint_succeeded(ep.id(), &time::rfc3339(now))
-                .await?;
-        } else if gone {
-            self.store
-                .endpoint_disable(
-                    ep.id(),
-                    "HTTP 410 Gone: the endpoint asked to stop deliveries",
-                )
-                .await?;
-        } else if trigger == Trigger::Scheduled && d.status == "failed" {
-            self.store.endpoint_delivery_failed(ep.id(), &error).await?;
-        } else {
-            self.store.endpoint_errored(ep.id(), &error).await?;
-        }
+        log_attempt(ep, &d, &outcome);
+        self.record_health(ep, &d, &outcome, trigger, now).await?;
         if retry {
             self.schedule_retry(&d).await?;
         }
         Ok(d)
     }
-
-    /// Puts the next attempt of a pending delivery on the queue.
-    async fn schedule_retry(&self, d: &Delivery) -> Result<()> {
-        let not_before = d
-            .next_attempt_at
-            .as_deref()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .map(|t| t.as_second())
-            .unwrap_or_else(|| time::now().as_second());
-        let r = RetryRef {
-            webhook_id: d.webhook_id,
-            delivery_id: d.id.clone(),
-            attempt: u32::try_from(d.attempts.len() + 1).unwrap_or(u32::MAX),
-            not_before,
-        };
-        self.enqueue_retry(&r).await
-    }
-
-    async fn enqueue_retry(&self, r: &RetryRef) -> Result<()> {
-        let delay = (r.not_before - time::now().as_second()).clamp(0, MAX_SQS_DELAY);
-        let body = serde_json::to_string(&RetryMessage { retry: r.clone() }).map_err(Error::dep)?;
-        self.queue
-            .send(body, i32::try_from(delay).unwrap_or(900))
-            .await
-    }
-
-    /// A retry message: wait longer if it is early, else attempt again.
-    async fn retry(&self, r: RetryRef) -> Result<()> {
-        if r.not_before > time::now().as_second() {
-            return self.enqueue_retry(&r).await;
-        }
-        let Some(mut d) = self
-            .store
-            .delivery_get(r.webhook_id, &r.delivery_id)
-            .await?
-        else {
-            return Ok(());
-        };
-        if d.status != "pending" || d.attempts.len() + 1 != r.attempt as usize {
-            return Ok(());
-        }
-        let endpoint = self.store.endpoint_get(r.webhook_id).await?;
-        match endpoint {
-            Some(ep) if ep.is_active() => {
-                self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ())
-            }
-            other => {
-                let prev = d.attempts.len();
-                d.status = "failed".into();
-                d.next_attempt_at = None;
-                let why = match other {
-                    Some(ep) => format!("not retried: the endpoint is {}", ep.status),
-                    None => "not retried: the endpoint was deleted".into(),
-                };
-                if let Some(last) = d.attempts.last_mut() {
-                    last.error = Some(why);
-                }
-                self.store
-                    .delivery_save(&d, prev, self.config.log_retention_days)
-                    .await
-                    .map(|_| ())
-            }
-        }
-    }
 }
 
-impl App {
-    /// One SQS batch, as the event source mapping delivers it: every record concurrently; the
-    /// ones that fail are reported so that only they return to the queue.
-    pub async fn handle_sqs_event(
-        &self,
-        event: &aws_lambda_events::event::sqs::SqsEvent,
-    ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
-        let handled = futures::future::join_all(event.records.iter().map(|r| async move {
-            let ok = match r.body.as_deref() {
-                Some(body) => self.handle_message(body).await.is_ok(),
-                None => true,
-            };
-            (r.message_id.clone().unwrap_or_default(), ok)
-        }))
-        .await;
-        let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
-        for (id, ok) in handled {
-            if !ok {
-                tracing::warn!(message_id = %id, "record failed; it returns to the queue");
-                response.add_failure(id);
-            }
-        }
-        response
-    }
+fn log_attempt(ep: &Endpoint, d: &Delivery, outcome: &SendOutcome) {
+    tracing::info!(
+        delivery_id = %d.id, webhook_id = ep.id(), event = %d.event, attempt = d.total_attempts(),
+        status = ?outcome.status, duration_ms = outcome.duration_ms, outcome = %d.status, "delivery attempt"
+    );
 }

@@ -67,6 +67,7 @@ impl App {
             created_at: now.clone(),
             updated_at: now,
             revision: 0,
+            ordering: Default::default(),
             destination: Default::default(),
         };
         patch.apply(&mut config);
@@ -79,6 +80,7 @@ impl App {
             last_triggered_at: None,
             last_error: None,
             consecutive_failures: 0,
+            recovering: false,
         };
         let item = self.store.create_endpoint(&endpoint)?;
         self.store
@@ -96,6 +98,7 @@ impl App {
         }
         let current = self.endpoint_get(id).await?;
         let status = patch.status.clone();
+        let reactivated = current.status == "failed" && status.as_deref() == Some("active");
         let mut config = current.config.clone();
         let recheck = !format.is_empty() || patch.events.is_some();
         patch.apply(&mut config);
@@ -103,19 +106,21 @@ impl App {
         if recheck {
             validate(&config.destination, &config.events)?;
         }
-        self.save_endpoint(config, status.as_deref()).await
+        self.save_endpoint(config, status.as_deref(), reactivated)
+            .await
     }
 
     async fn save_endpoint(
         &self,
         mut config: EndpointConfig,
         status: Option<&str>,
+        reactivated: bool,
     ) -> Result<Endpoint> {
         let prev = config.revision;
         config.revision += 1;
         config.updated_at = time::now_rfc3339();
         self.store
-            .endpoint_save(&config, prev, status)
+            .endpoint_save(&config, prev, status, reactivated)
             .await?
             .ok_or_else(|| {
                 Error::Conflict(
@@ -127,7 +132,7 @@ impl App {
     pub async fn endpoint_rotate_secret(&self, id: i64) -> Result<Endpoint> {
         let mut config = self.endpoint_get(id).await?.config;
         config.secret = secret::endpoint_secret();
-        self.save_endpoint(config, None).await
+        self.save_endpoint(config, None, false).await
     }
 
     pub async fn endpoint_delete(&self, id: i64) -> Result<()> {

@@ -49,6 +49,7 @@ impl App {
             attempts: vec![],
             next_attempt_at: None,
             created_at: time::now_rfc3339(),
+            attempt_count: 0,
         };
         match rendered {
             Ok(r) => {

@@ -2,15 +2,22 @@
 
 pub mod auth;
 pub mod catalog;
+pub mod consumer;
 pub mod dispatch;
 pub mod endpoints;
 pub mod events;
+pub mod fifo;
 pub mod formats;
+pub mod health;
 pub mod incoming;
 pub mod incoming_admin;
 mod incoming_member;
 pub mod incoming_provider;
+pub mod jobs;
+pub mod lanes;
 pub mod limiter;
+pub mod recover;
+pub mod retries;
 
 use crate::config::Config;
 use crate::mail::Mailer;
@@ -28,6 +35,7 @@ pub struct App {
     pub mailer: Mailer,
     pub limiter: limiter::RateLimiter,
     pub sender: Sender,
+    pub lanes: lanes::Lanes,
     /// Resolves endpoint hosts for the save-time address check.
     pub resolver: std::sync::Arc<dyn Resolver>,
 }
@@ -57,14 +65,15 @@ impl App {
         ses: aws_sdk_ses::Client,
     ) -> Self {
         let store = Store::new(dynamodb, config.table_name.clone());
-        let queue = Queue::new(sqs, config.queue_url.clone());
+        let queue =
+            Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let limiter = limiter::RateLimiter::new(config.rate_limit_per_minute);
-        let sender = Sender::new(
-            config.local_mode,
-            std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1)),
-        );
+        let timeout = std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1));
+        let sender = Sender::new(config.local_mode, timeout);
+        let lanes = lanes::Lanes::new(config.dispatch_concurrency, timeout);
         Self {
+            lanes,
             sender,
             resolver: std::sync::Arc::new(SystemResolver),
             config,

@@ -29,9 +29,34 @@ pub struct EndpointConfig {
     pub updated_at: String,
     #[serde(default)]
     pub revision: i64,
+    /// `none` (default) or `fifo` (SPEC §6.7).
+    #[serde(default)]
+    pub ordering: Ordering,
     /// The body format (SPEC §6.8).
     #[serde(default)]
     pub destination: Destination,
+}
+
+/// How an endpoint's deliveries are sequenced.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// Every delivery is sent as soon as its event is fanned out (concurrently).
+    #[default]
+    None,
+    /// One at a time, in publish order; a failing delivery holds the line.
+    Fifo,
+}
+
+impl Ordering {
+    fn parse(body: &Map<String, Value>) -> Result<Option<Self>> {
+        match body.get("ordering") {
+            None | Some(Value::Null) => Ok(None),
+            Some(v) => serde_json::from_value(v.clone())
+                .map(Some)
+                .map_err(|_| Error::invalid("ordering", "must be none or fifo")),
+        }
+    }
 }
 
 // The signing secret and custom header values read `[redacted]`.
@@ -45,6 +70,8 @@ pub struct Endpoint {
     pub last_triggered_at: Option<String>,
     pub last_error: Option<String>,
     pub consecutive_failures: i64,
+    /// Re-activated after `failed`, waiting for its first successful delivery.
+    pub recovering: bool,
 }
 
 impl Endpoint {
@@ -54,6 +81,24 @@ impl Endpoint {
 
     pub fn is_active(&self) -> bool {
         self.status == "active"
+    }
+
+    /// Whether a successful delivery at `now` must be written: it resets the failure count,
+    /// ends a recovery, or `last_triggered_at` is older than [`TRIGGERED_GRANULARITY_SECS`]
+    /// (kept coarse, so that a success after successes writes nothing).
+    pub fn success_changes_health(&self, now: jiff::Timestamp) -> bool {
+        let recent = self
+            .last_triggered_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .is_some_and(|t| {
+                (now - jiff::SignedDuration::from_secs(TRIGGERED_GRANULARITY_SECS)) < t
+            });
+        self.consecutive_failures != 0 || self.recovering || !recent
+    }
+
+    pub fn is_fifo(&self) -> bool {
+        self.config.ordering == Ordering::Fifo
     }
 
     pub fn subscribed(&self, event: &str) -> bool {
@@ -72,6 +117,7 @@ impl Endpoint {
             "secret": c.secret,
             "headers": c.headers,
             "retry_count": c.retry_count,
+            "ordering": c.ordering,
             "format": c.destination.format,
             "message_template": c.destination.message_template,
             "template": c.destination.template,
@@ -85,6 +131,9 @@ impl Endpoint {
     }
 }
 
+/// How stale `last_triggered_at` may get before a success writes it again.
+pub const TRIGGERED_GRANULARITY_SECS: i64 = 60;
+
 /// Admin input for an endpoint, validated field by field.
 #[derive(Clone, Default, Serialize)]
 pub struct EndpointPatch {
@@ -95,6 +144,7 @@ pub struct EndpointPatch {
     pub secret: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
     pub retry_count: Option<u32>,
+    pub ordering: Option<Ordering>,
 }
 
 /// Headers an endpoint may not set: they carry the signature, identify the delivery or belong
@@ -237,6 +287,7 @@ impl EndpointPatch {
             secret,
             headers,
             retry_count,
+            ordering: Ordering::parse(body)?,
         })
     }
 
@@ -258,6 +309,9 @@ impl EndpointPatch {
         }
         if let Some(v) = self.retry_count {
             c.retry_count = v;
+        }
+        if let Some(v) = self.ordering {
+            c.ordering = v;
         }
     }
 }
@@ -442,6 +496,7 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             revision: 0,
+            ordering: Ordering::None,
             destination: Destination::default(),
         };
         let h = signed_headers(

@@ -60,6 +60,14 @@ pub const CATALOG: &[(&str, &str)] = &[
         "An incoming webhook call was executed successfully",
     ),
     ("webhook.test", "Test delivery sent from the admin API"),
+    (
+        "endpoint.disabled",
+        "An outgoing webhook endpoint was disabled (410 Gone or five failed deliveries in a row)",
+    ),
+    (
+        "endpoint.recovered",
+        "A re-activated outgoing webhook endpoint delivered successfully again",
+    ),
 ];
 
 pub fn is_catalog_event(name: &str) -> bool {
@@ -170,7 +178,7 @@ mod tests {
 
     #[test]
     fn catalog_has_both_seeds() {
-        assert_eq!(CATALOG.len(), 24 + 26 + 2);
+        assert_eq!(CATALOG.len(), 24 + 26 + 2 + 2);
         assert!(is_catalog_event("commerce.revenue_recorded"));
         assert!(!is_catalog_event("invalid.event"));
     }

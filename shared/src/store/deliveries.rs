@@ -11,8 +11,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::keys;
-use super::{from_item, key, n, to_item, QuerySpec, Store};
+use super::{from_item, key, n, s, to_item, QuerySpec, Store};
 use crate::domain::page::{Page, PageRequest};
+use crate::error::Error;
 use crate::error::Result;
 
 /// One HTTP attempt of a delivery.
@@ -46,6 +47,10 @@ pub struct Delivery {
     pub attempts: Vec<Attempt>,
     pub next_attempt_at: Option<String>,
     pub created_at: String,
+    /// Attempts ever made (the list keeps the latest [`MAX_ATTEMPTS_KEPT`]); only grows, so it
+    /// guards every conditional save.
+    #[serde(default)]
+    pub attempt_count: usize,
 }
 
 /// Most attempts kept per delivery (redeliveries can add more; the oldest are dropped).
@@ -63,6 +68,22 @@ impl Delivery {
         self.attempts.last()
     }
 
+    /// Attempts ever made (older records only have the list).
+    pub fn total_attempts(&self) -> usize {
+        self.attempt_count.max(self.attempts.len())
+    }
+
+    /// Appends an attempt, keeping the newest [`MAX_ATTEMPTS_KEPT`].
+    pub fn push_attempt(&mut self, mut a: Attempt) {
+        let total = self.total_attempts() + 1;
+        a.attempt = u32::try_from(total).unwrap_or(u32::MAX);
+        self.attempts.push(a);
+        if self.attempts.len() > MAX_ATTEMPTS_KEPT {
+            self.attempts.remove(0);
+        }
+        self.attempt_count = total;
+    }
+
     /// The seed's log row.
     pub fn summary(&self) -> Value {
         let last = self.last();
@@ -72,7 +93,7 @@ impl Delivery {
             "status": self.status,
             "response_code": last.and_then(|a| a.response_code),
             "response_time": last.map(|a| a.response_time),
-            "attempts": self.attempts.len(),
+            "attempts": self.total_attempts(),
             "attempted_at": last.map(|a| a.attempted_at.clone()),
             "next_attempt_at": self.next_attempt_at,
         })
@@ -86,7 +107,7 @@ impl Delivery {
         v["payload"] = json!(self.payload);
         v["content_type"] = json!(self.content_type());
         v["attempts"] = json!(self.attempts);
-        v["attempt_count"] = json!(self.attempts.len());
+        v["attempt_count"] = json!(self.total_attempts());
         v["created_at"] = json!(self.created_at);
         v
     }
@@ -111,7 +132,7 @@ impl Store {
             gsi1pk: keys::deliveries_by_status(d.webhook_id, &d.status),
             gsi1sk: d.id.clone(),
             data: d.clone(),
-            attempt_count: d.attempts.len(),
+            attempt_count: d.total_attempts(),
             expires_at: crate::domain::time::ttl_after_days(retention_days),
         })
     }
@@ -186,4 +207,142 @@ impl Store {
             .await?
             .try_map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
     }
+
+    /// Creates a delivery that waits in its FIFO endpoint's line: the record and the line
+    /// entry together, only if the delivery is new. `false` when it already existed.
+    pub async fn delivery_create_in_line(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
+        let record = self.put_new(self.delivery_item(d, retention_days)?)?;
+        let entry = self.put(self.line_entry(d.webhook_id, &d.event_id, &d.id), None)?;
+        Ok(self.transact(vec![(0, record), (1, entry)]).await?.is_ok())
+    }
+
+    /// Failed deliveries of an endpoint whose id sorts after `after` (ids start with the event
+    /// time), oldest first; and whether more follow.
+    pub async fn failed_after(
+        &self,
+        webhook_id: i64,
+        after: &str,
+        limit: i32,
+    ) -> Result<(Vec<Delivery>, bool)> {
+        let out = self
+            .failed_query(webhook_id, after)
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let items = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((items, more))
+    }
+
+    /// How many deliveries [`Store::failed_after`] would walk through.
+    pub async fn failed_after_count(&self, webhook_id: i64, after: &str) -> Result<u64> {
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            let out = self
+                .failed_query(webhook_id, after)
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            total += u64::try_from(out.count).unwrap_or(0);
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(total),
+            }
+        }
+    }
+
+    fn failed_query(
+        &self,
+        webhook_id: i64,
+        after: &str,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        self.client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::GSI1)
+            .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
+            .expression_attribute_values(":p", s(keys::deliveries_by_status(webhook_id, "failed")))
+            .expression_attribute_values(":after", s(after))
+    }
+
+    /// Up to `limit` pending deliveries of an endpoint, oldest first (the sweeper's check).
+    pub async fn pending_deliveries(&self, webhook_id: i64, limit: i32) -> Result<Vec<Delivery>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::GSI1)
+            .key_condition_expression("gsi1pk = :p")
+            .expression_attribute_values(":p", s(keys::deliveries_by_status(webhook_id, "pending")))
+            .limit(limit)
+            .send()
+            .await
+            .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        out.items
+            .unwrap_or_default()
+            .into_iter()
+            .map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
+            .collect()
+    }
+
+    /// Creates new deliveries in as few calls as possible: conditional transactions of up to
+    /// 100 items (and ~3.5 MB); a chunk whose condition fails (a concurrent run created some)
+    /// is retried one item at a time. Returns, per delivery, whether this call created it.
+    pub async fn deliveries_create_batch(
+        &self,
+        ds: &[&Delivery],
+        retention_days: i64,
+    ) -> Result<Vec<bool>> {
+        let mut created = Vec::with_capacity(ds.len());
+        for chunk in transaction_chunks(ds) {
+            if chunk.len() == 1 {
+                created.push(self.delivery_create(chunk[0], retention_days).await?);
+                continue;
+            }
+            let mut items = Vec::with_capacity(chunk.len());
+            for d in &chunk {
+                items.push((0, self.put_new(self.delivery_item(d, retention_days)?)?));
+            }
+            if self.transact(items).await?.is_ok() {
+                created.extend(std::iter::repeat_n(true, chunk.len()));
+                continue;
+            }
+            for d in chunk {
+                created.push(self.delivery_create(d, retention_days).await?);
+            }
+        }
+        Ok(created)
+    }
+}
+
+/// Splits deliveries into transactions: at most 100 items and about 3.5 MB each (DynamoDB's
+/// limits are 100 items and 4 MB).
+fn transaction_chunks<'a>(ds: &[&'a Delivery]) -> Vec<Vec<&'a Delivery>> {
+    const MAX_BYTES: usize = 3_500_000;
+    let mut out: Vec<Vec<&Delivery>> = Vec::new();
+    let mut bytes = 0;
+    for d in ds {
+        let size = d.payload.len() + 4096;
+        let full = out
+            .last()
+            .is_none_or(|c| c.len() >= 100 || bytes + size > MAX_BYTES);
+        if full {
+            out.push(Vec::new());
+            bytes = 0;
+        }
+        bytes += size;
+        if let Some(c) = out.last_mut() {
+            c.push(*d);
+        }
+    }
+    out
 }

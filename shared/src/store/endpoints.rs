@@ -2,7 +2,7 @@
 //! under `data`, the delivery state (`status`, `last_triggered_at`, `last_error`,
 //! `consecutive_failures`) at top level, so deliveries and edits never overwrite each other.
 
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
@@ -26,6 +26,10 @@ struct EndpointItem {
     last_error: Option<String>,
     #[serde(default)]
     consecutive_failures: i64,
+    /// Set when an admin re-activates a failed endpoint; cleared (with `endpoint.recovered`) by
+    /// its next successful delivery.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    recovering: bool,
 }
 
 impl From<EndpointItem> for Endpoint {
@@ -36,6 +40,7 @@ impl From<EndpointItem> for Endpoint {
             last_triggered_at: i.last_triggered_at,
             last_error: i.last_error,
             consecutive_failures: i.consecutive_failures,
+            recovering: i.recovering,
         }
     }
 }
@@ -76,16 +81,19 @@ impl Store {
             last_triggered_at: None,
             last_error: None,
             consecutive_failures: 0,
+            recovering: false,
         })?)
     }
 
     /// Saves edited configuration (optimistic on `revision`); setting `status` to `active`
-    /// also clears the failure count. Returns the stored endpoint, or `None` on a conflict.
+    /// also clears the failure count, and re-activating a `failed` endpoint (`reactivated`)
+    /// marks it recovering. Returns the stored endpoint, or `None` on a conflict.
     pub async fn endpoint_save(
         &self,
         cfg: &EndpointConfig,
         prev_revision: i64,
         status: Option<&str>,
+        reactivated: bool,
     ) -> Result<Option<Endpoint>> {
         let data = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(cfg).map_err(Error::dep)?;
         let mut expr = "SET #d = :d".to_string();
@@ -95,6 +103,10 @@ impl Store {
             if st == "active" {
                 expr.push_str(", consecutive_failures = :zero");
                 values.push((":zero", n(0)));
+            }
+            if reactivated {
+                expr.push_str(", recovering = :yes");
+                values.push((":yes", AttributeValue::Bool(true)));
             }
             values.push((":s", s(st)));
         }
@@ -151,6 +163,54 @@ impl Store {
         Ok(())
     }
 
+    /// Successful deliveries to several endpoints: one transaction per 100 endpoints (one at a
+    /// time when an endpoint was deleted meanwhile).
+    pub async fn endpoints_succeeded(&self, ids: &[i64], now: &str) -> Result<()> {
+        for chunk in ids.chunks(100) {
+            if chunk.len() > 1 {
+                let mut items = Vec::with_capacity(chunk.len());
+                for id in chunk {
+                    items.push((*id, self.succeeded_item(*id, now)?));
+                }
+                if self.transact(items).await?.is_ok() {
+                    continue;
+                }
+            }
+            for id in chunk {
+                self.endpoint_succeeded(*id, now).await?;
+            }
+        }
+        Ok(())
+    }
+
+    fn succeeded_item(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
+        self.update(
+            keys::WEBHOOK,
+            &keys::id_sk(id),
+            "SET last_triggered_at = :t, consecutive_failures = :zero",
+            Some("attribute_exists(pk)"),
+            &[],
+            vec![(":t", s(now)), (":zero", n(0))],
+        )
+    }
+
+    /// The first success of a re-activated endpoint: clears `recovering` — only one writer wins
+    /// the condition, so `endpoint.recovered` is published once (in the same transaction).
+    pub fn endpoint_recovered(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
+        self.update(
+            keys::WEBHOOK,
+            &keys::id_sk(id),
+            "SET last_triggered_at = :t, consecutive_failures = :zero REMOVE recovering",
+            Some("recovering = :yes"),
+            &[],
+            vec![
+                (":t", s(now)),
+                (":zero", n(0)),
+                (":yes", AttributeValue::Bool(true)),
+            ],
+        )
+    }
+
     /// A failed attempt: `last_error`.
     pub async fn endpoint_errored(&self, id: i64, error: &str) -> Result<()> {
         self.update_if(
@@ -165,8 +225,8 @@ impl Store {
         Ok(())
     }
 
-    /// A delivery whose retries are exhausted: one more consecutive failure; the fifth sets the
-    /// endpoint `failed`. Returns whether the endpoint is now failed.
+    /// A delivery whose retries are exhausted: one more consecutive failure. Returns whether
+    /// the count reached [`FAILURES_BEFORE_DISABLE`] (the caller then disables the endpoint).
     pub async fn endpoint_delivery_failed(&self, id: i64, error: &str) -> Result<bool> {
         let updated = self
             .update_if(
@@ -185,20 +245,17 @@ impl Store {
                     .and_then(|v| v.parse::<i64>().ok())
             })
             .unwrap_or(0);
-        if count >= FAILURES_BEFORE_DISABLE {
-            self.endpoint_disable(id, error).await?;
-            return Ok(true);
-        }
-        Ok(false)
+        Ok(count >= FAILURES_BEFORE_DISABLE)
     }
 
-    /// Sets an active endpoint `failed` (410 Gone, or too many failures).
-    pub async fn endpoint_disable(&self, id: i64, error: &str) -> Result<()> {
-        self.update_if(
+    /// Sets an active endpoint `failed` (410 Gone, or too many failures), as a transaction item:
+    /// the condition lets exactly one caller win, and the operator notice travels with it.
+    pub fn endpoint_disable(&self, id: i64, error: &str) -> Result<TransactWriteItem> {
+        self.update(
             keys::WEBHOOK,
             &keys::id_sk(id),
-            "SET #s = :failed, last_error = :e",
-            "attribute_exists(pk) AND #s = :active",
+            "SET #s = :failed, last_error = :e REMOVE recovering",
+            Some("attribute_exists(pk) AND #s = :active"),
             &[("#s", "status")],
             vec![
                 (":failed", s("failed")),
@@ -206,7 +263,5 @@ impl Store {
                 (":e", s(error)),
             ],
         )
-        .await?;
-        Ok(())
     }
 }

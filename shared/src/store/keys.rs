@@ -17,6 +17,10 @@
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
 //! | delivery | `WEBHOOK#{id}#DELIVERIES` | `{delivery ulid}` | `WEBHOOK#{id}#{status}` / `{delivery ulid}` |
+//! | FIFO line entry | `WEBHOOK#{id}#LINE` | `{event ulid}#{delivery ulid}` | |
+//! | FIFO line lease | `WEBHOOK#{id}#LINE` | `LEASE` | |
+//! | recover job | `WEBHOOK#{id}#RECOVER` | `{recover ulid}` | |
+//! | operator notice sent | `NOTICE#{event ulid}` | `NOTICE` | |
 //! | application password | `APPPW` | `{id:012}` | |
 //! | application password name claim | `APPPWNAME#{name lower-cased}` | `APPPWNAME` | |
 //! | sign-in failures of a source | `SIGNIN#{ip or /64}` | `SIGNIN` | |
@@ -103,6 +107,25 @@ pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
     format!("WEBHOOK#{webhook_id}#{status}")
 }
 
+/// A FIFO endpoint's line of deliveries waiting their turn (and its lease).
+pub fn line(webhook_id: i64) -> String {
+    format!("WEBHOOK#{webhook_id}#LINE")
+}
+
+/// Sort key of the line's lease: sorts after every entry (ULIDs start with a digit).
+pub const LINE_LEASE: &str = "LEASE";
+
+/// An endpoint's recover jobs.
+pub fn recover_jobs(webhook_id: i64) -> String {
+    format!("WEBHOOK#{webhook_id}#RECOVER")
+}
+
+/// Marks the operator notice of one event as sent.
+pub fn notice(event_id: &str) -> String {
+    format!("NOTICE#{event_id}")
+}
+
+pub const NOTICE_SK: &str = "NOTICE";
 /// The last event applied to a provider object, per incoming webhook.
 pub fn provider_object(webhook_id: i64, object: &str) -> String {
     format!("IWH#{webhook_id}#OBJ#{object}")

@@ -8,6 +8,7 @@ pub mod deliveries;
 pub mod endpoints;
 pub mod execution;
 pub mod incoming;
+pub mod jobs;
 pub mod keys;
 pub mod members;
 pub mod outbox;

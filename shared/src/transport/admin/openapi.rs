@@ -163,6 +163,18 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Redeliver (same delivery id)",
     ),
     (
+        "post",
+        "/admin/webhooks/{id}/recover",
+        "outgoing webhooks",
+        "Recover: re-attempt every delivery that failed since {\"since\": RFC 3339} (202, background job)",
+    ),
+    (
+        "get",
+        "/admin/webhooks/{id}/recover/{recover_id}",
+        "outgoing webhooks",
+        "A recover job's progress (status, total, attempted)",
+    ),
+    (
         "get",
         "/admin/app-passwords",
         "application passwords",
@@ -243,7 +255,7 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for (method, path, tag, summary) in ROUTES {
         let mut params = Vec::new();
-        for name in ["id", "delivery_id"] {
+        for name in ["id", "delivery_id", "recover_id"] {
             if path.contains(&format!("{{{name}}}")) {
                 let schema = if name == "id" {
                     json!({"type": "integer"})

@@ -40,6 +40,8 @@ fn resource() -> Router<Arc<App>> {
         .route("/{id}/deliveries", get(deliveries))
         .route("/{id}/deliveries/{delivery_id}", get(delivery))
         .route("/{id}/deliveries/{delivery_id}/redeliver", post(redeliver))
+        .route("/{id}/recover", post(recover))
+        .route("/{id}/recover/{recover_id}", get(recover_status))
 }
 
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
@@ -155,6 +157,22 @@ async fn redeliver(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Respo
             "Redelivery attempt failed."
         },
     ))
+}
+
+async fn recover(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+    let id = seg(id, WHAT)?;
+    let job = app.recover_start(id, &json_object(&body)?).await?;
+    Ok((StatusCode::ACCEPTED, Json(job.view())).into_response())
+}
+
+async fn recover_status(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Json<Value>> {
+    let not_found = || Error::NotFound("Recover job not found.".into());
+    let axum::extract::Path((id, rid)) = p.map_err(|_| not_found())?;
+    let id = super::path_id(&id, WHAT)?;
+    if rid.len() != 26 || !rid.bytes().all(|b| b.is_ascii_alphanumeric()) {
+        return Err(not_found());
+    }
+    Ok(Json(app.recover_get(id, &rid).await?.view()))
 }
 
 async fn publish(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {

@@ -1,0 +1,118 @@
+//! An endpoint's health after each attempt, and telling the operator (SPEC §6.3, §6.7):
+//! disabling (410 Gone, or five failed deliveries in a row) publishes `endpoint.disabled` in the
+//! same transaction as the status change, so exactly one caller wins it; the fan-out of that
+//! event emails `OPERATOR_EMAIL` once (a conditional claim per event). A re-activated endpoint's
+//! first success publishes `endpoint.recovered` the same way.
+
+use serde_json::json;
+
+use super::dispatch::Trigger;
+use super::App;
+use crate::domain::endpoint::Endpoint;
+use crate::domain::events::Event;
+use crate::domain::time;
+use crate::error::Result;
+use crate::sender::SendOutcome;
+use crate::store::deliveries::Delivery;
+
+const GONE: &str = "HTTP 410 Gone: the endpoint asked to stop deliveries";
+
+pub const DISABLED: &str = "endpoint.disabled";
+pub const RECOVERED: &str = "endpoint.recovered";
+
+impl App {
+    /// Writes what an attempt changed about its endpoint.
+    pub(crate) async fn record_health(
+        &self,
+        ep: &Endpoint,
+        d: &Delivery,
+        outcome: &SendOutcome,
+        trigger: Trigger,
+        now: jiff::Timestamp,
+    ) -> Result<()> {
+        if outcome.success() {
+            if !ep.success_changes_health(now) {
+                return Ok(());
+            }
+            let now = time::rfc3339(now);
+            if ep.recovering && self.mark_recovered(ep, &now).await? {
+                return Ok(());
+            }
+            return self.store.endpoint_succeeded(ep.id(), &now).await;
+        }
+        let error = outcome.error_text();
+        if outcome.status == Some(410) {
+            return self.disable_endpoint(ep, GONE).await;
+        }
+        if trigger == Trigger::Scheduled && d.status == "failed" {
+            if self.store.endpoint_delivery_failed(ep.id(), &error).await? {
+                self.disable_endpoint(ep, &error).await?;
+            }
+            return Ok(());
+        }
+        self.store.endpoint_errored(ep.id(), &error).await
+    }
+
+    /// Sets the endpoint `failed` and publishes `endpoint.disabled`, once per disable.
+    async fn disable_endpoint(&self, ep: &Endpoint, error: &str) -> Result<()> {
+        let event = Event::new(
+            DISABLED,
+            json!({"webhook_id": ep.id(), "name": ep.config.name, "last_error": error}),
+            None,
+            None,
+        );
+        let update = self.store.endpoint_disable(ep.id(), error)?;
+        if self
+            .commit_with_events(vec![((), update)], vec![event], ())
+            .await?
+            .is_ok()
+        {
+            tracing::warn!(webhook_id = ep.id(), "endpoint disabled");
+        }
+        Ok(())
+    }
+
+    /// Clears `recovering` and publishes `endpoint.recovered`; `false` if another success won.
+    async fn mark_recovered(&self, ep: &Endpoint, now: &str) -> Result<bool> {
+        let event = Event::new(
+            RECOVERED,
+            json!({"webhook_id": ep.id(), "name": ep.config.name}),
+            None,
+            None,
+        );
+        let update = self.store.endpoint_recovered(ep.id(), now)?;
+        Ok(self
+            .commit_with_events(vec![((), update)], vec![event], ())
+            .await?
+            .is_ok())
+    }
+
+    /// The operator's email for an `endpoint.disabled` event (at most once per event).
+    pub(crate) async fn notify_operator(&self, event: &Event) -> Result<()> {
+        if event.event != DISABLED {
+            return Ok(());
+        }
+        let Some(to) = self.config.operator_email.as_deref() else {
+            tracing::info!("OPERATOR_EMAIL is not set: no email for a disabled endpoint");
+            return Ok(());
+        };
+        let retention = self.config.log_retention_days;
+        if !self.store.notice_claim(&event.event_id, retention).await? {
+            return Ok(());
+        }
+        let text = |k: &str| event.data[k].as_str().unwrap_or_default().to_string();
+        let email = crate::mail::endpoint_disabled_email(
+            &self.config,
+            to,
+            event.data["webhook_id"].as_i64().unwrap_or_default(),
+            &text("name"),
+            &text("last_error"),
+        )?;
+        if let Err(e) = self.mailer.send(&email).await {
+            // Give the claim back so that the redelivered message tries again.
+            self.store.notice_unclaim(&event.event_id).await?;
+            return Err(e);
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,156 @@
+//! Retries (SPEC §6.3): scheduling an attempt on the slow lane with an SQS delay (delays
+//! longer than SQS allows, 15 min, are reached by re-queueing until `not_before`), and playing
+//! it when it comes back. Every write is conditional on the attempt counter, which only grows,
+//! so duplicate or stale messages change nothing.
+
+use serde::{Deserialize, Serialize};
+
+use super::dispatch::Trigger;
+use super::App;
+use crate::domain::endpoint::{retry_delay, Endpoint};
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::sender::SendOutcome;
+use crate::store::deliveries::Delivery;
+
+/// The longest delay one SQS message can carry.
+const MAX_SQS_DELAY: i64 = 900;
+
+/// A scheduled retry of one delivery.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct RetryRef {
+    pub webhook_id: i64,
+    pub delivery_id: String,
+    /// The attempt number this message performs (2 = first retry).
+    pub attempt: u32,
+    /// Unix seconds before which the attempt must not happen.
+    pub not_before: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+pub(crate) struct RetryMessage {
+    pub(crate) retry: RetryRef,
+}
+
+impl App {
+    /// Puts the next attempt of a pending delivery on the queue.
+    pub(crate) async fn schedule_retry(&self, d: &Delivery) -> Result<()> {
+        let not_before = d
+            .next_attempt_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .map(|t| t.as_second())
+            .unwrap_or_else(|| time::now().as_second());
+        let r = RetryRef {
+            webhook_id: d.webhook_id,
+            delivery_id: d.id.clone(),
+            attempt: u32::try_from(d.total_attempts() + 1).unwrap_or(u32::MAX),
+            not_before,
+        };
+        self.enqueue_retry(&r).await
+    }
+
+    pub(crate) async fn enqueue_retry(&self, r: &RetryRef) -> Result<()> {
+        let delay = (r.not_before - time::now().as_second()).clamp(0, MAX_SQS_DELAY);
+        let body = serde_json::to_string(&RetryMessage { retry: r.clone() }).map_err(Error::dep)?;
+        self.queue
+            .send_slow(body, i32::try_from(delay).unwrap_or(900))
+            .await
+    }
+
+    /// A retry message: wait longer if it is early, else attempt again. A redelivered message
+    /// whose attempt is already recorded (its processor failed before scheduling the next one)
+    /// schedules the next attempt again instead of being dropped; a duplicate first delivery
+    /// (e.g. from the sweeper) is dropped, so duplicates never multiply.
+    pub(crate) async fn retry(&self, r: RetryRef, redelivered: bool) -> Result<()> {
+        if r.not_before > time::now().as_second() {
+            return self.enqueue_retry(&r).await;
+        }
+        let Some(d) = self
+            .store
+            .delivery_get(r.webhook_id, &r.delivery_id)
+            .await?
+        else {
+            return Ok(());
+        };
+        if d.status != "pending" {
+            return Ok(());
+        }
+        let endpoint = self.store.endpoint_get(r.webhook_id).await?;
+        let total = d.total_attempts();
+        match endpoint {
+            Some(ep) if ep.is_active() && ep.is_fifo() => {
+                let due = (total + 1 == r.attempt as usize).then_some(r.delivery_id.as_str());
+                self.drain_line(&ep, due).await
+            }
+            Some(ep) if ep.is_active() && total + 1 == r.attempt as usize => {
+                self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ())
+            }
+            Some(ep) if ep.is_active() && redelivered && total == r.attempt as usize => {
+                self.schedule_retry(&d).await
+            }
+            Some(ep) if ep.is_active() => Ok(()),
+            other => self.abandon(d, other.as_ref()).await,
+        }
+    }
+
+    /// A pending delivery of an endpoint that is no longer active: `failed`, not retried.
+    pub(crate) async fn abandon(&self, mut d: Delivery, ep: Option<&Endpoint>) -> Result<()> {
+        let prev = d.total_attempts();
+        d.status = "failed".into();
+        d.next_attempt_at = None;
+        let why = match ep {
+            Some(ep) => format!("not retried: the endpoint is {}", ep.status),
+            None => "not retried: the endpoint was deleted".into(),
+        };
+        if let Some(last) = d.attempts.last_mut() {
+            last.error = Some(why);
+        }
+        self.store
+            .delivery_save(&d, prev, self.config.log_retention_days)
+            .await
+            .map(|_| ())
+    }
+}
+
+/// Sets the delivery's status after an attempt (`prev` attempts before it); returns whether
+/// a retry is to be scheduled.
+pub(crate) fn decide(
+    d: &mut Delivery,
+    outcome: &SendOutcome,
+    trigger: Trigger,
+    retry_count: u32,
+    prev: usize,
+    now: jiff::Timestamp,
+) -> bool {
+    let retries_done = u32::try_from(prev).unwrap_or(u32::MAX);
+    if outcome.success() {
+        d.status = "success".into();
+        d.next_attempt_at = None;
+        false
+    } else if trigger == Trigger::Manual {
+        if d.status == "pending" && d.next_attempt_at.is_some() {
+            // Still waiting for its scheduled retry: re-announce it with the new attempt count
+            // (the old retry message no longer matches and is dropped).
+            true
+        } else {
+            d.status = "failed".into();
+            false
+        }
+    } else if outcome.status != Some(410) && retries_done < retry_count {
+        let retry_after = match outcome.status {
+            Some(429) | Some(503) => outcome.retry_after,
+            _ => None,
+        };
+        let delay = retry_delay(retries_done + 1, rand::random::<f64>(), retry_after);
+        d.status = "pending".into();
+        d.next_attempt_at = Some(time::rfc3339(
+            now + jiff::SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
+        ));
+        true
+    } else {
+        d.status = "failed".into();
+        d.next_attempt_at = None;
+        false
+    }
+}
