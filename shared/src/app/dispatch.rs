@@ -37,7 +37,7 @@ enum Plan<'a> {
     /// Recorded and pending: make sure its next attempt is scheduled.
     Resume(Delivery),
     /// New: its first attempt (or its place in a FIFO line).
-    New(Endpoint, &'a Event, Option<Value>),
+    New(Box<Endpoint>, &'a Event, Option<Value>),
 }
 
 /// A first attempt, sent but not yet recorded.
@@ -59,6 +59,7 @@ impl App {
                 Plan::Done => {}
                 Plan::Resume(d) => self.schedule_retry(&d).await?,
                 Plan::New(ep, event, xprofile) => {
+                    let ep = *ep;
                     let id = delivery_id(&event.event_id, ep.id());
                     let d = match self.new_delivery(&ep, event, xprofile.as_ref(), id) {
                         Ok(d) => d,
@@ -140,7 +141,7 @@ impl App {
                     Some(d) if d.status != "pending" => Plan::Done,
                     // Waiting for a retry, in the slow lane or in a FIFO line.
                     Some(d) => Plan::Resume(d),
-                    None => Plan::New(ep, event, xprofile),
+                    None => Plan::New(Box::new(ep), event, xprofile),
                 }
             })
             .collect())
