@@ -1,5 +1,5 @@
 //! Provider sources against moto (SPEC §4.4), with the shared fixtures
-//! (`../shared/fixtures/providers` from the repository root).
+//! (`tests/fixtures/providers`, a copy of the product fixtures).
 
 use serde_json::{json, Value};
 use switchboard::domain::incoming::providers::{sign, Source};
@@ -7,7 +7,7 @@ use switchboard_tests::{enc, Resp, TestEnv};
 
 fn fixture(path: &str) -> Value {
     let base =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/providers");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/providers");
     let raw = std::fs::read(base.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_slice(&raw).unwrap()
 }

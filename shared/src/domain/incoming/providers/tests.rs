@@ -1,11 +1,11 @@
-//! Signature vectors and sample payloads from `../shared/fixtures/providers` (repo-relative).
+//! Signature vectors and sample payloads from `tests/fixtures/providers` (a copy of the product fixtures).
 
 use super::*;
 use crate::domain::incoming::rules::{decide, defaults, Action};
 
 fn fixture(path: &str) -> Vec<u8> {
     let base =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/providers");
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/providers");
     std::fs::read(base.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
