@@ -8,6 +8,7 @@ use serde_json::{json, Value};
 
 use super::keys::{self, Kind};
 use super::{from_item, to_item, QuerySpec, Store};
+use crate::aws::OrUnavailable;
 use crate::domain::member::Member;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
@@ -174,9 +175,7 @@ impl Store {
                     .request_items(&self.table, reqs)
                     .send()
                     .await
-                    .map_err(|e| {
-                        crate::error::Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e))
-                    })?;
+                    .or_unavailable("BatchWriteItem")?;
                 let left = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table));
