@@ -118,6 +118,18 @@ impl TestEnv {
 
     /// An app over an existing stack (e.g. a second app with another configuration).
     pub async fn on(stack: Stack, config: Config) -> Self {
+        Self::on_with(stack, config, |app| app).await
+    }
+
+    /// A fresh stack, with configuration overrides and a changed app (e.g. another resolver).
+    pub async fn with_app(f: impl FnOnce(&mut Config), g: impl FnOnce(App) -> App) -> Self {
+        let stack = Stack::create().await;
+        let mut config = stack.config();
+        f(&mut config);
+        Self::on_with(stack, config, g).await
+    }
+
+    async fn on_with(stack: Stack, config: Config, g: impl FnOnce(App) -> App) -> Self {
         let sdk = sdk_config().await;
         let calls = Arc::new(CallCounter::default());
         let ddb = aws_sdk_dynamodb::config::Builder::from(&sdk)
@@ -129,12 +141,12 @@ impl TestEnv {
         let ses = aws_sdk_ses::config::Builder::from(&sdk)
             .interceptor(Count(calls.clone(), "ses"))
             .build();
-        let app = Arc::new(App::from_clients(
+        let app = Arc::new(g(App::from_clients(
             config,
             aws_sdk_dynamodb::Client::from_conf(ddb),
             aws_sdk_sqs::Client::from_conf(sqs),
             aws_sdk_ses::Client::from_conf(ses),
-        ));
+        )));
         Self {
             admin: switchboard::transport::admin::router(app.clone()),
             incoming: switchboard::transport::incoming::router(app.clone()),

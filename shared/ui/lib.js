@@ -60,7 +60,9 @@ function trackBusy(delta) {
 
 /** Calls the admin API with the stored Basic credential. Resolves to the parsed JSON body. */
 export async function api(method, path, body) {
-  const headers = { Accept: 'application/json' };
+  // X-Requested-With marks the call as the UI's own: a refused credential comes back as a plain
+  // 401 (no Basic challenge), so the browser never shows its own prompt.
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'XMLHttpRequest' };
   const cred = credential();
   if (cred) headers.Authorization = `Basic ${cred}`;
   // credentials: 'omit' keeps the browser's own Basic-auth cache and prompt out of API calls:
@@ -97,7 +99,9 @@ export async function api(method, path, body) {
         data && typeof data.message === 'string' && data.message
           ? data.message
           : `The request failed with HTTP ${res.status}.`;
-      throw new ApiError(res.status, (data && data.code) || `http_${res.status}`, message, data);
+      const err = new ApiError(res.status, (data && data.code) || `http_${res.status}`, message, data);
+      err.retryAfter = Number(res.headers.get('Retry-After')) || null;
+      throw err;
     }
     return data;
   } finally {

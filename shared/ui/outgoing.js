@@ -1,5 +1,6 @@
 // Outgoing webhooks: endpoints, events, secret, test, deliveries, redeliver, outcome chart.
 
+import { formatSection, formatLabel } from './formats.js';
 import { api, qs, h, svg, loading, emptyState, errorBox, table, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, facts, badge, copyButton, pairsEditor, prettyJson, parseTime, nextId, pagedTable, sinceEl } from './lib.js';
 
 let eventTypes = null;
@@ -162,6 +163,8 @@ async function endpointForm(w) {
   const retry = h('input', { type: 'number', name: 'retry_count', min: 0, max: 5, step: 1, value: w ? String(w.retry_count ?? 3) : '3', inputmode: 'numeric' });
   const headers = pairsEditor({ pairs: w ? w.headers : {}, keyLabel: 'Header name', valueLabel: 'Value', addLabel: 'Add a header', keyPlaceholder: 'X-Api-Key', valuePlaceholder: 'value' });
   const picker = eventPicker(catalog, w ? w.events : []);
+  const format = formatSection(w, url, () => picker.value(), catalog);
+  picker.el.addEventListener('change', () => format.refreshEvents());
   const secret = w ? null : h('input', { type: 'text', name: 'secret', autocomplete: 'off', spellcheck: 'false', placeholder: 'Leave empty to generate a whsec_… secret', class: 'mono' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, w ? 'Save changes' : 'Create endpoint');
   const cancel = h('a', { class: 'btn', href: w ? `#/outgoing/${Number(w.id)}` : '#/outgoing' }, 'Cancel');
@@ -179,6 +182,7 @@ async function endpointForm(w) {
       secret ? field({ label: 'Secret', name: 'secret', control: secret, hint: 'Signs every delivery (X-Fluent-Signature, webhook-signature). You can reveal, copy and rotate it later.' }) : null,
     ),
     h('section', { class: 'card' }, h('h2', null, 'Events'), field({ label: 'Events to send', name: 'events', control: picker.el, group: true })),
+    format.el,
     h('section', { class: 'card' }, h('h2', null, 'Custom headers'), field({ label: 'Headers sent with every delivery', name: 'headers', control: headers.el, group: true, hint: 'For example an API key your receiver expects.' })),
     h('p', { class: 'actions sticky-actions' }, submit, cancel),
   );
@@ -186,7 +190,7 @@ async function endpointForm(w) {
     e.preventDefault();
     clearErrors(form);
     const retries = retry.value.trim() === '' ? undefined : Number(retry.value);
-    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value() };
+    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ...format.value() };
     if (retries !== undefined) body.retry_count = Number.isInteger(retries) ? retries : retry.value;
     if (!w || status.value !== w.status) body.status = status.value;
     if (secret && secret.value.trim()) body.secret = secret.value.trim();
@@ -255,6 +259,7 @@ export async function detail(screen, params) {
       facts([
         ['Status', badge(w.status)],
         ['URL', h('span', { class: 'mono break' }, w.url)],
+        ['Format', formatLabel(w.format)],
         ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],
         ['Custom headers', Object.keys(w.headers || {}).length ? h('ul', { class: 'plain' }, Object.entries(w.headers).map(([k, v]) => h('li', { class: 'mono break' }, `${k}: ${v}`))) : 'None'],
         ['Retries', String(w.retry_count ?? '')],
@@ -501,11 +506,12 @@ export async function delivery(screen, params, _query, ctx) {
           ['Event', h('code', null, d.event || '')],
           ['Delivery ID', h('code', { class: 'break' }, String(d.id || did))],
           ['Event ID', d.event_id ? h('code', { class: 'break' }, String(d.event_id)) : ''],
+          ['Content type', h('code', null, d.content_type || 'application/json')],
           ['Attempts', String(attempts.length)],
           ['Next attempt', d.next_attempt_at ? timeEl(d.next_attempt_at) : d.status === 'pending' ? 'scheduled' : 'none'],
         ]),
       ),
-      h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Payload'), copyButton(() => d.payload || '', 'Copy payload')), h('pre', { class: 'code', id: 'payload', tabindex: '0' }, prettyJson(d.payload ?? ''))),
+      h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Body sent'), copyButton(() => d.payload || '', 'Copy body')), h('pre', { class: 'code', id: 'payload', tabindex: '0' }, prettyJson(d.payload ?? ''))),
       h(
         'section',
         { class: 'card' },

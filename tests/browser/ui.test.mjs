@@ -153,9 +153,8 @@ before(async () => {
     executablePath: CHROMIUM,
     headless: true,
     args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    // The page itself is behind HTTP Basic auth (as the API); the UI's own sign-in form then
-    // holds the credential for its API calls.
-    httpCredentials: { username: 'admin', password: 'admin' },
+    // No httpCredentials: the static shell needs none, and the UI's own sign-in form holds the
+    // credential for its API calls (the browser never prompts, so it never caches one).
     viewport: { width: 1280, height: 900 },
     locale: 'en-US',
     timezoneId: 'UTC',
@@ -181,14 +180,19 @@ after(async () => {
 
 // --- tests -----------------------------------------------------------------------------------------
 
-test('the UI is served behind the admin credentials with a strict CSP', T, async () => {
-  const anon = await fetch(UI);
-  assert.equal(anon.status, 401);
-  assert.match(anon.headers.get('www-authenticate') || '', /^Basic /);
+test('the UI shell is served without credentials, with a strict CSP; the API never prompts a browser', T, async () => {
+  // The shell and its assets hold no data: no credentials, so no Basic prompt either.
   const anonAsset = await fetch(`${UI}/app.js`);
-  assert.equal(anonAsset.status, 401, 'assets need the credentials too');
+  assert.equal(anonAsset.status, 200, 'assets need no credentials');
+  assert.equal(anonAsset.headers.get('www-authenticate'), null);
+  // The API still needs them; a browser-made call gets a plain 401 without a Basic challenge.
+  const api = await fetch(`${ADMIN}/admin/spaces`, { headers: { 'X-Requested-With': 'XMLHttpRequest' } });
+  assert.equal(api.status, 401);
+  assert.equal(api.headers.get('www-authenticate'), null);
+  const curlLike = await fetch(`${ADMIN}/admin/spaces`);
+  assert.equal(curlLike.status, 401);
 
-  const r = await fetch(UI, { headers: { Authorization: AUTH } });
+  const r = await fetch(UI);
   assert.equal(r.status, 200);
   assert.equal(r.headers.get('content-type'), 'text/html; charset=utf-8');
   const csp = r.headers.get('content-security-policy') || '';
@@ -634,6 +638,7 @@ test('phone width: every screen fits 390px without horizontal overflow', T, asyn
       [`#/spaces/${state.spaceId}`, 'Premium Members'],
       ['#/courses', 'Courses'],
       ['#/members?email=user%40example.com', 'Members'],
+      ['#/access', 'Application passwords'],
     ]) {
       await go(hash);
       await heading(name);
@@ -664,6 +669,106 @@ test('edit keeps the configuration; delete asks first', T, async () => {
   assert.equal(await page.getByText(XSS).count(), 0);
 });
 
+test('application passwords: create (shown once), scoped sign-in, revoke', T, async () => {
+  await nav('App passwords', 'Application passwords');
+  await page.getByText('No application passwords yet.').waitFor();
+  await assertLabelled();
+  await page.getByLabel('Name').fill('bad:name');
+  await page.getByRole('button', { name: 'Create password' }).click();
+  assert.match(await fieldError('name'), /^Invalid parameter\(s\): name: /);
+  await page.getByLabel('Name').fill('community-platform');
+  await page.getByLabel('Scope').selectOption('publish');
+  await page.getByRole('button', { name: 'Create password' }).click();
+  const value = page.locator('#new-app-password-value');
+  await value.waitFor();
+  const password = await value.inputValue();
+  assert.match(password, /^sbp_\d+_[A-Za-z0-9_-]{43}$/);
+  await (await rowsOf('Application passwords')).first().waitFor();
+  await shot('app-passwords');
+  const auth = `Basic ${Buffer.from(`community-platform:${password}`).toString('base64')}`;
+  const publish = await fetch(`${ADMIN}/admin/events`, {
+    method: 'POST',
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ event: 'feed.created', data: { id: 1 } }),
+  });
+  assert.equal(publish.status, 202);
+  const outside = await fetch(`${ADMIN}/admin/spaces`, { headers: { Authorization: auth } });
+  assert.equal(outside.status, 403, 'publish scope cannot read');
+  // Shown once: reloading the screen lists it without the password.
+  await go('#/access');
+  await heading('Application passwords');
+  await (await rowsOf('Application passwords')).first().waitFor();
+  assert.equal(await page.locator('#new-app-password-value').count(), 0);
+  assert.equal(await page.getByText(password).count(), 0);
+  await page.getByRole('button', { name: 'Revoke community-platform' }).click();
+  await page.getByRole('dialog').getByRole('button', { name: 'Revoke' }).click();
+  await page.getByText('No application passwords yet.').waitFor();
+  const revoked = await fetch(`${ADMIN}/admin/events`, {
+    method: 'POST',
+    headers: { Authorization: auth, 'Content-Type': 'application/json' },
+    body: JSON.stringify({ event: 'feed.created', data: { id: 1 } }),
+  });
+  assert.equal(revoked.status, 401, 'revoked at once');
+});
+
+test('a page on another origin cannot change anything, even with a credential attached', T, async () => {
+  const { body: before } = await adminApi('GET', `/admin/webhooks/${state.endpointId}`);
+  const counts = async () => ({
+    webhooks: (await adminApi('GET', '/admin/webhooks')).body.webhooks.length,
+    spaces: (await adminApi('GET', '/admin/spaces?per_page=100')).body.pagination.total,
+  });
+  const start = await counts();
+  // The attacker's page, on another loopback origin (localhost vs 127.0.0.1: cross-site).
+  const attacker = http.createServer((req, res) => {
+    const target = (p) => `${ADMIN}${p}`;
+    res.writeHead(200, { 'Content-Type': 'text/html' });
+    res.end(`<!doctype html><body>
+<iframe name="sink1"></iframe><iframe name="sink2"></iframe>
+<form id="plain" method="POST" enctype="text/plain" target="sink1" action="${target('/admin/webhooks')}">
+<input name='{"name":"evil","url":"http://127.0.0.1:9/steal","events":["*"],"pad":"' value='"}'></form>
+<form id="urlenc" method="POST" target="sink2" action="${target('/admin/spaces')}"><input name="title" value="Evil space"></form>
+<form id="top" method="POST" action="${target(`/admin/webhooks/${state.endpointId}/rotate-secret`)}"></form>
+<script>
+document.getElementById('plain').submit();
+document.getElementById('urlenc').submit();
+fetch(${JSON.stringify(target('/admin/spaces'))}, { method: 'POST', mode: 'no-cors', credentials: 'include', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ title: 'Evil fetch' }) });
+fetch(${JSON.stringify(target(`/admin/webhooks/${state.endpointId}`))}, { method: 'DELETE', mode: 'no-cors', credentials: 'include' }).catch(() => {});
+setTimeout(() => document.getElementById('top').submit(), 1500);
+</script></body>`);
+  });
+  await new Promise((r) => attacker.listen(0, '127.0.0.1', r));
+  const attackUrl = `http://localhost:${attacker.address().port}/`;
+  // A worst case: the browser attaches the admin credential to every request it makes (as a
+  // cached Basic credential would).
+  const tab = await context.newPage();
+  await tab.setExtraHTTPHeaders({ Authorization: AUTH });
+  const statuses = [];
+  tab.on('response', (r) => {
+    if (r.url().startsWith(ADMIN)) statuses.push([r.request().method(), r.url(), r.status()]);
+  });
+  try {
+    await tab.goto(attackUrl);
+    await until('the top-level form navigation', () => tab.url().startsWith(ADMIN), 20_000);
+    await tab.waitForLoadState('load');
+    // A top-level GET navigation to an API URL as well.
+    const nav = await tab.goto(`${ADMIN}/admin/webhooks/${state.endpointId}/rotate-secret`);
+    assert.equal(nav.status(), 405);
+  } finally {
+    await tab.close();
+    attacker.close();
+  }
+  const unsafe = statuses.filter(([m]) => m !== 'GET');
+  assert.ok(unsafe.length >= 3, `the attacks reached the API: ${JSON.stringify(statuses)}`);
+  for (const [method, url, status] of unsafe) assert.ok(status === 403 || status === 415, `${method} ${url} answered ${status}`);
+  // Verified through the API: nothing changed.
+  assert.deepEqual(await counts(), start);
+  const { status, body: after } = await adminApi('GET', `/admin/webhooks/${state.endpointId}`);
+  assert.equal(status, 200, 'the endpoint was not deleted');
+  assert.equal(after.secret, before.secret, 'the secret was not rotated');
+  const { body: all } = await adminApi('GET', '/admin/webhooks');
+  assert.ok(!all.webhooks.some((w) => w.name === 'evil'));
+});
+
 test('a refused credential brings the sign-in back', T, async () => {
   await page.evaluate(() => sessionStorage.setItem('switchboard.credential', btoa('admin:changed')));
   await go('#/courses');
@@ -675,6 +780,37 @@ test('a refused credential brings the sign-in back', T, async () => {
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.locator('#signin').waitFor({ state: 'visible' });
   assert.equal(await page.evaluate(() => sessionStorage.getItem('switchboard.credential')), null);
+});
+
+test('outgoing webhook: the format follows a chat URL; the preview shows the message and refusals', T, async () => {
+  await go('#/outgoing/new');
+  await heading('New outgoing webhook');
+  await page.getByLabel('Name', { exact: true }).fill('Team chat');
+  await page.getByLabel('URL', { exact: true }).fill('https://hooks.slack.com/services/T0/B0/XXXX');
+  assert.equal(await page.locator('#format').inputValue(), 'slack', 'chosen from the URL');
+  await page.locator('.event-group[data-ns="feed"]').getByLabel('feed.created').check();
+  const preview = page.locator('#format-preview');
+  await until('a Slack preview', async () => /"text": "\*Jane Doe\* posted/.test(await preview.textContent()));
+  await page.locator('#message-template').fill(':tada: {{ message }}');
+  await until('the message template in the preview', async () => (await preview.textContent()).includes(':tada: *Jane Doe*'));
+  await page.locator('#format').selectOption('template');
+  await page.locator('#template').fill('{"to": {{ data.title }}}');
+  await until('the refusal in the preview', async () => /valid JSON/.test(await preview.textContent()));
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  assert.match(await fieldError('template'), /valid JSON/);
+  await page.locator('#template').fill('{"to": {{ data.title|tojson }}}');
+  await until('the rendered body', async () => (await preview.textContent()).includes('"to": "Welcome to our community!"'));
+  await page.locator('#format').selectOption('slack');
+  await assertLabelled();
+  await shot('outgoing-format');
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await heading('Team chat');
+  const id = Number(page.url().split('/').pop());
+  assert.match(await page.locator('#view').textContent(), /Format\s*Slack/);
+  const { body } = await adminApi('GET', `/admin/webhooks/${id}`);
+  assert.equal(body.format, 'slack');
+  assert.equal(body.message_template, ':tada: {{ message }}');
+  assert.equal((await adminApi('DELETE', `/admin/webhooks/${id}`)).status, 200);
 });
 
 test('no CSP violation, script error or dialog happened', () => {

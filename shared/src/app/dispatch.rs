@@ -17,7 +17,7 @@ use serde_json::Value;
 
 use super::App;
 use crate::domain::endpoint::{
-    delivery_id, loggable_headers, payload, retry_delay, signed_headers, Endpoint,
+    delivery_id, loggable_headers, retry_delay, signed_headers, Endpoint,
 };
 use crate::domain::events::{Event, EventBatch};
 use crate::domain::time;
@@ -148,28 +148,13 @@ impl App {
                 self.schedule_retry(&d).await
             }
             Some(d) if d.status != "pending" => Ok(()),
-            _ => {
-                let body = payload(
-                    &event.event,
-                    &event.timestamp,
-                    ep.id(),
-                    &id,
-                    &event.data,
-                    xprofile.as_ref(),
-                );
-                let d = Delivery {
-                    id,
-                    webhook_id: ep.id(),
-                    event_id: event.event_id.clone(),
-                    event: event.event.clone(),
-                    status: "pending".into(),
-                    payload: body,
-                    attempts: vec![],
-                    next_attempt_at: None,
-                    created_at: time::now_rfc3339(),
-                };
-                self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ())
-            }
+            _ => match self.new_delivery(&ep, event, xprofile.as_ref(), id) {
+                Ok(d) => self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ()),
+                Err(d) => self
+                    .record_unrendered(&ep, d, Trigger::Scheduled, None)
+                    .await
+                    .map(|_| ()),
+            },
         }
     }
 
@@ -196,7 +181,14 @@ impl App {
     ) -> Result<Delivery> {
         let prev = d.attempts.len();
         let now = time::now();
-        let headers = signed_headers(&ep.config, &d.event, &d.id, &d.payload, now.as_second());
+        let headers = signed_headers(
+            &ep.config,
+            &d.event,
+            &d.id,
+            d.content_type(),
+            &d.payload,
+            now.as_second(),
+        );
         let outcome = self.sender.post(&ep.config.url, &headers, &d.payload).await;
         d.attempts.push(Attempt {
             attempt: u32::try_from(prev + 1).unwrap_or(u32::MAX),

@@ -1,16 +1,14 @@
 //! Managing outgoing webhooks (SPEC §6.4), testing and redelivering, publishing events (§6.2).
 
-use std::net::SocketAddr;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
 use super::dispatch::Trigger;
 use super::App;
-use crate::domain::endpoint::{
-    check_ip, delivery_id, payload, Endpoint, EndpointConfig, EndpointPatch,
-};
+use crate::domain::endpoint::{check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch};
 use crate::domain::events::{is_catalog_event, Event};
+use crate::domain::format::{patch::validate, DestinationPatch};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::sender::SendOutcome;
@@ -38,13 +36,9 @@ impl App {
             return Ok(());
         };
         let port = parsed.port_or_known_default().unwrap_or(443);
-        let lookup = tokio::time::timeout(
-            Duration::from_secs(3),
-            tokio::net::lookup_host((host, port)),
-        )
-        .await;
+        let lookup =
+            tokio::time::timeout(Duration::from_secs(3), self.resolver.lookup(host, port)).await;
         if let Ok(Ok(addrs)) = lookup {
-            let addrs: Vec<SocketAddr> = addrs.collect();
             for a in addrs {
                 check_ip(a.ip(), self.config.local_mode)?;
             }
@@ -55,6 +49,7 @@ impl App {
 
     pub async fn endpoint_create(&self, body: &Map<String, Value>) -> Result<Endpoint> {
         let patch = EndpointPatch::from_json(body, true, self.config.local_mode)?;
+        let format = DestinationPatch::from_json(body)?;
         if let Some(u) = &patch.url {
             self.check_resolved(u).await?;
         }
@@ -72,8 +67,12 @@ impl App {
             created_at: now.clone(),
             updated_at: now,
             revision: 0,
+            destination: Default::default(),
         };
         patch.apply(&mut config);
+        // A known chat webhook URL chooses its format when none is given.
+        format.apply(&mut config.destination, Some(&config.url));
+        validate(&config.destination, &config.events)?;
         let endpoint = Endpoint {
             config,
             status,
@@ -91,13 +90,19 @@ impl App {
 
     pub async fn endpoint_update(&self, id: i64, body: &Map<String, Value>) -> Result<Endpoint> {
         let patch = EndpointPatch::from_json(body, false, self.config.local_mode)?;
+        let format = DestinationPatch::from_json(body)?;
         if let Some(u) = &patch.url {
             self.check_resolved(u).await?;
         }
         let current = self.endpoint_get(id).await?;
         let status = patch.status.clone();
         let mut config = current.config.clone();
+        let recheck = !format.is_empty() || patch.events.is_some();
         patch.apply(&mut config);
+        format.apply(&mut config.destination, None);
+        if recheck {
+            validate(&config.destination, &config.events)?;
+        }
         self.save_endpoint(config, status.as_deref()).await
     }
 
@@ -143,27 +148,25 @@ impl App {
             None,
         );
         let did = delivery_id(&event.event_id, id);
-        let d = Delivery {
-            id: did.clone(),
-            webhook_id: id,
-            event_id: event.event_id.clone(),
-            event: event.event.clone(),
-            status: "pending".into(),
-            payload: payload(&event.event, &event.timestamp, id, &did, &event.data, None),
-            attempts: vec![],
-            next_attempt_at: None,
-            created_at: time::now_rfc3339(),
+        let d = match self.new_delivery(&ep, &event, None, did) {
+            Ok(d) => {
+                // Record it first so the attempt's conditional save has something to update.
+                self.store
+                    .delivery_create(&d, self.config.log_retention_days)
+                    .await?;
+                self.attempt(&ep, d, Trigger::Manual).await?
+            }
+            Err(d) => {
+                self.record_unrendered(&ep, d, Trigger::Manual, None)
+                    .await?
+            }
         };
-        // Record it first so the attempt's conditional save has something to update.
-        self.store
-            .delivery_create(&d, self.config.log_retention_days)
-            .await?;
-        let d = self.attempt(&ep, d, Trigger::Manual).await?;
         let outcome = outcome_of(&d);
         Ok((d, outcome))
     }
 
-    /// A new attempt of an existing delivery: same id, same body, fresh timestamp and signature.
+    /// A new attempt of an existing delivery: same id, same body, fresh timestamp and signature
+    /// (a body that could not be rendered is rendered now, with the current format).
     pub async fn redeliver(&self, id: i64, delivery: &str) -> Result<Delivery> {
         let ep = self.endpoint_get(id).await?;
         let d = self
@@ -171,7 +174,14 @@ impl App {
             .delivery_get(id, delivery)
             .await?
             .ok_or_else(|| Error::NotFound("Delivery not found.".into()))?;
-        self.attempt(&ep, d, Trigger::Manual).await
+        let prev = d.attempts.len();
+        match self.redelivery_body(&ep, d) {
+            Ok(d) => self.attempt(&ep, d, Trigger::Manual).await,
+            Err(d) => {
+                self.record_unrendered(&ep, d, Trigger::Manual, Some(prev))
+                    .await
+            }
+        }
     }
 
     /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.

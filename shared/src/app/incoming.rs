@@ -10,21 +10,24 @@
 use std::collections::BTreeSet;
 use std::net::IpAddr;
 
-use axum::http::StatusCode;
-use serde_json::{json, Value};
+use serde_json::Value;
 
+use super::incoming_member::NewMember;
 use super::App;
-use crate::domain::events::Event;
-use crate::domain::incoming::{plan_memberships, IncomingWebhook, Outcome, Payload};
-use crate::domain::member::{self, Member};
+use crate::domain::incoming::plan::{self, Intent};
+use crate::domain::incoming::providers::{Headers, Source};
+use crate::domain::incoming::rules::ObjectState;
+use crate::domain::incoming::run::{Run, RunOutcome};
+use crate::domain::incoming::{IncomingWebhook, Payload};
+use crate::domain::member;
+use crate::domain::membership::{Kind, MemberState};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
-use crate::store::incoming::{Run, StoredResponse};
-use crate::store::keys::{self, Kind};
-use crate::store::members::MemberState;
+use crate::store::execution::{conflict, Conflict, Tag};
+use crate::store::incoming::StoredResponse;
 
 /// One call of the webhook URL, as the transport layer hands it over.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default)]
 pub struct Call {
     pub key: String,
     /// The parsed body fields (empty when the body could not be parsed).
@@ -38,6 +41,21 @@ pub struct Call {
     pub signature: Option<String>,
     /// `webhook-id`, `webhook-timestamp`, `webhook-signature`.
     pub standard_webhooks: Option<(String, String, String)>,
+    /// Every header (provider sources read their own).
+    pub headers: Headers,
+}
+
+/// The key, the raw body, the signatures and the idempotency key never reach `Debug`.
+impl std::fmt::Debug for Call {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Call")
+            .field("key", &"[redacted]")
+            .field("payload", &self.payload)
+            .field("body_error", &self.body_error)
+            .field("raw_body_bytes", &self.raw_body.len())
+            .field("source_ip", &self.source_ip)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Body problems found by the transport, reported in the order of SPEC §4.1.
@@ -48,34 +66,27 @@ pub enum ErrorKind {
     Malformed(String),
 }
 
-/// Status and JSON body of an execution.
+/// Status code and JSON body of an execution (the transport maps them to HTTP).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Executed {
-    pub status: StatusCode,
+    pub status: u16,
     pub body: Value,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Tag {
-    Profile,
-    Login,
-    Membership,
-    Exists(Kind, i64),
-    Webhook,
-    Idempotency,
-    Other,
+/// One execution under way: the resolved webhook and what the call brought.
+pub(crate) struct Execution<'a> {
+    pub webhook: &'a IncomingWebhook,
+    pub payload: &'a Payload,
+    pub email: &'a str,
+    pub source_ip: Option<IpAddr>,
+    pub key_hash: Option<&'a str>,
+    /// Provider sources: the event type, recorded in the run.
+    pub event: Option<String>,
+    /// Provider sources: the objects' new states, with the revisions they were read at.
+    pub objects: Vec<(ObjectState, i64)>,
 }
 
 const MAX_ATTEMPTS: usize = 8;
-
-/// A member about to be created by this call (kept across re-plans so the id and the password
-/// hash are computed once).
-struct NewMember {
-    member: Member,
-    password_hash: String,
-    logins: Vec<String>,
-    login_index: usize,
-}
 
 impl App {
     /// Executes one call; every outcome, success or not, is an [`Executed`] or an [`Error`]
@@ -126,6 +137,12 @@ impl App {
             ))
             .await;
         }
+        if webhook.source != Source::Form {
+            return match self.execute_provider(&webhook, &call).await {
+                Ok(done) => Ok(done),
+                Err(e) => fail(e).await,
+            };
+        }
         if !signature_ok(&webhook, &call) {
             return fail(Error::Forbidden("Missing or invalid signature.".into())).await;
         }
@@ -153,273 +170,72 @@ impl App {
             return fail(Error::RateLimited).await;
         }
         let state = state?.unwrap_or_default();
-        match self
-            .apply(&webhook, &call, payload, &email, state, key_hash.as_deref())
-            .await
-        {
+        let x = Execution {
+            webhook: &webhook,
+            payload,
+            email: &email,
+            source_ip: call.source_ip,
+            key_hash: key_hash.as_deref(),
+            event: None,
+            objects: vec![],
+        };
+        match self.apply(&x, Intent::Form, state).await {
             Ok(done) => Ok(done),
             Err(e) => fail(e).await,
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    async fn apply(
+    /// Plans and commits, re-reading and re-planning while conditions fail.
+    pub(crate) async fn apply(
         &self,
-        webhook: &IncomingWebhook,
-        call: &Call,
-        payload: &Payload,
-        email: &str,
+        x: &Execution<'_>,
+        intent: Intent,
         mut state: MemberState,
-        key_hash: Option<&str>,
     ) -> Result<Executed> {
+        let store = &self.store;
         let mut new_member: Option<NewMember> = None;
         let mut missing: BTreeSet<(Kind, i64)> = BTreeSet::new();
         for attempt in 0..MAX_ATTEMPTS {
             if attempt > 0 {
                 tokio::time::sleep(std::time::Duration::from_millis(5 * attempt as u64)).await;
             }
-            let now = time::now_rfc3339();
-            let created = state.member.is_none();
-            if created && new_member.is_none() {
-                new_member = Some(self.prepare_member(webhook, payload, email).await?);
-            }
-            if !created {
-                new_member = None;
-            }
-            let member = match (&state.member, &mut new_member) {
-                (Some(m), _) => m.clone(),
-                (None, Some(n)) => {
-                    n.member.login = n
-                        .logins
-                        .get(n.login_index)
-                        .cloned()
-                        .unwrap_or_else(|| member::random_login(email));
-                    n.member.display_name = member::display_name(
-                        &n.member.first_name,
-                        &n.member.last_name,
-                        &n.member.login,
-                    );
-                    n.member.clone()
-                }
-                (None, None) => {
-                    return Err(Error::Locked("The member could not be resolved.".into()))
-                }
+            let failed = match self
+                .plan_and_commit(x, &intent, &state, &missing, &mut new_member)
+                .await?
+            {
+                Ok(done) => return Ok(done),
+                Err(failed) => failed,
             };
-
-            let missing_of = |kind: Kind| -> BTreeSet<i64> {
-                missing
-                    .iter()
-                    .filter(|(k, _)| *k == kind)
-                    .map(|(_, id)| *id)
-                    .collect()
-            };
-            let current =
-                |kind: Kind| -> BTreeSet<i64> { state.of(kind).keys().copied().collect() };
-            let spaces = plan_memberships(
-                &webhook.space_ids,
-                &webhook.remove_space_ids,
-                &current(Kind::Space),
-                &missing_of(Kind::Space),
-            );
-            let courses = if self.config.course_module_enabled {
-                plan_memberships(
-                    &webhook.course_ids,
-                    &webhook.remove_course_ids,
-                    &current(Kind::Course),
-                    &missing_of(Kind::Course),
-                )
-            } else {
-                Outcome {
-                    skipped: webhook
-                        .course_ids
-                        .iter()
-                        .chain(&webhook.remove_course_ids)
-                        .copied()
-                        .collect(),
-                    ..Outcome::default()
-                }
-            };
-
-            let welcome = match (webhook.send_wp_welcome_email, created) {
-                (false, _) => "not_requested",
-                (true, false) => "existing_user",
-                (true, true) => "sent",
-            };
-            let mut body = json!({
-                "status": "success",
-                "success": true,
-                "message": "webhook has been successfully executed",
-                "execution_timestamp": time::now().as_second(),
-                "user_id": member.user_id,
-                "created": created,
-                "spaces": spaces,
-                "courses": courses,
-                "welcome_email": welcome,
-            });
-
-            // Writes, each tagged with what its condition protects.
-            let store = &self.store;
-            let mut items = Vec::new();
-            if let Some(n) = &new_member {
-                items.push((Tag::Profile, store.put_profile(&member, &n.password_hash)?));
-                items.push((Tag::Login, store.put_login_claim(&member)?));
-            }
-            let mut events = Vec::new();
-            let xprofile = Some(member.xprofile());
-            let base = |extra: Value| -> Value {
-                let mut data = json!({"user_id": member.user_id, "incoming_webhook_id": webhook.id, "user": member.public()});
-                if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
-                    d.extend(e.clone());
-                }
-                data
-            };
-            if created {
-                events.push(Event::new(
-                    "user.registered",
-                    base(json!({})),
-                    Some(member.user_id),
-                    xprofile.clone(),
+            if failed.contains(&Tag::Object) {
+                return Err(Error::Dependency(
+                    "a concurrent event changed the same provider object; retry".into(),
                 ));
             }
-            for (kind, outcome, joined, left) in [
-                (
-                    Kind::Space,
-                    &spaces,
-                    "space.member_joined",
-                    "space.member_left",
-                ),
-                (
-                    Kind::Course,
-                    &courses,
-                    "course.enrolled",
-                    "course.unenrolled",
-                ),
-            ] {
-                let id_field = format!("{}_id", kind.noun());
-                for id in &outcome.removed {
-                    items.push((Tag::Membership, store.delete_membership(kind, *id, email)?));
-                    items.push((
-                        Tag::Exists(kind, *id),
-                        store.check_exists(kind.catalog(), &keys::id_sk(*id))?,
-                    ));
-                    events.push(Event::new(
-                        left,
-                        base(json!({ id_field.clone(): id })),
-                        Some(member.user_id),
-                        xprofile.clone(),
-                    ));
+            match conflict(&failed) {
+                Conflict::Replay => {
+                    if let Some(h) = x.key_hash {
+                        if let Some(r) = store.stored_response(h).await? {
+                            return Ok(replayed(r));
+                        }
+                    }
+                    state = store.member_state(x.email).await?;
                 }
-                for id in &outcome.added {
-                    items.push((
-                        Tag::Membership,
-                        store.put_membership(kind, *id, &member, Some(webhook.id), &now)?,
-                    ));
-                    items.push((
-                        Tag::Exists(kind, *id),
-                        store.check_exists(kind.catalog(), &keys::id_sk(*id))?,
-                    ));
-                    events.push(Event::new(
-                        joined,
-                        base(json!({ id_field.clone(): id })),
-                        Some(member.user_id),
-                        xprofile.clone(),
-                    ));
+                Conflict::WebhookGone => {
+                    return Err(Error::NotFound(
+                        "Invalid webhook URL: no webhook has this key.".into(),
+                    ))
                 }
-            }
-            events.push(Event::new(
-                "incoming_webhook.processed",
-                base(json!({"email": email, "created": created, "spaces": spaces, "courses": courses})),
-                Some(member.user_id),
-                xprofile.clone(),
-            ));
-            items.push((Tag::Webhook, store.count_run(webhook.id, &now)?));
-            let run = Run {
-                id: crate::domain::time::new_ulid().to_string(),
-                webhook_id: webhook.id,
-                time: now.clone(),
-                email: Some(email.to_string()),
-                user_id: Some(member.user_id),
-                created,
-                outcome: "success".into(),
-                status_code: 200,
-                spaces: spaces.clone(),
-                courses: courses.clone(),
-                welcome_email: Some(welcome.into()),
-                source_ip: call.source_ip.map(|ip| ip.to_string()),
-                error: None,
-            };
-            items.push((
-                Tag::Other,
-                store.put_run(&run, self.config.log_retention_days)?,
-            ));
-            let stored = StoredResponse {
-                status: 200,
-                body: body.clone(),
-                expires_at: time::now().as_second() + 86_400,
-            };
-            if let Some(h) = key_hash {
-                items.push((Tag::Idempotency, store.put_stored_response(h, &stored)?));
-            }
-
-            match self.commit_with_events(items, events, Tag::Other).await? {
-                Ok(()) => {
-                    if created && webhook.send_wp_welcome_email {
-                        let status = self.send_welcome(&member).await;
-                        body["welcome_email"] = json!(status);
-                        if status != "sent" {
-                            if let Some(h) = key_hash {
-                                let amended = StoredResponse {
-                                    body: body.clone(),
-                                    ..stored
-                                };
-                                if let Err(e) = store.amend_stored_response(h, &amended).await {
-                                    tracing::warn!(error = %e, "could not amend the stored response");
-                                }
-                            }
-                        }
-                    }
-                    tracing::info!(
-                        webhook_id = webhook.id,
-                        user_id = member.user_id,
-                        created,
-                        "incoming webhook executed"
-                    );
-                    return Ok(Executed {
-                        status: StatusCode::OK,
-                        body,
-                    });
-                }
-                Err(failed) => {
-                    if failed.contains(&Tag::Idempotency) {
-                        if let Some(h) = key_hash {
-                            if let Some(r) = store.stored_response(h).await? {
-                                return Ok(replayed(r));
-                            }
-                        }
-                    }
-                    if failed.contains(&Tag::Webhook) {
-                        return Err(Error::NotFound(
-                            "Invalid webhook URL: no webhook has this key.".into(),
-                        ));
-                    }
-                    let mut refresh = failed.is_empty()
-                        || failed.contains(&Tag::Profile)
-                        || failed.contains(&Tag::Membership);
-                    for tag in &failed {
-                        if let Tag::Exists(kind, id) = tag {
-                            missing.insert((*kind, *id));
-                        }
-                    }
-                    if failed.contains(&Tag::Login) && !failed.contains(&Tag::Profile) {
-                        if let Some(n) = &mut new_member {
-                            n.login_index += 1;
-                        }
-                    }
-                    if failed.iter().any(|t| matches!(t, Tag::Exists(..))) {
-                        refresh = true;
+                Conflict::Retry {
+                    refresh,
+                    missing: gone,
+                    next_login,
+                } => {
+                    missing.extend(gone);
+                    if let (true, Some(n)) = (next_login, new_member.as_mut()) {
+                        n.login_index += 1;
                     }
                     if refresh {
-                        state = store.member_state(email).await?;
+                        state = store.member_state(x.email).await?;
                     }
                 }
             }
@@ -429,71 +245,73 @@ impl App {
         ))
     }
 
-    /// Allocates an id and hashes the password of a member this call may create.
-    async fn prepare_member(
+    /// One plan and commit; `Err(tags)` when conditions failed.
+    async fn plan_and_commit(
         &self,
-        webhook: &IncomingWebhook,
-        payload: &Payload,
-        email: &str,
-    ) -> Result<NewMember> {
-        let password = payload
-            .password()
-            .map(str::to_string)
-            .unwrap_or_else(secret::random_password);
-        let (user_id, hash) = tokio::join!(
-            self.store.next_id("user"),
-            tokio::task::spawn_blocking(move || secret::hash_password(&password))
-        );
-        let user_id = user_id?;
-        let password_hash = hash.map_err(Error::dep)?.map_err(Error::dep)?;
-        let first = payload
-            .get("first_name")
-            .map(|s| member::sanitize_text(s, 100))
-            .unwrap_or_default();
-        let last = payload
-            .get("last_name")
-            .map(|s| member::sanitize_text(s, 100))
-            .unwrap_or_default();
-        let logins = member::login_candidates(payload.get("user_login"), email);
-        let login = logins
-            .first()
-            .cloned()
-            .unwrap_or_else(|| member::random_login(email));
-        Ok(NewMember {
-            member: Member {
-                user_id,
-                email: email.to_string(),
-                display_name: member::display_name(&first, &last, &login),
-                login,
-                first_name: first,
-                last_name: last,
-                role: self.config.default_role.clone(),
-                status: "active".into(),
-                meta: payload.mapped_meta(&webhook.field_map),
-                created_at: time::now_rfc3339(),
-                origin: format!("incoming_webhook:{}", webhook.id),
-            },
-            password_hash,
-            logins,
-            login_index: 0,
-        })
-    }
-
-    async fn send_welcome(&self, member: &Member) -> &'static str {
-        let email = match crate::mail::welcome_email(&self.config, member) {
-            Ok(e) => e,
-            Err(e) => {
-                tracing::error!(error = %e, "welcome email could not be rendered");
-                return "failed";
-            }
-        };
-        match self.mailer.send(&email).await {
-            Ok(()) => "sent",
-            Err(e) => {
-                tracing::warn!(error = %e, user_id = member.user_id, "welcome email failed");
-                "failed"
-            }
+        x: &Execution<'_>,
+        intent: &Intent,
+        state: &MemberState,
+        missing: &BTreeSet<(Kind, i64)>,
+        new_member: &mut Option<NewMember>,
+    ) -> Result<std::result::Result<Executed, Vec<Tag>>> {
+        let store = &self.store;
+        let creating = state.member.is_none() && !matches!(intent, Intent::Revoke { .. });
+        if creating && new_member.is_none() {
+            *new_member = Some(self.prepare_member(x.webhook, x.payload, x.email).await?);
         }
+        if !creating {
+            *new_member = None;
+        }
+        let candidate = new_member.as_mut().map(|n| n.current(x.email));
+        let req = plan::Request {
+            webhook: x.webhook,
+            email: x.email,
+            intent: intent.clone(),
+            courses_enabled: self.config.course_module_enabled,
+            source_ip: x.source_ip.map(|ip| ip.to_string()),
+            event: x.event.clone(),
+            now: time::now_rfc3339(),
+            now_secs: time::now().as_second(),
+        };
+        let st = plan::State {
+            member: state,
+            candidate: candidate.as_ref(),
+            missing,
+        };
+        let plan = plan::plan(st, &req)
+            .map_err(|_| Error::Locked("The member could not be resolved.".into()))?;
+        let mut body = plan.response.body();
+        let stored = StoredResponse {
+            status: 200,
+            body: body.clone(),
+            expires_at: req.now_secs + 86_400,
+        };
+        let idem = x.key_hash.map(|h| (h, &stored));
+        let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
+        let mut items = store.plan_items(&plan, hash, idem, self.config.log_retention_days)?;
+        for (object, prev) in &x.objects {
+            items.push((
+                Tag::Object,
+                store.put_object_state(x.webhook.id, object, *prev)?,
+            ));
+        }
+        if let Err(failed) = self
+            .commit_with_events(items, plan.events.clone(), Tag::Other)
+            .await?
+        {
+            return Ok(Err(failed));
+        }
+        if plan.created && x.webhook.send_wp_welcome_email {
+            self.welcome(&plan.member, &mut body, x.key_hash, stored)
+                .await;
+        }
+        tracing::info!(
+            webhook_id = x.webhook.id,
+            user_id = plan.member.user_id,
+            created = plan.created,
+            "incoming webhook executed"
+        );
+        Ok(Ok(Executed { status: 200, body }))
     }
 
     /// Records a refused call in the activity log.
@@ -504,21 +322,15 @@ impl App {
         email: Option<&str>,
         error: &Error,
     ) {
-        let run = Run {
-            id: crate::domain::time::new_ulid().to_string(),
-            webhook_id: webhook.id,
-            time: time::now_rfc3339(),
-            email: email.map(str::to_string),
-            user_id: None,
-            created: false,
-            outcome: "failed".into(),
-            status_code: error.status().as_u16(),
-            spaces: Outcome::default(),
-            courses: Outcome::default(),
-            welcome_email: None,
-            source_ip: call.source_ip.map(|ip| ip.to_string()),
-            error: Some(error.to_string()),
-        };
+        let mut run = Run::new(
+            webhook.id,
+            &time::now_rfc3339(),
+            RunOutcome::Failed,
+            error.status().as_u16(),
+        );
+        run.email = email.map(str::to_string);
+        run.source_ip = call.source_ip.map(|ip| ip.to_string());
+        run.error = Some(error.to_string());
         self.store
             .record_run(&run, self.config.log_retention_days)
             .await;
@@ -527,7 +339,7 @@ impl App {
 
 fn replayed(r: StoredResponse) -> Executed {
     Executed {
-        status: StatusCode::from_u16(r.status).unwrap_or(StatusCode::OK),
+        status: r.status,
         body: r.body,
     }
 }

@@ -42,11 +42,24 @@ impl App {
                 continue;
             }
             let found = self.store.catalog_existing(kind, &ids).await?;
+            let unknown = |list: &[i64]| list.iter().find(|id| !found.contains(id)).copied();
             for (field, list) in fields {
-                if let Some(unknown) = list.iter().flatten().find(|id| !found.contains(id)) {
+                if let Some(id) = list.as_deref().and_then(unknown) {
                     return Err(Error::invalid(
                         field,
-                        format!("{} {unknown} does not exist", kind.noun()),
+                        format!("{} {id} does not exist", kind.noun()),
+                    ));
+                }
+            }
+            for p in patch.products.iter().flatten() {
+                let list = match kind {
+                    Kind::Space => &p.space_ids,
+                    Kind::Course => &p.course_ids,
+                };
+                if let Some(id) = unknown(list) {
+                    return Err(Error::invalid(
+                        "products",
+                        format!("{} {id} does not exist", kind.noun()),
                     ));
                 }
             }
@@ -72,6 +85,10 @@ impl App {
             allowed_ips: vec![],
             signing_secret: None,
             field_map: Default::default(),
+            source: Default::default(),
+            source_secret: None,
+            rules: None,
+            products: vec![],
             running_count: 0,
             last_run_at: None,
             created_at: now.clone(),

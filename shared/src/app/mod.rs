@@ -1,16 +1,21 @@
 //! Use cases: each combines domain rules with the store, the queue and the mailer.
 
+pub mod auth;
 pub mod catalog;
 pub mod dispatch;
 pub mod endpoints;
 pub mod events;
+pub mod formats;
 pub mod incoming;
 pub mod incoming_admin;
+mod incoming_member;
+pub mod incoming_provider;
 pub mod limiter;
 
 use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
+use crate::resolver::{Resolver, SystemResolver};
 use crate::sender::Sender;
 use crate::store::Store;
 
@@ -23,6 +28,8 @@ pub struct App {
     pub mailer: Mailer,
     pub limiter: limiter::RateLimiter,
     pub sender: Sender,
+    /// Resolves endpoint hosts for the save-time address check.
+    pub resolver: std::sync::Arc<dyn Resolver>,
 }
 
 impl App {
@@ -63,11 +70,18 @@ impl App {
         );
         Self {
             sender,
+            resolver: std::sync::Arc::new(SystemResolver),
             config,
             store,
             queue,
             mailer,
             limiter,
         }
+    }
+
+    /// The same app with another resolver for the save-time checks (tests).
+    pub fn with_resolver(mut self, resolver: std::sync::Arc<dyn Resolver>) -> Self {
+        self.resolver = resolver;
+        self
     }
 }

@@ -7,13 +7,15 @@ use std::net::IpAddr;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
+use super::egress::EgressPolicy;
 use super::events::{is_valid_pattern, pattern_matches};
+use super::format::Destination;
 use super::incoming::{string_field, truncate};
 use super::secret;
 use crate::error::{Error, Result};
 
 /// An endpoint's configuration (what admins edit).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct EndpointConfig {
     pub id: i64,
     pub name: String,
@@ -27,7 +29,13 @@ pub struct EndpointConfig {
     pub updated_at: String,
     #[serde(default)]
     pub revision: i64,
+    /// The body format (SPEC §6.8).
+    #[serde(default)]
+    pub destination: Destination,
 }
+
+// The signing secret and custom header values read `[redacted]`.
+crate::redacted_debug!(EndpointConfig, EndpointPatch);
 
 /// An endpoint with its delivery state (`status` is set by admins and by failures).
 #[derive(Clone, Debug, PartialEq)]
@@ -64,6 +72,10 @@ impl Endpoint {
             "secret": c.secret,
             "headers": c.headers,
             "retry_count": c.retry_count,
+            "format": c.destination.format,
+            "message_template": c.destination.message_template,
+            "template": c.destination.template,
+            "content_type": c.destination.content_type(),
             "last_triggered_at": self.last_triggered_at,
             "last_error": self.last_error,
             "consecutive_failures": self.consecutive_failures,
@@ -74,7 +86,7 @@ impl Endpoint {
 }
 
 /// Admin input for an endpoint, validated field by field.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default, Serialize)]
 pub struct EndpointPatch {
     pub name: Option<String>,
     pub url: Option<String>,
@@ -250,84 +262,19 @@ impl EndpointPatch {
     }
 }
 
-/// Syntactic URL rules: absolute, `https` (or `http` in local mode), a host, no credentials,
-/// and, for literal IP hosts, an allowed address.
+/// Syntactic URL rules (see [`EgressPolicy::check_url`]), as the admin API's `400`.
 pub fn check_url(raw: &str, local_mode: bool) -> Result<String> {
-    let url = reqwest::Url::parse(raw)
-        .map_err(|_| Error::bad_url("Webhook URL must be a valid HTTPS URL."))?;
-    match url.scheme() {
-        "https" => {}
-        "http" if local_mode => {}
-        _ => return Err(Error::bad_url("Webhook URL must use HTTPS protocol.")),
-    }
-    if raw.len() > 2048 || !url.username().is_empty() || url.password().is_some() {
-        return Err(Error::bad_url(
-            "Webhook URL must be a valid HTTPS URL without credentials.",
-        ));
-    }
-    match url.host() {
-        None => return Err(Error::bad_url("Webhook URL must have a host.")),
-        Some(url::Host::Ipv4(ip)) => check_ip(IpAddr::V4(ip), local_mode)?,
-        Some(url::Host::Ipv6(ip)) => check_ip(IpAddr::V6(ip), local_mode)?,
-        Some(url::Host::Domain(d)) => {
-            let d = d.trim_end_matches('.').to_ascii_lowercase();
-            if !local_mode
-                && (d == "localhost" || d.ends_with(".localhost") || d.ends_with(".internal"))
-            {
-                return Err(Error::bad_url(
-                    "Webhook URL must not point at a private or loopback address.",
-                ));
-            }
-        }
-    }
-    Ok(url.to_string())
+    EgressPolicy::new(local_mode)
+        .check_url(raw)
+        .map(|u| u.to_string())
+        .map_err(|b| Error::bad_url(b.to_string()))
 }
 
-/// The address rules of SPEC §6.3: never loopback (except in local mode), private, link-local,
-/// multicast, unspecified, shared (CGNAT), or cloud-metadata addresses.
+/// The address rules of SPEC §6.3 (see [`super::egress`]), as the admin API's `400`.
 pub fn check_ip(ip: IpAddr, local_mode: bool) -> Result<()> {
-    if ip_allowed(ip, local_mode) {
-        Ok(())
-    } else {
-        Err(Error::bad_url(
-            "Webhook URL must not point at a private, loopback or metadata address.",
-        ))
-    }
-}
-
-pub fn ip_allowed(ip: IpAddr, local_mode: bool) -> bool {
-    let ip = match ip {
-        IpAddr::V6(v6) => v6
-            .to_ipv4_mapped()
-            .map(IpAddr::V4)
-            .unwrap_or(IpAddr::V6(v6)),
-        v4 => v4,
-    };
-    if ip.is_loopback() {
-        return local_mode;
-    }
-    match ip {
-        IpAddr::V4(v4) => {
-            let o = v4.octets();
-            !(v4.is_private()
-                || v4.is_link_local()
-                || v4.is_multicast()
-                || v4.is_unspecified()
-                || v4.is_broadcast()
-                || o[0] == 0
-                || (o[0] == 100 && (64..128).contains(&o[1]))
-                || (o[0] == 192 && o[1] == 0 && o[2] == 0)
-                || o[0] >= 240)
-        }
-        IpAddr::V6(v6) => {
-            let s = v6.segments();
-            !(v6.is_multicast()
-                || v6.is_unspecified()
-                || (s[0] & 0xfe00) == 0xfc00
-                || (s[0] & 0xffc0) == 0xfe80
-                || (s[0] == 0x64 && s[1] == 0xff9b))
-        }
-    }
+    EgressPolicy::new(local_mode)
+        .check_ip(ip)
+        .map_err(|b| Error::bad_url(b.to_string()))
 }
 
 /// Base delays between attempts: 1 min, 5 min, 30 min, 2 h, 24 h.
@@ -345,53 +292,13 @@ pub fn retry_delay(retry: u32, jitter: f64, retry_after: Option<u64>) -> u64 {
     }
 }
 
-/// The exact body of a delivery (compact, JavaScript-canonical) — signed as is.
-pub fn payload(
-    event: &str,
-    timestamp: &str,
-    webhook_id: i64,
-    delivery_id: &str,
-    data: &Value,
-    xprofile: Option<&Value>,
-) -> String {
-    let mut m = Map::new();
-    m.insert("event".into(), json!(event));
-    m.insert("timestamp".into(), json!(timestamp));
-    m.insert("webhook_id".into(), json!(webhook_id));
-    m.insert("delivery_id".into(), json!(delivery_id));
-    m.insert("data".into(), super::json::canonicalize(data.clone()));
-    if let Some(x) = xprofile {
-        m.insert("xprofile".into(), super::json::canonicalize(x.clone()));
-    }
-    // Keep the seed's field order: serde_json's map is sorted, so write the envelope by hand.
-    let mut out = String::from("{");
-    for (i, key) in [
-        "event",
-        "timestamp",
-        "webhook_id",
-        "delivery_id",
-        "data",
-        "xprofile",
-    ]
-    .iter()
-    .enumerate()
-    {
-        let Some(v) = m.get(*key) else { continue };
-        if i > 0 {
-            out.push(',');
-        }
-        out.push_str(&format!("\"{key}\":{}", super::json::to_js_string(v)));
-    }
-    out.push('}');
-    out
-}
-
-/// The headers of one attempt, in order: defaults, custom headers, then identification and
-/// signatures (which custom headers can never override).
+/// The headers of one attempt, in order: defaults (the body's `content_type`), custom headers,
+/// then identification and signatures (which custom headers can never override).
 pub fn signed_headers(
     endpoint: &EndpointConfig,
     event: &str,
     delivery_id: &str,
+    content_type: &str,
     body: &str,
     timestamp: i64,
 ) -> Vec<(String, String)> {
@@ -400,7 +307,7 @@ pub fn signed_headers(
         secret::hmac_sha256_hex(endpoint.secret.as_bytes(), body.as_bytes())
     );
     let mut h = vec![
-        ("Content-Type".to_string(), "application/json".to_string()),
+        ("Content-Type".to_string(), content_type.to_string()),
         (
             "User-Agent".to_string(),
             "Switchboard-Webhook/1.0".to_string(),
@@ -522,19 +429,8 @@ mod tests {
     }
 
     #[test]
-    fn payload_order_and_signatures() {
-        let body = payload(
-            "feed.created",
-            "2024-01-15T10:30:00Z",
-            1,
-            "d1",
-            &json!({"id": 1}),
-            None,
-        );
-        assert_eq!(
-            body,
-            r#"{"event":"feed.created","timestamp":"2024-01-15T10:30:00Z","webhook_id":1,"delivery_id":"d1","data":{"id":1}}"#
-        );
+    fn signatures() {
+        let body = r#"{"event":"feed.created","data":{"id":1}}"#;
         let cfg = EndpointConfig {
             id: 1,
             name: "n".into(),
@@ -546,8 +442,16 @@ mod tests {
             created_at: String::new(),
             updated_at: String::new(),
             revision: 0,
+            destination: Destination::default(),
         };
-        let h = signed_headers(&cfg, "feed.created", "d1", &body, 1_700_000_000);
+        let h = signed_headers(
+            &cfg,
+            "feed.created",
+            "d1",
+            "application/json",
+            body,
+            1_700_000_000,
+        );
         let get = |n: &str| {
             h.iter()
                 .find(|(k, _)| k == n)
@@ -562,6 +466,7 @@ mod tests {
             )
         );
         assert_eq!(get("X-API-Key"), "k");
+        assert_eq!(get("Content-Type"), "application/json");
         assert!(secret::standard_webhooks_verify(
             &cfg.secret,
             "d1",

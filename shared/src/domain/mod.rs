@@ -1,10 +1,15 @@
 //! Pure domain rules: no I/O here.
 
+pub mod auth;
+pub mod egress;
 pub mod endpoint;
 pub mod events;
+pub mod format;
 pub mod incoming;
 pub mod json;
 pub mod member;
+pub mod membership;
 pub mod page;
+pub mod redact;
 pub mod secret;
 pub mod time;

@@ -21,6 +21,11 @@ pub fn webhook_key() -> String {
     B64URL.encode(random_bytes::<24>())
 }
 
+/// 256 random bits, URL-safe (43 characters).
+pub fn random_token() -> String {
+    B64URL.encode(random_bytes::<32>())
+}
+
 /// `whsec_` + base64 of 32 random bytes (Standard Webhooks secret format).
 pub fn endpoint_secret() -> String {
     format!("whsec_{}", B64.encode(random_bytes::<32>()))
@@ -120,7 +125,8 @@ pub fn standard_webhooks_verify(
     let Ok(ts) = timestamp.trim().parse::<i64>() else {
         return false;
     };
-    if (now - ts).abs() > 300 {
+    // `abs_diff` cannot overflow, whatever timestamp a caller sends.
+    if now.abs_diff(ts) > 300 {
         return false;
     }
     let expected = standard_webhooks_sign(secret, id, ts, body);
@@ -169,6 +175,23 @@ mod tests {
         assert!(verify_sha256_header(b"k", b"body", &sig));
         assert!(!verify_sha256_header(b"k", b"body2", &sig));
         assert!(!verify_sha256_header(b"k", b"body", "abc"));
+    }
+
+    #[test]
+    fn extreme_timestamps_are_refused_without_overflow() {
+        let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+        for (ts, now) in [
+            (i64::MIN.to_string(), 1_700_000_000),
+            (i64::MAX.to_string(), 1_700_000_000),
+            (i64::MIN.to_string(), i64::MAX),
+            (i64::MAX.to_string(), i64::MIN),
+        ] {
+            let t = ts.parse::<i64>().unwrap();
+            let sig = standard_webhooks_sign(secret, "id", t, b"{}");
+            assert!(!standard_webhooks_verify(
+                secret, "id", &ts, &sig, b"{}", now
+            ));
+        }
     }
 
     #[test]

@@ -40,6 +40,9 @@ pub struct Delivery {
     pub status: String,
     /// The exact body sent (and signed) on every attempt.
     pub payload: String,
+    /// The body's content type when it is not `application/json` (template endpoints).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
     pub attempts: Vec<Attempt>,
     pub next_attempt_at: Option<String>,
     pub created_at: String,
@@ -49,6 +52,13 @@ pub struct Delivery {
 pub const MAX_ATTEMPTS_KEPT: usize = 25;
 
 impl Delivery {
+    /// The content type the body is sent with.
+    pub fn content_type(&self) -> &str {
+        self.content_type
+            .as_deref()
+            .unwrap_or(crate::domain::format::JSON)
+    }
+
     pub fn last(&self) -> Option<&Attempt> {
         self.attempts.last()
     }
@@ -74,6 +84,7 @@ impl Delivery {
         v["webhook_id"] = json!(self.webhook_id);
         v["event_id"] = json!(self.event_id);
         v["payload"] = json!(self.payload);
+        v["content_type"] = json!(self.content_type());
         v["attempts"] = json!(self.attempts);
         v["attempt_count"] = json!(self.attempts.len());
         v["created_at"] = json!(self.created_at);

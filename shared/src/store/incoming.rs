@@ -12,7 +12,10 @@ use serde_json::{json, Value};
 use super::keys;
 use super::{from_item, n, s, to_item, QuerySpec, Store};
 use crate::aws::OrUnavailable;
-use crate::domain::incoming::{IncomingWebhook, Outcome};
+use crate::domain::incoming::providers::Source;
+use crate::domain::incoming::rules::ObjectState;
+pub use crate::domain::incoming::run::Run;
+use crate::domain::incoming::IncomingWebhook;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
 
@@ -41,25 +44,6 @@ struct KeyItem {
     pk: String,
     sk: String,
     data: IncomingWebhook,
-}
-
-/// One execution in a webhook's activity log. Never holds a password.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Run {
-    pub id: String,
-    pub webhook_id: i64,
-    pub time: String,
-    pub email: Option<String>,
-    pub user_id: Option<i64>,
-    pub created: bool,
-    /// `success` or `failed`.
-    pub outcome: String,
-    pub status_code: u16,
-    pub spaces: Outcome,
-    pub courses: Outcome,
-    pub welcome_email: Option<String>,
-    pub source_ip: Option<String>,
-    pub error: Option<String>,
 }
 
 #[derive(Serialize, Deserialize)]
@@ -269,4 +253,111 @@ impl Store {
 /// The run's public view.
 pub fn run_view(r: &Run) -> Value {
     json!(r)
+}
+
+#[derive(Serialize, Deserialize)]
+struct ObjectItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    state: ObjectState,
+}
+
+#[derive(Serialize, Deserialize)]
+struct CustomerItem {
+    pk: String,
+    sk: String,
+    email: String,
+}
+
+impl Store {
+    /// The states of the provider objects an event names (one BatchGetItem).
+    pub async fn object_states(
+        &self,
+        webhook_id: i64,
+        objects: &[String],
+    ) -> Result<Vec<ObjectState>> {
+        if objects.is_empty() {
+            return Ok(vec![]);
+        }
+        let keys = objects
+            .iter()
+            .map(|o| {
+                super::key(
+                    keys::provider_object(webhook_id, o),
+                    keys::PROVIDER_OBJECT_SK,
+                )
+            })
+            .collect();
+        self.batch_get(keys, None)
+            .await?
+            .into_iter()
+            .map(|i| from_item::<ObjectItem>(i).map(|o| o.state))
+            .collect()
+    }
+
+    /// Writes an object's new state, only if it is still at `prev` (0: absent).
+    pub fn put_object_state(
+        &self,
+        webhook_id: i64,
+        state: &ObjectState,
+        prev: i64,
+    ) -> Result<TransactWriteItem> {
+        let item = to_item(&ObjectItem {
+            pk: keys::provider_object(webhook_id, &state.object),
+            sk: keys::PROVIDER_OBJECT_SK.into(),
+            state: state.clone(),
+        })?;
+        let put = aws_sdk_dynamodb::types::Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item));
+        let put = if prev == 0 {
+            put.condition_expression("attribute_not_exists(pk)")
+        } else {
+            put.condition_expression("#rev = :rev")
+                .expression_attribute_names("#rev", "rev")
+                .expression_attribute_values(":rev", n(prev))
+        };
+        Ok(TransactWriteItem::builder()
+            .put(put.build().map_err(Error::dep)?)
+            .build())
+    }
+
+    /// The member email recorded for a provider customer id.
+    pub async fn customer_email(&self, source: Source, customer: &str) -> Result<Option<String>> {
+        let pk = keys::provider_customer(source.name(), customer);
+        Ok(self
+            .get_as::<CustomerItem>(&pk, keys::PROVIDER_CUSTOMER_SK)
+            .await?
+            .map(|c| c.email))
+    }
+
+    /// Records a provider customer id's email, unless one is recorded already.
+    pub async fn map_customer(&self, source: Source, customer: &str, email: &str) -> Result<()> {
+        let item = to_item(&CustomerItem {
+            pk: keys::provider_customer(source.name(), customer),
+            sk: keys::PROVIDER_CUSTOMER_SK.into(),
+            email: email.to_string(),
+        })?;
+        self.put_if(item, "attribute_not_exists(pk)", vec![])
+            .await
+            .map(|_| ())
+    }
+}
+
+impl Store {
+    /// Records provider objects' states outside an execution (a revoke that found no member).
+    pub async fn put_object_states(
+        &self,
+        webhook_id: i64,
+        states: &[(ObjectState, i64)],
+    ) -> Result<()> {
+        let items = states
+            .iter()
+            .map(|(s, prev)| Ok(((), self.put_object_state(webhook_id, s, *prev)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.transact(items).await?.map_err(|_| {
+            Error::Dependency("a concurrent event changed the same provider object; retry".into())
+        })
+    }
 }

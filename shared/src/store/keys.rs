@@ -11,10 +11,15 @@
 //! | incoming webhook | `IWH` | `{id:012}` | |
 //! | incoming webhook by key | `IWHKEY#{key}` | `IWHKEY` | |
 //! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
+//! | provider object state | `IWH#{id}#OBJ#{provider}:{object id}` | `OBJ` | |
+//! | provider customer | `CUSTOMER#{provider}#{customer id}` | `CUSTOMER` | |
 //! | idempotency record | `IDEM#{sha256(webhook key, Idempotency-Key)}` | `IDEM` | |
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
 //! | delivery | `WEBHOOK#{id}#DELIVERIES` | `{delivery ulid}` | `WEBHOOK#{id}#{status}` / `{delivery ulid}` |
+//! | application password | `APPPW` | `{id:012}` | |
+//! | application password name claim | `APPPWNAME#{name lower-cased}` | `APPPWNAME` | |
+//! | sign-in failures of a source | `SIGNIN#{ip or /64}` | `SIGNIN` | |
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -35,12 +40,7 @@ pub fn login(login: &str) -> String {
     format!("LOGIN#{}", login.to_lowercase())
 }
 
-/// Which catalog a membership belongs to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Kind {
-    Space,
-    Course,
-}
+pub use crate::domain::membership::Kind;
 
 impl Kind {
     /// The catalog partition (`SPACE` / `COURSE`).
@@ -67,13 +67,6 @@ impl Kind {
     /// GSI partition listing the members of one space / course.
     pub fn members_gsi(self, id: i64) -> String {
         format!("{}#{id}", self.catalog())
-    }
-
-    pub fn noun(self) -> &'static str {
-        match self {
-            Kind::Space => "space",
-            Kind::Course => "course",
-        }
     }
 }
 
@@ -109,3 +102,33 @@ pub fn deliveries(webhook_id: i64) -> String {
 pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
     format!("WEBHOOK#{webhook_id}#{status}")
 }
+
+/// The last event applied to a provider object, per incoming webhook.
+pub fn provider_object(webhook_id: i64, object: &str) -> String {
+    format!("IWH#{webhook_id}#OBJ#{object}")
+}
+
+pub const PROVIDER_OBJECT_SK: &str = "OBJ";
+
+/// Provider customer id → member email.
+pub fn provider_customer(source: &str, customer: &str) -> String {
+    format!("CUSTOMER#{source}#{customer}")
+}
+
+pub const PROVIDER_CUSTOMER_SK: &str = "CUSTOMER";
+
+pub const APP_PASSWORDS: &str = "APPPW";
+
+/// Name uniqueness of application passwords (case-insensitive).
+pub fn app_password_name(name: &str) -> String {
+    format!("APPPWNAME#{}", name.to_lowercase())
+}
+
+pub const APP_PASSWORD_NAME_SK: &str = "APPPWNAME";
+
+/// Failed sign-ins of one source (see `domain::auth::source_key`).
+pub fn signin(source: &str) -> String {
+    format!("SIGNIN#{source}")
+}
+
+pub const SIGNIN_SK: &str = "SIGNIN";

@@ -1,17 +1,16 @@
 //! Members, login claims, memberships and enrollments.
 
-use std::collections::BTreeMap;
-
-use aws_sdk_dynamodb::types::TransactWriteItem;
+use aws_sdk_dynamodb::types::{AttributeValue, Delete, Put, TransactWriteItem};
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::json;
 
 use super::keys::{self, Kind};
 use super::{from_item, to_item, QuerySpec, Store};
 use crate::aws::OrUnavailable;
 use crate::domain::member::Member;
+pub use crate::domain::membership::{MemberState, Membership};
 use crate::domain::page::{Page, PageRequest};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
 struct ProfileItem {
@@ -21,34 +20,6 @@ struct ProfileItem {
     gsi1sk: String,
     data: Member,
     password_hash: String,
-}
-
-/// A membership (space) or enrollment (course).
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Membership {
-    pub kind: String,
-    pub id: i64,
-    pub user_id: i64,
-    pub email: String,
-    /// `by_admin` (as the seed's incoming webhooks record it).
-    pub origin: String,
-    /// The incoming webhook that made it, if one did.
-    #[serde(default)]
-    pub incoming_webhook_id: Option<i64>,
-    pub created_at: String,
-}
-
-impl Membership {
-    pub fn view(&self) -> Value {
-        json!({
-            format!("{}_id", self.kind): self.id,
-            "user_id": self.user_id,
-            "email": self.email,
-            "origin": self.origin,
-            "incoming_webhook_id": self.incoming_webhook_id,
-            "created_at": self.created_at,
-        })
-    }
 }
 
 #[derive(Serialize, Deserialize)]
@@ -61,31 +32,15 @@ struct MembershipItem {
     m: Membership,
 }
 
-/// A member's partition read in one query: profile, spaces and courses.
-#[derive(Clone, Debug, Default)]
-pub struct MemberState {
-    pub member: Option<Member>,
-    pub spaces: BTreeMap<i64, Membership>,
-    pub courses: BTreeMap<i64, Membership>,
-}
-
-impl MemberState {
-    pub fn of(&self, kind: Kind) -> &BTreeMap<i64, Membership> {
-        match kind {
-            Kind::Space => &self.spaces,
-            Kind::Course => &self.courses,
+impl MembershipItem {
+    fn of(m: &Membership) -> Self {
+        Self {
+            pk: keys::member(&m.email),
+            sk: m.kind.membership_sk(m.id),
+            gsi1pk: m.kind.members_gsi(m.id),
+            gsi1sk: keys::id_sk(m.user_id),
+            m: m.clone(),
         }
-    }
-
-    /// `/admin/users/...`: profile, spaces, courses.
-    pub fn view(&self) -> Value {
-        let Some(m) = &self.member else {
-            return Value::Null;
-        };
-        let mut v = m.public();
-        v["spaces"] = self.spaces.values().map(Membership::view).collect();
-        v["courses"] = self.courses.values().map(Membership::view).collect();
-        v
     }
 }
 
@@ -107,10 +62,7 @@ impl Store {
                 state.member = Some(p.data);
             } else {
                 let m: MembershipItem = from_item(item)?;
-                match m.m.kind.as_str() {
-                    "space" => state.spaces.insert(m.m.id, m.m),
-                    _ => state.courses.insert(m.m.id, m.m),
-                };
+                state.of_mut(m.m.kind).insert(m.m.id, m.m);
             }
         }
         Ok(state)
@@ -211,34 +163,60 @@ impl Store {
     }
 
     /// Adds a membership, only if it does not exist yet.
-    pub fn put_membership(
-        &self,
-        kind: Kind,
-        id: i64,
-        member: &Member,
-        webhook_id: Option<i64>,
-        now: &str,
-    ) -> Result<TransactWriteItem> {
-        let item = to_item(&MembershipItem {
-            pk: keys::member(&member.email),
-            sk: kind.membership_sk(id),
-            gsi1pk: kind.members_gsi(id),
-            gsi1sk: keys::id_sk(member.user_id),
-            m: Membership {
-                kind: kind.noun().into(),
-                id,
-                user_id: member.user_id,
-                email: member.email.clone(),
-                origin: "by_admin".into(),
-                incoming_webhook_id: webhook_id,
-                created_at: now.to_string(),
-            },
-        })?;
-        self.put_new(item)
+    pub fn put_membership(&self, m: &Membership) -> Result<TransactWriteItem> {
+        self.put_new(to_item(&MembershipItem::of(m))?)
     }
 
-    /// Removes a membership, only if it exists.
-    pub fn delete_membership(&self, kind: Kind, id: i64, email: &str) -> Result<TransactWriteItem> {
-        self.delete_existing(&keys::member(email), &kind.membership_sk(id))
+    /// Saves a membership whose grants changed, only if it is still at `prev_rev` (items written
+    /// before grants were recorded have no `rev`: they are at 0).
+    pub fn update_membership(&self, m: &Membership, prev_rev: i64) -> Result<TransactWriteItem> {
+        let item = to_item(&MembershipItem::of(m))?;
+        self.put_at_rev(item, prev_rev)
+    }
+
+    /// Removes a membership, only if it exists (and, with `rev`, is still at that revision).
+    pub fn delete_membership(&self, m: &Membership, rev: Option<i64>) -> Result<TransactWriteItem> {
+        let (pk, sk) = (keys::member(&m.email), m.kind.membership_sk(m.id));
+        match rev {
+            None => self.delete_existing(&pk, &sk),
+            Some(rev) => self.delete_at_rev(&pk, &sk, rev),
+        }
+    }
+}
+
+/// The condition that a revisioned item is still at `rev` (0: written before revisions).
+fn at_rev(rev: i64) -> (&'static str, Option<AttributeValue>) {
+    if rev == 0 {
+        ("attribute_exists(pk) AND attribute_not_exists(#rev)", None)
+    } else {
+        ("#rev = :rev", Some(super::n(rev)))
+    }
+}
+
+impl Store {
+    fn put_at_rev(&self, item: super::Item, rev: i64) -> Result<TransactWriteItem> {
+        let (cond, value) = at_rev(rev);
+        let put = Put::builder()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(cond)
+            .expression_attribute_names("#rev", "rev")
+            .set_expression_attribute_values(value.map(|v| [(":rev".to_string(), v)].into()))
+            .build()
+            .map_err(Error::dep)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
+    fn delete_at_rev(&self, pk: &str, sk: &str, rev: i64) -> Result<TransactWriteItem> {
+        let (cond, value) = at_rev(rev);
+        let del = Delete::builder()
+            .table_name(&self.table)
+            .set_key(Some(super::key(pk, sk)))
+            .condition_expression(cond)
+            .expression_attribute_names("#rev", "rev")
+            .set_expression_attribute_values(value.map(|v| [(":rev".to_string(), v)].into()))
+            .build()
+            .map_err(Error::dep)?;
+        Ok(TransactWriteItem::builder().delete(del).build())
     }
 }

@@ -4,14 +4,17 @@
 //! Here: single-item calls; [`query`]: keyed queries and pages; [`tx`]: transactions. Every SDK
 //! failure becomes an [`Error`] through [`crate::aws`].
 
+pub mod app_passwords;
 pub mod catalog;
 pub mod deliveries;
 pub mod endpoints;
+pub mod execution;
 pub mod incoming;
 pub mod keys;
 pub mod members;
 pub mod outbox;
 mod query;
+pub mod signin;
 mod tx;
 
 use std::collections::HashMap;

@@ -13,6 +13,7 @@ use super::body;
 use super::request::{header, source_ip};
 use crate::app::incoming::{Call, ErrorKind};
 use crate::app::App;
+use crate::domain::incoming::providers::Headers;
 use crate::error::Error;
 
 /// The URL forms with the key in the path (the short one, and seed 000's).
@@ -121,9 +122,19 @@ async fn execute(app: &App, key: String, req: Request) -> Response {
             .or_else(|| standard.as_ref().map(|s| s.0.clone())),
         signature: header(&headers, "x-webhook-signature"),
         standard_webhooks: standard,
+        headers: Headers(
+            headers
+                .iter()
+                .filter_map(|(k, v)| Some((k.as_str().to_string(), v.to_str().ok()?.to_string())))
+                .collect(),
+        ),
     };
     match app.execute(call).await {
-        Ok(done) => (done.status, Json(done.body)).into_response(),
+        Ok(done) => {
+            let status =
+                axum::http::StatusCode::from_u16(done.status).unwrap_or(axum::http::StatusCode::OK);
+            (status, Json(done.body)).into_response()
+        }
         Err(e) => e.into_incoming_response(),
     }
 }

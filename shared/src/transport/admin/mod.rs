@@ -1,38 +1,43 @@
-//! The `admin` function: HTTP Basic auth in front of every route, WordPress REST errors.
+//! The `admin` function: the request guard (browser rules, sign-in, back-off, scopes) in front
+//! of every route, WordPress REST errors.
 
+mod app_passwords;
 mod catalog;
+mod guard;
 mod incoming;
 pub mod openapi;
 mod ui;
 mod users;
 mod webhooks;
 
-use std::collections::{HashMap, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::HashMap;
+use std::sync::Arc;
 
-use axum::extract::{Request, State};
-use axum::http::{header, StatusCode};
-use axum::middleware::{self, Next};
+use axum::http::StatusCode;
+use axum::middleware;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use base64::Engine;
 use serde_json::Value;
 
+use crate::app::auth::Verified;
 use crate::app::App;
 use crate::domain::page::PageRequest;
-use crate::domain::secret;
 use crate::error::{Error, Result};
 
-/// The admin router with authentication applied to every route (and the fallbacks).
+/// The admin router with [`guard`] applied to every route (and the fallbacks).
 pub fn router(app: Arc<App>) -> Router {
-    let auth = Arc::new(Auth::new(&app));
+    let guard_state = guard::Guard {
+        app: app.clone(),
+        verified: Arc::new(Verified::default()),
+    };
     Router::new()
         .merge(incoming::routes())
         .merge(catalog::routes())
         .merge(users::routes())
         .merge(ui::routes())
         .merge(webhooks::routes())
+        .merge(app_passwords::routes())
         .route(
             "/admin/event-types",
             get(|| async { Json(crate::domain::events::catalog_json()) }),
@@ -46,7 +51,7 @@ pub fn router(app: Arc<App>) -> Router {
         })
         .method_not_allowed_fallback(|| async { Error::MethodNotAllowed })
         .with_state(app)
-        .layer(middleware::from_fn_with_state(auth, require_admin))
+        .layer(middleware::from_fn_with_state(guard_state, guard::guard))
 }
 
 /// Every path the admin router answers: the documented routes ([`openapi::ROUTES`]), the
@@ -67,87 +72,6 @@ pub fn route_paths() -> Vec<String> {
     paths.sort();
     paths.dedup();
     paths
-}
-
-/// Verifies HTTP Basic credentials. With `ADMIN_PASSWORD_HASH` the password is checked with
-/// argon2id once per distinct header per instance (successes are remembered by their SHA-256).
-struct Auth {
-    user: String,
-    password: Option<String>,
-    hash: Option<String>,
-    verified: Mutex<HashSet<String>>,
-}
-
-impl Auth {
-    fn new(app: &App) -> Self {
-        let c = &app.config;
-        let password = c
-            .admin_password
-            .clone()
-            .or_else(|| c.local_mode.then(|| "admin".to_string()));
-        Self {
-            user: c.admin_user.clone(),
-            password,
-            hash: c.admin_password_hash.clone(),
-            verified: Mutex::new(HashSet::new()),
-        }
-    }
-
-    async fn check(self: &Arc<Self>, authorization: Option<&str>) -> bool {
-        let Some(encoded) = authorization.and_then(|h| {
-            h.strip_prefix("Basic ")
-                .or_else(|| h.strip_prefix("basic "))
-        }) else {
-            return false;
-        };
-        let Ok(decoded) = base64::engine::general_purpose::STANDARD.decode(encoded.trim()) else {
-            return false;
-        };
-        let Ok(text) = String::from_utf8(decoded) else {
-            return false;
-        };
-        let Some((user, password)) = text.split_once(':') else {
-            return false;
-        };
-        let user_ok: bool =
-            subtle::ConstantTimeEq::ct_eq(user.as_bytes(), self.user.as_bytes()).into();
-        if let Some(hash) = &self.hash {
-            let fingerprint = secret::sha256_hex(&text);
-            if self.verified.lock().is_ok_and(|v| v.contains(&fingerprint)) {
-                return true;
-            }
-            let (hash, password) = (hash.clone(), password.to_string());
-            let ok = tokio::task::spawn_blocking(move || secret::verify_password(&password, &hash))
-                .await
-                .unwrap_or(false);
-            if ok && user_ok {
-                if let Ok(mut v) = self.verified.lock() {
-                    v.insert(fingerprint);
-                }
-            }
-            return ok && user_ok;
-        }
-        match &self.password {
-            Some(expected) => {
-                let pass_ok: bool =
-                    subtle::ConstantTimeEq::ct_eq(password.as_bytes(), expected.as_bytes()).into();
-                user_ok && pass_ok
-            }
-            None => false,
-        }
-    }
-}
-
-async fn require_admin(State(auth): State<Arc<Auth>>, req: Request, next: Next) -> Response {
-    let header = req
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    if auth.check(header).await {
-        next.run(req).await
-    } else {
-        Error::Unauthorized.into_response()
-    }
 }
 
 // --- small helpers shared by the handlers ----------------------------------------------------

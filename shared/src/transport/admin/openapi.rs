@@ -109,6 +109,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Create an endpoint",
     ),
     (
+        "post",
+        "/admin/webhooks/preview",
+        "outgoing webhooks",
+        "Preview the body a format renders for a sample event (nothing is sent)",
+    ),
+    (
         "get",
         "/admin/webhooks/{id}",
         "outgoing webhooks",
@@ -156,12 +162,80 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "outgoing webhooks",
         "Redeliver (same delivery id)",
     ),
+    (
+        "get",
+        "/admin/app-passwords",
+        "application passwords",
+        "List application passwords (id, name, scope, created_at, last_used_at; never a password)",
+    ),
+    (
+        "post",
+        "/admin/app-passwords",
+        "application passwords",
+        "Create an application password {\"name\",\"scope\":\"admin|read|publish\"} (201; the password is shown only here)",
+    ),
+    (
+        "delete",
+        "/admin/app-passwords/{id}",
+        "application passwords",
+        "Revoke an application password (effective at once)",
+    ),
     ("get", "/admin/openapi.json", "meta", "This document"),
     ("get", "/admin/ui", "meta", "The operators' web UI (HTML)"),
 ];
 
 fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+/// The format fields of an endpoint (SPEC §6.8).
+fn format_properties() -> Value {
+    json!({
+        "format": {"type": "string", "enum": ["standard", "slack", "discord", "google_chat", "template"], "description": "Body format; chosen from a Slack, Discord or Google Chat webhook URL when absent on create"},
+        "message_template": {"type": ["string", "null"], "maxLength": 4000, "description": "Replaces the default chat message (minijinja; values escaped for the chat service)"},
+        "template": {"type": ["string", "null"], "description": "Body of the template format (minijinja, at most 16 KiB); refused unless it renders (valid JSON for a JSON content type)"},
+        "content_type": {"type": ["string", "null"], "default": "application/json", "description": "Content type of the template format"},
+    })
+}
+
+/// Request bodies documented in detail (the others are plain objects).
+fn body_schema(method: &str, path: &str) -> Option<Value> {
+    let mut props = format_properties();
+    match (method, path) {
+        ("post", "/admin/webhooks/preview") => {
+            props["event"] = json!({"type": "string", "default": "webhook.test", "description": "A catalog event: the sample rendered"});
+            props["url"] =
+                json!({"type": "string", "description": "Chooses the format when none is given"});
+            Some(json!({"type": "object", "properties": props}))
+        }
+        ("post", "/admin/webhooks") | ("put", "/admin/webhooks/{id}") => {
+            for (k, v) in [
+                ("name", json!({"type": "string"})),
+                ("url", json!({"type": "string", "format": "uri"})),
+                (
+                    "events",
+                    json!({"type": "array", "items": {"type": "string"}}),
+                ),
+                (
+                    "status",
+                    json!({"type": "string", "enum": ["active", "inactive"]}),
+                ),
+                ("secret", json!({"type": "string"})),
+                (
+                    "headers",
+                    json!({"type": "object", "additionalProperties": {"type": "string"}}),
+                ),
+                (
+                    "retry_count",
+                    json!({"type": "integer", "minimum": 0, "maximum": 5}),
+                ),
+            ] {
+                props[k] = v;
+            }
+            Some(json!({"type": "object", "properties": props}))
+        }
+        _ => None,
+    }
 }
 
 /// The document.
@@ -212,11 +286,23 @@ pub fn document() -> Value {
                 "200": {"description": "OK", "content": {"application/json": {}}},
                 "400": error_response("Invalid parameter (code names the problem, message names the field)"),
                 "401": error_response("rest_forbidden: missing or wrong credentials"),
+                "403": error_response("rest_forbidden: outside the application password's scope, or an unsafe request from another site"),
                 "404": error_response("not_found"),
+                "429": error_response("rest_rate_limited: too many failed sign-ins from this source (see Retry-After)"),
             },
         });
+        if *path == "/admin/ui" {
+            // The static shell holds no data: it is served without credentials.
+            op["security"] = json!([]);
+        }
         if *method == "post" || *method == "put" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+            op["responses"]["415"] =
+                error_response("rest_unsupported_media_type: a body that is not application/json");
+        }
+        if let Some(schema) = body_schema(method, path) {
+            op["requestBody"] =
+                json!({"required": true, "content": {"application/json": {"schema": schema}}});
         }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = op;
@@ -226,7 +312,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Switchboard admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Incoming and outgoing webhooks for online communities. Every route needs HTTP Basic credentials. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
+            "description": "Incoming and outgoing webhooks for online communities. Every route but the UI's static shell needs HTTP Basic credentials: the operator's, or an application password (`<name>:<password>`) whose scope allows the request (admin: everything; read: GET/HEAD; publish: POST /admin/events). Bodies must be application/json; unsafe methods from another site's browser context are refused (403); repeated failed sign-ins from one source get 429 with Retry-After. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
         },
         "security": [{"basic": []}],
         "components": {

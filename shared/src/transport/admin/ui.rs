@@ -1,8 +1,10 @@
 //! `GET /admin/ui`: the operators' web UI, embedded in the binary (no CDN, strict CSP).
 //!
 //! The page and its assets live in `shared/ui/` and are compiled in with `include_bytes!`;
-//! they are served at `/admin/ui` and `/admin/ui/{file}` behind the same HTTP Basic auth as
-//! the API. The page talks only to the JSON admin API (`fetch` with an `Authorization` header).
+//! they are served at `/admin/ui` and `/admin/ui/{file}` without credentials: they hold no
+//! data, and a credential challenge here would make the browser prompt and then cache an
+//! ambient credential. The page signs in with its own form and talks only to the JSON admin
+//! API (`fetch` with an `Authorization` header on every call).
 
 use std::sync::Arc;
 
@@ -69,8 +71,10 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("lib.js", "text/javascript; charset=utf-8"),
     asset!("incoming.js", "text/javascript; charset=utf-8"),
     asset!("outgoing.js", "text/javascript; charset=utf-8"),
+    asset!("formats.js", "text/javascript; charset=utf-8"),
     asset!("catalog.js", "text/javascript; charset=utf-8"),
     asset!("members.js", "text/javascript; charset=utf-8"),
+    asset!("access.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];
@@ -159,8 +163,7 @@ pub(crate) fn serve(asset: &Asset, req: &HeaderMap) -> Response {
     };
     let h = resp.headers_mut();
     h.insert(header::ETAG, HeaderValue::from_static(asset.etag));
-    // Revalidate every time (cheap with the ETag), and keep the authenticated page out of
-    // shared caches.
+    // Revalidate every time (cheap with the ETag), and keep the page out of shared caches.
     h.insert(
         header::CACHE_CONTROL,
         HeaderValue::from_static("private, no-cache"),

@@ -36,6 +36,7 @@ pub fn routes() -> Router<Arc<App>> {
 fn resource() -> Router<Arc<App>> {
     Router::new()
         .route("/", get(list).post(create))
+        .route("/preview", post(preview))
         .route("/{id}", get(show).put(update).patch(update).delete(remove))
         .route("/{id}/test", post(test))
         .route("/{id}/rotate-secret", post(rotate))
@@ -53,6 +54,11 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
     let e = app.endpoint_create(&json_object(&body)?).await?;
     Ok(created(e.view(), "Webhook created successfully."))
+}
+
+/// The body a format renders for a sample event (nothing is sent or stored).
+async fn preview(State(app): State<Arc<App>>, body: Bytes) -> Result<Json<Value>> {
+    Ok(Json(app.preview(&json_object(&body)?)?))
 }
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {

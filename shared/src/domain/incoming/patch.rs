@@ -1,101 +1,17 @@
-//! Incoming webhooks: configuration, validation rules, payload fields and the change plan.
+//! Admin input for an incoming webhook, validated field by field.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::net::IpAddr;
 
-use ipnet::IpNet;
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
+use super::providers::Source;
+use super::rules::{self, Product, Rule};
+use super::{parse_cidr, truncate, IncomingWebhook, SourceSecret, MAX_IDS_PER_LIST};
 use crate::error::{Error, Result};
 
-/// Most ids one list of a webhook may hold (keeps an execution inside one DynamoDB transaction).
-pub const MAX_IDS_PER_LIST: usize = 20;
-
-/// An incoming webhook as stored.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct IncomingWebhook {
-    pub id: i64,
-    pub key: String,
-    pub title: String,
-    #[serde(default)]
-    pub space_ids: Vec<i64>,
-    #[serde(default)]
-    pub remove_space_ids: Vec<i64>,
-    #[serde(default)]
-    pub course_ids: Vec<i64>,
-    #[serde(default)]
-    pub remove_course_ids: Vec<i64>,
-    #[serde(default)]
-    pub send_wp_welcome_email: bool,
-    pub status: String,
-    #[serde(default)]
-    pub allowed_ips: Vec<String>,
-    #[serde(default)]
-    pub signing_secret: Option<String>,
-    #[serde(default)]
-    pub field_map: BTreeMap<String, String>,
-    #[serde(default)]
-    pub running_count: i64,
-    #[serde(default)]
-    pub last_run_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-    /// Optimistic-lock token, incremented by every admin save.
-    #[serde(default)]
-    pub revision: i64,
-}
-
-impl IncomingWebhook {
-    pub fn is_active(&self) -> bool {
-        self.status == "active"
-    }
-
-    /// The admin view: everything but the signing secret, plus the URL to paste.
-    pub fn view(&self, public_base_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "title": self.title,
-            "key": self.key,
-            "webhook_url": format!("{public_base_url}/webhook/{}", self.key),
-            "space_ids": self.space_ids,
-            "remove_space_ids": self.remove_space_ids,
-            "course_ids": self.course_ids,
-            "remove_course_ids": self.remove_course_ids,
-            "send_wp_welcome_email": self.send_wp_welcome_email,
-            "status": self.status,
-            "allowed_ips": self.allowed_ips,
-            "signing_secret_set": self.signing_secret.is_some(),
-            "field_map": self.field_map,
-            "running_count": self.running_count,
-            "last_run_at": self.last_run_at,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
-    }
-
-    /// Whether `ip` may call this webhook (`allowed_ips` empty = everyone).
-    pub fn ip_allowed(&self, ip: Option<IpAddr>) -> bool {
-        if self.allowed_ips.is_empty() {
-            return true;
-        }
-        let Some(ip) = ip else { return false };
-        self.allowed_ips
-            .iter()
-            .any(|cidr| parse_cidr(cidr).is_some_and(|net| net.contains(&ip)))
-    }
-}
-
-/// A CIDR, or a bare address taken as a single host.
-pub fn parse_cidr(s: &str) -> Option<IpNet> {
-    let s = s.trim();
-    s.parse::<IpNet>()
-        .ok()
-        .or_else(|| s.parse::<IpAddr>().ok().map(IpNet::from))
-}
-
 /// Admin input for create (`full`) or update (partial): validated field by field.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Default, Serialize)]
 pub struct WebhookPatch {
     pub title: Option<String>,
     pub space_ids: Option<Vec<i64>>,
@@ -108,9 +24,15 @@ pub struct WebhookPatch {
     /// `Some(None)` clears the secret.
     pub signing_secret: Option<Option<String>>,
     pub field_map: Option<BTreeMap<String, String>>,
+    pub source: Option<Source>,
+    /// `Some(None)` clears the secret.
+    pub source_secret: Option<Option<SourceSecret>>,
+    /// `Some(None)` restores the source's defaults.
+    pub rules: Option<Option<Vec<Rule>>>,
+    pub products: Option<Vec<Product>>,
 }
 
-pub(crate) fn id_list(body: &Map<String, Value>, field: &str) -> Result<Option<Vec<i64>>> {
+pub fn id_list(body: &Map<String, Value>, field: &str) -> Result<Option<Vec<i64>>> {
     let Some(v) = body.get(field) else {
         return Ok(None);
     };
@@ -141,11 +63,7 @@ pub(crate) fn id_list(body: &Map<String, Value>, field: &str) -> Result<Option<V
     Ok(Some(ids))
 }
 
-pub(crate) fn string_field(
-    body: &Map<String, Value>,
-    field: &str,
-    max: usize,
-) -> Result<Option<String>> {
+pub fn string_field(body: &Map<String, Value>, field: &str, max: usize) -> Result<Option<String>> {
     match body.get(field) {
         None => Ok(None),
         Some(Value::String(s)) if s.trim().is_empty() => {
@@ -159,7 +77,7 @@ pub(crate) fn string_field(
     }
 }
 
-pub(crate) fn bool_field(body: &Map<String, Value>, field: &str) -> Result<Option<bool>> {
+pub fn bool_field(body: &Map<String, Value>, field: &str) -> Result<Option<bool>> {
     match body.get(field) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::Bool(b)) => Ok(Some(*b)),
@@ -175,7 +93,7 @@ pub(crate) fn bool_field(body: &Map<String, Value>, field: &str) -> Result<Optio
     }
 }
 
-pub(crate) fn status_field(body: &Map<String, Value>, allowed: &[&str]) -> Result<Option<String>> {
+pub fn status_field(body: &Map<String, Value>, allowed: &[&str]) -> Result<Option<String>> {
     match string_field(body, "status", 20)? {
         Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
         Some(_) => Err(Error::invalid(
@@ -254,7 +172,12 @@ impl WebhookPatch {
             }
             Some(_) => return Err(Error::invalid("field_map", "must be an object")),
         };
+        let (source, source_secret, rules, products) = provider_fields(body)?;
         Ok(Self {
+            source,
+            source_secret,
+            rules,
+            products,
             title,
             space_ids: id_list(body, "space_ids")?,
             remove_space_ids: id_list(body, "remove_space_ids")?,
@@ -270,16 +193,19 @@ impl WebhookPatch {
 
     /// Every space and course id the patch names (to check they exist).
     pub fn referenced(&self) -> (BTreeSet<i64>, BTreeSet<i64>) {
+        let products = self.products.iter().flatten();
         let spaces = [&self.space_ids, &self.remove_space_ids]
             .into_iter()
             .flatten()
             .flatten()
+            .chain(products.clone().flat_map(|p| &p.space_ids))
             .copied()
             .collect();
         let courses = [&self.course_ids, &self.remove_course_ids]
             .into_iter()
             .flatten()
             .flatten()
+            .chain(products.flat_map(|p| &p.course_ids))
             .copied()
             .collect();
         (spaces, courses)
@@ -316,6 +242,18 @@ impl WebhookPatch {
         if let Some(v) = self.field_map {
             w.field_map = v;
         }
+        if let Some(v) = self.source {
+            w.source = v;
+        }
+        if let Some(v) = self.source_secret {
+            w.source_secret = v;
+        }
+        if let Some(v) = self.rules {
+            w.rules = v;
+        }
+        if let Some(v) = self.products {
+            w.products = v;
+        }
     }
 }
 
@@ -326,116 +264,53 @@ fn valid_meta_key(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
 }
 
-pub fn truncate(s: &str, max: usize) -> String {
-    if s.chars().count() <= max {
-        s.to_string()
-    } else {
-        format!("{}…", s.chars().take(max).collect::<String>())
-    }
-}
+// The signing and source secrets read `[redacted]`.
+crate::redacted_debug!(WebhookPatch);
 
-/// The fields of one execution call, whatever the content type.
-#[derive(Clone, Debug, Default)]
-pub struct Payload {
-    pub fields: BTreeMap<String, String>,
-}
+type ProviderFields = (
+    Option<Source>,
+    Option<Option<SourceSecret>>,
+    Option<Option<Vec<Rule>>>,
+    Option<Vec<Product>>,
+);
 
-impl Payload {
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.fields
-            .get(name)
-            .map(String::as_str)
-            .filter(|s| !s.is_empty())
-    }
-
-    pub fn email(&self) -> Option<&str> {
-        self.get("email")
-    }
-
-    /// `user_pass`, or its alias `user_password`.
-    pub fn password(&self) -> Option<&str> {
-        self.get("user_pass").or_else(|| self.get("user_password"))
-    }
-
-    /// Profile meta for a new member, through the webhook's `field_map`.
-    pub fn mapped_meta(&self, field_map: &BTreeMap<String, String>) -> Map<String, Value> {
-        field_map
-            .iter()
-            .filter_map(|(field, meta)| {
-                self.get(field)
-                    .map(|v| (meta.clone(), Value::String(truncate(v, 2000))))
-            })
-            .collect()
-    }
-}
-
-/// What happened to one kind of membership (`spaces` or `courses` in the response).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub added: Vec<i64>,
-    pub removed: Vec<i64>,
-    pub skipped: Vec<i64>,
-}
-
-/// Remove-then-add over one kind of membership. `current` are the member's ids now, `missing`
-/// the ids known not to exist (they are skipped). An id in both lists ends as a membership;
-/// an id already in the wanted state changes nothing.
-pub fn plan_memberships(
-    add: &[i64],
-    remove: &[i64],
-    current: &BTreeSet<i64>,
-    missing: &BTreeSet<i64>,
-) -> Outcome {
-    let mut out = Outcome::default();
-    for id in remove.iter().filter(|id| !add.contains(id)) {
-        if missing.contains(id) {
-            out.skipped.push(*id);
-        } else if current.contains(id) {
-            out.removed.push(*id);
+/// `source`, `source_secret`, `rules` and `products` (SPEC §4.4).
+fn provider_fields(body: &Map<String, Value>) -> Result<ProviderFields> {
+    let source = match body.get("source") {
+        None | Some(Value::Null) => None,
+        Some(v) => Some(v.as_str().and_then(Source::parse).ok_or_else(|| {
+            let all: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
+            Error::invalid("source", format!("must be one of {}", all.join(", ")))
+        })?),
+    };
+    let source_secret = match body.get("source_secret") {
+        None => None,
+        Some(Value::Null) => Some(None),
+        Some(Value::String(s)) if s.is_empty() => Some(None),
+        Some(Value::String(s)) if s.len() > 512 || s.trim() != s => {
+            return Err(Error::invalid(
+                "source_secret",
+                "must be at most 512 characters, without surrounding spaces",
+            ))
         }
-    }
-    for id in add {
-        if missing.contains(id) {
-            out.skipped.push(*id);
-        } else if !current.contains(id) {
-            out.added.push(*id);
-        }
-    }
-    out
+        Some(Value::String(s)) => Some(Some(SourceSecret::new(s.clone()))),
+        Some(_) => return Err(Error::invalid("source_secret", "must be a string")),
+    };
+    let rules = match body.get("rules") {
+        None => None,
+        Some(v) => Some(rules::rules_from_json(v)?),
+    };
+    let products = match body.get("products") {
+        None => None,
+        Some(v) => rules::products_from_json(v)?,
+    };
+    Ok((source, source_secret, rules, products))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn set(v: &[i64]) -> BTreeSet<i64> {
-        v.iter().copied().collect()
-    }
-
-    #[test]
-    fn remove_then_add() {
-        let o = plan_memberships(&[1, 2, 3], &[3, 4, 5], &set(&[2, 4]), &set(&[1, 5]));
-        assert_eq!(o.added, vec![3]);
-        assert_eq!(o.removed, vec![4]);
-        assert_eq!(o.skipped, vec![5, 1]);
-        let idle = plan_memberships(&[2], &[4], &set(&[2]), &set(&[]));
-        assert_eq!(idle, Outcome::default());
-    }
-
-    #[test]
-    fn ip_rules() {
-        let mut w: IncomingWebhook = serde_json::from_value(json!({
-            "id": 1, "key": "k", "title": "t", "status": "active",
-            "created_at": "x", "updated_at": "x", "allowed_ips": ["10.0.0.0/8", "192.168.1.5"]
-        }))
-        .unwrap();
-        assert!(w.ip_allowed("10.1.2.3".parse().ok()));
-        assert!(w.ip_allowed("192.168.1.5".parse().ok()));
-        assert!(!w.ip_allowed("192.168.1.6".parse().ok()));
-        assert!(!w.ip_allowed(None));
-        w.allowed_ips.clear();
-        assert!(w.ip_allowed(None));
-    }
+    use serde_json::json;
 
     #[test]
     fn patch_validation() {

@@ -1,0 +1,189 @@
+//! Delivery bodies in the endpoint's format (SPEC §6.8): rendering a new delivery, recording
+//! one that cannot be rendered, re-rendering it on redelivery, and the admin preview.
+
+use serde_json::{json, Map, Value};
+
+use super::dispatch::Trigger;
+use super::App;
+use crate::domain::endpoint::Endpoint;
+use crate::domain::events::{is_catalog_event, Event};
+use crate::domain::format::patch::render_sample;
+use crate::domain::format::{
+    render, standard, Destination, DestinationPatch, EventContext, RenderError, JSON,
+};
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::store::deliveries::{Attempt, Delivery};
+
+/// Marks a delivery whose body could not be rendered: its `payload` is then the standard
+/// envelope of the event, kept so that a redelivery can render it again.
+const NOT_RENDERED: &str = "not sent: the body could not be rendered";
+
+impl App {
+    /// The delivery of `event` to `ep`, with its body in the endpoint's format. `Err` is the
+    /// same delivery, `failed`, when the body cannot be rendered (see [`Self::record_unrendered`]).
+    pub(crate) fn new_delivery(
+        &self,
+        ep: &Endpoint,
+        event: &Event,
+        xprofile: Option<&Value>,
+        id: String,
+    ) -> std::result::Result<Delivery, Delivery> {
+        let ctx = EventContext {
+            event: &event.event,
+            timestamp: &event.timestamp,
+            webhook_id: ep.id(),
+            delivery_id: &id,
+            data: &event.data,
+            xprofile,
+        };
+        let rendered = render(&ep.config.destination, &ctx);
+        let mut d = Delivery {
+            id: id.clone(),
+            webhook_id: ep.id(),
+            event_id: event.event_id.clone(),
+            event: event.event.clone(),
+            status: "pending".into(),
+            payload: String::new(),
+            content_type: None,
+            attempts: vec![],
+            next_attempt_at: None,
+            created_at: time::now_rfc3339(),
+        };
+        match rendered {
+            Ok(r) => {
+                d.payload = r.body;
+                d.content_type = (r.content_type != JSON).then_some(r.content_type);
+                Ok(d)
+            }
+            Err(e) => {
+                d.payload = standard::payload(
+                    ctx.event,
+                    ctx.timestamp,
+                    ctx.webhook_id,
+                    &id,
+                    ctx.data,
+                    xprofile,
+                );
+                Err(unrendered(d, &e))
+            }
+        }
+    }
+
+    /// Records a delivery that could not be rendered: `failed` at once (the same template fails
+    /// the same way on every retry) and, when scheduled, counted against the endpoint.
+    pub(crate) async fn record_unrendered(
+        &self,
+        ep: &Endpoint,
+        d: Delivery,
+        trigger: Trigger,
+        prev_attempts: Option<usize>,
+    ) -> Result<Delivery> {
+        let retention = self.config.log_retention_days;
+        let saved = match prev_attempts {
+            None => self.store.delivery_create(&d, retention).await?,
+            Some(prev) => self.store.delivery_save(&d, prev, retention).await?,
+        };
+        let reason = d
+            .attempts
+            .last()
+            .and_then(|a| a.error.clone())
+            .unwrap_or_default();
+        tracing::warn!(delivery_id = %d.id, webhook_id = ep.id(), event = %d.event, "delivery body could not be rendered");
+        if saved && trigger == Trigger::Scheduled {
+            self.store
+                .endpoint_delivery_failed(ep.id(), &reason)
+                .await?;
+        } else if saved {
+            self.store.endpoint_errored(ep.id(), &reason).await?;
+        }
+        Ok(d)
+    }
+
+    /// A redelivery: the same body, unless it was never rendered (then it is rendered now,
+    /// with the endpoint's current format). `Err` is the delivery, failed again.
+    pub(crate) fn redelivery_body(
+        &self,
+        ep: &Endpoint,
+        mut d: Delivery,
+    ) -> std::result::Result<Delivery, Delivery> {
+        if !is_unrendered(&d) {
+            return Ok(d);
+        }
+        let envelope: Value = serde_json::from_str(&d.payload).unwrap_or(Value::Null);
+        let ctx = EventContext {
+            event: &d.event,
+            timestamp: envelope["timestamp"].as_str().unwrap_or_default(),
+            webhook_id: ep.id(),
+            delivery_id: &d.id,
+            data: &envelope["data"],
+            xprofile: envelope.get("xprofile"),
+        };
+        match render(&ep.config.destination, &ctx) {
+            Ok(r) => {
+                d.payload = r.body;
+                d.content_type = (r.content_type != JSON).then_some(r.content_type);
+                d.status = "pending".into();
+                Ok(d)
+            }
+            Err(e) => Err(unrendered(d, &e)),
+        }
+    }
+
+    /// `POST /admin/webhooks/preview`: the body a format renders for a sample event. Nothing
+    /// is sent or stored.
+    pub fn preview(&self, body: &Map<String, Value>) -> Result<Value> {
+        let event = match body.get("event") {
+            None | Some(Value::Null) => "webhook.test".to_string(),
+            Some(Value::String(s)) if is_catalog_event(s.trim()) => s.trim().to_string(),
+            Some(Value::String(s)) => {
+                return Err(Error::bad_event(&crate::domain::incoming::truncate(s, 80)))
+            }
+            Some(_) => return Err(Error::invalid("event", "must be an event type")),
+        };
+        let url = match body.get("url") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(u)) => Some(u.trim()),
+            Some(_) => return Err(Error::invalid("url", "must be a string")),
+        };
+        let mut dest = Destination::default();
+        DestinationPatch::from_json(body)?.apply(&mut dest, url);
+        let rendered =
+            render_sample(&dest, &event, 1).map_err(|e| Error::invalid(e.field, e.reason))?;
+        Ok(json!({
+            "event": event,
+            "format": dest.format,
+            "content_type": rendered.content_type,
+            "body": rendered.body,
+        }))
+    }
+}
+
+fn is_unrendered(d: &Delivery) -> bool {
+    d.status == "failed"
+        && d.attempts.iter().all(|a| {
+            a.response_code.is_none()
+                && a.error
+                    .as_deref()
+                    .is_some_and(|e| e.starts_with(NOT_RENDERED))
+        })
+        && !d.attempts.is_empty()
+}
+
+/// `d` failed with one more (unsent) attempt explaining why.
+fn unrendered(mut d: Delivery, e: &RenderError) -> Delivery {
+    let reason = crate::domain::incoming::truncate(&format!("{NOT_RENDERED} ({e})"), 500);
+    d.status = "failed".into();
+    d.content_type = None;
+    d.next_attempt_at = None;
+    d.attempts.push(Attempt {
+        attempt: u32::try_from(d.attempts.len() + 1).unwrap_or(u32::MAX),
+        attempted_at: time::now_rfc3339(),
+        request_headers: Default::default(),
+        response_code: None,
+        response_body: String::new(),
+        response_time: 0,
+        error: Some(reason),
+    });
+    d
+}

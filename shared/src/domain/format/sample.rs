@@ -1,0 +1,124 @@
+//! Sample events: what a template is checked against when it is saved, and what the preview
+//! renders. Shaped like the seeds' examples (seed 003's payload, seed 004's contact).
+
+use serde_json::{json, Value};
+
+/// `(data, xprofile)` of a plausible `event`.
+pub fn sample(event: &str) -> (Value, Option<Value>) {
+    let member = json!({
+        "user_id": 45,
+        "email": "jane@example.com",
+        "username": "janedoe",
+        "display_name": "Jane Doe",
+        "first_name": "Jane",
+        "last_name": "Doe",
+        "role": "subscriber",
+        "status": "active",
+        "meta": {},
+        "created_at": "2024-03-05T16:37:02Z",
+    });
+    let xprofile = json!({
+        "user_id": 45,
+        "total_points": 6425,
+        "is_verified": 1,
+        "status": "active",
+        "display_name": "Jane Doe",
+        "username": "janedoe",
+        "avatar": null,
+        "created_at": "2024-03-05 16:37:02",
+        "short_description": "Community member",
+        "meta": {},
+        "badge": null,
+    });
+    let post = json!({
+        "id": 123,
+        "user_id": 45,
+        "title": "Welcome to our community!",
+        "message": "We're excited to have you here...",
+        "space_id": 12,
+        "permalink": "https://community.example.com/space/general/post/123",
+        "created_at": "2024-01-15 10:30:00",
+    });
+    let contact = json!({
+        "id": 123,
+        "email": "user@example.com",
+        "first_name": "John",
+        "last_name": "Doe",
+        "full_name": "John Doe",
+        "status": "subscribed",
+    });
+    let with_member = |extra: Value| {
+        let mut d = json!({"user_id": 45, "incoming_webhook_id": 1, "user": member.clone()});
+        if let (Some(m), Some(e)) = (d.as_object_mut(), extra.as_object()) {
+            m.extend(e.clone());
+        }
+        (d, Some(xprofile.clone()))
+    };
+    let ns = event.split('.').next().unwrap_or(event);
+    match (ns, event) {
+        (_, "webhook.test") => (
+            json!({"message": "This is a test delivery from Switchboard.", "webhook_id": 1, "webhook_name": "My endpoint"}),
+            None,
+        ),
+        (_, "incoming_webhook.processed") => with_member(json!({
+            "email": "jane@example.com", "created": true,
+            "spaces": {"added": [12], "removed": [], "skipped": []},
+            "courses": {"added": [], "removed": [], "skipped": []},
+        })),
+        (_, "space.created" | "space.updated" | "space.deleted") => (
+            json!({"space_id": 12, "space": {"id": 12, "title": "General", "slug": "general", "description": ""}}),
+            None,
+        ),
+        (_, "space.member_joined" | "space.member_left") => with_member(json!({"space_id": 12})),
+        ("course", _) => with_member(json!({"course_id": 7})),
+        (_, "lesson.completed") => {
+            with_member(json!({"course_id": 7, "lesson": {"id": 3, "title": "Getting started"}}))
+        }
+        ("user", _) => with_member(json!({})),
+        ("feed", _) => (post, Some(xprofile)),
+        ("comment", _) => (
+            json!({"id": 456, "post_id": 123, "user_id": 45, "message": "Great post, thanks!", "permalink": post["permalink"]}),
+            Some(xprofile),
+        ),
+        ("reaction", _) => (
+            json!({"type": "like", "post_id": 123, "user_id": 45, "title": post["title"]}),
+            Some(xprofile),
+        ),
+        ("report", _) => (
+            json!({"id": 9, "post_id": 123, "reason": "Spam", "status": "open"}),
+            Some(xprofile),
+        ),
+        ("contact", _) => (
+            json!({"contact": contact, "new_status": "subscribed", "tag": {"id": 2, "title": "VIP"}, "list": {"id": 1, "title": "Newsletter"}}),
+            None,
+        ),
+        ("email", _) => (
+            json!({"contact": contact, "email": {"id": 77, "subject": "Welcome aboard"}, "url": "https://example.com/offer"}),
+            None,
+        ),
+        ("campaign", _) => (
+            json!({"campaign": {"id": 5, "title": "Spring sale", "status": "sent"}}),
+            None,
+        ),
+        ("funnel", _) => (
+            json!({"contact": contact, "funnel": {"id": 4, "title": "Onboarding"}}),
+            None,
+        ),
+        ("commerce", _) => (
+            json!({"contact": contact, "order": {"id": 1001, "total": 49.5, "currency": "USD"}}),
+            None,
+        ),
+        _ => (json!({"id": 1}), None),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_catalog_event_has_a_sample() {
+        for (event, _) in crate::domain::events::CATALOG {
+            let (data, _) = super::sample(event);
+            assert!(data.is_object(), "{event}");
+        }
+    }
+}

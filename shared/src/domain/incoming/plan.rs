@@ -1,0 +1,437 @@
+//! The change plan of one execution: pure, no I/O (SPEC §4.1, §4.4).
+//!
+//! [`plan`] reads the member's state as it was read from the store and decides everything the
+//! execution does: the member to create, the membership changes (each with the condition that
+//! protects it), the events, the run record and the response. The store turns a [`Plan`] into
+//! one transaction; a failed condition means the state moved, and the service re-reads and
+//! re-plans.
+
+use std::collections::BTreeSet;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::run::{Run, RunOutcome, WelcomeEmail};
+use super::IncomingWebhook;
+use crate::domain::events::Event;
+use crate::domain::member::Member;
+use crate::domain::membership::{Grant, GrantedBy, Kind, MemberState, Membership};
+
+/// What the call asks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Intent {
+    /// The seeds' form call: the webhook's remove-then-add lists.
+    Form,
+    /// A provider purchase: these spaces and courses, held by a grant naming `objects`.
+    Grant {
+        spaces: Vec<i64>,
+        courses: Vec<i64>,
+        objects: Vec<String>,
+    },
+    /// A provider's "access ended": the grants this webhook made for `objects` (none: all).
+    Revoke { objects: Vec<String> },
+}
+
+impl Intent {
+    fn label(&self) -> Option<&'static str> {
+        match self {
+            Intent::Form => None,
+            Intent::Grant { .. } => Some("granted"),
+            Intent::Revoke { .. } => Some("revoked"),
+        }
+    }
+}
+
+/// One execution request, as the service hands it to [`plan`].
+#[derive(Clone, Debug)]
+pub struct Request<'a> {
+    pub webhook: &'a IncomingWebhook,
+    pub email: &'a str,
+    pub intent: Intent,
+    pub courses_enabled: bool,
+    pub source_ip: Option<String>,
+    /// The provider event type, recorded in the run.
+    pub event: Option<String>,
+    /// RFC 3339 and Unix seconds of "now".
+    pub now: String,
+    pub now_secs: i64,
+}
+
+/// What was read: the member's partition, a member this call may create (prepared by the
+/// service: id allocated, login chosen), and the spaces/courses known not to exist.
+#[derive(Clone, Copy, Debug)]
+pub struct State<'a> {
+    pub member: &'a MemberState,
+    pub candidate: Option<&'a Member>,
+    pub missing: &'a BTreeSet<(Kind, i64)>,
+}
+
+/// A membership write and the condition it carries.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Op {
+    /// A new membership (only if absent).
+    Add,
+    /// Delete it (only if present; at `rev` when given).
+    Remove { rev: Option<i64> },
+    /// Its grants changed (only at `rev`).
+    Update { rev: i64 },
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct Change {
+    pub op: Op,
+    pub membership: Membership,
+}
+
+/// The success response of SPEC §4.1 (plus `outcome` for provider sources).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Applied {
+    pub user_id: i64,
+    pub created: bool,
+    pub spaces: Outcome,
+    pub courses: Outcome,
+    pub welcome_email: WelcomeEmail,
+    pub execution_timestamp: i64,
+    pub outcome: Option<&'static str>,
+}
+
+impl Applied {
+    pub fn body(&self) -> Value {
+        let mut body = json!({
+            "status": "success",
+            "success": true,
+            "message": "webhook has been successfully executed",
+            "execution_timestamp": self.execution_timestamp,
+            "user_id": self.user_id,
+            "created": self.created,
+            "spaces": self.spaces,
+            "courses": self.courses,
+            "welcome_email": self.welcome_email,
+        });
+        if let Some(o) = self.outcome {
+            body["outcome"] = json!(o);
+        }
+        body
+    }
+}
+
+/// Everything one execution writes.
+#[derive(Clone, Debug)]
+pub struct Plan {
+    pub member: Member,
+    pub created: bool,
+    pub changes: Vec<Change>,
+    pub events: Vec<Event>,
+    pub run: Run,
+    pub response: Applied,
+}
+
+/// Why no plan could be made.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unplanned {
+    /// No member and none to create.
+    Unresolved,
+}
+
+/// Plans one execution (see the module documentation).
+pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
+    let (member, created) = match (&state.member.member, state.candidate) {
+        (Some(m), _) => (m.clone(), false),
+        (None, Some(c)) if !matches!(req.intent, Intent::Revoke { .. }) => (c.clone(), true),
+        _ => return Err(Unplanned::Unresolved),
+    };
+    let mut changes = Vec::new();
+    let mut outcomes = [Outcome::default(), Outcome::default()];
+    for (kind, out) in Kind::ALL.into_iter().zip(outcomes.iter_mut()) {
+        let enabled = kind == Kind::Space || req.courses_enabled;
+        *out = match &req.intent {
+            Intent::Form => plan_form(state, req, kind, &member, enabled, &mut changes),
+            Intent::Grant {
+                spaces,
+                courses,
+                objects,
+            } => {
+                let targets = if kind == Kind::Space { spaces } else { courses };
+                let grant = Grant {
+                    by: GrantedBy::IncomingWebhook,
+                    incoming_webhook_id: Some(req.webhook.id),
+                    objects: objects.clone(),
+                    at: req.now.clone(),
+                };
+                plan_grant(state, kind, targets, &grant, &member, enabled, &mut changes)
+            }
+            Intent::Revoke { objects } if enabled => {
+                plan_revoke(state.member, kind, req.webhook.id, objects, &mut changes)
+            }
+            Intent::Revoke { .. } => Outcome::default(),
+        };
+    }
+    let [spaces, courses] = outcomes;
+    let welcome_email = match (req.webhook.send_wp_welcome_email, created) {
+        (false, _) => WelcomeEmail::NotRequested,
+        (true, false) => WelcomeEmail::ExistingUser,
+        (true, true) => WelcomeEmail::Sent,
+    };
+    let response = Applied {
+        user_id: member.user_id,
+        created,
+        spaces,
+        courses,
+        welcome_email,
+        execution_timestamp: req.now_secs,
+        outcome: req.intent.label(),
+    };
+    let events = events(req, &member, created, &changes, &response);
+    let mut run = Run::new(req.webhook.id, &req.now, RunOutcome::Success, 200);
+    run.email = Some(req.email.to_string());
+    run.user_id = Some(member.user_id);
+    run.created = created;
+    run.spaces = response.spaces.clone();
+    run.courses = response.courses.clone();
+    run.welcome_email = Some(welcome_email);
+    run.source_ip = req.source_ip.clone();
+    run.event = req.event.clone();
+    Ok(Plan {
+        member,
+        created,
+        changes,
+        events,
+        run,
+        response,
+    })
+}
+
+fn plan_form(
+    state: State<'_>,
+    req: &Request<'_>,
+    kind: Kind,
+    member: &Member,
+    enabled: bool,
+    changes: &mut Vec<Change>,
+) -> Outcome {
+    let w = req.webhook;
+    let (add, remove) = match kind {
+        Kind::Space => (&w.space_ids, &w.remove_space_ids),
+        Kind::Course => (&w.course_ids, &w.remove_course_ids),
+    };
+    if !enabled {
+        return Outcome {
+            skipped: add.iter().chain(remove).copied().collect(),
+            ..Outcome::default()
+        };
+    }
+    let current = state.member.of(kind);
+    let missing = missing_of(state.missing, kind);
+    let out = plan_memberships(add, remove, &current.keys().copied().collect(), &missing);
+    for id in &out.removed {
+        if let Some(m) = current.get(id) {
+            changes.push(Change {
+                op: Op::Remove { rev: None },
+                membership: m.clone(),
+            });
+        }
+    }
+    let grant = Grant {
+        by: GrantedBy::IncomingWebhook,
+        incoming_webhook_id: Some(w.id),
+        objects: vec![],
+        at: req.now.clone(),
+    };
+    for id in &out.added {
+        changes.push(Change {
+            op: Op::Add,
+            membership: Membership::new(kind, *id, member, grant.clone()),
+        });
+    }
+    // Already a member through someone else: nothing changes for the seeds' contract (no event,
+    // not `added`), but this webhook's grant is recorded so a provider revoke cannot end it.
+    for id in add
+        .iter()
+        .filter(|id| !remove.contains(id) && !missing.contains(id))
+    {
+        if let Some(update) = current.get(id).and_then(|m| with_grant(m, &grant)) {
+            changes.push(update);
+        }
+    }
+    out
+}
+
+/// The membership with `grant` added, unless the same granter already holds it for the same
+/// objects.
+fn with_grant(m: &Membership, grant: &Grant) -> Option<Change> {
+    let mut grants = m.effective_grants();
+    let same = |g: &Grant| {
+        g.by == grant.by
+            && g.incoming_webhook_id == grant.incoming_webhook_id
+            && g.objects == grant.objects
+    };
+    if grants.iter().any(same) {
+        return None;
+    }
+    grants.push(grant.clone());
+    let mut updated = m.clone();
+    updated.grants = grants;
+    updated.rev = m.rev + 1;
+    Some(Change {
+        op: Op::Update { rev: m.rev },
+        membership: updated,
+    })
+}
+
+fn plan_grant(
+    state: State<'_>,
+    kind: Kind,
+    targets: &[i64],
+    grant: &Grant,
+    member: &Member,
+    enabled: bool,
+    changes: &mut Vec<Change>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    let missing = missing_of(state.missing, kind);
+    for id in targets {
+        if !enabled || missing.contains(id) {
+            out.skipped.push(*id);
+            continue;
+        }
+        match state.member.of(kind).get(id) {
+            None => {
+                out.added.push(*id);
+                changes.push(Change {
+                    op: Op::Add,
+                    membership: Membership::new(kind, *id, member, grant.clone()),
+                });
+            }
+            Some(m) => changes.extend(with_grant(m, grant)),
+        }
+    }
+    out
+}
+
+fn plan_revoke(
+    state: &MemberState,
+    kind: Kind,
+    webhook_id: i64,
+    objects: &[String],
+    changes: &mut Vec<Change>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    for (id, m) in state.of(kind) {
+        let grants = m.effective_grants();
+        let (gone, kept): (Vec<Grant>, Vec<Grant>) = grants
+            .into_iter()
+            .partition(|g| g.revoked_by(webhook_id, objects));
+        if gone.is_empty() {
+            continue;
+        }
+        if kept.is_empty() {
+            out.removed.push(*id);
+            changes.push(Change {
+                op: Op::Remove { rev: Some(m.rev) },
+                membership: m.clone(),
+            });
+        } else {
+            let mut updated = m.clone();
+            updated.grants = kept;
+            updated.rev = m.rev + 1;
+            changes.push(Change {
+                op: Op::Update { rev: m.rev },
+                membership: updated,
+            });
+        }
+    }
+    out
+}
+
+fn missing_of(missing: &BTreeSet<(Kind, i64)>, kind: Kind) -> BTreeSet<i64> {
+    missing
+        .iter()
+        .filter(|(k, _)| *k == kind)
+        .map(|(_, id)| *id)
+        .collect()
+}
+
+/// The events of what actually changed, then `incoming_webhook.processed`.
+fn events(
+    req: &Request<'_>,
+    member: &Member,
+    created: bool,
+    changes: &[Change],
+    response: &Applied,
+) -> Vec<Event> {
+    let xprofile = Some(member.xprofile());
+    let event = |name: &str, extra: Value| {
+        let mut data = json!({"user_id": member.user_id, "incoming_webhook_id": req.webhook.id, "user": member.public()});
+        if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
+            d.extend(e.clone());
+        }
+        Event::new(name, data, Some(member.user_id), xprofile.clone())
+    };
+    let mut out = Vec::new();
+    if created {
+        out.push(event("user.registered", json!({})));
+    }
+    // Removals first, then additions, spaces before courses (the order of the seeds).
+    for kind in Kind::ALL {
+        let id_field = format!("{}_id", kind.noun());
+        let of_kind = || changes.iter().filter(move |c| c.membership.kind == kind);
+        for c in of_kind().filter(|c| matches!(c.op, Op::Remove { .. })) {
+            let name = match kind {
+                Kind::Space => "space.member_left",
+                Kind::Course => "course.unenrolled",
+            };
+            out.push(event(name, json!({ id_field.clone(): c.membership.id })));
+        }
+        for c in of_kind().filter(|c| c.op == Op::Add) {
+            let name = match kind {
+                Kind::Space => "space.member_joined",
+                Kind::Course => "course.enrolled",
+            };
+            out.push(event(name, json!({ id_field.clone(): c.membership.id })));
+        }
+    }
+    out.push(event(
+        "incoming_webhook.processed",
+        json!({"email": req.email, "created": created, "spaces": response.spaces, "courses": response.courses}),
+    ));
+    out
+}
+
+/// What happened to one kind of membership (`spaces` or `courses` in the response).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Outcome {
+    pub added: Vec<i64>,
+    pub removed: Vec<i64>,
+    pub skipped: Vec<i64>,
+}
+
+/// Remove-then-add over one kind of membership. `current` are the member's ids now, `missing`
+/// the ids known not to exist (they are skipped). An id in both lists ends as a membership;
+/// an id already in the wanted state changes nothing.
+pub fn plan_memberships(
+    add: &[i64],
+    remove: &[i64],
+    current: &BTreeSet<i64>,
+    missing: &BTreeSet<i64>,
+) -> Outcome {
+    let mut out = Outcome::default();
+    for id in remove.iter().filter(|id| !add.contains(id)) {
+        if missing.contains(id) {
+            out.skipped.push(*id);
+        } else if current.contains(id) {
+            out.removed.push(*id);
+        }
+    }
+    for id in add {
+        if missing.contains(id) {
+            out.skipped.push(*id);
+        } else if !current.contains(id) {
+            out.added.push(*id);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+#[path = "plan_tests.rs"]
+mod tests;

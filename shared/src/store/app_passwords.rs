@@ -1,0 +1,151 @@
+//! Application passwords: `pk = APPPW`, `sk = {id:012}` (the record: name, scope, argon2id
+//! hash, times), and a name claim `APPPWNAME#{name}` written and deleted in the same
+//! transaction, so names are unique by a DynamoDB condition.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::keys;
+use super::{from_item, n, s, to_item, QuerySpec, Store};
+use crate::domain::auth::Scope;
+use crate::domain::page::{Page, PageRequest};
+use crate::error::{Error, Result};
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppPassword {
+    pub id: i64,
+    pub name: String,
+    pub scope: Scope,
+    /// argon2id PHC string of the password.
+    pub hash: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    /// Epoch seconds of `last_used_at` (for the once-a-minute update condition).
+    #[serde(default)]
+    pub last_used_epoch: i64,
+}
+
+crate::redacted_debug!(AppPassword);
+
+impl AppPassword {
+    /// What the API shows: never the password or its hash.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+        })
+    }
+}
+
+#[derive(Serialize, Deserialize)]
+struct RecordItem {
+    pk: String,
+    sk: String,
+    #[serde(flatten)]
+    data: AppPassword,
+}
+
+#[derive(Serialize, Deserialize)]
+struct NameItem {
+    pk: String,
+    sk: String,
+    id: i64,
+}
+
+/// Why a creation did not happen.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CreateOutcome {
+    Created,
+    NameTaken,
+}
+
+impl Store {
+    pub async fn app_password_get(&self, id: i64) -> Result<Option<AppPassword>> {
+        Ok(self
+            .get_as::<RecordItem>(keys::APP_PASSWORDS, &keys::id_sk(id))
+            .await?
+            .map(|r| r.data))
+    }
+
+    pub async fn app_password_list(&self, req: &PageRequest) -> Result<Page<AppPassword>> {
+        let page = self
+            .page(&QuerySpec::table(keys::APP_PASSWORDS), req)
+            .await?;
+        page.try_map(|i| from_item::<RecordItem>(i).map(|r| r.data))
+    }
+
+    /// Writes the record and the name claim together; a taken name writes nothing.
+    pub async fn app_password_create(&self, p: &AppPassword) -> Result<CreateOutcome> {
+        let record = to_item(&RecordItem {
+            pk: keys::APP_PASSWORDS.into(),
+            sk: keys::id_sk(p.id),
+            data: p.clone(),
+        })?;
+        let claim = to_item(&NameItem {
+            pk: keys::app_password_name(&p.name),
+            sk: keys::APP_PASSWORD_NAME_SK.into(),
+            id: p.id,
+        })?;
+        let items = vec![
+            ("record", self.put_new(record)?),
+            ("name", self.put_new(claim)?),
+        ];
+        match self.transact(items).await? {
+            Ok(()) => Ok(CreateOutcome::Created),
+            Err(failed) if failed.contains(&"name") => Ok(CreateOutcome::NameTaken),
+            Err(_) => Err(Error::Conflict(
+                "A concurrent change interfered; retry.".into(),
+            )),
+        }
+    }
+
+    /// Deletes the record and its name claim together; `false` when it did not exist.
+    pub async fn app_password_delete(&self, id: i64) -> Result<bool> {
+        let Some(p) = self.app_password_get(id).await? else {
+            return Ok(false);
+        };
+        let items = vec![
+            (
+                "record",
+                self.delete_existing(keys::APP_PASSWORDS, &keys::id_sk(id))?,
+            ),
+            (
+                "name",
+                self.delete_existing(
+                    &keys::app_password_name(&p.name),
+                    keys::APP_PASSWORD_NAME_SK,
+                )?,
+            ),
+        ];
+        Ok(self.transact(items).await?.is_ok())
+    }
+
+    /// Sets `last_used_at` unless it was set less than `min_interval` seconds ago (or the
+    /// password was deleted meanwhile).
+    pub async fn app_password_touch(
+        &self,
+        id: i64,
+        now_rfc3339: &str,
+        now: i64,
+        min_interval: i64,
+    ) -> Result<()> {
+        self.update_if(
+            keys::APP_PASSWORDS,
+            &keys::id_sk(id),
+            "SET last_used_at = :at, last_used_epoch = :now",
+            "attribute_exists(pk) AND (attribute_not_exists(last_used_epoch) OR last_used_epoch < :cutoff)",
+            &[],
+            vec![
+                (":at", s(now_rfc3339)),
+                (":now", n(now)),
+                (":cutoff", n(now - min_interval)),
+            ],
+        )
+        .await
+        .map(|_| ())
+    }
+}
