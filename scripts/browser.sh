@@ -61,7 +61,7 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
 fi
 
 echo "== browser: build"
-cargo build --workspace --bins
+cargo build --workspace --bins --features local
 eval "$(TABLE_NAME=ui-$$ target/debug/local setup | sed 's/^/export /')"
 
 port=$(python3 scripts/free_port.py)
@@ -73,7 +73,7 @@ export RUST_LOG=${RUST_LOG:-info}
 # One instance per function: the page's requests are sequential. (The emulator's sporadic 500 on
 # large responses, once blamed on extra instances, is handled by the Runtime API relay in
 # shared/src/runtime/relay.rs.)
-setsid cargo lambda watch -A 127.0.0.1 -P "$port" --concurrency 1 --ignore-changes \
+setsid cargo lambda watch -A 127.0.0.1 -P "$port" --concurrency 1 --ignore-changes --features local \
   >"$logs/browser-functions.log" 2>&1 &
 groups+=($!)
 

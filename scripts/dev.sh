@@ -25,7 +25,7 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
 fi
 
 echo "building (the first build takes a few minutes)..."
-cargo build --workspace --bins
+cargo build --workspace --bins --features local
 eval "$(target/debug/local setup | sed 's/^/export /')"
 
 export LOCAL_MODE=true
@@ -38,7 +38,7 @@ export ADMIN_UI_URL=${ADMIN_UI_URL:-http://127.0.0.1:9000/lambda-url/admin/admin
 export FAST_LANE_MS=${FAST_LANE_MS:-3000}
 export RUST_LOG=${RUST_LOG:-info}
 
-cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency 4 >.dev/functions.log 2>&1 &
+cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency 4 --features local >.dev/functions.log 2>&1 &
 watch_pid=$!
 pids+=("$watch_pid")
 for _ in $(seq 1 300); do

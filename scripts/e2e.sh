@@ -24,36 +24,8 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/switchboard-e2e.XXXXXX")
 watch_pid=""
 moto_pid=""
 
-alive() { # alive PID: running (a zombie is not)
-  local st
-  st=$(ps -o stat= -p "$1" 2>/dev/null || true)
-  [ -n "$st" ] && [ "${st#Z}" = "$st" ]
-}
-
-stop_pid_group() {
-  # Stops a process we started (and, when it leads its own process group, its children).
-  local pid=$1
-  [ -n "$pid" ] || return 0
-  alive "$pid" || return 0
-  local pgid
-  pgid=$(ps -o pgid= -p "$pid" 2>/dev/null | tr -d ' ' || true)
-  local target=$pid
-  [ "$pgid" = "$pid" ] && target=-$pid
-  # The function instances run in process groups of their own: remember them by pid.
-  local children
-  children=$(ps -o pid= --ppid "$pid" 2>/dev/null | tr -d ' ' || true)
-  kill -TERM -- "$target" 2>/dev/null || true
-  for _ in $(seq 1 50); do
-    alive "$pid" || break
-    sleep 0.1
-  done
-  if alive "$pid"; then kill -KILL -- "$target" 2>/dev/null || true; fi
-  wait "$pid" 2>/dev/null || true
-  local child
-  for child in $children; do
-    kill -KILL "$child" 2>/dev/null || true
-  done
-}
+# shellcheck source=scripts/lib/stack.sh
+source scripts/lib/stack.sh
 
 cleanup() {
   local rc=$?
@@ -91,7 +63,7 @@ fi
 
 # --- build, stack, Node client dependencies -----------------------------------------------------
 step "building the binaries"
-cargo build --workspace --bins --quiet || fail "cargo build failed"
+build_functions || fail "cargo build failed"
 
 step "creating stack e2e-$$ on $AWS_ENDPOINT_URL"
 setup_out=$(TABLE_NAME=e2e-$$ target/debug/local setup) || fail "local setup failed"
@@ -125,11 +97,8 @@ unset ADMIN_PASSWORD_HASH RATE_LIMIT_PER_MINUTE COURSE_MODULE_ENABLED MAX_BODY_B
 
 step "starting cargo lambda watch on $base (log: $logs/e2e-watch.log)"
 # Own process group (setsid), stopped as a group by `cleanup` (the function instances it spawns
-# get groups of their own: `stop_pid_group` ends those by pid). --ignore-changes: edits made
-# while the test runs must not reload the functions under it.
-setsid cargo lambda watch -A 127.0.0.1 -P "$port" --concurrency 4 --ignore-changes \
-  >"$logs/e2e-watch.log" 2>&1 </dev/null &
-watch_pid=$!
+# get groups of their own: `stop_pid_group` ends those by pid).
+start_watch "$port" "$logs/e2e-watch.log" 4
 
 # The server answers first; each function compiles (or at least links) on its first request.
 deadline=$((SECONDS + 420))

@@ -31,6 +31,9 @@ cargo test --workspace
 echo "== seed clients against cargo lambda watch"
 scripts/e2e.sh
 
+echo "== admin API against its OpenAPI document (schemathesis)"
+scripts/schemathesis.sh
+
 echo "== admin UI in headless Chromium"
 SCREENSHOT_DIR=${SCREENSHOT_DIR:-target/screenshots} scripts/browser.sh
 echo "== all tests passed"

@@ -58,71 +58,185 @@ pub struct Config {
     pub fast_lane_ms: u64,
 }
 
-// Passwords and hashes read `[redacted]`.
-crate::redacted_debug!(Config);
+/// Every variable [`Config::from_env`] reads, in the README's order (the SAM template test checks
+/// the template against this list; a unit test checks the list against what is read).
+pub const VARIABLES: &[&str] = &[
+    "TABLE_NAME",
+    "QUEUE_URL",
+    "MAIL_FROM",
+    "SITE_NAME",
+    "PORTAL_URL",
+    "PUBLIC_BASE_URL",
+    "WELCOME_EMAIL_SUBJECT",
+    "ADMIN_USER",
+    "ADMIN_PASSWORD_HASH",
+    "ADMIN_PASSWORD",
+    "MAX_BODY_BYTES",
+    "LOG_RETENTION_DAYS",
+    "COURSE_MODULE_ENABLED",
+    "DEFAULT_ROLE",
+    "LOCAL_MODE",
+    "RATE_LIMIT_PER_MINUTE",
+    "OUTBOX_GRACE_SECONDS",
+    "DELIVERY_TIMEOUT_SECONDS",
+    "DISPATCH_CONCURRENCY",
+    "OPERATOR_EMAIL",
+    "ADMIN_UI_URL",
+    "FIFO_SETTLE_MS",
+    "SLOW_QUEUE_URL",
+    "FAST_LANE_MS",
+];
 
-fn var(name: &str) -> Option<String> {
-    env::var(name).ok().filter(|v| !v.trim().is_empty())
+/// The function being started: each needs its own variables when deployed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Function {
+    Incoming,
+    Admin,
+    Dispatch,
+    Sweeper,
 }
 
-fn parse<T: std::str::FromStr>(name: &str, default: T) -> T {
-    var(name)
-        .and_then(|v| v.trim().parse().ok())
-        .unwrap_or(default)
+impl Function {
+    /// Variables that must be set outside local mode: their defaults only fit `make dev`
+    /// (a localhost queue, a local sender, no admin password), so a deployed function without
+    /// them must not start.
+    pub fn required(self) -> &'static [&'static str] {
+        match self {
+            Function::Incoming => &["TABLE_NAME", "QUEUE_URL", "MAIL_FROM", "PORTAL_URL"],
+            Function::Admin => &[
+                "TABLE_NAME",
+                "QUEUE_URL",
+                "PUBLIC_BASE_URL",
+                "ADMIN_PASSWORD_HASH",
+            ],
+            Function::Dispatch | Function::Sweeper => &["TABLE_NAME", "QUEUE_URL"],
+        }
+    }
 }
 
-fn flag(name: &str, default: bool) -> bool {
-    match var(name).map(|v| v.to_ascii_lowercase()) {
-        Some(v) => matches!(v.as_str(), "1" | "true" | "yes" | "on"),
-        None => default,
+/// Why a function refuses to start. Messages name the variable, never its value.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{0} is not set: it is required when LOCAL_MODE is not true")]
+    Missing(&'static str),
+    #[error("{name} is not {expected}")]
+    Invalid {
+        name: &'static str,
+        expected: &'static str,
+    },
+}
+
+/// Reads variables through `lookup` (the process environment, or a map in tests); blank
+/// values count as unset.
+struct Reader<'a> {
+    lookup: &'a dyn Fn(&str) -> Option<String>,
+}
+
+impl Reader<'_> {
+    fn text(&self, name: &str) -> Option<String> {
+        (self.lookup)(name).filter(|v| !v.trim().is_empty())
+    }
+
+    fn text_or(&self, name: &str, default: String) -> String {
+        self.text(name).unwrap_or(default)
+    }
+
+    fn number<T: std::str::FromStr>(
+        &self,
+        name: &'static str,
+        default: T,
+    ) -> Result<T, ConfigError> {
+        match self.text(name) {
+            None => Ok(default),
+            Some(v) => v.trim().parse().map_err(|_| ConfigError::Invalid {
+                name,
+                expected: "a number",
+            }),
+        }
+    }
+
+    fn flag(&self, name: &'static str, default: bool) -> Result<bool, ConfigError> {
+        match self.text(name).map(|v| v.trim().to_ascii_lowercase()) {
+            None => Ok(default),
+            Some(v) => match v.as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Invalid {
+                    name,
+                    expected: "true or false",
+                }),
+            },
+        }
     }
 }
 
 /// `LOCAL_MODE` (default false): also needed before [`Config::from_env`], when the process
-/// starts (see [`crate::runtime`]).
+/// starts (see [`crate::runtime`]). Anything but a true value is false here;
+/// [`Config::from_env`] refuses a value that is neither.
 pub fn local_mode() -> bool {
-    flag("LOCAL_MODE", Config::defaults().local_mode)
+    let reader = Reader {
+        lookup: &|name| env::var(name).ok(),
+    };
+    reader.flag("LOCAL_MODE", false).unwrap_or(false)
 }
 
 impl Config {
-    /// Reads the configuration from the process environment.
-    pub fn from_env() -> Self {
-        let defaults = Self::defaults();
-        Self {
-            table_name: var("TABLE_NAME").unwrap_or(defaults.table_name),
-            queue_url: var("QUEUE_URL").unwrap_or(defaults.queue_url),
-            mail_from: var("MAIL_FROM").unwrap_or(defaults.mail_from),
-            site_name: var("SITE_NAME").unwrap_or(defaults.site_name),
-            portal_url: var("PORTAL_URL").unwrap_or(defaults.portal_url),
-            public_base_url: var("PUBLIC_BASE_URL")
-                .map(|u| u.trim_end_matches('/').to_string())
-                .unwrap_or(defaults.public_base_url),
-            welcome_subject: var("WELCOME_EMAIL_SUBJECT").unwrap_or(defaults.welcome_subject),
-            admin_user: var("ADMIN_USER").unwrap_or(defaults.admin_user),
-            admin_password: var("ADMIN_PASSWORD"),
-            admin_password_hash: var("ADMIN_PASSWORD_HASH"),
-            max_body_bytes: parse("MAX_BODY_BYTES", defaults.max_body_bytes),
-            log_retention_days: parse("LOG_RETENTION_DAYS", defaults.log_retention_days),
-            course_module_enabled: flag("COURSE_MODULE_ENABLED", defaults.course_module_enabled),
-            default_role: var("DEFAULT_ROLE").unwrap_or(defaults.default_role),
-            local_mode: local_mode(),
-            rate_limit_per_minute: parse("RATE_LIMIT_PER_MINUTE", defaults.rate_limit_per_minute),
-            outbox_grace_seconds: parse("OUTBOX_GRACE_SECONDS", defaults.outbox_grace_seconds),
-            delivery_timeout_seconds: parse(
-                "DELIVERY_TIMEOUT_SECONDS",
-                defaults.delivery_timeout_seconds,
-            ),
-            dispatch_concurrency: parse("DISPATCH_CONCURRENCY", defaults.dispatch_concurrency)
-                .max(1),
-            operator_email: var("OPERATOR_EMAIL"),
-            admin_ui_url: var("ADMIN_UI_URL").unwrap_or(defaults.admin_ui_url),
-            fifo_settle_ms: parse("FIFO_SETTLE_MS", defaults.fifo_settle_ms),
-            slow_queue_url: var("SLOW_QUEUE_URL"),
-            fast_lane_ms: parse("FAST_LANE_MS", defaults.fast_lane_ms),
-        }
+    /// Reads the configuration of `function` from the process environment. Outside local mode
+    /// a missing required variable ([`Function::required`]) is an error naming it; a number or
+    /// flag that does not parse is an error in every mode.
+    pub fn from_env(function: Function) -> Result<Self, ConfigError> {
+        Self::from_lookup(function, &|name| env::var(name).ok())
     }
 
-    /// The built-in defaults (what `make dev` runs with, before its own overrides).
+    /// [`Config::from_env`] over any source of variables.
+    pub fn from_lookup(
+        function: Function,
+        lookup: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Self, ConfigError> {
+        let r = Reader { lookup };
+        let d = Self::defaults();
+        let local_mode = r.flag("LOCAL_MODE", d.local_mode)?;
+        if !local_mode {
+            if let Some(name) = function.required().iter().find(|n| r.text(n).is_none()) {
+                return Err(ConfigError::Missing(name));
+            }
+        }
+        Ok(Self {
+            table_name: r.text_or("TABLE_NAME", d.table_name),
+            queue_url: r.text_or("QUEUE_URL", d.queue_url),
+            mail_from: r.text_or("MAIL_FROM", d.mail_from),
+            site_name: r.text_or("SITE_NAME", d.site_name),
+            portal_url: r.text_or("PORTAL_URL", d.portal_url),
+            public_base_url: r
+                .text("PUBLIC_BASE_URL")
+                .map(|u| u.trim_end_matches('/').to_string())
+                .unwrap_or(d.public_base_url),
+            welcome_subject: r.text_or("WELCOME_EMAIL_SUBJECT", d.welcome_subject),
+            admin_user: r.text_or("ADMIN_USER", d.admin_user),
+            admin_password_hash: r.text("ADMIN_PASSWORD_HASH"),
+            admin_password: r.text("ADMIN_PASSWORD"),
+            max_body_bytes: r.number("MAX_BODY_BYTES", d.max_body_bytes)?,
+            log_retention_days: r.number("LOG_RETENTION_DAYS", d.log_retention_days)?,
+            course_module_enabled: r.flag("COURSE_MODULE_ENABLED", d.course_module_enabled)?,
+            default_role: r.text_or("DEFAULT_ROLE", d.default_role),
+            local_mode,
+            rate_limit_per_minute: r.number("RATE_LIMIT_PER_MINUTE", d.rate_limit_per_minute)?,
+            outbox_grace_seconds: r.number("OUTBOX_GRACE_SECONDS", d.outbox_grace_seconds)?,
+            delivery_timeout_seconds: r
+                .number("DELIVERY_TIMEOUT_SECONDS", d.delivery_timeout_seconds)?,
+            dispatch_concurrency: r
+                .number("DISPATCH_CONCURRENCY", d.dispatch_concurrency)?
+                .max(1),
+            operator_email: r.text("OPERATOR_EMAIL"),
+            admin_ui_url: r.text_or("ADMIN_UI_URL", d.admin_ui_url),
+            fifo_settle_ms: r.number("FIFO_SETTLE_MS", d.fifo_settle_ms)?,
+            slow_queue_url: r.text("SLOW_QUEUE_URL"),
+            fast_lane_ms: r.number("FAST_LANE_MS", d.fast_lane_ms)?,
+        })
+    }
+
+    /// The built-in defaults (what `make dev` runs with, before its own overrides; deployed,
+    /// the required variables replace every local address).
     pub fn defaults() -> Self {
         Self {
             table_name: "switchboard".into(),
@@ -150,5 +264,162 @@ impl Config {
             slow_queue_url: None,
             fast_lane_ms: 0,
         }
+    }
+}
+
+// Passwords and hashes read `[redacted]`.
+crate::redacted_debug!(Config);
+
+#[cfg(test)]
+mod tests {
+    use std::cell::RefCell;
+    use std::collections::{BTreeSet, HashMap};
+
+    use super::*;
+
+    const ALL: [Function; 4] = [
+        Function::Incoming,
+        Function::Admin,
+        Function::Dispatch,
+        Function::Sweeper,
+    ];
+
+    fn read(function: Function, vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        Config::from_lookup(function, &|name| map.get(name).cloned())
+    }
+
+    /// What a deployed function of this kind is given (the SAM template sets these).
+    fn deployed(function: Function) -> Vec<(&'static str, &'static str)> {
+        function
+            .required()
+            .iter()
+            .map(|name| (*name, "https://example.com/value"))
+            .collect()
+    }
+
+    #[test]
+    fn deployed_functions_start_with_their_required_variables() {
+        for function in ALL {
+            let config = read(function, &deployed(function)).expect("starts");
+            assert!(!config.local_mode);
+            assert_eq!(config.table_name, "https://example.com/value");
+            assert_eq!(config.queue_url, "https://example.com/value");
+        }
+    }
+
+    #[test]
+    fn a_missing_required_variable_is_an_error_naming_it() {
+        for function in ALL {
+            for missing in function.required() {
+                let mut vars = deployed(function);
+                vars.retain(|(k, _)| k != missing);
+                let err = read(function, &vars).expect_err("refused");
+                assert_eq!(err, ConfigError::Missing(missing), "{function:?}");
+                assert!(err.to_string().starts_with(missing), "{err}");
+                // Blank is unset, and LOCAL_MODE=false is not local.
+                vars.push((missing, "  "));
+                vars.push(("LOCAL_MODE", "false"));
+                assert_eq!(
+                    read(function, &vars).err(),
+                    Some(ConfigError::Missing(missing))
+                );
+            }
+        }
+        assert_eq!(
+            read(Function::Admin, &[]).err(),
+            Some(ConfigError::Missing("TABLE_NAME"))
+        );
+    }
+
+    #[test]
+    fn deployed_admin_needs_the_hash_even_with_a_clear_password() {
+        let mut vars = deployed(Function::Admin);
+        vars.retain(|(k, _)| *k != "ADMIN_PASSWORD_HASH");
+        vars.push(("ADMIN_PASSWORD", "admin"));
+        assert_eq!(
+            read(Function::Admin, &vars).err(),
+            Some(ConfigError::Missing("ADMIN_PASSWORD_HASH"))
+        );
+    }
+
+    #[test]
+    fn local_mode_falls_back_to_the_local_defaults() {
+        for function in ALL {
+            let config = read(function, &[("LOCAL_MODE", "true")]).expect("local");
+            let d = Config::defaults();
+            assert!(config.local_mode);
+            assert_eq!(config.table_name, d.table_name);
+            assert_eq!(config.queue_url, d.queue_url);
+            assert_eq!(config.public_base_url, d.public_base_url);
+        }
+    }
+
+    #[test]
+    fn values_are_read_and_trimmed() {
+        let mut vars = deployed(Function::Admin);
+        vars.extend([
+            ("PUBLIC_BASE_URL", "https://api.example.com/"),
+            ("MAX_BODY_BYTES", " 1024 "),
+            ("COURSE_MODULE_ENABLED", "off"),
+            ("DISPATCH_CONCURRENCY", "0"),
+        ]);
+        let c = read(Function::Admin, &vars).expect("starts");
+        assert_eq!(c.public_base_url, "https://api.example.com");
+        assert_eq!(c.max_body_bytes, 1024);
+        assert!(!c.course_module_enabled);
+        assert_eq!(c.dispatch_concurrency, 1);
+    }
+
+    #[test]
+    fn a_malformed_number_or_flag_is_an_error_naming_the_variable() {
+        for (name, value, expected) in [
+            ("MAX_BODY_BYTES", "lots", "a number"),
+            ("DELIVERY_TIMEOUT_SECONDS", "-1", "a number"),
+            ("COURSE_MODULE_ENABLED", "maybe", "true or false"),
+            ("LOCAL_MODE", "sure", "true or false"),
+        ] {
+            let err = read(Function::Dispatch, &[("LOCAL_MODE", "true"), (name, value)])
+                .expect_err("refused");
+            assert_eq!(err, ConfigError::Invalid { name, expected });
+            assert!(!err.to_string().contains(value), "{err}");
+        }
+    }
+
+    #[test]
+    fn variables_lists_exactly_what_is_read() {
+        let asked = RefCell::new(BTreeSet::new());
+        let lookup = |name: &str| {
+            asked.borrow_mut().insert(name.to_string());
+            Some(match name {
+                "LOCAL_MODE" => "true".to_string(),
+                _ => "1".to_string(),
+            })
+        };
+        for function in ALL {
+            Config::from_lookup(function, &lookup).expect("reads");
+        }
+        let listed: BTreeSet<String> = VARIABLES.iter().map(|v| v.to_string()).collect();
+        assert_eq!(asked.into_inner(), listed);
+        for function in ALL {
+            assert!(function.required().iter().all(|v| VARIABLES.contains(v)));
+        }
+    }
+
+    #[test]
+    fn debug_hides_the_admin_password_and_hash() {
+        let mut vars = deployed(Function::Admin);
+        vars.retain(|(k, _)| *k != "ADMIN_PASSWORD_HASH");
+        vars.extend([
+            ("ADMIN_PASSWORD_HASH", "$argon2id$v=19$secret-hash"),
+            ("ADMIN_PASSWORD", "hunter2-secret"),
+        ]);
+        let c = read(Function::Admin, &vars).expect("starts");
+        let shown = format!("{c:?}");
+        assert!(!shown.contains("secret"), "{shown}");
+        assert!(shown.contains("table_name"), "{shown}");
     }
 }

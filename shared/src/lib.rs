@@ -6,9 +6,11 @@
 //! - [`app`]: the use cases, combining domain and store;
 //! - [`transport`]: HTTP (axum) routers for the Lambda functions, and body parsing;
 //! - [`config`] and [`error`]: read once per cold start / mapped to HTTP in one place;
+//!   [`aws`]: AWS SDK failures as errors;
 //! - [`runtime`]: how every Lambda binary starts.
 
 pub mod app;
+pub mod aws;
 pub mod config;
 pub mod domain;
 pub mod error;

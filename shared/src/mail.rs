@@ -7,13 +7,13 @@
 use askama::Template;
 use aws_sdk_ses::types::{Body, Content, Destination, Message};
 
+use crate::aws::OrUnavailable;
 use crate::config::Config;
 use crate::domain::member::Member;
 use crate::error::{Error, Result};
 
-#[derive(Template)]
-#[template(path = "welcome.html")]
-struct WelcomeHtml<'a> {
+/// What the welcome email says, in both of its forms.
+struct Welcome<'a> {
     site_name: &'a str,
     portal_url: &'a str,
     display_name: &'a str,
@@ -21,12 +21,15 @@ struct WelcomeHtml<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "welcome.html")]
+struct WelcomeHtml<'a> {
+    w: &'a Welcome<'a>,
+}
+
+#[derive(Template)]
 #[template(path = "welcome.txt")]
 struct WelcomeText<'a> {
-    site_name: &'a str,
-    portal_url: &'a str,
-    display_name: &'a str,
-    login: &'a str,
+    w: &'a Welcome<'a>,
 }
 
 #[derive(Template)]
@@ -60,22 +63,14 @@ pub struct Email {
 
 /// Renders the welcome email for `member` (pure; tested without SES).
 pub fn welcome_email(config: &Config, member: &Member) -> Result<Email> {
-    let html = WelcomeHtml {
+    let w = Welcome {
         site_name: &config.site_name,
         portal_url: &config.portal_url,
         display_name: &member.display_name,
         login: &member.login,
-    }
-    .render()
-    .map_err(Error::dep)?;
-    let text = WelcomeText {
-        site_name: &config.site_name,
-        portal_url: &config.portal_url,
-        display_name: &member.display_name,
-        login: &member.login,
-    }
-    .render()
-    .map_err(Error::dep)?;
+    };
+    let html = WelcomeHtml { w: &w }.render().map_err(Error::dep)?;
+    let text = WelcomeText { w: &w }.render().map_err(Error::dep)?;
     let subject = config
         .welcome_subject
         .replace("{site_name}", &config.site_name)
@@ -165,7 +160,7 @@ impl Mailer {
             .message(message)
             .send()
             .await
-            .map_err(|e| Error::dep(aws_sdk_ses::error::DisplayErrorContext(e)))?;
+            .or_unavailable("SendEmail")?;
         Ok(())
     }
 }

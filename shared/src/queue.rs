@@ -1,5 +1,6 @@
 //! SQS: the event queue between the sources and `dispatch`.
 
+use crate::aws::OrUnavailable;
 use crate::domain::events::EventBatch;
 use crate::error::{Error, Result};
 
@@ -50,7 +51,7 @@ impl Queue {
             .delay_seconds(delay_seconds.clamp(0, 900))
             .send()
             .await
-            .map_err(|e| Error::dep(aws_sdk_sqs::error::DisplayErrorContext(e)))?;
+            .or_unavailable("SendMessage")?;
         Ok(())
     }
 }

@@ -8,8 +8,9 @@
 //! - table, queue, timeouts and IAM actions agree with what the code does;
 //! - every `events/*.json` parses as the event its function receives and is answered.
 //!
-//! The template is read as text with a small reader for the block-style YAML subset it is
-//! written in (see the conventions at the top of the template), so no YAML dependency is needed.
+//! The template is parsed with a YAML library (CloudFormation's short tags such as `!Ref`,
+//! `!GetAtt`, `!Sub`, `!If` are kept as tagged values); the route tables and the configuration
+//! variables come from the library as data (`transport::*::route_paths`, `config::VARIABLES`).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -21,9 +22,11 @@ use serde_json::{json, Value};
 use switchboard::domain::events::EventBatch;
 use switchboard_tests::TestEnv;
 
-// ------------------------------------------------------------------ a tiny YAML reader ----
+// ------------------------------------------------------------------ the YAML view --------
 
-/// One `key: value` line (or `- ...` list item, key `-`) and what is indented under it.
+/// A view of one YAML node: its key (`-` for a list item), its scalar value (a tagged scalar
+/// as `!Tag value`, a tagged list or mapping as `!Tag` with the content as children), and
+/// the nodes under it.
 #[derive(Debug, Clone, Default)]
 struct Node {
     key: String,
@@ -59,134 +62,67 @@ impl Node {
             items
         }
     }
-}
 
-fn unquote(s: &str) -> String {
-    let s = s.trim();
-    let quoted = s.len() >= 2
-        && ((s.starts_with('"') && s.ends_with('"')) || (s.starts_with('\'') && s.ends_with('\'')));
-    if quoted {
-        s[1..s.len() - 1].to_string()
-    } else {
-        s.to_string()
-    }
-}
-
-/// Splits `key: value` / `key:`; `None` for a bare scalar.
-fn split_key(content: &str) -> Option<(String, String)> {
-    if let Some(k) = content.strip_suffix(':') {
-        if !k.contains(": ") {
-            return Some((unquote(k), String::new()));
+    /// This node and every node under it, depth first.
+    fn walk(&self) -> Vec<&Node> {
+        let mut out = vec![self];
+        for c in &self.children {
+            out.extend(c.walk());
         }
+        out
     }
-    content
-        .split_once(": ")
-        .map(|(k, v)| (unquote(k), v.trim().to_string()))
+
+    /// Every scalar at or under this node (tags included).
+    fn texts(&self) -> Vec<&str> {
+        self.walk().into_iter().map(|n| n.value.as_str()).collect()
+    }
+}
+
+fn scalar_text(v: &serde_norway::Value) -> String {
+    use serde_norway::Value;
+    match v {
+        Value::Null => String::new(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => s.clone(),
+        other => panic!("not a scalar: {other:?}"),
+    }
+}
+
+fn to_node(key: String, v: &serde_norway::Value) -> Node {
+    use serde_norway::Value;
+    match v {
+        Value::Mapping(m) => Node {
+            key,
+            value: String::new(),
+            children: m.iter().map(|(k, v)| to_node(scalar_text(k), v)).collect(),
+        },
+        Value::Sequence(items) => Node {
+            key,
+            value: String::new(),
+            children: items.iter().map(|i| to_node("-".into(), i)).collect(),
+        },
+        Value::Tagged(t) => {
+            let tag = format!("!{}", t.tag.to_string().trim_start_matches('!'));
+            let inner = to_node(key, &t.value);
+            let value = if inner.children.is_empty() {
+                format!("{tag} {}", inner.value)
+            } else {
+                tag
+            };
+            Node { value, ..inner }
+        }
+        scalar => Node {
+            key,
+            value: scalar_text(scalar),
+            children: Vec::new(),
+        },
+    }
 }
 
 fn parse_yaml(text: &str) -> Node {
-    let lines: Vec<(usize, String)> = text
-        .lines()
-        .filter(|l| {
-            let t = l.trim_start();
-            !t.is_empty() && !t.starts_with('#')
-        })
-        .map(|l| {
-            let indent = l.len() - l.trim_start().len();
-            (indent, l.trim().to_string())
-        })
-        .collect();
-    let mut i = 0;
-    Node {
-        key: String::new(),
-        value: String::new(),
-        children: parse_block(&lines, &mut i, 0),
-    }
-}
-
-fn parse_block(lines: &[(usize, String)], i: &mut usize, indent: usize) -> Vec<Node> {
-    let mut out = Vec::new();
-    while *i < lines.len() {
-        let (ind, content) = &lines[*i];
-        if *ind < indent {
-            break;
-        }
-        let ind = *ind;
-        *i += 1;
-        if let Some(rest) =
-            content
-                .strip_prefix("- ")
-                .or(if content == "-" { Some("") } else { None })
-        {
-            // A list item: its first line is at `ind + 2`, as are the rest of its entries.
-            let mut item = Node {
-                key: "-".into(),
-                ..Default::default()
-            };
-            match split_key(rest) {
-                Some((k, v)) => {
-                    let mut first = Node {
-                        key: k,
-                        value: v,
-                        children: Vec::new(),
-                    };
-                    first.children = parse_value_children(lines, i, ind + 2, &first.value);
-                    item.children.push(first);
-                    item.children.extend(parse_block(lines, i, ind + 2));
-                }
-                None => {
-                    item.value = unquote(rest);
-                    item.children = parse_block(lines, i, ind + 1);
-                }
-            }
-            out.push(item);
-        } else if let Some((k, v)) = split_key(content) {
-            let children = parse_value_children(lines, i, ind, &v);
-            out.push(Node {
-                key: k,
-                value: unquote(&v),
-                children,
-            });
-        } else {
-            out.push(Node {
-                key: String::new(),
-                value: unquote(content),
-                children: Vec::new(),
-            });
-        }
-    }
-    out
-}
-
-/// What is indented under a `key: value` line: a block scalar's text (as one child) or nodes.
-fn parse_value_children(
-    lines: &[(usize, String)],
-    i: &mut usize,
-    ind: usize,
-    value: &str,
-) -> Vec<Node> {
-    if matches!(value, ">" | ">-" | "|" | "|-") {
-        let mut text = Vec::new();
-        while *i < lines.len() && lines[*i].0 > ind {
-            text.push(lines[*i].1.clone());
-            *i += 1;
-        }
-        return vec![Node {
-            key: String::new(),
-            value: text.join(" "),
-            children: Vec::new(),
-        }];
-    }
-    // Children of a mapping key are more indented; list items may sit at the key's indent.
-    let mut children = Vec::new();
-    if *i < lines.len() {
-        let (next, content) = &lines[*i];
-        if *next > ind || (*next == ind && content.starts_with('-')) {
-            let next = *next;
-            children = parse_block(lines, i, next);
-        }
-    }
-    children
+    let value: serde_norway::Value = serde_norway::from_str(text).expect("valid YAML");
+    to_node(String::new(), &value)
 }
 
 // ------------------------------------------------------------------ the template ----------
@@ -203,15 +139,14 @@ fn read(rel: &str) -> String {
 }
 
 struct Template {
-    text: String,
     doc: Node,
 }
 
 impl Template {
     fn load() -> Self {
-        let text = read("infra/template.yaml");
-        let doc = parse_yaml(&text);
-        Self { text, doc }
+        Self {
+            doc: parse_yaml(&read("infra/template.yaml")),
+        }
     }
 
     fn resources(&self) -> impl Iterator<Item = &Node> {
@@ -311,45 +246,15 @@ impl Template {
 
 // ------------------------------------------------------------------ routes ----------------
 
-/// Route paths the routers declare, by function, read from the transport sources: the string
-/// literals of `.route("...")` and `.nest("...")`. In a file that nests, routes starting with
-/// `/{` (or `/` alone) are relative and mounted under each nest prefix of that file.
+/// Route paths the routers declare, by function: the tables the routers are built from.
 fn handler_routes() -> BTreeSet<(String, String)> {
-    let mut files = Vec::new();
-    collect_rs(&root().join("shared/src/transport"), &mut files);
-    let mut out = BTreeSet::new();
-    for file in files {
-        let text = std::fs::read_to_string(&file).expect("source");
-        let routes = literals_after(&text, ".route(");
-        let nests = literals_after(&text, ".nest(");
-        if routes.is_empty() && nests.is_empty() {
-            continue;
-        }
-        let rel = file.to_string_lossy().replace('\\', "/");
-        let function = if rel.contains("/transport/admin/") {
-            "admin"
-        } else if rel.ends_with("/transport/incoming.rs") {
-            "incoming"
-        } else {
-            panic!("{rel} declares routes but belongs to no known function");
-        };
-        let relative = |r: &str| r == "/" || r.starts_with("/{");
-        for r in &routes {
-            if nests.is_empty() || !relative(r) {
-                out.insert((function.to_string(), r.clone()));
-            } else {
-                for n in &nests {
-                    let path = if r == "/" {
-                        n.clone()
-                    } else {
-                        format!("{n}{r}")
-                    };
-                    out.insert((function.to_string(), path));
-                }
-            }
-        }
-    }
-    out
+    let incoming = switchboard::transport::incoming::route_paths()
+        .into_iter()
+        .map(|p| ("incoming".to_string(), p.to_string()));
+    let admin = switchboard::transport::admin::route_paths()
+        .into_iter()
+        .map(|p| ("admin".to_string(), p));
+    incoming.chain(admin).collect()
 }
 
 fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -361,20 +266,6 @@ fn collect_rs(dir: &Path, out: &mut Vec<PathBuf>) {
             out.push(p);
         }
     }
-}
-
-/// String literals that directly follow `marker` (whitespace allowed in between).
-fn literals_after(text: &str, marker: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    for (pos, _) in text.match_indices(marker) {
-        let rest = text[pos + marker.len()..].trim_start();
-        if let Some(rest) = rest.strip_prefix('"') {
-            if let Some(end) = rest.find('"') {
-                out.push(rest[..end].to_string());
-            }
-        }
-    }
-    out
 }
 
 /// Whether an API Gateway route key's path matches a request path.
@@ -542,16 +433,9 @@ const NEVER: &[&str] = &["ADMIN_PASSWORD"];
 const EXTRA: &[&str] = &["RUST_LOG"];
 
 fn config_variables() -> BTreeSet<String> {
-    let text = read("shared/src/config.rs");
-    ["var(", "parse(", "flag("]
+    switchboard::config::VARIABLES
         .iter()
-        .flat_map(|m| literals_after(&text, m))
-        .filter(|name| {
-            !name.is_empty()
-                && name
-                    .bytes()
-                    .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'_')
-        })
+        .map(|v| v.to_string())
         .collect()
 }
 
@@ -603,10 +487,14 @@ fn template_sets_every_variable_the_functions_read() {
         base.starts_with("!If") || base.starts_with("!Sub"),
         "{base}"
     );
+    let base_node = template
+        .resource("AdminFunction")
+        .at(&["Properties", "Environment", "Variables", "PUBLIC_BASE_URL"])
+        .expect("admin PUBLIC_BASE_URL");
     assert!(
-        template
-            .text
-            .contains("https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
+        base_node
+            .texts()
+            .contains(&"!Sub https://${HttpApi}.execute-api.${AWS::Region}.${AWS::URLSuffix}"),
         "PUBLIC_BASE_URL is built from the HTTP API's id and region"
     );
     let hash = template
@@ -828,43 +716,35 @@ fn iam_grants_what_the_code_calls_and_no_wildcards() {
         .iter()
         .map(|f| std::fs::read_to_string(f).unwrap_or_default())
         .collect();
+    let nodes = t.doc.walk();
+    let granted: BTreeSet<String> = nodes
+        .iter()
+        .filter(|n| n.key == "Action")
+        .flat_map(|n| n.scalars())
+        .collect();
     for (call, actions) in SDK_ACTIONS {
         if code.contains(call) {
             for action in *actions {
                 assert!(
-                    t.text.contains(&format!("- {action}\n"))
-                        || t.text.contains(&format!("Action: {action}\n")),
+                    granted.contains(*action),
                     "the code calls {call}, which needs {action}"
                 );
             }
         }
     }
-    let is_action = |s: &str| {
-        s.split_once(':').is_some_and(|(svc, op)| {
-            !svc.is_empty()
-                && svc.bytes().all(|b| b.is_ascii_lowercase() || b == b'-')
-                && !op.is_empty()
-                && op.bytes().all(|b| b.is_ascii_alphabetic() || b == b'*')
-        })
-    };
-    for line in t.text.lines() {
-        let l = line.trim();
-        let action = l
-            .strip_prefix("Action: ")
-            .or_else(|| l.strip_prefix("- ").filter(|a| is_action(a)));
-        if let Some(a) = action {
-            assert!(!a.contains('*'), "wildcard action: {l}");
+    for action in &granted {
+        assert!(!action.contains('*'), "wildcard action: {action}");
+    }
+    for resource in nodes.iter().filter(|n| n.key == "Resource") {
+        for r in resource.scalars() {
+            assert_ne!(r.trim(), "*", "wildcard resource in {:?}", resource);
         }
-        assert!(
-            !matches!(
-                l,
-                "Resource: \"*\"" | "Resource: '*'" | "Resource: *" | "- \"*\"" | "- '*'"
-            ),
-            "wildcard resource: {l}"
-        );
     }
     assert!(
-        !t.text.contains("arn:aws:iam::aws:policy") && !t.text.contains(":iam::aws:policy/"),
+        nodes
+            .iter()
+            .all(|n| !n.value.contains("arn:aws:iam::aws:policy")
+                && !n.value.contains(":iam::aws:policy/")),
         "no AWS managed policies (their resources are \"*\")"
     );
 }
@@ -1050,31 +930,42 @@ async fn the_sweeper_resends_what_the_sample_batch_left_in_the_outbox() {
     assert_eq!(queued[0]["batch_id"], batch.batch_id.as_str());
 }
 
-// ------------------------------------------------------------------ the reader itself -----
+// ------------------------------------------------------------------ the YAML view itself --
 
 #[test]
-fn the_yaml_reader_reads_the_subset_the_template_uses() {
+fn the_yaml_view_keeps_cloudformation_tags() {
     let doc = parse_yaml(
-        "A:\n  B: !Ref C # not a comment stripper\n  L:\n    - x\n    - \"y\"\n  M:\n    - K: 1\n      V: two\n  S: >-\n    long: text\n    more\n  'Q w': 3\nZ: end\n",
+        "A:\n  B: !Ref C # a comment\n  L:\n    - x\n    - \"y\"\n  M:\n    - K: 1\n      V: two\n  S: >-\n    long: text\n    more\n  'Q w': 3\n  G: !GetAtt Table.Arn\n  U: !Sub \"${Table.Arn}/index/gsi1\"\n  I: !If\n    - Cond\n    - !Sub \"https://${D}\"\n    - no\n  T: true\nZ: end\n",
     );
-    assert_eq!(
-        doc.value_at(&["A", "B"]).as_deref(),
-        Some("!Ref C # not a comment stripper")
-    );
+    assert_eq!(doc.value_at(&["A", "B"]).as_deref(), Some("!Ref C"));
     assert_eq!(
         doc.at(&["A", "L"]).map(Node::scalars),
         Some(vec!["x".into(), "y".into()])
     );
     let m: Vec<_> = doc.at(&["A", "M"]).expect("M").items().collect();
     assert_eq!(m.len(), 1);
+    assert_eq!(m[0].value_at(&["K"]).as_deref(), Some("1"));
     assert_eq!(m[0].value_at(&["V"]).as_deref(), Some("two"));
     assert_eq!(
-        doc.at(&["A", "S"])
-            .map(|n| n.children[0].value.clone())
-            .as_deref(),
+        doc.value_at(&["A", "S"]).as_deref(),
         Some("long: text more")
     );
     assert_eq!(doc.value_at(&["A", "Q w"]).as_deref(), Some("3"));
+    assert_eq!(
+        doc.value_at(&["A", "G"]).as_deref(),
+        Some("!GetAtt Table.Arn")
+    );
+    assert_eq!(
+        doc.value_at(&["A", "U"]).as_deref(),
+        Some("!Sub ${Table.Arn}/index/gsi1")
+    );
+    let cond = doc.at(&["A", "I"]).expect("I");
+    assert_eq!(cond.value, "!If");
+    assert_eq!(
+        cond.scalars(),
+        vec!["Cond".to_string(), "!Sub https://${D}".into(), "no".into()]
+    );
+    assert_eq!(doc.value_at(&["A", "T"]).as_deref(), Some("true"));
     assert_eq!(doc.value_at(&["Z"]).as_deref(), Some("end"));
     assert!(route_matches(
         "ANY /admin/{proxy+}",

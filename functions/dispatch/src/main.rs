@@ -8,7 +8,7 @@ use switchboard::App;
 
 fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::runtime::start(|| async {
-        let app = Arc::new(App::from_env().await);
+        let app = Arc::new(App::from_env(switchboard::config::Function::Dispatch).await?);
         lambda_runtime::run(service_fn(move |event: LambdaEvent<SqsEvent>| {
             let app = app.clone();
             async move {

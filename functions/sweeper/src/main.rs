@@ -9,7 +9,7 @@ use switchboard::App;
 
 fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::runtime::start(|| async {
-        let app = Arc::new(App::from_env().await);
+        let app = Arc::new(App::from_env(switchboard::config::Function::Sweeper).await?);
         lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
             let app = app.clone();
             async move {

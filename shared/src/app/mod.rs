@@ -19,7 +19,7 @@ pub mod limiter;
 pub mod recover;
 pub mod retries;
 
-use crate::config::Config;
+use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::resolver::{Resolver, SystemResolver};
@@ -41,11 +41,15 @@ pub struct App {
 }
 
 impl App {
-    /// Builds the SDK clients from the environment (honours `AWS_ENDPOINT_URL`).
-    pub async fn from_env() -> Self {
-        let config = Config::from_env();
+    /// Reads the configuration of `function` and builds the SDK clients from the environment
+    /// (honours `AWS_ENDPOINT_URL`). A configuration error is logged and returned: the cold
+    /// start fails, naming the variable.
+    pub async fn from_env(function: Function) -> Result<Self, ConfigError> {
+        let config = Config::from_env(function).inspect_err(|error| {
+            tracing::error!(%error, "configuration refused: the function does not start");
+        })?;
         let sdk = aws_config::load_defaults(aws_config::BehaviorVersion::latest()).await;
-        Self::new(config, &sdk)
+        Ok(Self::new(config, &sdk))
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {

@@ -85,12 +85,7 @@ impl Store {
             sk: keys::id_sk(entry.id),
             data: entry.clone(),
         })?;
-        let cond = if creating {
-            "attribute_not_exists(pk)"
-        } else {
-            "attribute_exists(pk)"
-        };
-        self.put(item, Some(cond))
+        self.put_creating(item, creating)
     }
 
     pub fn delete_catalog(&self, kind: Kind, id: i64) -> Result<TransactWriteItem> {

@@ -129,24 +129,7 @@ impl Store {
     }
 
     pub async fn endpoint_delete(&self, id: i64) -> Result<bool> {
-        let deleted = self
-            .client
-            .delete_item()
-            .table_name(&self.table)
-            .set_key(Some(super::key(keys::WEBHOOK, keys::id_sk(id))))
-            .condition_expression("attribute_exists(pk)")
-            .send()
-            .await;
-        match deleted {
-            Ok(_) => Ok(true),
-            Err(e)
-                if e.as_service_error()
-                    .is_some_and(|x| x.is_conditional_check_failed_exception()) =>
-            {
-                Ok(false)
-            }
-            Err(e) => Err(Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e))),
-        }
+        self.delete_if_exists(keys::WEBHOOK, &keys::id_sk(id)).await
     }
 
     /// A successful delivery: `last_triggered_at`, and the failure count back to zero.

@@ -11,6 +11,7 @@ use serde_json::{json, Value};
 
 use super::keys;
 use super::{from_item, n, s, to_item, QuerySpec, Store};
+use crate::aws::OrUnavailable;
 use crate::domain::incoming::providers::Source;
 use crate::domain::incoming::rules::ObjectState;
 pub use crate::domain::incoming::run::Run;
@@ -108,12 +109,7 @@ impl Store {
             sk: keys::WEBHOOK_KEY_SK.into(),
             data: w.clone(),
         })?;
-        let cond = if creating {
-            "attribute_not_exists(pk)"
-        } else {
-            "attribute_exists(pk)"
-        };
-        self.put(item, Some(cond))
+        self.put_creating(item, creating)
     }
 
     /// Items that save an edited webhook (optimistic: only if nobody saved since `prev_revision`).
@@ -249,7 +245,7 @@ impl Store {
             .set_item(Some(item))
             .send()
             .await
-            .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .or_unavailable("PutItem")?;
         Ok(())
     }
 }

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::keys::{self, Kind};
 use super::{from_item, to_item, QuerySpec, Store};
+use crate::aws::OrUnavailable;
 use crate::domain::member::Member;
 pub use crate::domain::membership::{MemberState, Membership};
 use crate::domain::page::{Page, PageRequest};
@@ -126,9 +127,7 @@ impl Store {
                     .request_items(&self.table, reqs)
                     .send()
                     .await
-                    .map_err(|e| {
-                        crate::error::Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e))
-                    })?;
+                    .or_unavailable("BatchWriteItem")?;
                 let left = out
                     .unprocessed_items
                     .and_then(|mut u| u.remove(&self.table));

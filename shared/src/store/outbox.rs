@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{from_item, to_item, QuerySpec, Store};
+use crate::aws::OrUnavailable;
 use crate::domain::events::{EventBatch, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
 
@@ -37,7 +38,7 @@ impl Store {
             .set_key(Some(super::key(keys::outbox(shard), batch_id)))
             .send()
             .await
-            .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            .or_unavailable("DeleteItem")?;
         Ok(())
     }
 

@@ -6,6 +6,7 @@ use serde::Deserialize;
 
 use super::keys;
 use super::{from_item, n, Store};
+use crate::aws::OrUnavailable;
 use crate::domain::auth::FAILURE_MEMORY_SECONDS;
 use crate::error::Result;
 
@@ -89,9 +90,7 @@ impl Store {
             .set_key(Some(super::key(keys::signin(source), keys::SIGNIN_SK)))
             .send()
             .await
-            .map_err(|e| {
-                crate::error::Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e))
-            })?;
+            .or_unavailable("DeleteItem")?;
         Ok(())
     }
 }

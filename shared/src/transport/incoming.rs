@@ -16,14 +16,29 @@ use crate::app::App;
 use crate::domain::incoming::providers::Headers;
 use crate::error::Error;
 
+/// The URL forms with the key in the path (the short one, and seed 000's).
+pub const KEY_ROUTES: [&str; 2] = [
+    "/webhook/{key}",
+    "/wp-json/fluent-community/v2/webhook/{key}",
+];
+
+/// The portal form (seed 001): the key in `?webhook=`.
+pub const PORTAL_ROUTES: [&str; 2] = ["/portal", "/portal/"];
+
+/// Every path the router answers (the SAM template test routes each through the template).
+pub fn route_paths() -> Vec<&'static str> {
+    KEY_ROUTES.iter().chain(&PORTAL_ROUTES).copied().collect()
+}
+
 pub fn router(app: Arc<App>) -> Router {
-    Router::new()
-        .route("/webhook/{key}", any(by_path))
-        .route("/wp-json/fluent-community/v2/webhook/{key}", any(by_path))
-        .route("/portal", any(by_portal))
-        .route("/portal/", any(by_portal))
-        .fallback(|| async { unknown_key() })
-        .with_state(app)
+    let mut router = Router::new();
+    for path in KEY_ROUTES {
+        router = router.route(path, any(by_path));
+    }
+    for path in PORTAL_ROUTES {
+        router = router.route(path, any(by_portal));
+    }
+    router.fallback(|| async { unknown_key() }).with_state(app)
 }
 
 fn unknown_key() -> Response {

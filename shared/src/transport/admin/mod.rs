@@ -54,6 +54,26 @@ pub fn router(app: Arc<App>) -> Router {
         .layer(middleware::from_fn_with_state(guard_state, guard::guard))
 }
 
+/// Every path the admin router answers: the documented routes ([`openapi::ROUTES`]), the
+/// outgoing webhook routes again under each seed alias, and the UI's files. The SAM template
+/// test routes each through the template; `tests/tests/admin_openapi.rs` calls each.
+pub fn route_paths() -> Vec<String> {
+    let mut paths: Vec<String> = openapi::ROUTES
+        .iter()
+        .map(|(_, path, _, _)| path.to_string())
+        .collect();
+    let aliased: Vec<String> = paths
+        .iter()
+        .filter_map(|p| p.strip_prefix("/admin/webhooks"))
+        .flat_map(|rest| webhooks::ALIASES.iter().map(move |a| format!("{a}{rest}")))
+        .collect();
+    paths.extend(aliased);
+    paths.extend(ui::PATHS.iter().map(|p| p.to_string()));
+    paths.sort();
+    paths.dedup();
+    paths
+}
+
 // --- small helpers shared by the handlers ----------------------------------------------------
 
 /// Query parameters; a malformed query string is a `400`, not a plain-text rejection.

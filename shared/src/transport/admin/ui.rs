@@ -79,12 +79,15 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("icon.svg", "image/svg+xml"),
 ];
 
+/// The page, the page with a trailing slash (redirected), and its assets.
+pub const PATHS: [&str; 3] = ["/admin/ui", "/admin/ui/", "/admin/ui/{file}"];
+
 pub fn routes() -> Router<Arc<App>> {
     Router::new()
-        .route("/admin/ui", get(index))
+        .route(PATHS[0], get(index))
         // Relative asset URLs need the page without a trailing slash.
-        .route("/admin/ui/", get(|| async { redirect_to_index() }))
-        .route("/admin/ui/{file}", get(file))
+        .route(PATHS[1], get(|| async { redirect_to_index() }))
+        .route(PATHS[2], get(file))
 }
 
 async fn index(headers: HeaderMap) -> Response {

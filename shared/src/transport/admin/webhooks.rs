@@ -17,16 +17,19 @@ use crate::transport::request::json_object;
 
 const WHAT: &str = "Webhook";
 
+/// Where the routes of `/admin/webhooks` are served again: seed 003's prefix, then seed 004's.
+pub const ALIASES: [&str; 2] = [
+    "/wp-json/fluent-community/v2/admin/webhooks",
+    "/wp-json/fluent-crm/v2/webhooks",
+];
+
 /// The same routes under `/admin/webhooks` and both seed prefixes.
 pub fn routes() -> Router<Arc<App>> {
     let r = resource();
     Router::new()
         .nest("/admin/webhooks", r.clone())
-        .nest("/wp-json/fluent-community/v2/admin/webhooks", r.clone())
-        .nest(
-            "/wp-json/fluent-crm/v2/webhooks",
-            r.layer(middleware::from_fn(relabel_for_crm)),
-        )
+        .nest(ALIASES[0], r.clone())
+        .nest(ALIASES[1], r.layer(middleware::from_fn(relabel_for_crm)))
         .route("/admin/events", post(publish))
 }
 

@@ -1,0 +1,239 @@
+//! Keyed queries over the table or its GSI: whole (small) partitions, exact counts, and pages
+//! by number or by cursor. No Scan.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::Select;
+use base64::Engine;
+
+use super::{s, Item, Store, GSI1};
+use crate::aws::OrUnavailable;
+use crate::domain::page::{Page, PageRequest};
+use crate::error::{Error, Result};
+
+/// A keyed query over the table or its GSI, newest-first or oldest-first.
+#[derive(Clone, Debug)]
+pub struct QuerySpec {
+    pub index: Option<&'static str>,
+    pub partition: String,
+    pub sort_prefix: Option<String>,
+    pub forward: bool,
+}
+
+impl QuerySpec {
+    pub fn table(partition: impl Into<String>) -> Self {
+        Self {
+            index: None,
+            partition: partition.into(),
+            sort_prefix: None,
+            forward: true,
+        }
+    }
+
+    pub fn gsi1(partition: impl Into<String>) -> Self {
+        Self {
+            index: Some(GSI1),
+            ..Self::table(partition)
+        }
+    }
+
+    pub fn prefix(mut self, p: impl Into<String>) -> Self {
+        self.sort_prefix = Some(p.into());
+        self
+    }
+
+    pub fn newest_first(mut self) -> Self {
+        self.forward = false;
+        self
+    }
+
+    fn names(&self) -> (&'static str, &'static str) {
+        match self.index {
+            Some(_) => ("gsi1pk", "gsi1sk"),
+            None => ("pk", "sk"),
+        }
+    }
+
+    fn key_names(&self) -> &'static [&'static str] {
+        match self.index {
+            Some(_) => &["pk", "sk", "gsi1pk", "gsi1sk"],
+            None => &["pk", "sk"],
+        }
+    }
+}
+
+impl Store {
+    /// Every item of a query (for small, bounded partitions such as one member's memberships).
+    pub async fn query_all(&self, spec: &QuerySpec) -> Result<Vec<Item>> {
+        let mut out = Vec::new();
+        let mut start = None;
+        loop {
+            let resp = self
+                .query_builder(spec)
+                .consistent_read(spec.index.is_none())
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .or_unavailable("Query")?;
+            out.extend(resp.items.unwrap_or_default());
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(out),
+            }
+        }
+    }
+
+    fn query_builder(
+        &self,
+        spec: &QuerySpec,
+    ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
+        let (pk_name, sk_name) = spec.names();
+        let mut q = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .set_index_name(spec.index.map(str::to_string))
+            .scan_index_forward(spec.forward)
+            .expression_attribute_names("#p", pk_name)
+            .expression_attribute_values(":p", s(spec.partition.clone()));
+        q = match &spec.sort_prefix {
+            Some(prefix) => q
+                .key_condition_expression("#p = :p AND begins_with(#s, :s)")
+                .expression_attribute_names("#s", sk_name)
+                .expression_attribute_values(":s", s(prefix.clone())),
+            None => q.key_condition_expression("#p = :p"),
+        };
+        q
+    }
+
+    /// Exact number of items a query returns (walks the partition with `Select=COUNT`).
+    pub async fn count(&self, spec: &QuerySpec) -> Result<usize> {
+        let mut total = 0usize;
+        let mut start = None;
+        loop {
+            let resp = self
+                .query_builder(spec)
+                .select(Select::Count)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .or_unavailable("Query")?;
+            total += usize::try_from(resp.count).unwrap_or(0);
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok(total),
+            }
+        }
+    }
+
+    /// One page of a query, with the exact total, by page number or by cursor.
+    pub async fn page(&self, spec: &QuerySpec, req: &PageRequest) -> Result<Page<Item>> {
+        let total = self.count(spec).await?;
+        let mut start = match &req.cursor {
+            Some(c) => Some(decode_cursor(c, spec)?),
+            None => None,
+        };
+        if req.cursor.is_none() && req.page > 1 {
+            // Walk past the earlier pages reading keys only.
+            let mut skip = (req.page - 1) * req.per_page;
+            while skip > 0 {
+                let limit = i32::try_from(skip.min(1000)).unwrap_or(1000);
+                let resp = self
+                    .query_builder(spec)
+                    .projection_expression(spec.key_names().join(", "))
+                    .limit(limit)
+                    .set_exclusive_start_key(start)
+                    .send()
+                    .await
+                    .or_unavailable("Query")?;
+                skip -= resp.items.as_ref().map_or(0, Vec::len).min(skip);
+                match resp.last_evaluated_key {
+                    Some(k) if !k.is_empty() => start = Some(k),
+                    _ => {
+                        return Ok(Page {
+                            items: vec![],
+                            total,
+                            per_page: req.per_page,
+                            current_page: req.page,
+                            next_cursor: None,
+                        })
+                    }
+                }
+            }
+        }
+        // Read one item past the page: a cursor is returned only if more items exist (DynamoDB
+        // itself returns a LastEvaluatedKey whenever Limit is reached, even at the very end).
+        let mut items = Vec::new();
+        while items.len() <= req.per_page {
+            let resp = self
+                .query_builder(spec)
+                .consistent_read(spec.index.is_none())
+                .limit(i32::try_from(req.per_page + 1 - items.len()).unwrap_or(101))
+                .set_exclusive_start_key(start.take())
+                .send()
+                .await
+                .or_unavailable("Query")?;
+            items.extend(resp.items.unwrap_or_default());
+            match resp.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => break,
+            }
+        }
+        let next = if items.len() > req.per_page {
+            items.truncate(req.per_page);
+            items.last().map(|last| {
+                spec.key_names()
+                    .iter()
+                    .filter_map(|k| last.get(*k).map(|v| (k.to_string(), v.clone())))
+                    .collect::<Item>()
+            })
+        } else {
+            None
+        };
+        Ok(Page {
+            items,
+            total,
+            per_page: req.per_page,
+            current_page: req.page,
+            next_cursor: next.map(|k| encode_cursor(&k)),
+        })
+    }
+}
+
+fn encode_cursor(k: &Item) -> String {
+    let map: serde_json::Map<String, serde_json::Value> = k
+        .iter()
+        .filter_map(|(name, v)| {
+            v.as_s()
+                .ok()
+                .map(|s| (name.clone(), serde_json::Value::String(s.clone())))
+        })
+        .collect();
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(serde_json::Value::Object(map).to_string())
+}
+
+fn decode_cursor(cursor: &str, spec: &QuerySpec) -> Result<Item> {
+    let bad = || Error::invalid("cursor", "is not a cursor of this list");
+    let raw = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(cursor.trim())
+        .map_err(|_| bad())?;
+    let map: HashMap<String, String> = serde_json::from_slice(&raw).map_err(|_| bad())?;
+    let expected = spec.key_names();
+    if map.len() != expected.len() || !expected.iter().all(|k| map.contains_key(*k)) {
+        return Err(bad());
+    }
+    let (pk_name, sk_name) = spec.names();
+    if map.get(pk_name) != Some(&spec.partition) {
+        return Err(bad());
+    }
+    if let Some(prefix) = &spec.sort_prefix {
+        if !map
+            .get(sk_name)
+            .is_some_and(|v| v.starts_with(prefix.as_str()))
+        {
+            return Err(bad());
+        }
+    }
+    Ok(map.into_iter().map(|(k, v)| (k, s(v))).collect())
+}
