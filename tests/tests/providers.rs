@@ -6,8 +6,7 @@ use switchboard::domain::incoming::providers::{sign, Source};
 use switchboard_tests::{enc, Resp, TestEnv};
 
 fn fixture(path: &str) -> Value {
-    let base =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/providers");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/providers");
     let raw = std::fs::read(base.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"));
     serde_json::from_slice(&raw).unwrap()
 }

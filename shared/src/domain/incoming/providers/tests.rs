@@ -4,8 +4,7 @@ use super::*;
 use crate::domain::incoming::rules::{decide, defaults, Action};
 
 fn fixture(path: &str) -> Vec<u8> {
-    let base =
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/providers");
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/fixtures/providers");
     std::fs::read(base.join(path)).unwrap_or_else(|e| panic!("{path}: {e}"))
 }
 
