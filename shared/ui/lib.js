@@ -62,7 +62,7 @@ function trackBusy(delta) {
 export async function api(method, path, body) {
   // X-Requested-With marks the call as the UI's own: a refused credential comes back as a plain
   // 401 (no Basic challenge), so the browser never shows its own prompt.
-  const headers = { Accept: 'application/json', 'X-Requested-With': 'fetch' };
+  const headers = { Accept: 'application/json', 'X-Requested-With': 'switchboard-ui' };
   const cred = credential();
   if (cred) headers.Authorization = `Basic ${cred}`;
   // credentials: 'omit' keeps the browser's own Basic-auth cache and prompt out of API calls:

@@ -186,7 +186,7 @@ test('the UI shell is served without credentials, with a strict CSP; the API nev
   assert.equal(anonAsset.status, 200, 'assets need no credentials');
   assert.equal(anonAsset.headers.get('www-authenticate'), null);
   // The API still needs them; a browser-made call gets a plain 401 without a Basic challenge.
-  const api = await fetch(`${ADMIN}/admin/spaces`, { headers: { 'X-Requested-With': 'fetch' } });
+  const api = await fetch(`${ADMIN}/admin/spaces`, { headers: { 'X-Requested-With': 'switchboard-ui' } });
   assert.equal(api.status, 401);
   assert.equal(api.headers.get('www-authenticate'), null);
   const curlLike = await fetch(`${ADMIN}/admin/spaces`);

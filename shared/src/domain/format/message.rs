@@ -210,6 +210,7 @@ pub fn default_message(ctx: &EventContext) -> Vec<Part> {
         ),
         "incoming_webhook.processed" => return incoming_processed(&f),
         "webhook.test" => return webhook_test(&f),
+        "endpoint.disabled" | "endpoint.recovered" => return endpoint_health(ctx.event, &f),
         other => return crm_or_generic(other, &f),
     };
     out.push(Lit(" "));
@@ -286,6 +287,25 @@ fn webhook_test(f: &Facts) -> Vec<Part> {
     let mut out = vec![Lit("Test message from Switchboard")];
     if let Some(name) = f.get(&["webhook_name"]) {
         out.extend([Lit(": endpoint "), Strong(name), Lit(" is connected")]);
+    }
+    out
+}
+
+/// `Endpoint “name” was disabled: last error`, or `… is delivering again`.
+fn endpoint_health(event: &str, f: &Facts) -> Vec<Part> {
+    let mut out = vec![Lit("Endpoint")];
+    match (f.get(&["name"]), f.get(&["webhook_id"])) {
+        (Some(name), _) => out.extend([Lit(" "), Strong(name)]),
+        (None, Some(id)) => out.extend([Lit(" #"), Text(id)]),
+        (None, None) => {}
+    }
+    if event == "endpoint.recovered" {
+        out.push(Lit(" is delivering again"));
+        return out;
+    }
+    out.push(Lit(" was disabled"));
+    if let Some(e) = f.get(&["last_error"]) {
+        out.extend([Lit(": "), Text(e)]);
     }
     out
 }
@@ -429,8 +449,16 @@ mod tests {
             "New order placed: 49.5 USD"
         );
         assert_eq!(
-            line("endpoint.disabled", json!({}), None),
-            "Event (endpoint.disabled)"
+            line("unknown.thing", json!({}), None),
+            "Event (unknown.thing)"
+        );
+        assert_eq!(
+            line(
+                "endpoint.disabled",
+                json!({"webhook_id": 4, "name": "CRM", "last_error": "HTTP 500"}),
+                None
+            ),
+            "Endpoint *CRM* was disabled: HTTP 500"
         );
     }
 
