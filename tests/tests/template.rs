@@ -333,7 +333,10 @@ fn handler_routes() -> BTreeSet<(String, String)> {
         } else {
             panic!("{rel} declares routes but belongs to no known function");
         };
-        let relative = |r: &str| r == "/" || r.starts_with("/{");
+        // Routes of a nested resource are relative to each of its prefixes: `/`, `/{id}...`,
+        // and literal sub-paths such as `/preview` (absolute routes start with a known root).
+        let absolute = ["/admin", "/wp-json", "/portal", "/webhook"];
+        let relative = |r: &str| !absolute.iter().any(|a| r.starts_with(a));
         for r in &routes {
             if nests.is_empty() || !relative(r) {
                 out.insert((function.to_string(), r.clone()));
