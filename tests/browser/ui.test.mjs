@@ -673,10 +673,10 @@ test('application passwords: create (shown once), scoped sign-in, revoke', T, as
   await nav('App passwords', 'Application passwords');
   await page.getByText('No application passwords yet.').waitFor();
   await assertLabelled();
-  await page.getByLabel('Name').fill('bad:name');
+  await page.getByLabel('Name', { exact: true }).fill('bad:name');
   await page.getByRole('button', { name: 'Create password' }).click();
   assert.match(await fieldError('name'), /^Invalid parameter\(s\): name: /);
-  await page.getByLabel('Name').fill('community-platform');
+  await page.getByLabel('Name', { exact: true }).fill('community-platform');
   await page.getByLabel('Scope').selectOption('publish');
   await page.getByRole('button', { name: 'Create password' }).click();
   const value = page.locator('#new-app-password-value');
@@ -783,6 +783,13 @@ test('a refused credential brings the sign-in back', T, async () => {
 });
 
 test('outgoing webhook: the format follows a chat URL; the preview shows the message and refusals', T, async () => {
+  // The previous test signs out: sign in again through the form.
+  await page.goto(UI);
+  await page.locator('#signin').waitFor({ state: 'visible' });
+  await page.locator('#signin-user').fill('admin');
+  await page.locator('#signin-password').fill('admin');
+  await page.locator('#signin-password').press('Enter');
+  await heading('Incoming webhooks');
   await go('#/outgoing/new');
   await heading('New outgoing webhook');
   await page.getByLabel('Name', { exact: true }).fill('Team chat');

@@ -33,25 +33,25 @@ enum Escape {
     Chat(Chat),
 }
 
-/// Whether a content type is JSON (`application/json`, `application/*+json`).
-pub fn is_json(content_type: &str) -> bool {
-    let essence = content_type
+/// The media type of a `Content-Type` value, lower-cased, without parameters.
+fn essence(content_type: &str) -> String {
+    content_type
         .split(';')
         .next()
         .unwrap_or_default()
         .trim()
-        .to_ascii_lowercase();
+        .to_ascii_lowercase()
+}
+
+/// Whether a content type is JSON (`application/json`, `application/*+json`).
+pub fn is_json(content_type: &str) -> bool {
+    let essence = essence(content_type);
     essence == "application/json"
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
 fn is_html(content_type: &str) -> bool {
-    let essence = content_type
-        .split(';')
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_ascii_lowercase();
+    let essence = essence(content_type);
     essence == "text/html" || essence.ends_with("/xml") || essence.ends_with("+xml")
 }
 
