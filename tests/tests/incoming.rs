@@ -748,3 +748,89 @@ fn ulid_like() -> String {
         .to_string()
         .to_lowercase()
 }
+
+/// The worst case a webhook may be configured for (SPEC §4.1 under DynamoDB's limits, see
+/// `incoming::limits`): 40 membership changes, a 20-field map full of escaped characters and an
+/// idempotency key commit in one transaction; one id or one field more is refused on save.
+#[tokio::test]
+async fn the_largest_configuration_executes_in_one_transaction() {
+    let env = TestEnv::new().await;
+    let mut spaces = Vec::new();
+    let mut courses = Vec::new();
+    for i in 0..20 {
+        spaces.push(env.make("spaces", &format!("S{i}")).await);
+        courses.push(env.make("courses", &format!("C{i}")).await);
+    }
+    let field_map: serde_json::Map<String, Value> = (0..20)
+        .map(|i| (format!("f{i}"), json!(format!("meta_{i}"))))
+        .collect();
+    let (wid, key) = env
+        .webhook(json!({"title": "Everything", "space_ids": spaces, "course_ids": courses, "field_map": field_map}))
+        .await;
+    let mut body = serde_json::Map::new();
+    body.insert("email".into(), json!("worst@example.com"));
+    for i in 0..20 {
+        body.insert(format!("f{i}"), json!("\"\u{1}é<".repeat(600)));
+    }
+    async fn call(env: &TestEnv, key: &str, idem: &str, body: &Value) -> switchboard_tests::Resp {
+        env.incoming(
+            "POST",
+            &format!("/webhook/{key}"),
+            vec![
+                ("content-type", "application/json"),
+                ("idempotency-key", idem),
+            ],
+            serde_json::to_vec(body).unwrap(),
+        )
+        .await
+    }
+    let body = Value::Object(body);
+    let r = call(&env, &key, "worst-1", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["spaces"]["added"].as_array().unwrap().len(), 20);
+    assert_eq!(r.body["courses"]["added"].as_array().unwrap().len(), 20);
+    let batches = env.queued().await;
+    let events: usize = batches
+        .iter()
+        .flat_map(|b| b["events"].as_array().unwrap().clone())
+        .filter(|e| e["data"]["incoming_webhook_id"] == wid)
+        .count();
+    assert_eq!(events, 42, "user.registered, 40 joins, processed");
+    for b in &batches {
+        assert!(b.to_string().len() < 256 * 1024, "fits an SQS message");
+    }
+
+    // The same member leaving all of it: 40 removals in one call.
+    let (_, leave) = env
+        .webhook(
+            json!({"title": "Leave", "remove_space_ids": spaces, "remove_course_ids": courses}),
+        )
+        .await;
+    let r = call(&env, &leave, "worst-2", &body).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["spaces"]["removed"].as_array().unwrap().len(), 20);
+    assert_eq!(r.body["courses"]["removed"].as_array().unwrap().len(), 20);
+
+    // One more id, or one more mapped field, is refused and names the field.
+    let more = env.make("spaces", "One too many").await;
+    let r = env
+        .admin(
+            "POST",
+            "/admin/incoming-webhooks",
+            Some(json!({"title": "Too much", "space_ids": spaces, "course_ids": courses, "remove_course_ids": [more]})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("remove_course_ids"), "{}", r.text);
+    let mut wide = field_map.clone();
+    wide.insert("f20".into(), json!("meta_20"));
+    let r = env
+        .admin(
+            "PUT",
+            &format!("/admin/incoming-webhooks/{wid}"),
+            Some(json!({"field_map": wide})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.text.contains("field_map"), "{}", r.text);
+}

@@ -4,12 +4,13 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::App;
 use crate::domain::events::{Event, EventBatch};
+use crate::domain::incoming::limits;
 use crate::error::Result;
 use crate::store::TxResult;
 
 impl App {
-    /// Writes `items` and, in the same transaction, an outbox batch with `events`; after the
-    /// commit the batch is sent to SQS. A failed send is only logged: the sweeper re-sends
+    /// Writes `items` and, in the same transaction, outbox batches with `events` (one unless
+    /// they exceed an SQS message); after the commit the batches are sent to SQS in order. A failed send is only logged: the sweeper re-sends
     /// whatever stays in the outbox.
     pub async fn commit_with_events<T: Clone>(
         &self,
@@ -17,13 +18,13 @@ impl App {
         events: Vec<Event>,
         outbox_tag: T,
     ) -> Result<TxResult<T>> {
-        let batch = (!events.is_empty()).then(|| EventBatch::new(events));
-        if let Some(b) = &batch {
-            items.push((outbox_tag, self.store.put_outbox(b)?));
+        let batches = EventBatch::pack(events, limits::OUTBOX_ITEM_MAX_BYTES);
+        for b in &batches {
+            items.push((outbox_tag.clone(), self.store.put_outbox(b)?));
         }
         let result = self.store.transact(items).await?;
         if result.is_ok() {
-            if let Some(b) = &batch {
+            for b in &batches {
                 self.publish_batch(b).await;
             }
         }

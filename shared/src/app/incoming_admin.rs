@@ -96,6 +96,7 @@ impl App {
             revision: 0,
         };
         patch.apply(&mut w);
+        w.check_limits()?;
         let items = self
             .store
             .create_webhook_items(&w)?
@@ -118,6 +119,7 @@ impl App {
         self.check_references(&patch).await?;
         let mut w = self.incoming_get(id).await?;
         patch.apply(&mut w);
+        w.check_limits()?;
         self.save_incoming(w, None).await
     }
 

@@ -170,6 +170,29 @@ impl EventBatch {
             events,
         }
     }
+
+    /// Events in order, packed into as few batches as fit `max_bytes` of JSON each (an event
+    /// larger than that travels alone). See `incoming::limits` for why this bound matters.
+    pub fn pack(events: Vec<Event>, max_bytes: usize) -> Vec<Self> {
+        // The batch's own fields: its id, shard and brackets.
+        const ENVELOPE: usize = 128;
+        let mut out = Vec::new();
+        let mut current = Vec::new();
+        let mut size = ENVELOPE;
+        for event in events {
+            let n = serde_json::to_vec(&event).map_or(0, |v| v.len()) + 1;
+            if !current.is_empty() && size + n > max_bytes {
+                out.push(Self::new(std::mem::take(&mut current)));
+                size = ENVELOPE;
+            }
+            size += n;
+            current.push(event);
+        }
+        if !current.is_empty() {
+            out.push(Self::new(current));
+        }
+        out
+    }
 }
 
 #[cfg(test)]
@@ -181,6 +204,28 @@ mod tests {
         assert_eq!(CATALOG.len(), 24 + 26 + 2 + 2);
         assert!(is_catalog_event("commerce.revenue_recorded"));
         assert!(!is_catalog_event("invalid.event"));
+    }
+
+    #[test]
+    fn packing_keeps_order_and_size() {
+        let big = |i: usize| {
+            Event::new(
+                "feed.created",
+                json!({"i": i, "pad": "x".repeat(300)}),
+                None,
+                None,
+            )
+        };
+        let events: Vec<Event> = (0..10).map(big).collect();
+        let batches = EventBatch::pack(events.clone(), 1000);
+        assert!(batches.len() >= 4, "{}", batches.len());
+        for b in &batches {
+            assert!(serde_json::to_vec(b).unwrap().len() <= 1000);
+        }
+        let flat: Vec<Event> = batches.into_iter().flat_map(|b| b.events).collect();
+        assert_eq!(flat, events);
+        assert_eq!(EventBatch::pack(events, 1 << 20).len(), 1);
+        assert!(EventBatch::pack(vec![], 1000).is_empty());
     }
 
     #[test]

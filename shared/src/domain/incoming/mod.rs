@@ -1,5 +1,6 @@
 //! Incoming webhooks: configuration, validation rules, payload fields and the change plan.
 
+pub mod limits;
 mod patch;
 pub mod plan;
 pub mod providers;
@@ -40,8 +41,7 @@ impl std::fmt::Debug for SourceSecret {
     }
 }
 
-/// Most ids one list of a webhook may hold (keeps an execution inside one DynamoDB transaction).
-pub const MAX_IDS_PER_LIST: usize = 20;
+pub use limits::MAX_IDS_PER_LIST;
 
 /// An incoming webhook as stored.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
@@ -127,6 +127,38 @@ impl IncomingWebhook {
             .unwrap_or_else(|| rules::defaults(self.source))
     }
 
+    /// Whether one execution of this configuration fits one transaction (see [`limits`]):
+    /// a `400` names the list that goes over the total, or `field_map`.
+    pub fn check_limits(&self) -> crate::error::Result<()> {
+        let mut ids = std::collections::BTreeSet::new();
+        for (field, list) in [
+            ("space_ids", &self.space_ids),
+            ("remove_space_ids", &self.remove_space_ids),
+            ("course_ids", &self.course_ids),
+            ("remove_course_ids", &self.remove_course_ids),
+        ] {
+            // A space in two lists is one change; a space and a course with the same id two.
+            let kind = u8::from(field.contains("course"));
+            ids.extend(list.iter().map(|id| (kind, *id)));
+            if ids.len() > limits::MAX_IDS_TOTAL {
+                return Err(crate::error::Error::invalid(
+                    field,
+                    format!(
+                        "the four id lists hold at most {} ids together (one execution must fit one transaction)",
+                        limits::MAX_IDS_TOTAL
+                    ),
+                ));
+            }
+        }
+        if self.field_map.len() > limits::MAX_FIELD_MAP {
+            return Err(crate::error::Error::invalid(
+                "field_map",
+                format!("at most {} fields", limits::MAX_FIELD_MAP),
+            ));
+        }
+        Ok(())
+    }
+
     /// Whether `ip` may call this webhook (`allowed_ips` empty = everyone).
     pub fn ip_allowed(&self, ip: Option<IpAddr>) -> bool {
         if self.allowed_ips.is_empty() {
@@ -190,21 +222,99 @@ impl Payload {
         self.get("user_pass").or_else(|| self.get("user_password"))
     }
 
-    /// Profile meta for a new member, through the webhook's `field_map`.
+    /// Profile meta for a new member, through the webhook's `field_map`: each value cut to
+    /// [`limits::META_VALUE_MAX_CHARS`] characters, and the whole to
+    /// [`limits::META_MAX_BYTES`] of JSON (a value that does not fit is cut to what does, and
+    /// later ones are left out).
     pub fn mapped_meta(&self, field_map: &BTreeMap<String, String>) -> Map<String, Value> {
-        field_map
-            .iter()
-            .filter_map(|(field, meta)| {
-                self.get(field)
-                    .map(|v| (meta.clone(), Value::String(truncate(v, 2000))))
-            })
-            .collect()
+        let mut out = Map::new();
+        let mut budget = limits::META_MAX_BYTES.saturating_sub(2);
+        for (field, key) in field_map {
+            let Some(v) = self.get(field) else { continue };
+            // `"key":"value",` — the key and its punctuation first.
+            let Some(room) = budget.checked_sub(json_len(key) + 2) else {
+                break;
+            };
+            let value = fit_json(&truncate(v, limits::META_VALUE_MAX_CHARS), room);
+            if value.is_empty() {
+                break;
+            }
+            budget -= json_len(key) + 2 + json_len(&value);
+            out.insert(key.clone(), Value::String(value));
+        }
+        out
     }
+}
+
+/// Bytes of `s` as a JSON string, quotes included.
+fn json_len(s: &str) -> usize {
+    serde_json::to_string(s).map_or(usize::MAX / 4, |j| j.len())
+}
+
+/// The longest prefix of `s` (whole characters) whose JSON string fits `room` bytes.
+fn fit_json(s: &str, room: usize) -> String {
+    if json_len(s) <= room {
+        return s.to_string();
+    }
+    let mut used = 2;
+    let mut out = String::new();
+    for c in s.chars() {
+        let mut buf = [0u8; 4];
+        let n = json_len(c.encode_utf8(&mut buf)) - 2;
+        if used + n > room {
+            break;
+        }
+        used += n;
+        out.push(c);
+    }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mapped_meta_fits_its_budget() {
+        let long = "\u{1}é".repeat(5000);
+        let fields: BTreeMap<String, String> =
+            (0..30).map(|i| (format!("f{i}"), long.clone())).collect();
+        let map: BTreeMap<String, String> = (0..30)
+            .map(|i| (format!("f{i}"), format!("meta_{i}")))
+            .collect();
+        let meta = Payload { fields }.mapped_meta(&map);
+        let bytes = serde_json::to_vec(&meta).unwrap().len();
+        assert!(bytes <= limits::META_MAX_BYTES, "{bytes}");
+        assert!(bytes > limits::META_MAX_BYTES - 64, "{bytes}");
+        // Short values pass whole.
+        let fields = BTreeMap::from([("city".to_string(), "Lyon".to_string())]);
+        let map = BTreeMap::from([("city".to_string(), "home_city".to_string())]);
+        assert_eq!(
+            Value::Object(Payload { fields }.mapped_meta(&map)),
+            json!({"home_city": "Lyon"})
+        );
+    }
+
+    #[test]
+    fn limits_name_the_field() {
+        let mut w: IncomingWebhook = serde_json::from_value(json!({
+            "id": 1, "key": "k", "title": "t", "status": "active",
+            "created_at": "x", "updated_at": "x",
+            "space_ids": (1..=20).collect::<Vec<i64>>(),
+            "remove_space_ids": (1..=20).collect::<Vec<i64>>(),
+            "course_ids": (1..=20).collect::<Vec<i64>>(),
+        }))
+        .unwrap();
+        assert!(w.check_limits().is_ok());
+        w.remove_course_ids = (21..=21).collect();
+        let e = w.check_limits().unwrap_err();
+        assert!(format!("{e:?}").contains("remove_course_ids"), "{e:?}");
+        w.remove_course_ids.clear();
+        w.field_map = (0..21)
+            .map(|i| (format!("f{i}"), format!("m{i}")))
+            .collect();
+        assert!(format!("{:?}", w.check_limits().unwrap_err()).contains("field_map"));
+    }
 
     #[test]
     fn ip_rules() {

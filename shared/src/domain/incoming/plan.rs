@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::run::{Run, RunOutcome, WelcomeEmail};
-use super::IncomingWebhook;
+use super::{limits, IncomingWebhook};
 use crate::domain::events::Event;
 use crate::domain::member::Member;
 use crate::domain::membership::{Grant, GrantedBy, Kind, MemberState, Membership};
@@ -317,6 +317,10 @@ fn plan_revoke(
 ) -> Outcome {
     let mut out = Outcome::default();
     for (id, m) in state.of(kind) {
+        if changes.len() >= limits::MAX_CHANGES {
+            // One transaction's worth (`limits`); more grants than that stay (README).
+            break;
+        }
         let grants = m.effective_grants();
         let (gone, kept): (Vec<Grant>, Vec<Grant>) = grants
             .into_iter()

@@ -9,6 +9,7 @@ mod subscriptions;
 
 use std::collections::BTreeMap;
 
+use super::limits;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
 use serde::{Deserialize, Serialize};
@@ -260,8 +261,10 @@ pub fn extract(source: Source, headers: &Headers, body: &Body) -> Option<Provide
         .email
         .map(|e| e.trim().to_string())
         .filter(|e| !e.is_empty());
-    ev.objects.retain(|o| !o.ends_with(':'));
+    ev.objects
+        .retain(|o| !o.ends_with(':') && o.chars().count() <= limits::OBJECT_MAX_CHARS);
     ev.objects.dedup();
+    ev.objects.truncate(limits::MAX_OBJECTS);
     ev.products.retain(|p| !p.is_empty());
     ev.products.dedup();
     Some(ev)
