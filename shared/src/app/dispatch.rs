@@ -15,6 +15,7 @@ use serde_json::Value;
 
 use super::retries::{decide, RetryRef};
 use super::App;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
 use crate::domain::events::Event;
 use crate::domain::time;
@@ -138,7 +139,7 @@ impl App {
             .into_iter()
             .map(|(ep, event, xprofile)| {
                 match existing.remove(&delivery_id(&event.event_id, ep.id())) {
-                    Some(d) if d.status != "pending" => Plan::Done,
+                    Some(d) if d.status != DeliveryStatus::Pending => Plan::Done,
                     // Waiting for a retry, in the slow lane or in a FIFO line.
                     Some(d) => Plan::Resume(d),
                     None => Plan::New(Box::new(ep), event, xprofile),

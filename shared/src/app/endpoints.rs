@@ -6,7 +6,9 @@ use serde_json::{json, Map, Value};
 
 use super::dispatch::Trigger;
 use super::App;
-use crate::domain::endpoint::{check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch};
+use crate::domain::endpoint::{
+    check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
+};
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::{patch::validate, DestinationPatch};
 use crate::domain::{secret, time};
@@ -55,7 +57,7 @@ impl App {
         }
         let id = self.store.next_id("webhook").await?;
         let now = time::now_rfc3339();
-        let status = patch.status.clone().unwrap_or_else(|| "active".into());
+        let status = patch.status.unwrap_or(EndpointStatus::Active);
         let mut config = EndpointConfig {
             id,
             name: String::new(),
@@ -97,8 +99,9 @@ impl App {
             self.check_resolved(u).await?;
         }
         let current = self.endpoint_get(id).await?;
-        let status = patch.status.clone();
-        let reactivated = current.status == "failed" && status.as_deref() == Some("active");
+        let status = patch.status;
+        let reactivated =
+            current.status == EndpointStatus::Failed && status == Some(EndpointStatus::Active);
         let mut config = current.config.clone();
         let recheck = !format.is_empty() || patch.events.is_some();
         patch.apply(&mut config);
@@ -106,14 +109,13 @@ impl App {
         if recheck {
             validate(&config.destination, &config.events)?;
         }
-        self.save_endpoint(config, status.as_deref(), reactivated)
-            .await
+        self.save_endpoint(config, status, reactivated).await
     }
 
     async fn save_endpoint(
         &self,
         mut config: EndpointConfig,
-        status: Option<&str>,
+        status: Option<EndpointStatus>,
         reactivated: bool,
     ) -> Result<Endpoint> {
         let prev = config.revision;

@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 use super::dispatch::Trigger;
 use super::jobs::JobMessage;
 use super::App;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::time;
 use crate::error::Result;
@@ -48,7 +49,7 @@ impl App {
                     .delivery_get(webhook_id, &head.delivery_id)
                     .await?
                 {
-                    if d.status == "pending" {
+                    if d.status == DeliveryStatus::Pending {
                         self.abandon(d, other.as_ref()).await?;
                     }
                 }
@@ -109,7 +110,7 @@ impl App {
                 return Ok(LineState::Empty);
             };
             let d = match self.store.delivery_get(ep.id(), &head.delivery_id).await? {
-                Some(d) if d.status == "pending" => d,
+                Some(d) if d.status == DeliveryStatus::Pending => d,
                 _ => {
                     self.store.line_remove(ep.id(), &head.sort_key).await?;
                     continue;
@@ -134,7 +135,7 @@ impl App {
                 return Ok(LineState::Settling(self.config.fifo_settle_ms - age));
             }
             let d = self.attempt(ep, d, Trigger::Scheduled).await?;
-            if d.status == "pending" {
+            if d.status == DeliveryStatus::Pending {
                 return Ok(LineState::Waiting);
             }
             self.store.line_remove(ep.id(), &head.sort_key).await?;

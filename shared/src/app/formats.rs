@@ -5,6 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::dispatch::Trigger;
 use super::App;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::patch::render_sample;
@@ -43,7 +44,7 @@ impl App {
             webhook_id: ep.id(),
             event_id: event.event_id.clone(),
             event: event.event.clone(),
-            status: "pending".into(),
+            status: DeliveryStatus::Pending,
             payload: String::new(),
             content_type: None,
             attempts: vec![],
@@ -125,7 +126,7 @@ impl App {
             Ok(r) => {
                 d.payload = r.body;
                 d.content_type = (r.content_type != JSON).then_some(r.content_type);
-                d.status = "pending".into();
+                d.status = DeliveryStatus::Pending;
                 Ok(d)
             }
             Err(e) => Err(Box::new(unrendered(d, &e))),
@@ -162,7 +163,7 @@ impl App {
 }
 
 fn is_unrendered(d: &Delivery) -> bool {
-    d.status == "failed"
+    d.status == DeliveryStatus::Failed
         && d.attempts.iter().all(|a| {
             a.response_code.is_none()
                 && a.error
@@ -175,7 +176,7 @@ fn is_unrendered(d: &Delivery) -> bool {
 /// `d` failed with one more (unsent) attempt explaining why.
 fn unrendered(mut d: Delivery, e: &RenderError) -> Delivery {
     let reason = crate::domain::incoming::truncate(&format!("{NOT_RENDERED} ({e})"), 500);
-    d.status = "failed".into();
+    d.status = DeliveryStatus::Failed;
     d.content_type = None;
     d.next_attempt_at = None;
     d.attempts.push(Attempt {

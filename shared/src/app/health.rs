@@ -8,6 +8,7 @@ use serde_json::json;
 
 use super::dispatch::Trigger;
 use super::App;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::events::Event;
 use crate::domain::time;
@@ -44,7 +45,7 @@ impl App {
         if outcome.status == Some(410) {
             return self.disable_endpoint(ep, GONE).await;
         }
-        if trigger == Trigger::Scheduled && d.status == "failed" {
+        if trigger == Trigger::Scheduled && d.status == DeliveryStatus::Failed {
             if self.store.endpoint_delivery_failed(ep.id(), &error).await? {
                 self.disable_endpoint(ep, &error).await?;
             }

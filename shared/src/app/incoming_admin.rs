@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::App;
-use crate::domain::incoming::{IncomingWebhook, WebhookPatch};
+use crate::domain::incoming::{IncomingWebhook, WebhookPatch, WebhookStatus};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::store::keys::Kind;
@@ -81,7 +81,7 @@ impl App {
             course_ids: vec![],
             remove_course_ids: vec![],
             send_wp_welcome_email: false,
-            status: "active".into(),
+            status: WebhookStatus::Active,
             allowed_ips: vec![],
             signing_secret: None,
             field_map: Default::default(),

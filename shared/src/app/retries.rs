@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::dispatch::Trigger;
 use super::App;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{retry_delay, Endpoint};
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -73,7 +74,7 @@ impl App {
         else {
             return Ok(());
         };
-        if d.status != "pending" {
+        if d.status != DeliveryStatus::Pending {
             return Ok(());
         }
         let endpoint = self.store.endpoint_get(r.webhook_id).await?;
@@ -97,7 +98,7 @@ impl App {
     /// A pending delivery of an endpoint that is no longer active: `failed`, not retried.
     pub(crate) async fn abandon(&self, mut d: Delivery, ep: Option<&Endpoint>) -> Result<()> {
         let prev = d.total_attempts();
-        d.status = "failed".into();
+        d.status = DeliveryStatus::Failed;
         d.next_attempt_at = None;
         let why = match ep {
             Some(ep) => format!("not retried: the endpoint is {}", ep.status),
@@ -125,16 +126,16 @@ pub(crate) fn decide(
 ) -> bool {
     let retries_done = u32::try_from(prev).unwrap_or(u32::MAX);
     if outcome.success() {
-        d.status = "success".into();
+        d.status = DeliveryStatus::Success;
         d.next_attempt_at = None;
         false
     } else if trigger == Trigger::Manual {
-        if d.status == "pending" && d.next_attempt_at.is_some() {
+        if d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some() {
             // Still waiting for its scheduled retry: re-announce it with the new attempt count
             // (the old retry message no longer matches and is dropped).
             true
         } else {
-            d.status = "failed".into();
+            d.status = DeliveryStatus::Failed;
             false
         }
     } else if outcome.status != Some(410) && retries_done < retry_count {
@@ -143,13 +144,13 @@ pub(crate) fn decide(
             _ => None,
         };
         let delay = retry_delay(retries_done + 1, rand::random::<f64>(), retry_after);
-        d.status = "pending".into();
+        d.status = DeliveryStatus::Pending;
         d.next_attempt_at = Some(time::rfc3339(
             now + jiff::SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
         ));
         true
     } else {
-        d.status = "failed".into();
+        d.status = DeliveryStatus::Failed;
         d.next_attempt_at = None;
         false
     }

@@ -62,11 +62,37 @@ impl Ordering {
 // The signing secret and custom header values read `[redacted]`.
 crate::redacted_debug!(EndpointConfig, EndpointPatch);
 
+/// An endpoint's state: `active` or `inactive` as an admin sets it, `failed` when deliveries
+/// disabled it (`410`, or too many failures in a row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointStatus {
+    Active,
+    Inactive,
+    Failed,
+}
+
+impl EndpointStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for EndpointStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// An endpoint with its delivery state (`status` is set by admins and by failures).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Endpoint {
     pub config: EndpointConfig,
-    pub status: String,
+    pub status: EndpointStatus,
     pub last_triggered_at: Option<String>,
     pub last_error: Option<String>,
     pub consecutive_failures: i64,
@@ -80,7 +106,7 @@ impl Endpoint {
     }
 
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == EndpointStatus::Active
     }
 
     /// Whether a successful delivery at `now` must be written: it resets the failure count,
@@ -140,7 +166,8 @@ pub struct EndpointPatch {
     pub name: Option<String>,
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
-    pub status: Option<String>,
+    /// Only `active` or `inactive`: `failed` is the deliveries' to set.
+    pub status: Option<EndpointStatus>,
     pub secret: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
     pub retry_count: Option<u32>,
@@ -208,7 +235,8 @@ impl EndpointPatch {
             }
         };
         let status = match string_field(body, "status", 20)? {
-            Some(s) if ["active", "inactive"].contains(&s.as_str()) => Some(s),
+            Some(s) if s == "active" => Some(EndpointStatus::Active),
+            Some(s) if s == "inactive" => Some(EndpointStatus::Inactive),
             Some(_) => return Err(Error::invalid("status", "must be active or inactive")),
             None => None,
         };

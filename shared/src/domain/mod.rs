@@ -1,6 +1,7 @@
 //! Pure domain rules: no I/O here.
 
 pub mod auth;
+pub mod delivery;
 pub mod egress;
 pub mod endpoint;
 pub mod events;

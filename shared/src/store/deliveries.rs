@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::keys;
 use super::{from_item, key, n, s, to_item, QuerySpec, Store};
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Error;
 use crate::error::Result;
@@ -37,8 +38,7 @@ pub struct Delivery {
     pub webhook_id: i64,
     pub event_id: String,
     pub event: String,
-    /// `pending` (waiting for a retry), `success` or `failed`.
-    pub status: String,
+    pub status: DeliveryStatus,
     /// The exact body sent (and signed) on every attempt.
     pub payload: String,
     /// The body's content type when it is not `application/json` (template endpoints).
@@ -129,7 +129,7 @@ impl Store {
         to_item(&DeliveryItem {
             pk: keys::deliveries(d.webhook_id),
             sk: d.id.clone(),
-            gsi1pk: keys::deliveries_by_status(d.webhook_id, &d.status),
+            gsi1pk: keys::deliveries_by_status(d.webhook_id, d.status),
             gsi1sk: d.id.clone(),
             data: d.clone(),
             attempt_count: d.total_attempts(),
@@ -195,7 +195,7 @@ impl Store {
     pub async fn deliveries(
         &self,
         webhook_id: i64,
-        status: Option<&str>,
+        status: Option<DeliveryStatus>,
         req: &PageRequest,
     ) -> Result<Page<Delivery>> {
         let spec = match status {
@@ -270,7 +270,13 @@ impl Store {
             .table_name(&self.table)
             .index_name(super::GSI1)
             .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
-            .expression_attribute_values(":p", s(keys::deliveries_by_status(webhook_id, "failed")))
+            .expression_attribute_values(
+                ":p",
+                s(keys::deliveries_by_status(
+                    webhook_id,
+                    DeliveryStatus::Failed,
+                )),
+            )
             .expression_attribute_values(":after", s(after))
     }
 
@@ -282,7 +288,13 @@ impl Store {
             .table_name(&self.table)
             .index_name(super::GSI1)
             .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(":p", s(keys::deliveries_by_status(webhook_id, "pending")))
+            .expression_attribute_values(
+                ":p",
+                s(keys::deliveries_by_status(
+                    webhook_id,
+                    DeliveryStatus::Pending,
+                )),
+            )
             .limit(limit)
             .send()
             .await

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{from_item, n, s, to_item, Item, QuerySpec, Store};
-use crate::domain::endpoint::{Endpoint, EndpointConfig};
+use crate::domain::endpoint::{Endpoint, EndpointConfig, EndpointStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
 
@@ -19,7 +19,7 @@ struct EndpointItem {
     pk: String,
     sk: String,
     data: EndpointConfig,
-    status: String,
+    status: EndpointStatus,
     #[serde(default)]
     last_triggered_at: Option<String>,
     #[serde(default)]
@@ -77,7 +77,7 @@ impl Store {
             pk: keys::WEBHOOK.into(),
             sk: keys::id_sk(e.id()),
             data: e.config.clone(),
-            status: e.status.clone(),
+            status: e.status,
             last_triggered_at: None,
             last_error: None,
             consecutive_failures: 0,
@@ -92,7 +92,7 @@ impl Store {
         &self,
         cfg: &EndpointConfig,
         prev_revision: i64,
-        status: Option<&str>,
+        status: Option<EndpointStatus>,
         reactivated: bool,
     ) -> Result<Option<Endpoint>> {
         let data = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(cfg).map_err(Error::dep)?;
@@ -100,7 +100,7 @@ impl Store {
         let mut values = vec![(":d", data), (":prev", n(prev_revision))];
         if let Some(st) = status {
             expr.push_str(", #s = :s");
-            if st == "active" {
+            if st == EndpointStatus::Active {
                 expr.push_str(", consecutive_failures = :zero");
                 values.push((":zero", n(0)));
             }
@@ -108,7 +108,7 @@ impl Store {
                 expr.push_str(", recovering = :yes");
                 values.push((":yes", AttributeValue::Bool(true)));
             }
-            values.push((":s", s(st)));
+            values.push((":s", s(st.as_str())));
         }
         let names: &[(&str, &str)] = if status.is_some() {
             &[("#d", "data"), ("#r", "revision"), ("#s", "status")]
@@ -241,8 +241,8 @@ impl Store {
             Some("attribute_exists(pk) AND #s = :active"),
             &[("#s", "status")],
             vec![
-                (":failed", s("failed")),
-                (":active", s("active")),
+                (":failed", s(EndpointStatus::Failed.as_str())),
+                (":active", s(EndpointStatus::Active.as_str())),
                 (":e", s(error)),
             ],
         )

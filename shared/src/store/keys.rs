@@ -103,7 +103,10 @@ pub fn deliveries(webhook_id: i64) -> String {
 }
 
 /// The deliveries of an endpoint in one status (GSI partition; moves when the status changes).
-pub fn deliveries_by_status(webhook_id: i64, status: &str) -> String {
+pub fn deliveries_by_status(
+    webhook_id: i64,
+    status: crate::domain::delivery::DeliveryStatus,
+) -> String {
     format!("WEBHOOK#{webhook_id}#{status}")
 }
 

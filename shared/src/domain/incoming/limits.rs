@@ -60,21 +60,9 @@ pub const fn worst_case_items() -> usize {
     2 + 2 * MAX_CHANGES + 2 + 1 + MAX_OBJECTS + MAX_OUTBOX_ITEMS
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_worst_case_fits_with_margin() {
-        assert!(MAX_IDS_TOTAL <= MAX_CHANGES);
-        assert!(2 * MAX_IDS_PER_LIST <= MAX_CHANGES);
-        assert!(
-            worst_case_items() <= TRANSACTION_MAX_ITEMS - 5,
-            "{}",
-            worst_case_items()
-        );
-        // Every batch fits an SQS message; all of them fit the transaction's 4 MB.
-        assert!(OUTBOX_ITEM_MAX_BYTES < 256 * 1024);
-        assert!(MAX_OUTBOX_ITEMS * OUTBOX_ITEM_MAX_BYTES < 4_000_000 / 2);
-    }
-}
+// The bound holds at compile time: changing a limit so the worst case no longer fits (with a
+// margin of 5 items) or a batch no longer fits an SQS message does not build.
+const _: () = assert!(MAX_IDS_TOTAL <= MAX_CHANGES && 2 * MAX_IDS_PER_LIST <= MAX_CHANGES);
+const _: () = assert!(worst_case_items() <= TRANSACTION_MAX_ITEMS - 5);
+const _: () = assert!(OUTBOX_ITEM_MAX_BYTES < 256 * 1024);
+const _: () = assert!(MAX_OUTBOX_ITEMS * OUTBOX_ITEM_MAX_BYTES < 2_000_000);

@@ -43,6 +43,14 @@ impl std::fmt::Debug for SourceSecret {
 
 pub use limits::MAX_IDS_PER_LIST;
 
+/// Whether an incoming webhook's URL executes (`inactive`: `403`, and a failed run).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WebhookStatus {
+    Active,
+    Inactive,
+}
+
 /// An incoming webhook as stored.
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct IncomingWebhook {
@@ -59,7 +67,7 @@ pub struct IncomingWebhook {
     pub remove_course_ids: Vec<i64>,
     #[serde(default)]
     pub send_wp_welcome_email: bool,
-    pub status: String,
+    pub status: WebhookStatus,
     #[serde(default)]
     pub allowed_ips: Vec<String>,
     #[serde(default)]
@@ -90,7 +98,7 @@ pub struct IncomingWebhook {
 
 impl IncomingWebhook {
     pub fn is_active(&self) -> bool {
-        self.status == "active"
+        self.status == WebhookStatus::Active
     }
 
     /// The admin view: everything but the signing secret, plus the URL to paste.

@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::providers::Source;
 use super::rules::{self, Product, Rule};
-use super::{parse_cidr, truncate, IncomingWebhook, SourceSecret, MAX_IDS_PER_LIST};
+use super::{parse_cidr, truncate, IncomingWebhook, SourceSecret, WebhookStatus, MAX_IDS_PER_LIST};
 use crate::error::{Error, Result};
 
 /// Admin input for create (`full`) or update (partial): validated field by field.
@@ -19,7 +19,7 @@ pub struct WebhookPatch {
     pub course_ids: Option<Vec<i64>>,
     pub remove_course_ids: Option<Vec<i64>>,
     pub send_wp_welcome_email: Option<bool>,
-    pub status: Option<String>,
+    pub status: Option<WebhookStatus>,
     pub allowed_ips: Option<Vec<String>>,
     /// `Some(None)` clears the secret.
     pub signing_secret: Option<Option<String>>,
@@ -93,13 +93,11 @@ pub fn bool_field(body: &Map<String, Value>, field: &str) -> Result<Option<bool>
     }
 }
 
-pub fn status_field(body: &Map<String, Value>, allowed: &[&str]) -> Result<Option<String>> {
-    match string_field(body, "status", 20)? {
-        Some(s) if allowed.contains(&s.as_str()) => Ok(Some(s)),
-        Some(_) => Err(Error::invalid(
-            "status",
-            format!("must be one of {}", allowed.join(", ")),
-        )),
+pub fn status_field(body: &Map<String, Value>) -> Result<Option<WebhookStatus>> {
+    match string_field(body, "status", 20)?.as_deref() {
+        Some("active") => Ok(Some(WebhookStatus::Active)),
+        Some("inactive") => Ok(Some(WebhookStatus::Inactive)),
+        Some(_) => Err(Error::invalid("status", "must be one of active, inactive")),
         None => Ok(None),
     }
 }
@@ -184,7 +182,7 @@ impl WebhookPatch {
             course_ids: id_list(body, "course_ids")?,
             remove_course_ids: id_list(body, "remove_course_ids")?,
             send_wp_welcome_email: send,
-            status: status_field(body, &["active", "inactive"])?,
+            status: status_field(body)?,
             allowed_ips,
             signing_secret,
             field_map,

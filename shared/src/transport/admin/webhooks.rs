@@ -12,6 +12,7 @@ use serde_json::{json, Value};
 
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
+use crate::domain::delivery::DeliveryStatus;
 use crate::error::{relabel_for_crm, Error, Result};
 use crate::transport::request::json_object;
 
@@ -108,13 +109,10 @@ async fn deliveries(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Resul
     let req = page_request(&q)?;
     let status = match q.get("status").map(String::as_str) {
         None | Some("") | Some("all") => None,
-        Some(s @ ("success" | "failed" | "pending")) => Some(s),
-        Some(_) => {
-            return Err(Error::invalid(
-                "status",
-                "must be success, failed or pending",
-            ))
-        }
+        Some(s) => Some(
+            DeliveryStatus::parse(s)
+                .ok_or_else(|| Error::invalid("status", "must be success, failed or pending"))?,
+        ),
     };
     app.endpoint_get(id).await?;
     let page = app.store.deliveries(id, status, &req).await?;
@@ -149,7 +147,7 @@ async fn delivery(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Json<V
 async fn redeliver(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Response> {
     let (id, did) = delivery_path(p)?;
     let d = app.redeliver(id, &did).await?;
-    let ok = d.status == "success";
+    let ok = d.status == DeliveryStatus::Success;
     let mut v = d.detail();
     v["success"] = json!(ok);
     Ok(updated(
