@@ -152,3 +152,22 @@ pub fn http_invoke(http: reqwest::Client, url: String) -> Invoke {
         })
     })
 }
+
+/// `dispatch` in process, as the bridge would invoke the function: the batch as an SQS event,
+/// the batch item failures back.
+pub fn in_process(app: Arc<switchboard::App>) -> Invoke {
+    Arc::new(move |event: Value| {
+        let app = app.clone();
+        Box::pin(async move {
+            let event: aws_lambda_events::event::sqs::SqsEvent =
+                serde_json::from_value(event).ok()?;
+            let r = app.handle_sqs_event(&event).await;
+            Some(
+                r.batch_item_failures
+                    .into_iter()
+                    .map(|f| f.item_identifier)
+                    .collect(),
+            )
+        })
+    })
+}

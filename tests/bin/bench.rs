@@ -1,71 +1,190 @@
 //! Benchmarks (figures, not assertions), run against the emulator at `AWS_ENDPOINT_URL`:
 //! - fan-out: one event to N loopback endpoints (N = 10, 100, 1000): time until all are
-//!   delivered, deliveries per second, and DynamoDB calls per delivery, by operation;
+//!   delivered, deliveries per second, DynamoDB calls per delivery (by operation) and CPU time
+//!   per delivery of this (the dispatch) process;
+//! - a backlog: 10,000 events published to one endpoint, dispatched through the bridge's poller
+//!   (4 batches in flight per queue, as `make dev`): the same figures;
 //! - incoming executions: AWS calls per call (new member, existing member);
 //! - argon2id: the cost of one password hash.
 //!
-//! `make bench` (or `cargo run -p switchboard-tests --bin bench [--release]`).
+//! The receiver runs in a child process (this binary with `--receiver`), so the CPU figures are
+//! the dispatch side's alone (moto is a separate process too).
+//!
+//! `make bench` (or `PROFILE=release make bench`; `BENCH_EVENTS` changes the backlog size).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use switchboard_tests::TestEnv;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use switchboard_tests::bridge::{in_process, Poller, DEFAULT_CONCURRENCY};
+use switchboard_tests::{sdk_config, TestEnv};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
-/// A minimal HTTP/1.1 receiver that answers 200 and counts requests.
-async fn receiver() -> (String, Arc<AtomicUsize>) {
+/// A minimal HTTP/1.1 receiver that answers 200 and counts requests; `GET /__count` answers the
+/// count. Runs in the child process.
+async fn serve_receiver() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
+    println!("http://{addr}");
     let count = Arc::new(AtomicUsize::new(0));
-    let c = count.clone();
-    tokio::spawn(async move {
-        while let Ok((mut sock, _)) = listener.accept().await {
-            let c = c.clone();
-            tokio::spawn(async move {
-                let mut buf = Vec::new();
-                let mut chunk = [0u8; 8192];
-                loop {
-                    let Ok(n) = sock.read(&mut chunk).await else {
-                        return;
-                    };
-                    if n == 0 {
-                        return;
-                    }
-                    buf.extend_from_slice(&chunk[..n]);
-                    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
-                        continue;
-                    };
-                    let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
-                    let len: usize = head
-                        .lines()
-                        .find_map(|l| l.strip_prefix("content-length:"))
-                        .and_then(|v| v.trim().parse().ok())
-                        .unwrap_or(0);
-                    if buf.len() < end + 4 + len {
-                        continue;
-                    }
-                    buf.drain(..end + 4 + len);
-                    c.fetch_add(1, Ordering::SeqCst);
-                    if sock
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                        .await
-                        .is_err()
-                    {
-                        return;
-                    }
+    while let Ok((mut sock, _)) = listener.accept().await {
+        let c = count.clone();
+        tokio::spawn(async move {
+            let mut buf = Vec::new();
+            let mut chunk = [0u8; 8192];
+            loop {
+                let Ok(n) = sock.read(&mut chunk).await else {
+                    return;
+                };
+                if n == 0 {
+                    return;
                 }
-            });
+                buf.extend_from_slice(&chunk[..n]);
+                let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+                    continue;
+                };
+                let head = String::from_utf8_lossy(&buf[..end]).to_lowercase();
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .unwrap_or(0);
+                if buf.len() < end + 4 + len {
+                    continue;
+                }
+                buf.drain(..end + 4 + len);
+                let reply = if head.starts_with("get /__count") {
+                    let n = c.load(Ordering::SeqCst).to_string();
+                    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{n}", n.len())
+                } else {
+                    c.fetch_add(1, Ordering::SeqCst);
+                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_string()
+                };
+                if sock.write_all(reply.as_bytes()).await.is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}
+
+/// The receiver child process.
+struct Receiver {
+    url: String,
+    http: reqwest::Client,
+    _child: tokio::process::Child,
+}
+
+impl Receiver {
+    async fn spawn() -> Self {
+        let mut child = tokio::process::Command::new(std::env::current_exe().expect("exe"))
+            .arg("--receiver")
+            .stdout(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("receiver process");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        tokio::io::BufReader::new(stdout)
+            .read_line(&mut line)
+            .await
+            .expect("receiver address");
+        Self {
+            url: line.trim().to_string(),
+            http: reqwest::Client::new(),
+            _child: child,
         }
-    });
-    (format!("http://{addr}"), count)
+    }
+
+    async fn count(&self) -> usize {
+        let r = self.http.get(format!("{}/__count", self.url)).send().await;
+        match r {
+            Ok(r) => r
+                .text()
+                .await
+                .ok()
+                .and_then(|t| t.parse().ok())
+                .unwrap_or(0),
+            Err(_) => 0,
+        }
+    }
+
+    async fn wait_for(&self, n: usize, limit: Duration) -> usize {
+        let started = Instant::now();
+        loop {
+            let got = self.count().await;
+            if got >= n || started.elapsed() > limit {
+                return got;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+/// User + system CPU time of this process so far.
+fn cpu() -> Duration {
+    // SAFETY: getrusage writes into the zeroed struct it is given.
+    let usage = unsafe {
+        let mut u: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut u);
+        u
+    };
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    tv(usage.ru_utime) + tv(usage.ru_stime)
+}
+
+/// DynamoDB calls since `before`, per delivery, by operation.
+fn ops_per(
+    env: &TestEnv,
+    before: &std::collections::BTreeMap<String, usize>,
+    n: usize,
+) -> (f64, String) {
+    let ops: Vec<(String, usize)> = env
+        .calls
+        .operations()
+        .into_iter()
+        .filter(|(k, _)| k.starts_with("dynamodb:"))
+        .map(|(k, v)| {
+            let prev = before.get(&k).copied().unwrap_or(0);
+            (k, v - prev)
+        })
+        .filter(|(_, v)| *v > 0)
+        .collect();
+    let total: usize = ops.iter().map(|(_, v)| v).sum();
+    let text = ops
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{} {:.3}",
+                k.trim_start_matches("dynamodb:"),
+                *v as f64 / n as f64
+            )
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    (total as f64 / n.max(1) as f64, text)
+}
+
+/// A stack configured as deployed (fast lane 3 s, 30 s attempts).
+async fn deployed_env() -> TestEnv {
+    TestEnv::with(|c| {
+        c.fast_lane_ms = 3000;
+        c.delivery_timeout_seconds = 30;
+    })
+    .await
 }
 
 #[tokio::main]
 async fn main() {
+    if std::env::args().any(|a| a == "--receiver") {
+        serve_receiver().await;
+        return;
+    }
     let profile = if cfg!(debug_assertions) {
         "debug"
     } else {
@@ -78,14 +197,14 @@ async fn main() {
 
     println!("\n## Fan-out: one event to N loopback endpoints");
     println!(
-        "| N | time to all delivered | deliveries/s | DynamoDB calls per delivery | by operation |"
+        "| N | time to all delivered | deliveries/s | DynamoDB calls per delivery | CPU per delivery | by operation |"
     );
-    println!("|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|");
     for n in [10usize, 100, 1000] {
-        let env = TestEnv::new().await;
-        let (url, count) = receiver().await;
+        let env = deployed_env().await;
+        let rx = Receiver::spawn().await;
         for i in 0..n {
-            let body = json!({"name": format!("ep{i}"), "url": format!("{url}/ep/{i}"), "events": ["feed.created"]});
+            let body = json!({"name": format!("ep{i}"), "url": format!("{}/ep/{i}", rx.url), "events": ["feed.created"]});
             let body = body.as_object().cloned().unwrap_or_default();
             if let Err(e) = env.app.endpoint_create(&body).await {
                 eprintln!("endpoint create failed: {e}");
@@ -98,40 +217,24 @@ async fn main() {
         assert_eq!(r.status, 202);
         let batch = env.queued().await.remove(0).to_string();
         let before_ops = env.calls.operations();
-        let (d0, _, _) = env.calls.snapshot();
+        let cpu0 = cpu();
         let started = Instant::now();
         if let Err(e) = env.app.handle_message(&batch).await {
             eprintln!("fan-out failed: {e}");
         }
+        let delivered = rx.wait_for(n, Duration::from_secs(60)).await;
         let elapsed = started.elapsed();
-        let delivered = count.load(Ordering::SeqCst);
-        let (d1, _, _) = env.calls.snapshot();
-        let ops: Vec<String> = env
-            .calls
-            .operations()
-            .into_iter()
-            .filter(|(k, _)| k.starts_with("dynamodb:"))
-            .map(|(k, v)| {
-                let prev = before_ops.get(&k).copied().unwrap_or(0);
-                (k, v - prev)
-            })
-            .filter(|(_, v)| *v > 0)
-            .map(|(k, v)| {
-                format!(
-                    "{} {:.2}",
-                    k.trim_start_matches("dynamodb:"),
-                    v as f64 / n as f64
-                )
-            })
-            .collect();
+        let cpu_used = cpu() - cpu0;
+        let (per, ops) = ops_per(&env, &before_ops, n);
         println!(
-            "| {n} | {:.0} ms ({delivered} delivered) | {:.0} | {:.2} | {} |",
+            "| {n} | {:.0} ms ({delivered} delivered) | {:.0} | {per:.3} | {:.3} ms | {ops} |",
             elapsed.as_secs_f64() * 1000.0,
             delivered as f64 / elapsed.as_secs_f64().max(1e-9),
-            (d1 - d0) as f64 / n as f64,
-            ops.join(", ")
+            cpu_used.as_secs_f64() * 1000.0 / delivered.max(1) as f64,
         );
     }
+
+    backlog().await;
 
     println!("\n## Incoming execution: AWS calls per call");
     let env = TestEnv::new().await;
@@ -139,8 +242,8 @@ async fn main() {
     let (_, key) = env
         .webhook(json!({"title": "T", "space_ids": [space], "send_welcome_email": true}))
         .await;
-    let (rx, _) = receiver().await;
-    let ep = json!({"name": "rx", "url": rx, "events": ["*"], "headers": {"X-Api-Key": "k"}});
+    let rx = Receiver::spawn().await;
+    let ep = json!({"name": "rx", "url": rx.url, "events": ["*"], "headers": {"X-Api-Key": "k"}});
     if let Err(e) = env
         .app
         .endpoint_create(ep.as_object().unwrap_or(&Default::default()))
@@ -221,6 +324,74 @@ async fn main() {
         times[2].as_secs_f64() * 1000.0
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// 10,000 events (`BENCH_EVENTS`) published by 8 clients to one endpoint, then dispatched
+/// through the bridge's poller: publish time, then the dispatch figures.
+async fn backlog() {
+    let n: usize = std::env::var("BENCH_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(10_000);
+    println!("\n## Backlog: {n} events to one endpoint through the bridge's poller");
+    let env = Arc::new(deployed_env().await);
+    let rx = Receiver::spawn().await;
+    let ep = json!({"name": "one", "url": rx.url, "events": ["feed.created"]});
+    if let Err(e) = env
+        .app
+        .endpoint_create(ep.as_object().unwrap_or(&Default::default()))
+        .await
+    {
+        eprintln!("endpoint create failed: {e}");
+        return;
+    }
+    let started = Instant::now();
+    let publishers: Vec<_> = (0..8)
+        .map(|p| {
+            let env = env.clone();
+            tokio::spawn(async move {
+                for i in (p..n).step_by(8) {
+                    env.publish(json!({"event": "feed.created", "data": {"n": i}}))
+                        .await;
+                }
+            })
+        })
+        .collect();
+    for p in publishers {
+        let _ = p.await;
+    }
+    let published = started.elapsed();
+    let before_ops = env.calls.operations();
+    let cpu0 = cpu();
+    let started = Instant::now();
+    let poller = Poller {
+        sqs: aws_sdk_sqs::Client::new(&sdk_config().await),
+        invoke: in_process(env.app.clone()),
+        visibility: 120,
+        concurrency: DEFAULT_CONCURRENCY,
+    };
+    let pollers = [
+        tokio::spawn(poller.clone().run(env.stack.queue_url.clone())),
+        tokio::spawn(poller.run(env.stack.slow_queue_url.clone())),
+    ];
+    let delivered = rx.wait_for(n, Duration::from_secs(1200)).await;
+    let elapsed = started.elapsed();
+    let cpu_used = cpu() - cpu0;
+    for p in pollers {
+        p.abort();
+    }
+    let (per, ops) = ops_per(&env, &before_ops, delivered);
+    println!(
+        "- published in {:.1} s ({:.0} events/s, 8 clients, in process)",
+        published.as_secs_f64(),
+        n as f64 / published.as_secs_f64().max(1e-9)
+    );
+    println!(
+        "- dispatched: {delivered} delivered in {:.1} s ({:.0} deliveries/s); DynamoDB calls per delivery {per:.3} ({ops}); CPU per delivery {:.3} ms (includes the poller's SQS calls)",
+        elapsed.as_secs_f64(),
+        delivered as f64 / elapsed.as_secs_f64().max(1e-9),
+        cpu_used.as_secs_f64() * 1000.0 / delivered.max(1) as f64,
+    );
 }
 
 fn item_size(

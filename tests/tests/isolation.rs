@@ -10,9 +10,8 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use aws_lambda_events::event::sqs::SqsEvent;
-use serde_json::{json, Value};
-use switchboard_tests::bridge::{Invoke, Poller, DEFAULT_CONCURRENCY};
+use serde_json::json;
+use switchboard_tests::bridge::{in_process, Poller, DEFAULT_CONCURRENCY};
 use switchboard_tests::{sdk_config, TestEnv};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -24,24 +23,6 @@ fn events() -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(200)
-}
-
-/// `dispatch` in process, as the bridge would invoke it.
-fn in_process(env: &Arc<TestEnv>) -> Invoke {
-    let app = env.app.clone();
-    Arc::new(move |event: Value| {
-        let app = app.clone();
-        Box::pin(async move {
-            let event: SqsEvent = serde_json::from_value(event).ok()?;
-            let r = app.handle_sqs_event(&event).await;
-            Some(
-                r.batch_item_failures
-                    .into_iter()
-                    .map(|f| f.item_identifier)
-                    .collect(),
-            )
-        })
-    })
 }
 
 /// A receiver that accepts connections and never answers.
@@ -97,7 +78,7 @@ async fn run(n: usize, with_hung: bool) -> Run {
     };
     let poller = Poller {
         sqs: aws_sdk_sqs::Client::new(&sdk_config().await),
-        invoke: in_process(&env),
+        invoke: in_process(env.app.clone()),
         visibility: 120,
         concurrency: DEFAULT_CONCURRENCY,
     };
@@ -142,7 +123,11 @@ async fn run(n: usize, with_hung: bool) -> Run {
 async fn count(env: &TestEnv, wid: i64, status: Option<&str>) -> usize {
     env.app
         .store
-        .deliveries(wid, status, &Default::default())
+        .deliveries(
+            wid,
+            status.and_then(switchboard::domain::delivery::DeliveryStatus::parse),
+            &Default::default(),
+        )
         .await
         .unwrap()
         .total
