@@ -129,7 +129,7 @@ step "running schemathesis (log: $logs/schemathesis.log)"
 status=0
 schemathesis run "$tmp/openapi.json" --url "$ADMIN" --auth admin:admin \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth \
-  --max-examples "$examples" --seed "${SCHEMATHESIS_SEED:-20261201}" --workers 2 \
+  --mode positive --generation-codec utf-8 --max-examples "$examples" --seed "${SCHEMATHESIS_SEED:-20261201}" --workers 2 \
   --phases examples,coverage,fuzzing --request-timeout 60 --no-color \
   --suppress-health-check all --report junit --report-junit-path "$logs/schemathesis-junit.xml" \
   >"$logs/schemathesis.log" 2>&1 || status=$?

@@ -306,11 +306,19 @@ pub fn document() -> Value {
         if *path == "/admin/ui" {
             // The static shell holds no data: it is served without credentials.
             op["security"] = json!([]);
+            op["responses"]["200"] = json!({"description": "OK", "content": {"text/html": {}}});
         }
         if *method == "post" || *method == "put" {
             op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
             op["responses"]["415"] =
                 error_response("rest_unsupported_media_type: a body that is not application/json");
+            op["responses"]["409"] =
+                error_response("conflict: a concurrent change or a name already taken");
+        }
+        if *method == "post" {
+            op["responses"]["201"] =
+                json!({"description": "Created", "content": {"application/json": {}}});
+            op["responses"]["202"] = json!({"description": "Accepted (events, recover jobs)", "content": {"application/json": {}}});
         }
         if let Some(schema) = body_schema(method, path) {
             op["requestBody"] =
