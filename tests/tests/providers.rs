@@ -714,3 +714,132 @@ async fn admin_validates_sources_rules_and_products() {
     assert_eq!(r.body["source"], "form");
     assert_eq!(r.body["source_secret_set"], false);
 }
+
+/// Timed access (issue 10): a grant rule with `access` gives the grant an end; the sweeper's
+/// expiry pass (run here with the clock moved forward) removes what ended, keeps what a renewal
+/// extended, and emits the usual events.
+#[tokio::test]
+async fn timed_access_ends_by_the_sweeper_and_renewals_extend_it() {
+    let env = TestEnv::new().await;
+    let space = env.make("spaces", "Premium").await;
+    let secret = "whsec_timed_access_secret";
+    let rules = json!([
+        {"event": "checkout.session.completed", "status": "paid", "action": "grant", "access": {"days": 30}},
+        {"event": "invoice.paid", "action": "grant", "access": "period_end"},
+        {"event": "customer.subscription.deleted", "action": "revoke"}
+    ]);
+    let (wid, key) = provider_webhook(
+        &env,
+        "stripe",
+        secret,
+        json!({"space_ids": [space], "rules": rules}),
+    )
+    .await;
+    let shown = env
+        .admin("GET", &format!("/admin/incoming-webhooks/{wid}"), None)
+        .await;
+    assert_eq!(shown.body["rules"][0]["access"], json!({"days": 30}));
+    assert_eq!(shown.body["rules"][1]["access"], "period_end");
+
+    let email = format!("{}@example.com", unique("timed"));
+    let (cus, sub) = (unique("cus"), unique("sub"));
+    let t = now();
+    let stripe = |body: Vec<u8>| Post {
+        source: Source::Stripe,
+        secret,
+        body,
+        topic: "",
+        id: String::new(),
+        at: t,
+    };
+    let body = stripe_event(
+        "checkout.session.completed",
+        checkout(&email, &cus, &sub, &unique("pi"), json!({})),
+        t,
+    );
+    let r = post(&env, &key, &stripe(body)).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(spaces_of(&env, &email).await, Some(vec![space]));
+    let user = env
+        .admin("GET", &format!("/admin/users?email={}", enc(&email)), None)
+        .await;
+    let ends = user.body["users"][0]["spaces"][0]["grants"][0]["expires_at"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let days = |d: i64| jiff::Timestamp::from_second(t + d * 86_400).unwrap();
+    assert_eq!(ends, switchboard::domain::time::rfc3339(days(30)));
+
+    // Not yet.
+    assert_eq!(env.app.expire_grants_at(days(29)).await.unwrap(), 0);
+    assert_eq!(spaces_of(&env, &email).await, Some(vec![space]));
+
+    // A renewal invoice paid through day 60 adds a grant that outlives the first.
+    let invoice = json!({"object": "invoice", "id": unique("in"), "customer": cus,
+        "subscription": sub, "customer_email": email, "status": "paid",
+        "lines": {"object": "list", "data": [{"period": {"start": t, "end": t + 60 * 86_400}}]}});
+    let r = post(
+        &env,
+        &key,
+        &stripe(stripe_event("invoice.paid", invoice, t + 1)),
+    )
+    .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // Day 31: the first grant ended, the renewal holds the space.
+    assert_eq!(env.app.expire_grants_at(days(31)).await.unwrap(), 0);
+    assert_eq!(spaces_of(&env, &email).await, Some(vec![space]));
+    let user = env
+        .admin("GET", &format!("/admin/users?email={}", enc(&email)), None)
+        .await;
+    assert_eq!(
+        user.body["users"][0]["spaces"][0]["grants"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+
+    // Day 61: everything ended; the member leaves the space and the event says why.
+    env.queued().await; // earlier batches out of the way
+    assert_eq!(env.app.expire_grants_at(days(61)).await.unwrap(), 1);
+    assert_eq!(spaces_of(&env, &email).await, Some(vec![]));
+    let left: Vec<Value> = env
+        .queued()
+        .await
+        .into_iter()
+        .flat_map(|b| b["events"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["event"] == "space.member_left")
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+    assert_eq!(left[0]["data"]["space_id"], space);
+    assert_eq!(left[0]["data"]["reason"], "expired");
+    // Nothing left to expire.
+    assert_eq!(env.app.expire_grants_at(days(400)).await.unwrap(), 0);
+
+    // Access only on grants, and within bounds.
+    for (rule, field) in [
+        (
+            json!({"event": "refund", "action": "revoke", "access": {"days": 3}}),
+            "rules[0].access",
+        ),
+        (
+            json!({"event": "sale", "action": "grant", "access": {"days": 0}}),
+            "rules[0].access",
+        ),
+        (
+            json!({"event": "sale", "action": "grant", "access": "forever"}),
+            "rules[0].access",
+        ),
+    ] {
+        let r = env
+            .admin(
+                "PUT",
+                &format!("/admin/incoming-webhooks/{wid}"),
+                Some(json!({"rules": [rule]})),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert!(r.text.contains(field), "{}", r.text);
+    }
+}

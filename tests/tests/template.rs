@@ -578,7 +578,13 @@ fn functions_table_and_queue_agree_with_the_code() {
         .items()
         .filter_map(|i| i.value_at(&["IndexName"]))
         .collect();
-    assert_eq!(indexes, [switchboard::store::GSI1.to_string()]);
+    assert_eq!(
+        indexes,
+        [
+            switchboard::store::GSI1.to_string(),
+            switchboard::store::GSI2.to_string()
+        ]
+    );
     assert_eq!(
         p.value_at(&["TimeToLiveSpecification", "AttributeName"])
             .as_deref(),

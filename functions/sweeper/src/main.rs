@@ -1,5 +1,5 @@
 //! The `sweeper` Lambda: on a schedule, re-sends outbox batches SQS never acknowledged and
-//! re-schedules overdue pending deliveries.
+//! re-schedules overdue pending deliveries and ends timed access that expired.
 
 use std::sync::Arc;
 
@@ -15,9 +15,15 @@ fn main() -> Result<(), lambda_runtime::Error> {
             async move {
                 let resent = app.sweep_outbox().await?;
                 let rescheduled = app.sweep_deliveries().await?;
-                tracing::info!(resent, rescheduled, "outbox and deliveries swept");
+                let expired = app.expire_grants().await?;
+                tracing::info!(
+                    resent,
+                    rescheduled,
+                    expired,
+                    "outbox, deliveries and timed access swept"
+                );
                 Ok::<Value, lambda_runtime::Error>(
-                    json!({ "resent": resent, "rescheduled": rescheduled }),
+                    json!({ "resent": resent, "rescheduled": rescheduled, "expired": expired }),
                 )
             }
         }))

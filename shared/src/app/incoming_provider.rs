@@ -151,13 +151,19 @@ impl App {
         if let (Some(c), Some(e), None) = (&ev.customer, &event_email, &mapped) {
             self.store.map_customer(source, c, e).await?;
         }
-        let (action, reason) = rules::decide(&webhook.effective_rules(), ev);
+        let decision = rules::decide(&webhook.effective_rules(), ev);
+        let action = decision.action;
         if action == Action::Ignore {
-            let mut skip = Skip::ignored(reason.unwrap_or_default());
+            let mut skip = Skip::ignored(decision.reason.unwrap_or_default());
             skip.email = event_email;
             return Ok(Err(skip));
         }
-        let intent = match intent(webhook, ev, action) {
+        let expires_at = decision
+            .access
+            .and_then(|a| a.expires_at(now, ev))
+            .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
+            .map(time::rfc3339);
+        let intent = match intent(webhook, ev, action, expires_at) {
             Ok(i) => i,
             Err(mut skip) => {
                 skip.email = event_email;
@@ -281,6 +287,7 @@ fn intent(
     webhook: &IncomingWebhook,
     ev: &ProviderEvent,
     action: Action,
+    expires_at: Option<String>,
 ) -> std::result::Result<Intent, Skip> {
     if action != Action::Grant {
         return Ok(Intent::Revoke {
@@ -298,5 +305,6 @@ fn intent(
         spaces,
         courses,
         objects: ev.objects.clone(),
+        expires_at,
     })
 }

@@ -6,6 +6,7 @@ pub mod consumer;
 pub mod dispatch;
 pub mod endpoints;
 pub mod events;
+pub mod expiry;
 pub mod fifo;
 pub mod formats;
 pub mod health;

@@ -46,6 +46,9 @@ pub struct Grant {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<String>,
     pub at: String,
+    /// Timed access: when this grant ends (RFC 3339 UTC); `None` lasts until revoked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expires_at: Option<String>,
 }
 
 impl Grant {
@@ -108,7 +111,37 @@ impl Membership {
             incoming_webhook_id: self.incoming_webhook_id,
             objects: vec![],
             at: self.created_at.clone(),
+            expires_at: None,
         }]
+    }
+
+    /// When its next grant ends (timed access), if any grant has an end: the expiry pass
+    /// then drops that grant, and removes the membership if no grant is left.
+    pub fn next_grant_end(&self) -> Option<String> {
+        self.effective_grants()
+            .into_iter()
+            .filter_map(|g| g.expires_at)
+            .min()
+    }
+
+    /// The membership as it stands at `now` (RFC 3339): `None` when every grant has ended,
+    /// `Some(updated)` when some ended, `Some(same)` when none did.
+    pub fn without_expired(&self, now: &str) -> Option<Membership> {
+        let grants = self.effective_grants();
+        let live: Vec<Grant> = grants
+            .iter()
+            .filter(|g| g.expires_at.as_deref().is_none_or(|e| e > now))
+            .cloned()
+            .collect();
+        if live.is_empty() {
+            return None;
+        }
+        let mut m = self.clone();
+        if live.len() != grants.len() {
+            m.grants = live;
+            m.rev = self.rev + 1;
+        }
+        Some(m)
     }
 
     pub fn view(&self) -> Value {

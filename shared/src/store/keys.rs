@@ -6,6 +6,12 @@
 //! | member profile | `MEMBER#{email}` | `PROFILE` | `USERS` / `{user_id:012}` |
 //! | space membership | `MEMBER#{email}` | `SPACE#{id:012}` | `SPACE#{id}` / `{user_id:012}` |
 //! | course enrollment | `MEMBER#{email}` | `COURSE#{id:012}` | `COURSE#{id}` / `{user_id:012}` |
+//!
+//! Memberships with a timed grant are also on `gsi2` (sparse): `EXPIRING` /
+//! `{next grant end}#{email}#{space|course}#{id}`.
+//!
+//! | item | pk | sk | gsi1pk / gsi1sk |
+//! |---|---|---|---|
 //! | login claim | `LOGIN#{login lower-cased}` | `LOGIN` | |
 //! | space / course | `SPACE` / `COURSE` | `{id:012}` | |
 //! | incoming webhook | `IWH` | `{id:012}` | |
@@ -103,6 +109,14 @@ pub fn deliveries(webhook_id: i64) -> String {
 }
 
 /// The deliveries of an endpoint in one status (GSI partition; moves when the status changes).
+/// The expiry index's one partition (memberships with a timed grant).
+pub const EXPIRING: &str = "EXPIRING";
+
+/// Expiry index sort key: the end first, so a range query finds everything ended.
+pub fn expiring_sk(expires_at: &str, email: &str, kind: Kind, id: i64) -> String {
+    format!("{expires_at}#{email}#{}#{id}", kind.noun())
+}
+
 pub fn deliveries_by_status(
     webhook_id: i64,
     status: crate::domain::delivery::DeliveryStatus,

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::keys::{self, Kind};
-use super::{from_item, to_item, QuerySpec, Store};
+use super::{from_item, s, to_item, QuerySpec, Store};
 use crate::aws::OrUnavailable;
 use crate::domain::member::Member;
 pub use crate::domain::membership::{MemberState, Membership};
@@ -28,23 +28,59 @@ struct MembershipItem {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
+    /// Timed access: on the expiry index, by its next grant end, while a grant has one
+    /// (sparse).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
     #[serde(flatten)]
     m: Membership,
 }
 
 impl MembershipItem {
     fn of(m: &Membership) -> Self {
+        let ends = m.next_grant_end();
         Self {
             pk: keys::member(&m.email),
             sk: m.kind.membership_sk(m.id),
             gsi1pk: m.kind.members_gsi(m.id),
             gsi1sk: keys::id_sk(m.user_id),
+            gsi2pk: ends.as_ref().map(|_| keys::EXPIRING.to_string()),
+            gsi2sk: ends.map(|e| keys::expiring_sk(&e, &m.email, m.kind, m.id)),
             m: m.clone(),
         }
     }
 }
 
 impl Store {
+    /// Members with a membership one of whose grants ended before `now` (RFC 3339), oldest
+    /// end first, at most `limit` memberships' worth (the expiry index: no Scan).
+    pub async fn expired_members(&self, now: &str, limit: i32) -> Result<Vec<String>> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(super::GSI2)
+            .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
+            .expression_attribute_values(":p", s(keys::EXPIRING))
+            .expression_attribute_values(":now", s(now))
+            .limit(limit)
+            .send()
+            .await
+            .or_unavailable("Query")?;
+        let mut emails: Vec<String> = Vec::new();
+        for item in out.items.unwrap_or_default() {
+            let pk = item.get("pk").and_then(|v| v.as_s().ok());
+            if let Some(email) = pk.and_then(|pk| pk.strip_prefix("MEMBER#")) {
+                if !emails.iter().any(|e| e == email) {
+                    emails.push(email.to_string());
+                }
+            }
+        }
+        Ok(emails)
+    }
+
     /// One strongly consistent query of the member's partition.
     pub async fn member_state(&self, email: &str) -> Result<MemberState> {
         let items = self

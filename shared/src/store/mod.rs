@@ -33,6 +33,8 @@ pub use tx::TxResult;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const GSI1: &str = "gsi1";
+/// The expiry index (timed access), sparse: `gsi2pk = EXPIRING`, `gsi2sk = {end}#...`.
+pub const GSI2: &str = "gsi2";
 
 /// The DynamoDB store: a client built once per cold start, and the table name.
 #[derive(Clone, Debug)]

@@ -27,6 +27,8 @@ pub enum Intent {
         spaces: Vec<i64>,
         courses: Vec<i64>,
         objects: Vec<String>,
+        /// Timed access: when the grant ends (RFC 3339 UTC).
+        expires_at: Option<String>,
     },
     /// A provider's "access ended": the grants this webhook made for `objects` (none: all).
     Revoke { objects: Vec<String> },
@@ -150,6 +152,7 @@ pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
                 spaces,
                 courses,
                 objects,
+                expires_at,
             } => {
                 let targets = if kind == Kind::Space { spaces } else { courses };
                 let grant = Grant {
@@ -157,6 +160,7 @@ pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
                     incoming_webhook_id: Some(req.webhook.id),
                     objects: objects.clone(),
                     at: req.now.clone(),
+                    expires_at: expires_at.clone(),
                 };
                 plan_grant(state, kind, targets, &grant, &member, enabled, &mut changes)
             }
@@ -236,6 +240,7 @@ fn plan_form(
         incoming_webhook_id: Some(w.id),
         objects: vec![],
         at: req.now.clone(),
+        expires_at: None,
     };
     for id in &out.added {
         changes.push(Change {
@@ -265,10 +270,12 @@ fn with_grant(m: &Membership, grant: &Grant) -> Option<Change> {
             && g.incoming_webhook_id == grant.incoming_webhook_id
             && g.objects == grant.objects
     };
-    if grants.iter().any(same) {
-        return None;
+    match grants.iter().position(same) {
+        // The same grant again: nothing changes, unless its timed access moved (a renewal).
+        Some(i) if grants[i].expires_at == grant.expires_at => return None,
+        Some(i) => grants[i].expires_at = grant.expires_at.clone(),
+        None => grants.push(grant.clone()),
     }
-    grants.push(grant.clone());
     let mut updated = m.clone();
     updated.grants = grants;
     updated.rev = m.rev + 1;
@@ -398,6 +405,51 @@ fn events(
         "incoming_webhook.processed",
         json!({"email": req.email, "created": created, "spaces": response.spaces, "courses": response.courses}),
     ));
+    out
+}
+
+/// Timed access at `now` (RFC 3339): each membership whose every grant has ended is removed
+/// (with `space.member_left` / `course.unenrolled`, `reason: "expired"`); one with some ended
+/// grants keeps the others. Each change comes with its event.
+pub fn expire(state: &MemberState, now: &str) -> Vec<(Change, Option<Event>)> {
+    let mut out = Vec::new();
+    for kind in Kind::ALL {
+        for m in state.of(kind).values() {
+            let change = match m.without_expired(now) {
+                None => Change {
+                    op: Op::Remove { rev: Some(m.rev) },
+                    membership: m.clone(),
+                },
+                Some(kept) if kept.rev != m.rev => Change {
+                    op: Op::Update { rev: m.rev },
+                    membership: kept,
+                },
+                Some(_) => continue,
+            };
+            let event = match (&change.op, &state.member) {
+                (Op::Remove { .. }, Some(member)) => {
+                    let name = match kind {
+                        Kind::Space => "space.member_left",
+                        Kind::Course => "course.unenrolled",
+                    };
+                    let data = json!({
+                        "user_id": member.user_id,
+                        format!("{}_id", kind.noun()): m.id,
+                        "user": member.public(),
+                        "reason": "expired",
+                    });
+                    Some(Event::new(
+                        name,
+                        data,
+                        Some(member.user_id),
+                        Some(member.xprofile()),
+                    ))
+                }
+                _ => None,
+            };
+            out.push((change, event));
+        }
+    }
     out
 }
 

@@ -48,6 +48,7 @@ fn holding(spaces: &[i64], by: Option<i64>, objects: &[&str]) -> MemberState {
             },
             incoming_webhook_id: by,
             objects: objects.iter().map(|s| s.to_string()).collect(),
+            expires_at: None,
             at: "x".into(),
         };
         st.spaces
@@ -210,6 +211,7 @@ fn grants_add_a_provenance_to_existing_memberships() {
         spaces: vec![3, 4],
         courses: vec![],
         objects: vec!["stripe:cs_1".into()],
+        expires_at: None,
     };
     let p = plan(st, &request(&w, intent)).unwrap();
     assert_eq!(p.response.spaces.added, vec![4]);
@@ -234,6 +236,7 @@ fn revokes_remove_only_this_webhooks_grants_for_linked_objects() {
             incoming_webhook_id: None,
             objects: vec![],
             at: "x".into(),
+            expires_at: None,
         });
     }
     let other = holding(&[5], Some(7), &["stripe:cs_2"]);
@@ -267,4 +270,66 @@ fn revokes_remove_only_this_webhooks_grants_for_linked_objects() {
     assert!(p.changes.is_empty());
     let p = plan(st, &request(&w, Intent::Revoke { objects: vec![] })).unwrap();
     assert_eq!(p.response.spaces.removed, vec![3, 5]);
+}
+
+#[test]
+fn expiry_drops_ended_grants_and_keeps_other_holders() {
+    let grant = |by: GrantedBy, ends: Option<&str>| Grant {
+        by,
+        incoming_webhook_id: (by == GrantedBy::IncomingWebhook).then_some(7),
+        objects: vec![],
+        at: "2026-01-01T00:00:00Z".into(),
+        expires_at: ends.map(str::to_string),
+    };
+    let mut state = holding(&[1, 2, 3], Some(7), &[]);
+    let put_grants = |st: &mut MemberState, id: i64, grants: Vec<Grant>| {
+        if let Some(m) = st.spaces.get_mut(&id) {
+            m.grants = grants;
+        }
+    };
+    // 1: one ended grant → removed; 2: ended + admin → kept without the ended one;
+    // 3: a grant that has not ended → untouched.
+    put_grants(
+        &mut state,
+        1,
+        vec![grant(
+            GrantedBy::IncomingWebhook,
+            Some("2026-02-01T00:00:00Z"),
+        )],
+    );
+    put_grants(
+        &mut state,
+        2,
+        vec![
+            grant(GrantedBy::IncomingWebhook, Some("2026-02-01T00:00:00Z")),
+            grant(GrantedBy::Admin, None),
+        ],
+    );
+    put_grants(
+        &mut state,
+        3,
+        vec![grant(
+            GrantedBy::IncomingWebhook,
+            Some("2027-01-01T00:00:00Z"),
+        )],
+    );
+    assert_eq!(
+        state.spaces[&2].next_grant_end().as_deref(),
+        Some("2026-02-01T00:00:00Z")
+    );
+    let out = expire(&state, "2026-03-01T00:00:00Z");
+    assert_eq!(out.len(), 2);
+    let (removed, event) = &out[0];
+    assert!(matches!(removed.op, Op::Remove { .. }));
+    assert_eq!(removed.membership.id, 1);
+    let event = event.as_ref().unwrap();
+    assert_eq!(event.event, "space.member_left");
+    assert_eq!(event.data["reason"], "expired");
+    let (kept, event) = &out[1];
+    assert_eq!(kept.membership.id, 2);
+    assert!(matches!(kept.op, Op::Update { .. }));
+    assert_eq!(kept.membership.grants.len(), 1);
+    assert_eq!(kept.membership.grants[0].by, GrantedBy::Admin);
+    assert!(event.is_none());
+    assert!(expire(&state, "2026-01-15T00:00:00Z").is_empty());
 }

@@ -21,13 +21,44 @@ pub enum Action {
     Ignore,
 }
 
-/// `event` (or `*`) and, when given, the event's status field → `action`.
+/// How long a grant lasts (timed access): `{"days": N}` from the event, or `"period_end"`: until
+/// the subscription period the event names ends (Stripe `current_period_end`, Paddle
+/// `current_billing_period.ends_at`, Lemon Squeezy `renews_at`/`ends_at`). Without it a grant
+/// lasts until revoked.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Access {
+    PeriodEnd,
+    #[serde(untagged)]
+    Days {
+        days: u32,
+    },
+}
+
+/// Longest timed access, in days (ten years).
+pub const MAX_ACCESS_DAYS: u32 = 3650;
+
+impl Access {
+    /// When a grant made at `now` (Unix seconds) by event `ev` ends; `None`: it does not
+    /// (`period_end` on an event that names no period).
+    pub fn expires_at(self, now: i64, ev: &ProviderEvent) -> Option<i64> {
+        match self {
+            Access::Days { days } => Some(now + i64::from(days) * 86_400),
+            Access::PeriodEnd => ev.period_end,
+        }
+    }
+}
+
+/// `event` (or `*`) and, when given, the event's status field → `action` (and, for grants, how
+/// long the access lasts).
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Rule {
     pub event: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub status: Option<String>,
     pub action: Action,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access: Option<Access>,
 }
 
 fn rule(event: &str, status: Option<&str>, action: Action) -> Rule {
@@ -35,7 +66,18 @@ fn rule(event: &str, status: Option<&str>, action: Action) -> Rule {
         event: event.into(),
         status: status.map(str::to_string),
         action,
+        access: None,
     }
+}
+
+/// What the rules say about one event.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    pub action: Action,
+    /// Why nothing is done (for `ignore`).
+    pub reason: Option<String>,
+    /// The matched grant rule's timed access.
+    pub access: Option<Access>,
 }
 
 /// The defaults of SPEC §4.4: grant on a completed purchase, revoke when access ends.
@@ -79,14 +121,14 @@ pub fn defaults(source: Source) -> Vec<Rule> {
 }
 
 /// The first rule matching the event, or why none did.
-pub fn decide(rules: &[Rule], ev: &ProviderEvent) -> (Action, Option<String>) {
+pub fn decide(rules: &[Rule], ev: &ProviderEvent) -> Decision {
     let hit = rules.iter().find(|r| {
         (r.event == "*" || r.event == ev.kind)
             && r.status
                 .as_ref()
                 .is_none_or(|s| ev.status.as_deref() == Some(s.as_str()))
     });
-    match hit {
+    let (action, reason) = match hit {
         Some(r) if r.action == Action::Ignore => (
             Action::Ignore,
             Some(format!("a rule ignores '{}'", ev.kind)),
@@ -99,6 +141,13 @@ pub fn decide(rules: &[Rule], ev: &ProviderEvent) -> (Action, Option<String>) {
                 None => format!("no rule for event '{}'", ev.kind),
             }),
         ),
+    };
+    Decision {
+        action,
+        reason,
+        access: hit
+            .filter(|r| r.action == Action::Grant)
+            .and_then(|r| r.access),
     }
 }
 
@@ -171,7 +220,8 @@ fn array<'a>(v: &'a Value, field: &str, max: usize) -> Result<Option<&'a Vec<Val
     }
 }
 
-/// Validates `rules`: `[{"event": "...", "status": "..."?, "action": "grant|revoke|ignore"}]`.
+/// Validates `rules`: `[{"event": "...", "status": "..."?, "action": "grant|revoke|ignore",
+/// "access": {"days": N} | "period_end"?}]` (`access` only on grants).
 pub fn rules_from_json(v: &Value) -> Result<Option<Vec<Rule>>> {
     let Some(items) = array(v, "rules", MAX_RULES)? else {
         return Ok(None);
@@ -184,7 +234,7 @@ pub fn rules_from_json(v: &Value) -> Result<Option<Vec<Rule>>> {
             .ok_or_else(|| Error::invalid("rules", format!("entry {i} must be an object")))?;
         if let Some(k) = obj
             .keys()
-            .find(|k| !["event", "status", "action"].contains(&k.as_str()))
+            .find(|k| !["event", "status", "action", "access"].contains(&k.as_str()))
         {
             return Err(Error::invalid(&field(k), "is not a rule field"));
         }
@@ -195,10 +245,35 @@ pub fn rules_from_json(v: &Value) -> Result<Option<Vec<Rule>>> {
             .get("action")
             .and_then(|a| serde_json::from_value::<Action>(a.clone()).ok())
             .ok_or_else(|| Error::invalid(&field("action"), "must be grant, revoke or ignore"))?;
+        let access = match obj.get("access") {
+            None | Some(Value::Null) => None,
+            Some(a) => match serde_json::from_value::<Access>(a.clone()) {
+                Ok(Access::Days { days }) if !(1..=MAX_ACCESS_DAYS).contains(&days) => {
+                    return Err(Error::invalid(
+                        &field("access"),
+                        format!("days must be 1 to {MAX_ACCESS_DAYS}"),
+                    ))
+                }
+                Ok(_) if action != Action::Grant => {
+                    return Err(Error::invalid(
+                        &field("access"),
+                        "only grant rules have access",
+                    ))
+                }
+                Ok(a) => Some(a),
+                Err(_) => {
+                    return Err(Error::invalid(
+                        &field("access"),
+                        "must be {\"days\": N} or \"period_end\"",
+                    ))
+                }
+            },
+        };
         out.push(Rule {
             event,
             status,
             action,
+            access,
         });
     }
     Ok(Some(out))
@@ -324,37 +399,38 @@ mod tests {
     fn defaults_follow_access_ended() {
         let stripe = defaults(Source::Stripe);
         let paid = ev("checkout.session.completed", Some("paid"), &[]);
-        assert_eq!(decide(&stripe, &paid).0, Action::Grant);
+        assert_eq!(decide(&stripe, &paid).action, Action::Grant);
         let unpaid = ev("checkout.session.completed", Some("unpaid"), &[]);
-        let (action, reason) = decide(&stripe, &unpaid);
+        let Decision { action, reason, .. } = decide(&stripe, &unpaid);
         assert_eq!(action, Action::Ignore);
         assert!(reason.unwrap().contains("unpaid"));
         let updated = ev("customer.subscription.updated", None, &[]);
-        assert_eq!(decide(&stripe, &updated).0, Action::Ignore);
+        assert_eq!(decide(&stripe, &updated).action, Action::Ignore);
         let lemon = defaults(Source::Lemonsqueezy);
         assert_eq!(
-            decide(&lemon, &ev("subscription_cancelled", None, &[])).0,
+            decide(&lemon, &ev("subscription_cancelled", None, &[])).action,
             Action::Ignore
         );
         assert_eq!(
-            decide(&lemon, &ev("subscription_expired", None, &[])).0,
+            decide(&lemon, &ev("subscription_expired", None, &[])).action,
             Action::Revoke
         );
         let gumroad = defaults(Source::Gumroad);
         assert_eq!(
-            decide(&gumroad, &ev("cancellation", None, &[])).0,
+            decide(&gumroad, &ev("cancellation", None, &[])).action,
             Action::Ignore
         );
         assert_eq!(
-            decide(&gumroad, &ev("subscription_ended", None, &[])).0,
+            decide(&gumroad, &ev("subscription_ended", None, &[])).action,
             Action::Revoke
         );
         let ignore = vec![Rule {
             event: "*".into(),
             status: None,
             action: Action::Ignore,
+            access: None,
         }];
-        assert_eq!(decide(&ignore, &paid).0, Action::Ignore);
+        assert_eq!(decide(&ignore, &paid).action, Action::Ignore);
     }
 
     #[test]

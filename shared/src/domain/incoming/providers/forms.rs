@@ -101,6 +101,7 @@ pub fn extract_gumroad(f: &BTreeMap<String, String>) -> Option<ProviderEvent> {
         .iter()
         .filter_map(|k| get(k))
         .collect(),
+        period_end: None,
         occurred_at: time(get("ended_at")).or_else(|| time(get("sale_timestamp"))),
         kind,
     })
@@ -151,6 +152,7 @@ pub fn extract_typeform(v: &Value) -> Option<ProviderEvent> {
         customer: None,
         objects: objects("typeform", [id(r.get("token"))]),
         products: id(r.get("form_id")).into_iter().collect(),
+        period_end: None,
         occurred_at: time(str_at(r, &["submitted_at"])),
         kind,
     })
@@ -192,6 +194,7 @@ pub fn extract_standard(headers: &Headers, v: &Value) -> Option<ProviderEvent> {
             .iter()
             .filter_map(|k| id(d.get(*k)))
             .collect(),
+        period_end: None,
         occurred_at: headers
             .get("webhook-timestamp")
             .and_then(|t| t.trim().parse().ok())

@@ -239,6 +239,9 @@ pub struct ProviderEvent {
     pub products: Vec<String>,
     /// When the provider says the event happened (Unix seconds).
     pub occurred_at: Option<i64>,
+    /// When the subscription period the event names ends (Unix seconds), for `period_end`
+    /// timed access.
+    pub period_end: Option<i64>,
 }
 
 /// Reads a provider event; `None` when the body is not what the provider sends.

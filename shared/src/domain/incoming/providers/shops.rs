@@ -78,6 +78,7 @@ pub fn extract_shopify(headers: &Headers, v: &Value) -> Option<ProviderEvent> {
         customer: id(at(v, &["customer", "id"])),
         objects: objects("shopify", [order]),
         products: line_items(v, &["product_id", "variant_id", "sku"]),
+        period_end: None,
         occurred_at: time(triggered.or_else(|| str_at(v, &["updated_at"]))),
         kind,
     })
@@ -99,6 +100,7 @@ pub fn extract_woocommerce(headers: &Headers, v: &Value) -> Option<ProviderEvent
         customer,
         objects: objects("woocommerce", [order]),
         products: line_items(v, &["product_id", "variation_id", "sku"]),
+        period_end: None,
         occurred_at: time(modified),
         kind,
     })

@@ -62,6 +62,12 @@ pub fn extract(v: &Value) -> Option<ProviderEvent> {
     Some(ProviderEvent {
         id: str_at(v, &["id"]),
         occurred_at: at(v, &["created"]).and_then(Value::as_i64),
+        // A subscription's period (older API versions: on the subscription; newer: on its
+        // items), or an invoice line's.
+        period_end: at(o, &["current_period_end"])
+            .or_else(|| first(o, "items").and_then(|i| i.get("current_period_end")))
+            .or_else(|| first(o, "lines").and_then(|l| at(l, &["period", "end"])))
+            .and_then(Value::as_i64),
         objects: objects(
             "stripe",
             [
@@ -114,4 +120,9 @@ fn products(o: &Value) -> Vec<String> {
         out.extend(meta.values().filter_map(|v| id(Some(v))));
     }
     out
+}
+
+/// The first entry of a Stripe list field (`{"object": "list", "data": [...]}`).
+fn first<'a>(o: &'a Value, field: &str) -> Option<&'a Value> {
+    at(o, &[field, "data"])?.get(0)
 }

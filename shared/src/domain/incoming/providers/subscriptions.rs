@@ -100,6 +100,7 @@ pub fn extract_paddle(v: &Value) -> Option<ProviderEvent> {
         ),
         products,
         occurred_at: time(str_at(v, &["occurred_at"])),
+        period_end: time(str_at(d, &["current_billing_period", "ends_at"])),
         kind,
     })
 }
@@ -145,6 +146,7 @@ pub fn extract_lemonsqueezy(headers: &Headers, v: &Value) -> Option<ProviderEven
         ),
         products,
         occurred_at: time(updated),
+        period_end: time(str_at(a, &["ends_at"]).or_else(|| str_at(a, &["renews_at"]))),
         kind,
     })
 }

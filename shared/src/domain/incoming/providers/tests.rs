@@ -215,7 +215,10 @@ fn stripe_events() {
         .contains(&"stripe:pi_1PgafyB7WZ01zgkWSjxsAJo3".to_string()));
     assert_eq!(ev.occurred_at, Some(1_234_567_890));
     // Unpaid: the default rules ignore it.
-    assert_eq!(decide(&defaults(Source::Stripe), &ev).0, Action::Ignore);
+    assert_eq!(
+        decide(&defaults(Source::Stripe), &ev).action,
+        Action::Ignore
+    );
 
     let v = json_fixture("stripe/derived-event-customer.subscription.deleted.json");
     let ev = extract(Source::Stripe, &headers(&[]), &Body::Json(v)).unwrap();
@@ -225,7 +228,10 @@ fn stripe_events() {
     assert!(ev
         .products
         .contains(&"price_1PgafmB7WZ01zgkW6dKueIc5".to_string()));
-    assert_eq!(decide(&defaults(Source::Stripe), &ev).0, Action::Revoke);
+    assert_eq!(
+        decide(&defaults(Source::Stripe), &ev).action,
+        Action::Revoke
+    );
 
     let v = json_fixture("stripe/derived-event-charge.refunded.json");
     let ev = extract(Source::Stripe, &headers(&[]), &Body::Json(v)).unwrap();
@@ -233,7 +239,10 @@ fn stripe_events() {
         (ev.first_name.as_deref(), ev.last_name.as_deref()),
         (Some("Jenny"), Some("Rosen"))
     );
-    assert_eq!(decide(&defaults(Source::Stripe), &ev).0, Action::Revoke);
+    assert_eq!(
+        decide(&defaults(Source::Stripe), &ev).action,
+        Action::Revoke
+    );
 }
 
 #[test]
@@ -256,7 +265,10 @@ fn shopify_ids_beyond_2_pow_53_are_exact() {
     assert_eq!(ev.email.as_deref(), Some("bob.norman@hostmail.com"));
     assert_eq!(ev.first_name.as_deref(), Some("Bob"));
     assert_eq!(ev.customer.as_deref(), Some("207119551"));
-    assert_eq!(decide(&defaults(Source::Shopify), &ev).0, Action::Grant);
+    assert_eq!(
+        decide(&defaults(Source::Shopify), &ev).action,
+        Action::Grant
+    );
 
     let v = json_fixture("shopify/refund-object-as-webhook-body.json");
     let h = headers(&[("X-Shopify-Topic", "refunds/create")]);
@@ -280,11 +292,14 @@ fn woocommerce_events_and_ping() {
     assert_eq!(ev.customer, None, "guest orders have customer_id 0");
     assert!(ev.products.contains(&"93".to_string()) && ev.products.contains(&"23".to_string()));
     assert!(ev.occurred_at.is_some());
-    assert_eq!(decide(&defaults(Source::Woocommerce), &ev).0, Action::Grant);
+    assert_eq!(
+        decide(&defaults(Source::Woocommerce), &ev).action,
+        Action::Grant
+    );
     let mut refunded = ev.clone();
     refunded.status = Some("refunded".into());
     assert_eq!(
-        decide(&defaults(Source::Woocommerce), &refunded).0,
+        decide(&defaults(Source::Woocommerce), &refunded).action,
         Action::Revoke
     );
     let ping: BTreeMap<String, String> = [("webhook_id".to_string(), "12".to_string())].into();
@@ -320,7 +335,7 @@ fn paddle_events() {
     assert!(ev
         .products
         .contains(&"pro_01gsz4t5hdjse780zja8vvr7jg".to_string()));
-    assert_eq!(decide(&defaults(Source::Paddle), &ev).0, Action::Grant);
+    assert_eq!(decide(&defaults(Source::Paddle), &ev).action, Action::Grant);
     let v = paddle_envelope(
         "customer.created",
         "paddle/entity-customer.created.json",
@@ -337,7 +352,10 @@ fn paddle_events() {
         (Some("Jo"), Some("Brown"))
     );
     assert!(ev.objects.is_empty());
-    assert_eq!(decide(&defaults(Source::Paddle), &ev).0, Action::Ignore);
+    assert_eq!(
+        decide(&defaults(Source::Paddle), &ev).action,
+        Action::Ignore
+    );
     let v = paddle_envelope(
         "subscription.canceled",
         "paddle/entity-subscription.canceled.json",
@@ -345,7 +363,10 @@ fn paddle_events() {
     );
     let ev = extract(Source::Paddle, &headers(&[]), &Body::Json(v)).unwrap();
     assert_eq!(ev.objects, vec!["paddle:sub_01hv8x29kz0t586xy6zn1a62ny"]);
-    assert_eq!(decide(&defaults(Source::Paddle), &ev).0, Action::Revoke);
+    assert_eq!(
+        decide(&defaults(Source::Paddle), &ev).action,
+        Action::Revoke
+    );
 }
 
 /// A Lemon Squeezy order as its docs' order object describes it (no sample file exists).
@@ -379,7 +400,7 @@ fn lemonsqueezy_gumroad_typeform_standard() {
         .unwrap()
         .starts_with("order_created:orders:1001:"));
     assert_eq!(
-        decide(&defaults(Source::Lemonsqueezy), &ev).0,
+        decide(&defaults(Source::Lemonsqueezy), &ev).action,
         Action::Grant
     );
 
@@ -398,14 +419,20 @@ fn lemonsqueezy_gumroad_typeform_standard() {
     assert_eq!(ev.id.as_deref(), Some("sale:S1"));
     assert_eq!(ev.products, vec!["P1", "course"]);
     assert_eq!(ev.objects, vec!["gumroad:sale:S1"]);
-    assert_eq!(decide(&defaults(Source::Gumroad), &ev).0, Action::Grant);
+    assert_eq!(
+        decide(&defaults(Source::Gumroad), &ev).action,
+        Action::Grant
+    );
 
     let v = json_fixture("typeform/form_response-official-example.json");
     let ev = extract(Source::Typeform, &headers(&[]), &Body::Json(v)).unwrap();
     assert_eq!(ev.id.as_deref(), Some("LtWXD3crgy"));
     assert!(ev.email.is_some());
     assert_eq!(ev.products, vec!["lT4Z3j"]);
-    assert_eq!(decide(&defaults(Source::Typeform), &ev).0, Action::Grant);
+    assert_eq!(
+        decide(&defaults(Source::Typeform), &ev).action,
+        Action::Grant
+    );
 
     let v = json_fixture("standard-webhooks/spec-example-full-payload.json");
     let h = headers(&[("webhook-id", "msg_1"), ("webhook-timestamp", "1667507170")]);
@@ -417,7 +444,7 @@ fn lemonsqueezy_gumroad_typeform_standard() {
     );
     assert_eq!(ev.id.as_deref(), Some("msg_1"));
     assert_eq!(
-        decide(&defaults(Source::StandardWebhooks), &ev).0,
+        decide(&defaults(Source::StandardWebhooks), &ev).action,
         Action::Ignore
     );
 }

@@ -1,0 +1,58 @@
+//! Timed access: the sweeper ends grants whose time is up, found through the expiry index.
+
+use super::App;
+use crate::domain::incoming::limits::MAX_CHANGES;
+use crate::domain::incoming::plan::{self, Op};
+use crate::domain::time;
+use crate::error::Result;
+
+/// Memberships looked at per sweep (the next sweep continues).
+const PER_SWEEP: i32 = 200;
+
+impl App {
+    /// Ends the timed access that expired before `now`: removes memberships whose every grant
+    /// ended (emitting `space.member_left` / `course.unenrolled` with `reason: "expired"`) and
+    /// drops ended grants from the others. Each member's changes commit conditionally on the
+    /// revisions read, in transactions of at most [`MAX_CHANGES`]; a conflict (a purchase
+    /// renewed it meanwhile) leaves it to the next sweep, which re-reads. Returns the number of
+    /// memberships removed.
+    pub async fn expire_grants(&self) -> Result<usize> {
+        self.expire_grants_at(time::now()).await
+    }
+
+    /// [`App::expire_grants`] as if it were `now` (tests move the clock forward).
+    pub async fn expire_grants_at(&self, now: jiff::Timestamp) -> Result<usize> {
+        let now = time::rfc3339(now);
+        let mut removed = 0;
+        for email in self.store.expired_members(&now, PER_SWEEP).await? {
+            let state = self.store.member_state(&email).await?;
+            let changes = plan::expire(&state, &now);
+            for chunk in changes.chunks(MAX_CHANGES) {
+                let mut items = Vec::new();
+                let mut events = Vec::new();
+                let mut gone = 0;
+                for (change, event) in chunk {
+                    let m = &change.membership;
+                    let item = match change.op {
+                        Op::Remove { rev } => {
+                            gone += 1;
+                            self.store.delete_membership(m, rev)?
+                        }
+                        Op::Update { rev } => self.store.update_membership(m, rev)?,
+                        // Expiry never adds.
+                        Op::Add => continue,
+                    };
+                    items.push(((), item));
+                    events.extend(event.clone());
+                }
+                if self.commit_with_events(items, events, ()).await?.is_ok() {
+                    removed += gone;
+                }
+            }
+        }
+        if removed > 0 {
+            tracing::info!(removed, "timed access ended");
+        }
+        Ok(removed)
+    }
+}
