@@ -2,6 +2,7 @@
 
 import { api, qs, h, loading, emptyState, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, facts, badge, copyButton, multiSelect, pairsEditor, randomSecret, pagedTable, sinceEl } from './lib.js';
 import { catalogItems, titleOf } from './catalog.js';
+import { sourceSection, sampleCard, sourceOf } from './sources.js';
 
 export async function list(screen) {
   setTitle('Incoming webhooks');
@@ -66,6 +67,7 @@ async function webhookForm(w) {
     clearSecret = h('input', { type: 'checkbox', name: 'clear_signing_secret' });
     clearSecret.id = 'incoming-clear-secret';
   }
+  const src = sourceSection(w);
   const fieldMap = pairsEditor({ pairs: w ? w.field_map : {}, keyLabel: 'Payload field', valueLabel: 'Profile meta key', addLabel: 'Add a field mapping', keyPlaceholder: 'company', valuePlaceholder: 'company_name' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, w ? 'Save changes' : 'Create webhook');
   const cancel = h('a', { class: 'btn', href: w ? `#/incoming/${Number(w.id)}` : '#/incoming' }, 'Cancel');
@@ -88,6 +90,7 @@ async function webhookForm(w) {
         h('p', { class: 'field-error', hidden: true }),
       ),
     ),
+    src.el,
     h(
       'section',
       { class: 'card' },
@@ -142,6 +145,7 @@ async function webhookForm(w) {
     if (clearSecret && clearSecret.checked) body.signing_secret = null;
     else if (secret.value !== '') body.signing_secret = secret.value;
     try {
+      Object.assign(body, src.value());
       const saved = await withBusy(submit, 'Saving…', () => (w ? api('PUT', `/admin/incoming-webhooks/${Number(w.id)}`, body) : api('POST', '/admin/incoming-webhooks', body)));
       toast(saved.message || 'Saved.');
       location.hash = `#/incoming/${Number(saved.id)}`;
@@ -221,6 +225,9 @@ export async function detail(screen, params) {
     configSlot.replaceChildren(
       facts([
         ['Status', badge(w.status)],
+        ['Source', sourceOf(w.source).label],
+        w.source && w.source !== 'form' ? ['Provider secret', w.source_secret_set ? 'Set (calls must be signed)' : sourceOf(w.source).signed ? 'Not set: calls are refused (403)' : 'None: this provider does not sign'] : null,
+        w.source && w.source !== 'form' ? ['Rules', (w.rules || []).map((r) => `${r.event}${r.status ? ` (${r.status})` : ''} → ${r.action}${r.access ? ` for ${r.access === 'period_end' ? 'the period' : `${r.access.days} days`}` : ''}`).join('; ') || 'none'] : null,
         ['Add to spaces', idList(w.space_ids, spaces, 'Space')],
         ['Remove from spaces', idList(w.remove_space_ids, spaces, 'Space')],
         ['Add to courses', idList(w.course_ids, courses, 'Course')],
@@ -287,6 +294,7 @@ export async function detail(screen, params) {
       curl,
       h('p', null, copyButton(() => curl.textContent, 'Copy curl example', { id: 'copy-curl' })),
     ),
+    w.source && w.source !== 'form' ? sampleCard(w, () => load()) : null,
     h('section', { class: 'card' }, h('h2', null, 'Configuration'), configSlot),
     h('section', { class: 'card', 'aria-labelledby': 'runs-title' }, h('div', { class: 'card-head' }, h('h2', { id: 'runs-title' }, 'Activity log'), refresh), runsBody),
   );

@@ -820,6 +820,30 @@ test('outgoing webhook: the format follows a chat URL; the preview shows the mes
   assert.equal((await adminApi('DELETE', `/admin/webhooks/${id}`)).status, 200);
 });
 
+test('provider source: Stripe with its secret and setup steps; Send sample event grants through the real URL', T, async () => {
+  await go('#/incoming/new');
+  await heading('New incoming webhook');
+  await page.getByLabel('Webhook name').fill('Stripe purchases');
+  await page.getByLabel('Who calls this webhook').selectOption('stripe');
+  await page.getByText('Developers → Webhooks → Add endpoint.', { exact: false }).first().waitFor();
+  await page.getByLabel('Provider signing secret').fill('whsec_browser_sample_secret');
+  await fieldOf('space_ids').getByLabel('Premium Members').check();
+  await assertLabelled();
+  await shot('incoming-provider-form');
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  await heading('Stripe purchases');
+  assert.match(await page.locator('.facts').textContent(), /Provider secret\s*Set/);
+  await page.getByRole('button', { name: 'Send sample event' }).click();
+  await until('sample result', async () => /HTTP \d+/.test((await page.locator('#sample-result').textContent()) || ''));
+  const result = await page.locator('#sample-result').textContent();
+  assert.match(result, /checkout\.session\.completed → HTTP 200/, result);
+  assert.match(result, /"outcome":"granted"/, result);
+  const rows = await rowsOf('Activity log');
+  await until('the sample run', async () => (await rows.count()) >= 1);
+  assert.match(await rows.first().textContent(), /sample\+/);
+  await shot('incoming-provider-sample');
+});
+
 test('no CSP violation, script error or dialog happened', () => {
   assert.deepEqual(problems, []);
 });

@@ -3,6 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::App;
+use crate::domain::incoming::providers::{self, Sample};
 use crate::domain::incoming::{IncomingWebhook, WebhookPatch, WebhookStatus};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
@@ -121,6 +122,33 @@ impl App {
         patch.apply(&mut w);
         w.check_limits()?;
         self.save_incoming(w, None).await
+    }
+
+    /// A signed sample purchase event for a provider webhook (`400` for `form`, or when its
+    /// provider signs and no `source_secret` is set).
+    pub async fn incoming_sample(&self, id: i64) -> Result<(IncomingWebhook, Sample)> {
+        let w = self.incoming_get(id).await?;
+        let secret = w
+            .source_secret
+            .as_ref()
+            .map(|s| s.expose().to_string())
+            .unwrap_or_default();
+        if w.source.signed() && secret.is_empty() {
+            return Err(Error::invalid(
+                "source_secret",
+                "set the provider's signing secret before sending a sample",
+            ));
+        }
+        let unique = time::new_ulid().to_string().to_lowercase();
+        let email = format!("sample+{}@example.com", &unique[unique.len() - 8..]);
+        let now = time::now().as_second();
+        let s = providers::sample(w.source, &secret, &email, &unique, now).ok_or_else(|| {
+            Error::invalid(
+                "source",
+                "a form webhook takes the seeds' form calls: use the curl example",
+            )
+        })?;
+        Ok((w, s))
     }
 
     /// New key; the old URL stops working with the same transaction.

@@ -120,6 +120,7 @@ impl IncomingWebhook {
             "source": self.source,
             "source_secret_set": self.source_secret.is_some(),
             "rules": self.effective_rules(),
+            "rules_customized": self.rules.is_some(),
             "products": self.products,
             "running_count": self.running_count,
             "last_run_at": self.last_run_at,

@@ -25,6 +25,7 @@ pub fn routes() -> Router<Arc<App>> {
             get(show).put(update).patch(update).delete(remove),
         )
         .route("/admin/incoming-webhooks/{id}/rotate", post(rotate))
+        .route("/admin/incoming-webhooks/{id}/sample", post(sample))
         .route("/admin/incoming-webhooks/{id}/runs", get(runs))
 }
 
@@ -68,6 +69,25 @@ async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
         w.view(&app.config.public_base_url),
         "Webhook key rotated: the old URL no longer works.",
     ))
+}
+
+/// A signed sample of the provider's purchase event, for the caller to POST to `url` (the UI's
+/// "Send sample event"): the request the provider itself would send.
+async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+    let (w, s) = app.incoming_sample(seg(id, WHAT)?).await?;
+    let headers: serde_json::Map<String, Value> = s
+        .headers
+        .into_iter()
+        .map(|(k, v)| (k, Value::String(v)))
+        .collect();
+    Ok(Json(serde_json::json!({
+        "url": w.view(&app.config.public_base_url)["webhook_url"],
+        "method": "POST",
+        "event": s.event,
+        "content_type": s.content_type,
+        "headers": headers,
+        "body": s.body,
+    })))
 }
 
 async fn runs(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Result<Response> {

@@ -45,6 +45,12 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "Rotate the key (the old URL stops working)",
     ),
     (
+        "post",
+        "/admin/incoming-webhooks/{id}/sample",
+        "incoming webhooks",
+        "A signed sample of the provider's purchase event, to POST to the webhook URL",
+    ),
+    (
         "get",
         "/admin/incoming-webhooks/{id}/runs",
         "incoming webhooks",

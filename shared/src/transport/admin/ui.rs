@@ -75,6 +75,7 @@ pub(crate) const ASSETS: &[Asset] = &[
     asset!("catalog.js", "text/javascript; charset=utf-8"),
     asset!("members.js", "text/javascript; charset=utf-8"),
     asset!("access.js", "text/javascript; charset=utf-8"),
+    asset!("sources.js", "text/javascript; charset=utf-8"),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];

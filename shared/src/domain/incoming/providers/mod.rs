@@ -3,9 +3,12 @@
 //! products they name). Pure: the caller passes the clock.
 
 mod forms;
+mod sample;
 mod shops;
 mod stripe;
 mod subscriptions;
+
+pub use sample::{sample, Sample};
 
 use std::collections::BTreeMap;
 
