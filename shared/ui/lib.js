@@ -586,3 +586,13 @@ export function setTitle(text) {
 export function heading(text, ...after) {
   return h('div', { class: 'screen-head' }, h('h1', { tabindex: '-1' }, text), after.length ? h('div', { class: 'actions' }, after) : null);
 }
+
+/** POSTs a signed provider sample to an incoming webhook URL of this same site (the only call
+ * that is not the admin API; the CSP's connect-src 'self' holds it to this origin too). */
+export async function postToWebhook(url, headers, body) {
+  const target = new URL(url, location.href);
+  if (target.origin !== location.origin || !/\/webhook\/[A-Za-z0-9_-]+$/.test(target.pathname)) {
+    throw new Error('The webhook URL is not on this site.');
+  }
+  return fetch(target.href, { method: 'POST', headers, body, credentials: 'omit', cache: 'no-store' });
+}

@@ -2,7 +2,7 @@
 // signing secret, rules (with timed access) and products, each provider's setup steps, and
 // "Send sample event" (a signed sample purchase posted through the webhook's real URL).
 
-import { api, h, field, withBusy, toast } from './lib.js';
+import { api, h, field, withBusy, toast, postToWebhook } from './lib.js';
 
 export const SOURCES = [
   { value: 'form', label: 'Form, CRM, Zapier or Make (the seeds’ form calls)', signed: false, steps: [] },
@@ -162,7 +162,7 @@ export function sampleCard(w, onSent) {
     try {
       await withBusy(send, 'Sending…', async () => {
         const s = await api('POST', `/admin/incoming-webhooks/${Number(w.id)}/sample`);
-        const r = await fetch(s.url, { method: 'POST', headers: s.headers, body: s.body, credentials: 'omit' });
+        const r = await postToWebhook(s.url, s.headers, s.body);
         const text = await r.text();
         out.hidden = false;
         out.textContent = `${s.event} → HTTP ${r.status}\n${text}`;

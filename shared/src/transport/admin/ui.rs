@@ -236,11 +236,13 @@ mod tests {
                     assert!(!t.contains(bad), "{} contains {bad}", a.name);
                 }
             } else {
-                // Scripts load only sibling modules and call only the admin API.
+                // Scripts load only sibling modules and call only the admin API (and, for a
+                // provider sample, an incoming webhook URL of the same origin: `postToWebhook`).
                 assert!(!t.contains("import("), "{} imports dynamically", a.name);
                 assert_eq!(
                     t.matches("fetch(").count(),
-                    t.matches("fetch(API_BASE + path").count(),
+                    t.matches("fetch(API_BASE + path").count()
+                        + t.matches("fetch(target.href").count(),
                     "{} fetches something else than the API",
                     a.name
                 );
