@@ -255,7 +255,7 @@ impl Config {
             default_role: "subscriber".into(),
             local_mode: false,
             rate_limit_per_minute: 0,
-            outbox_grace_seconds: 60,
+            outbox_grace_seconds: 300,
             delivery_timeout_seconds: 30,
             dispatch_concurrency: 100,
             operator_email: None,

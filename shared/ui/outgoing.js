@@ -17,11 +17,14 @@ function loadEventTypes() {
 export async function list(screen) {
   setTitle('Outgoing webhooks');
   const body = h('div', null, loading());
+  const parked = h('div');
   screen.append(
     heading('Outgoing webhooks', h('a', { class: 'btn btn-primary', href: '#/outgoing/new' }, 'Add endpoint')),
     h('p', { class: 'lead' }, 'Endpoints that receive community events as signed JSON POSTs, retried on failure.'),
+    parked,
     body,
   );
+  parkedBatches(parked);
   await pagedTable(body, {
     path: (page) => `/admin/webhooks${qs(page)}`,
     key: 'webhooks',
@@ -38,6 +41,43 @@ export async function list(screen) {
     empty: () =>
       emptyState('No outgoing webhooks yet.', 'Add an endpoint URL and choose the events it should receive (for example space.member_joined); then press Test on it to check the connection.', h('a', { class: 'btn btn-primary', href: '#/outgoing/new' }, 'Add the first endpoint')),
   })();
+}
+
+/** Outbox batches the sweeper gave up on (shown only when there are some), with Redrive. */
+async function parkedBatches(slot) {
+  let status;
+  try {
+    status = await api('GET', '/admin/outbox');
+  } catch {
+    return;
+  }
+  const list = status.parked || [];
+  if (!list.length) {
+    slot.replaceChildren();
+    return;
+  }
+  const rows = list.map((b) => {
+    const redrive = h('button', { type: 'button', class: 'btn btn-small' }, 'Redrive');
+    redrive.addEventListener('click', async () => {
+      try {
+        await withBusy(redrive, 'Sending…', () => api('POST', `/admin/outbox/${encodeURIComponent(b.batch_id)}/redrive`));
+        toast('The batch was sent to the event queue again.');
+        await parkedBatches(slot);
+      } catch (err) {
+        if (err.status !== 401) toast(err.message, 'error');
+      }
+    });
+    return h('li', null, h('span', { class: 'mono' }, b.batch_id), ` — ${(b.events || []).map((e) => e.event).join(', ')} (sent ${Number(b.attempts)} times) `, redrive);
+  });
+  slot.replaceChildren(
+    h(
+      'section',
+      { class: 'card alert alert-warn', 'aria-labelledby': 'parked-title' },
+      h('h2', { id: 'parked-title' }, 'Parked event batches'),
+      h('p', null, 'These events were sent to the event queue 5 times and never fanned out. Fix what failed (see the dispatch logs), then redrive them.'),
+      h('ul', null, ...rows),
+    ),
+  );
 }
 
 function eventsSummary(events) {

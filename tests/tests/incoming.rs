@@ -834,3 +834,69 @@ async fn the_largest_configuration_executes_in_one_transaction() {
     assert_eq!(r.status, 400, "{}", r.text);
     assert!(r.text.contains("field_map"), "{}", r.text);
 }
+
+/// Issue 9 item 4: a batch that is re-sent but never fanned out is not re-sent forever. Each
+/// re-send is claimed (two sweepers at once send it once), after five it is parked — listed by
+/// `GET /admin/outbox`, no longer re-sent — and an operator's redrive sends it again.
+#[tokio::test]
+async fn an_outbox_batch_never_fanned_out_is_parked_then_redriven() {
+    let stack = Stack::create().await;
+    let mut broken = stack.config();
+    broken.queue_url = format!("{}/123456789012/no-such-queue", stack.endpoint);
+    let env = TestEnv::on(stack.clone(), broken).await;
+    let (_, key) = env.webhook(json!({"title": "T"})).await;
+    let r = env
+        .post_form(&key, &[("email", "parked@example.com")])
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let waiting = env.admin("GET", "/admin/outbox", None).await;
+    assert_eq!(waiting.status, 200, "{}", waiting.text);
+    let n = waiting.body["waiting"].as_u64().unwrap();
+    assert!(n >= 1, "{}", waiting.text);
+    assert_eq!(waiting.body["parked"], json!([]));
+
+    let mut cfg = stack.config();
+    cfg.outbox_grace_seconds = -5;
+    let sweeper = TestEnv::on(stack.clone(), cfg).await;
+    let (a, b) = tokio::join!(sweeper.app.sweep_outbox(), sweeper.app.sweep_outbox());
+    assert_eq!(a.unwrap() + b.unwrap(), n as usize, "one re-send per batch");
+    for _ in 0..4 {
+        assert_eq!(sweeper.app.sweep_outbox().await.unwrap(), n as usize);
+    }
+    // The sixth time it is parked instead, and stays parked.
+    assert_eq!(sweeper.app.sweep_outbox().await.unwrap(), 0);
+    assert_eq!(sweeper.app.sweep_outbox().await.unwrap(), 0);
+    let status = env.admin("GET", "/admin/outbox", None).await;
+    let parked = status.body["parked"].as_array().unwrap().clone();
+    assert_eq!(parked.len() as u64, n, "{}", status.text);
+    assert_eq!(parked[0]["attempts"], 5);
+    assert!(
+        status.text.contains("incoming_webhook.processed"),
+        "{}",
+        status.text
+    );
+    assert_eq!(sweeper.queued().await.len() as u64, 5 * n);
+
+    // Redrive: sent again, no longer parked; a second redrive finds nothing parked.
+    let id = parked[0]["batch_id"].as_str().unwrap().to_string();
+    let r = sweeper
+        .admin("POST", &format!("/admin/outbox/{id}/redrive"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let queued = sweeper.queued().await;
+    assert_eq!(queued.len() as u64, 5 * n + 1);
+    assert!(queued.iter().any(|b| b["batch_id"] == id.as_str()));
+    let r = sweeper
+        .admin("POST", &format!("/admin/outbox/{id}/redrive"), None)
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let status = env.admin("GET", "/admin/outbox", None).await;
+    assert_eq!(
+        status.body["parked"].as_array().unwrap().len() as u64,
+        n - 1
+    );
+    let r = sweeper
+        .admin("POST", "/admin/outbox/not-a-batch/redrive", None)
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+}

@@ -5,8 +5,13 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use super::App;
 use crate::domain::events::{Event, EventBatch};
 use crate::domain::incoming::limits;
-use crate::error::Result;
+use crate::domain::time;
+use crate::error::{Error, Result};
+use crate::store::outbox::OutboxEntry;
 use crate::store::TxResult;
+
+/// Re-sends of one outbox batch before it is parked.
+pub const MAX_OUTBOX_SENDS: u32 = 5;
 
 impl App {
     /// Writes `items` and, in the same transaction, outbox batches with `events` (one unless
@@ -38,18 +43,60 @@ impl App {
         }
     }
 
-    /// Re-sends outbox batches older than the grace period (the sweeper's job).
+    /// Re-sends outbox batches older than the grace period (the sweeper's job): each re-send is
+    /// claimed first (conditional on the attempts read), a claimed batch is not re-sent again
+    /// within the grace period (its lease: a busy `dispatch` finishes well within it), and a
+    /// batch re-sent [`MAX_OUTBOX_SENDS`] times without being fanned out is parked — logged as
+    /// `outbox batch parked` (the template's alarm counts those), listed by `GET /admin/outbox`
+    /// and redriven by an operator.
     pub async fn sweep_outbox(&self) -> Result<usize> {
-        let stale = self
-            .store
-            .stale_outbox(self.config.outbox_grace_seconds)
-            .await?;
+        let grace = self.config.outbox_grace_seconds;
+        let now = time::now().as_second();
         let mut sent = 0;
-        for (_, body) in stale {
-            if self.queue.send(body, 0).await.is_ok() {
+        for e in self.store.stale_outbox(grace).await? {
+            let leased = e.sent_at.is_some_and(|t| now - t < grace.max(0));
+            if e.parked || leased {
+                continue;
+            }
+            if e.attempts >= MAX_OUTBOX_SENDS {
+                if self.store.park_outbox(&e).await? {
+                    tracing::error!(
+                        batch_id = %e.batch.batch_id,
+                        attempts = e.attempts,
+                        events = e.batch.events.len(),
+                        "outbox batch parked"
+                    );
+                }
+                continue;
+            }
+            if self.store.claim_outbox(&e, now).await? && self.queue.send(e.body, 0).await.is_ok() {
                 sent += 1;
             }
         }
         Ok(sent)
+    }
+
+    /// Parked outbox batches (oldest first) and how many batches wait in the outbox in all.
+    pub async fn outbox_status(&self) -> Result<(Vec<OutboxEntry>, usize)> {
+        let all = self.store.outbox_entries().await?;
+        let total = all.len();
+        let mut parked: Vec<OutboxEntry> = all.into_iter().filter(|e| e.parked).collect();
+        parked.sort_by(|a, b| a.batch.batch_id.cmp(&b.batch.batch_id));
+        Ok((parked, total))
+    }
+
+    /// Sends a parked batch to the queue again (its re-send count starts over); `404` when no
+    /// parked batch has this id.
+    pub async fn outbox_redrive(&self, batch_id: &str) -> Result<()> {
+        let shard = EventBatch::shard_of_id(batch_id)
+            .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
+        let body = self
+            .store
+            .redrive_outbox(shard, batch_id, time::now().as_second())
+            .await?
+            .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
+        self.queue.send(body, 0).await?;
+        tracing::info!(batch_id, "outbox batch redriven");
+        Ok(())
     }
 }

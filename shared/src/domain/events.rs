@@ -160,15 +160,24 @@ pub struct EventBatch {
 /// Outbox partitions, so that a burst of writes does not land on one DynamoDB partition.
 pub const OUTBOX_SHARDS: u32 = 8;
 
+/// A batch's shard: from its id's random bits.
+fn shard_of(id: ulid::Ulid) -> u32 {
+    (id.random() % u128::from(OUTBOX_SHARDS)) as u32
+}
+
 impl EventBatch {
     pub fn new(events: Vec<Event>) -> Self {
         let id = crate::domain::time::new_ulid();
-        let shard = (id.random() % u128::from(OUTBOX_SHARDS)) as u32;
         Self {
             batch_id: id.to_string(),
-            shard,
+            shard: shard_of(id),
             events,
         }
+    }
+
+    /// The shard a batch id lives in (`None`: not a batch id).
+    pub fn shard_of_id(batch_id: &str) -> Option<u32> {
+        ulid::Ulid::from_string(batch_id).ok().map(shard_of)
     }
 
     /// Events in order, packed into as few batches as fit `max_bytes` of JSON each (an event

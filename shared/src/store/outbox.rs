@@ -1,11 +1,13 @@
 //! The transactional outbox: events written in the same transaction as the change that made
-//! them; removed by the consumer once fanned out; re-sent by the sweeper if SQS never got them.
+//! them; removed by the consumer once fanned out; re-sent by the sweeper if SQS never got them —
+//! each re-send claimed by a conditional update (a lease and an ever-growing `attempts`), and
+//! parked after too many for an operator to inspect and redrive.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, to_item, QuerySpec, Store};
+use super::{from_item, n, to_item, QuerySpec, Store};
 use crate::aws::OrUnavailable;
 use crate::domain::events::{EventBatch, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
@@ -17,6 +19,36 @@ struct OutboxItem {
     /// The batch as JSON text, exactly what goes on the queue.
     body: String,
     created_at: i64,
+    /// Re-sends so far (the claim's guard).
+    #[serde(default)]
+    attempts: u32,
+    /// When the last re-send was claimed (the lease).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    sent_at: Option<i64>,
+    /// Given up on after too many re-sends: waits for an operator's redrive.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    parked: bool,
+}
+
+/// An outbox batch as the sweeper and the admin API see it.
+#[derive(Clone, Debug)]
+pub struct OutboxEntry {
+    pub batch: EventBatch,
+    /// The queue message, exactly as first sent.
+    pub body: String,
+    pub created_at: i64,
+    pub attempts: u32,
+    pub sent_at: Option<i64>,
+    pub parked: bool,
+}
+
+/// The claim's condition: the batch still exists and nobody re-sent it since it was read.
+fn unchanged(attempts: u32) -> &'static str {
+    if attempts == 0 {
+        "attribute_exists(pk) AND (attribute_not_exists(attempts) OR attempts = :seen)"
+    } else {
+        "attribute_exists(pk) AND attempts = :seen"
+    }
 }
 
 impl Store {
@@ -26,6 +58,9 @@ impl Store {
             sk: batch.batch_id.clone(),
             body: serde_json::to_string(batch).map_err(Error::dep)?,
             created_at: jiff::Timestamp::now().as_second(),
+            attempts: 0,
+            sent_at: None,
+            parked: false,
         })?;
         self.put(item, None)
     }
@@ -46,14 +81,25 @@ impl Store {
         Ok(self.get(&keys::outbox(shard), batch_id).await?.is_some())
     }
 
-    /// Outbox batches older than `older_than_secs` (their queue message was probably lost).
-    pub async fn stale_outbox(&self, older_than_secs: i64) -> Result<Vec<(EventBatch, String)>> {
+    /// Outbox batches older than `older_than_secs` (their queue message was probably lost),
+    /// parked ones included.
+    pub async fn stale_outbox(&self, older_than_secs: i64) -> Result<Vec<OutboxEntry>> {
         let cutoff = ulid::Ulid::from_parts(
             u64::try_from((jiff::Timestamp::now().as_second() - older_than_secs).max(0) * 1000)
                 .unwrap_or(0),
             0,
         )
         .to_string();
+        Ok(self
+            .outbox_entries()
+            .await?
+            .into_iter()
+            .filter(|e| e.batch.batch_id < cutoff)
+            .collect())
+    }
+
+    /// Every outbox batch, shard by shard.
+    pub async fn outbox_entries(&self) -> Result<Vec<OutboxEntry>> {
         let mut out = Vec::new();
         for shard in 0..OUTBOX_SHARDS {
             for item in self
@@ -61,13 +107,83 @@ impl Store {
                 .await?
             {
                 let o: OutboxItem = from_item(item)?;
-                if o.sk < cutoff {
-                    if let Ok(batch) = serde_json::from_str::<EventBatch>(&o.body) {
-                        out.push((batch, o.body));
-                    }
+                if let Ok(batch) = serde_json::from_str::<EventBatch>(&o.body) {
+                    out.push(OutboxEntry {
+                        batch,
+                        body: o.body,
+                        created_at: o.created_at,
+                        attempts: o.attempts,
+                        sent_at: o.sent_at,
+                        parked: o.parked,
+                    });
                 }
             }
         }
         Ok(out)
+    }
+
+    /// Claims one re-send of a batch read with `attempts`: `false` when another sweeper (or a
+    /// consumer's delete) got there first.
+    pub async fn claim_outbox(&self, e: &OutboxEntry, now: i64) -> Result<bool> {
+        Ok(self
+            .update_if(
+                &keys::outbox(e.batch.shard),
+                &e.batch.batch_id,
+                "SET attempts = :next, sent_at = :now",
+                unchanged(e.attempts),
+                &[],
+                vec![
+                    (":seen", n(i64::from(e.attempts))),
+                    (":next", n(i64::from(e.attempts) + 1)),
+                    (":now", n(now)),
+                ],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// Parks a batch read with `attempts` (once: `false` if it changed meanwhile).
+    pub async fn park_outbox(&self, e: &OutboxEntry) -> Result<bool> {
+        Ok(self
+            .update_if(
+                &keys::outbox(e.batch.shard),
+                &e.batch.batch_id,
+                "SET parked = :yes",
+                unchanged(e.attempts),
+                &[],
+                vec![
+                    (":seen", n(i64::from(e.attempts))),
+                    (":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+                ],
+            )
+            .await?
+            .is_some())
+    }
+
+    /// Un-parks a batch for another round of re-sends (counted from zero), claiming the first
+    /// at `now`; `None` when no such parked batch exists.
+    pub async fn redrive_outbox(
+        &self,
+        shard: u32,
+        batch_id: &str,
+        now: i64,
+    ) -> Result<Option<String>> {
+        let updated = self
+            .update_if(
+                &keys::outbox(shard),
+                batch_id,
+                "SET attempts = :one, sent_at = :now REMOVE parked",
+                "attribute_exists(pk) AND parked = :yes",
+                &[],
+                vec![
+                    (":one", n(1)),
+                    (":now", n(now)),
+                    (":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+                ],
+            )
+            .await?;
+        updated
+            .map(|item| from_item::<OutboxItem>(item).map(|o| o.body))
+            .transpose()
     }
 }

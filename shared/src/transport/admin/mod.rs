@@ -6,6 +6,7 @@ mod catalog;
 mod guard;
 mod incoming;
 pub mod openapi;
+mod outbox;
 mod ui;
 mod users;
 mod webhooks;
@@ -38,6 +39,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(ui::routes())
         .merge(webhooks::routes())
         .merge(app_passwords::routes())
+        .merge(outbox::routes())
         .route(
             "/admin/event-types",
             get(|| async { Json(crate::domain::events::catalog_json()) }),

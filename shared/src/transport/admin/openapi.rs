@@ -58,6 +58,18 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     ),
     ("get", "/admin/spaces", "catalog", "List spaces"),
     ("post", "/admin/spaces", "catalog", "Create a space"),
+    (
+        "get",
+        "/admin/outbox",
+        "operations",
+        "Outbox: batches waiting, and parked ones (re-sent too often without being fanned out)",
+    ),
+    (
+        "post",
+        "/admin/outbox/{batch_id}/redrive",
+        "operations",
+        "Send a parked outbox batch to the event queue again",
+    ),
     ("get", "/admin/spaces/{id}", "catalog", "Get a space"),
     ("put", "/admin/spaces/{id}", "catalog", "Update a space"),
     ("delete", "/admin/spaces/{id}", "catalog", "Delete a space"),
@@ -261,7 +273,7 @@ pub fn document() -> Value {
     let mut paths = Map::new();
     for (method, path, tag, summary) in ROUTES {
         let mut params = Vec::new();
-        for name in ["id", "delivery_id", "recover_id"] {
+        for name in ["id", "delivery_id", "recover_id", "batch_id"] {
             if path.contains(&format!("{{{name}}}")) {
                 let schema = if name == "id" {
                     json!({"type": "integer"})
