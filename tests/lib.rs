@@ -25,7 +25,34 @@ pub struct CallCounter {
     pub ses: AtomicUsize,
     /// Calls per operation (`PutItem`, `SendMessage`, ...).
     pub operations: std::sync::Mutex<std::collections::BTreeMap<String, usize>>,
+    /// Every call, all services (the fault matrix numbers calls with it).
+    pub total: AtomicUsize,
+    /// Fault injection: the call with this number (from [`CallCounter::total`]) fails; 0: none.
+    pub fail_at: AtomicUsize,
+    /// Whether the failing call fails after AWS applied it (its response is lost) rather than
+    /// before it is sent.
+    pub fail_after: std::sync::atomic::AtomicBool,
 }
+
+/// A call's number, kept in its config bag from send to response.
+#[derive(Clone, Debug)]
+struct CallNo(usize);
+
+impl aws_smithy_types::config_bag::Storable for CallNo {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
+}
+
+/// The fault a test injected.
+#[derive(Debug)]
+struct Injected(usize);
+
+impl std::fmt::Display for Injected {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "injected fault at call {}", self.0)
+    }
+}
+
+impl std::error::Error for Injected {}
 
 #[derive(Debug)]
 struct Count(Arc<CallCounter>, &'static str);
@@ -39,7 +66,7 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         &self,
         ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeTransmitInterceptorContextRef<'_>,
         _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
-        _cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
         let c = match self.1 {
             "dynamodb" => &self.0.dynamodb,
@@ -47,6 +74,11 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
             _ => &self.0.ses,
         };
         c.fetch_add(1, Ordering::SeqCst);
+        let n = self.0.total.fetch_add(1, Ordering::SeqCst) + 1;
+        cfg.interceptor_state().store_put(CallNo(n));
+        if n == self.0.fail_at.load(Ordering::SeqCst) && !self.0.fail_after.load(Ordering::SeqCst) {
+            return Err(Box::new(Injected(n)));
+        }
         let req = ctx.request();
         let op = req
             .headers()
@@ -67,9 +99,33 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         }
         Ok(())
     }
+
+    fn read_after_transmit(
+        &self,
+        _ctx: &aws_smithy_runtime_api::client::interceptors::context::BeforeDeserializationInterceptorContextRef<'_>,
+        _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+        cfg: &mut aws_smithy_types::config_bag::ConfigBag,
+    ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let n = cfg.load::<CallNo>().map_or(0, |c| c.0);
+        if n == self.0.fail_at.load(Ordering::SeqCst) && self.0.fail_after.load(Ordering::SeqCst) {
+            return Err(Box::new(Injected(n)));
+        }
+        Ok(())
+    }
 }
 
 impl CallCounter {
+    /// Makes the `k`-th call from now fail (`after`: once AWS applied it); `k = 0` clears it.
+    pub fn fail_in(&self, k: usize, after: bool) {
+        self.fail_after.store(after, Ordering::SeqCst);
+        let at = if k == 0 {
+            0
+        } else {
+            self.total.load(Ordering::SeqCst) + k
+        };
+        self.fail_at.store(at, Ordering::SeqCst);
+    }
+
     pub fn operations(&self) -> std::collections::BTreeMap<String, usize> {
         self.operations
             .lock()
