@@ -1,4 +1,5 @@
-//! The fault matrix (issue 9): every AWS call of an incoming execution and of a fan-out is made
+//! The fault matrix (issue 9): every AWS call (DynamoDB, SQS, SES) of an incoming execution (a
+//! new member joining a space, with the welcome email) and of a fan-out is made
 //! to fail in turn — before it is sent, and after AWS applied it (the response lost) — and the
 //! retry the caller or SQS makes must complete the work: never a 5xx other than `503`, never a
 //! duplicate member or delivery, never a lost event.
@@ -24,7 +25,7 @@ async fn every_failed_call_of_an_execution_leaves_a_state_a_retry_completes() {
     let env = TestEnv::on(stack.clone(), stack.config()).await;
     let space = env.make("spaces", "S").await;
     let (_, key) = env
-        .webhook(json!({"title": "T", "space_ids": [space]}))
+        .webhook(json!({"title": "T", "space_ids": [space], "send_wp_welcome_email": true}))
         .await;
     let before = env.calls.total.load(SeqCst);
     let r = env.post_form(&key, &[("email", "clean@example.com")]).await;
@@ -181,4 +182,15 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
         .await
         .unwrap();
     assert_eq!(failed.total, 0);
+    let pending = env
+        .app
+        .store
+        .deliveries(
+            wid,
+            Some(switchboard::domain::delivery::DeliveryStatus::Pending),
+            &Default::default(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(pending.total, 0, "no delivery stuck pending");
 }
