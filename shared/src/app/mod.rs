@@ -17,6 +17,7 @@ pub mod incoming_provider;
 pub mod jobs;
 pub mod lanes;
 pub mod limiter;
+pub mod listings;
 pub mod recover;
 pub mod retries;
 

@@ -58,7 +58,7 @@ fn plural(kind: Kind) -> &'static str {
 
 async fn list(State(app): State<Arc<App>>, q: Query, kind: Kind) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
-    let page = app.store.catalog_list(kind, &req).await?;
+    let page = app.catalog_list(kind, &req).await?;
     Ok(Json(page.map(|e| e.view()).to_json(plural(kind))))
 }
 
@@ -103,8 +103,7 @@ async fn memberships(
 ) -> Result<Json<Value>> {
     let id = seg(id, what(kind))?;
     let req = page_request(&query_map(q)?)?;
-    app.catalog_get(kind, id).await?;
-    let page = app.store.list_memberships(kind, id, &req).await?;
+    let page = app.catalog_members(kind, id, &req).await?;
     let key = match kind {
         Kind::Space => "members",
         Kind::Course => "enrollments",

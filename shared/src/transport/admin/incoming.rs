@@ -32,7 +32,7 @@ pub fn routes() -> Router<Arc<App>> {
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
     let base = app.config.public_base_url.clone();
-    let page = app.store.webhook_list(&req).await?;
+    let page = app.incoming_list(&req).await?;
     Ok(Json(page.map(|w| w.view(&base)).to_json("webhooks")))
 }
 
@@ -93,7 +93,6 @@ async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>>
 async fn runs(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let req = page_request(&query_map(q)?)?;
-    app.incoming_get(id).await?;
-    let page = app.store.runs(id, &req).await?;
+    let page = app.incoming_runs(id, &req).await?;
     Ok(Json(page.map(|r| run_view(&r)).to_json("runs")).into_response())
 }

@@ -27,7 +27,7 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     if let Some(raw) = q.get("email") {
         let email = normalize_email(raw)
             .ok_or_else(|| Error::invalid("email", "is not a valid email address"))?;
-        let state = app.store.member_state(&email).await?;
+        let state = app.member_by_email(&email).await?;
         let items: Vec<Value> = state
             .member
             .is_some()
@@ -43,7 +43,7 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
         };
         return Ok(Json(page.to_json("users")));
     }
-    let page = app.store.list_users(&req).await?;
+    let page = app.member_list(&req).await?;
     Ok(Json(page.map(|m| m.public()).to_json("users")))
 }
 

@@ -50,7 +50,7 @@ fn resource() -> Router<Arc<App>> {
 
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
-    let page = app.store.endpoint_list(&req).await?;
+    let page = app.endpoint_list(&req).await?;
     Ok(Json(page.map(|e| e.view()).to_json("webhooks")))
 }
 
@@ -114,8 +114,7 @@ async fn deliveries(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Resul
                 .ok_or_else(|| Error::invalid("status", "must be success, failed or pending"))?,
         ),
     };
-    app.endpoint_get(id).await?;
-    let page = app.store.deliveries(id, status, &req).await?;
+    let page = app.endpoint_deliveries(id, status, &req).await?;
     Ok(Json(page.map(|d| d.summary()).to_json("deliveries")))
 }
 
