@@ -43,6 +43,42 @@ impl Queue {
         self.send_to(url, body, delay_seconds).await
     }
 
+    /// Sends messages to the slow lane, 10 per `SendMessageBatch`; any entry SQS refuses fails
+    /// the whole call (the caller's message is then redelivered, and its work is idempotent).
+    pub async fn send_slow_all(&self, messages: Vec<(String, i32)>) -> Result<()> {
+        let url = self.slow_url.as_deref().unwrap_or(&self.url);
+        for chunk in messages.chunks(10) {
+            let entries = chunk
+                .iter()
+                .enumerate()
+                .map(|(i, (body, delay))| {
+                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                        .id(i.to_string())
+                        .message_body(body)
+                        .delay_seconds((*delay).clamp(0, 900))
+                        .build()
+                        .map_err(Error::dep)
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let out = self
+                .client
+                .send_message_batch()
+                .queue_url(url)
+                .set_entries(Some(entries))
+                .send()
+                .await
+                .or_unavailable("SendMessageBatch")?;
+            if !out.failed.is_empty() {
+                return Err(Error::Dependency(format!(
+                    "SendMessageBatch: {} of {} messages refused",
+                    out.failed.len(),
+                    chunk.len()
+                )));
+            }
+        }
+        Ok(())
+    }
+
     async fn send_to(&self, url: &str, body: String, delay_seconds: i32) -> Result<()> {
         self.client
             .send_message()

@@ -74,7 +74,14 @@ impl App {
         deadline: Option<Instant>,
     ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
         self.lanes.set_deadline(deadline);
-        let handled = futures::future::join_all(event.records.iter().map(|r| async move {
+        // Event batches fan out together (one endpoints read, one existence read, records in
+        // transactions of 100 for the whole invocation); the rest one by one.
+        let (together, handled_together) = self.fan_out_records(&event.records).await;
+        let rest = event
+            .records
+            .iter()
+            .filter(|r| !together.contains(&r.message_id.clone().unwrap_or_default()));
+        let mut handled = futures::future::join_all(rest.map(|r| async move {
             let redelivered = r
                 .attributes
                 .get("ApproximateReceiveCount")
@@ -87,6 +94,7 @@ impl App {
             (r.message_id.clone().unwrap_or_default(), ok)
         }))
         .await;
+        handled.extend(handled_together);
         self.lanes.set_deadline(None);
         let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
         for (id, ok) in handled {
@@ -96,5 +104,58 @@ impl App {
             }
         }
         response
+    }
+
+    /// Fans out every event batch of an SQS batch at once. Returns the message ids it took and
+    /// their results; when the joint fan-out fails, it takes none (each is then handled on its
+    /// own, so one bad record cannot hold the others back).
+    async fn fan_out_records(
+        &self,
+        records: &[aws_lambda_events::event::sqs::SqsMessage],
+    ) -> (std::collections::BTreeSet<String>, Vec<(String, bool)>) {
+        let batches: Vec<(String, EventBatch)> = records
+            .iter()
+            .filter_map(|r| {
+                let v: Value = serde_json::from_str(r.body.as_deref()?).ok()?;
+                if v.get("retry").is_some() || JobMessage::parse(&v).is_some() {
+                    return None;
+                }
+                let b: EventBatch = serde_json::from_value(v).ok()?;
+                Some((r.message_id.clone().unwrap_or_default(), b))
+            })
+            .collect();
+        if batches.len() < 2 {
+            return Default::default();
+        }
+        match self.fan_out_batches(&batches).await {
+            Ok(()) => (
+                batches.iter().map(|(id, _)| id.clone()).collect(),
+                batches.into_iter().map(|(id, _)| (id, true)).collect(),
+            ),
+            Err(e) => {
+                tracing::warn!(error = %e, "joint fan-out failed; handling the batches one by one");
+                Default::default()
+            }
+        }
+    }
+
+    async fn fan_out_batches(&self, batches: &[(String, EventBatch)]) -> Result<()> {
+        let all: Vec<&EventBatch> = batches.iter().map(|(_, b)| b).collect();
+        let present = self.store.outbox_present(&all).await?;
+        // Present in the outbox, and once (the sweeper may have re-sent a batch).
+        let mut seen = std::collections::BTreeSet::new();
+        let live: Vec<&EventBatch> = all
+            .into_iter()
+            .filter(|b| present.contains(&b.batch_id) && seen.insert(b.batch_id.clone()))
+            .collect();
+        let events: Vec<crate::domain::events::Event> =
+            live.iter().flat_map(|b| b.events.iter().cloned()).collect();
+        if !events.is_empty() {
+            self.fan_out(&events).await?;
+        }
+        for b in live {
+            self.store.delete_outbox(b.shard, &b.batch_id).await?;
+        }
+        Ok(())
     }
 }

@@ -160,13 +160,14 @@ impl App {
             });
         }
         let now = std::time::Instant::now();
-        if !self.lanes.is_open(ep.id(), now) {
-            let budget = std::time::Duration::from_millis(self.config.fast_lane_ms);
+        let budget = std::time::Duration::from_millis(self.config.fast_lane_ms);
+        if !self.lanes.is_open(ep.id(), now, budget + budget / 2) {
             let mut tried = d.clone();
             let attempt = self.send_attempt(&ep, &mut tried, Trigger::Scheduled);
             match tokio::time::timeout(budget, attempt).await {
                 Ok(outcome) => {
                     let outcome = outcome?;
+                    self.lanes.close(ep.id());
                     return Ok(Sent {
                         ep,
                         d: tried,
@@ -196,6 +197,19 @@ impl App {
             .deliveries_create_batch(&records, self.config.log_retention_days)
             .await?;
         let now = time::now();
+        // Hand-offs to the slow lane first (10 per SQS call), then each attempt's aftermath.
+        let handoffs: Vec<RetryRef> = sent
+            .iter()
+            .zip(&created)
+            .filter(|(s, created)| **created && s.outcome.is_none())
+            .map(|(s, _)| RetryRef {
+                webhook_id: s.ep.id(),
+                delivery_id: s.d.id.clone(),
+                attempt: 1,
+                not_before: now.as_second(),
+            })
+            .collect();
+        self.enqueue_retries(&handoffs).await?;
         let mut succeeded = std::collections::BTreeSet::new();
         for (s, created) in sent.iter().zip(created) {
             if !created {
@@ -203,13 +217,6 @@ impl App {
                 continue;
             }
             let Some((outcome, retry, at)) = &s.outcome else {
-                let r = RetryRef {
-                    webhook_id: s.ep.id(),
-                    delivery_id: s.d.id.clone(),
-                    attempt: 1,
-                    not_before: now.as_second(),
-                };
-                self.enqueue_retry(&r).await?;
                 continue;
             };
             log_attempt(&s.ep, &s.d, outcome);

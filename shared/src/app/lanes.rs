@@ -8,7 +8,9 @@
 //!   runs in the slow lane too, so the event queue only ever waits a few seconds per batch.
 //! - **Circuit breaker.** An endpoint whose fast-lane attempt ran out of budget is skipped by
 //!   the fast lane of this instance for [`BREAKER_OPEN`]: its deliveries go straight to the slow
-//!   lane without touching the network; the first one after that probes it again.
+//!   lane without touching the network. Then it is half-open: exactly one delivery probes it
+//!   (the others keep skipping it for one budget); a probe that finishes in time closes the
+//!   breaker, one that does not opens it again.
 //! - **One budget per invocation.** Every send takes a permit from one semaphore of
 //!   `DISPATCH_CONCURRENCY` permits (sockets) per instance, whatever the number of records.
 //! - **Deadline.** No send starts when the invocation's remaining time cannot fit one whole
@@ -76,18 +78,26 @@ impl Lanes {
         Ok(permit)
     }
 
-    /// Whether the fast lane skips `webhook_id` now.
-    pub fn is_open(&self, webhook_id: i64, now: Instant) -> bool {
+    /// Whether the fast lane skips `webhook_id` now. After the open period the first caller
+    /// gets `false` (it probes) and the breaker stays open to everyone else for `probe`.
+    pub fn is_open(&self, webhook_id: i64, now: Instant, probe: Duration) -> bool {
         let Ok(mut open) = self.open.lock() else {
             return false;
         };
         match open.get(&webhook_id) {
             Some(until) if *until > now => true,
             Some(_) => {
-                open.remove(&webhook_id);
+                open.insert(webhook_id, now + probe);
                 false
             }
             None => false,
+        }
+    }
+
+    /// An attempt to `webhook_id` finished within the budget: the breaker closes.
+    pub fn close(&self, webhook_id: i64) {
+        if let Ok(mut open) = self.open.lock() {
+            open.remove(&webhook_id);
         }
     }
 
@@ -106,16 +116,23 @@ mod tests {
     #[test]
     fn breaker_opens_and_closes() {
         let lanes = Lanes::new(2, Duration::from_secs(30));
+        let probe = Duration::from_secs(4);
         let t = Instant::now();
-        assert!(!lanes.is_open(7, t));
+        assert!(!lanes.is_open(7, t, probe));
         lanes.trip(7, t);
-        assert!(lanes.is_open(7, t + Duration::from_secs(29)));
-        assert!(!lanes.is_open(8, t));
-        assert!(!lanes.is_open(7, t + Duration::from_secs(31)));
+        assert!(lanes.is_open(7, t + Duration::from_secs(29), probe));
+        assert!(!lanes.is_open(8, t, probe));
+        // Half-open: one probe, the others still skip it while it runs.
+        let later = t + Duration::from_secs(31);
+        assert!(!lanes.is_open(7, later, probe), "the first caller probes");
         assert!(
-            !lanes.is_open(7, t + Duration::from_secs(1)),
-            "closed until tripped again"
+            lanes.is_open(7, later, probe),
+            "the others wait for the probe"
         );
+        // The probe answered in time: closed for everyone.
+        lanes.close(7);
+        assert!(!lanes.is_open(7, later, probe));
+        assert!(!lanes.is_open(7, later, probe));
     }
 
     #[test]

@@ -59,6 +59,24 @@ impl App {
             .await
     }
 
+    /// Queues several retries on the slow lane, 10 per SQS call.
+    pub(crate) async fn enqueue_retries(&self, refs: &[RetryRef]) -> Result<()> {
+        if refs.is_empty() {
+            return Ok(());
+        }
+        let now = time::now().as_second();
+        let messages = refs
+            .iter()
+            .map(|r| {
+                let delay = (r.not_before - now).clamp(0, MAX_SQS_DELAY);
+                let body = serde_json::to_string(&RetryMessage { retry: r.clone() })
+                    .map_err(Error::dep)?;
+                Ok((body, i32::try_from(delay).unwrap_or(900)))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        self.queue.send_slow_all(messages).await
+    }
+
     /// A retry message: wait longer if it is early, else attempt again. A redelivered message
     /// whose attempt is already recorded (its processor failed before scheduling the next one)
     /// schedules the next attempt again instead of being dropped; a duplicate first delivery

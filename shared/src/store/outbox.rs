@@ -81,6 +81,23 @@ impl Store {
         Ok(self.get(&keys::outbox(shard), batch_id).await?.is_some())
     }
 
+    /// Which of `batches` are still in the outbox (one BatchGetItem per 100, keys only).
+    pub async fn outbox_present(
+        &self,
+        batches: &[&EventBatch],
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let keys = batches
+            .iter()
+            .map(|b| super::key(keys::outbox(b.shard), b.batch_id.as_str()))
+            .collect();
+        Ok(self
+            .batch_get(keys, Some("sk"))
+            .await?
+            .into_iter()
+            .filter_map(|i| i.get("sk").and_then(|v| v.as_s().ok()).cloned())
+            .collect())
+    }
+
     /// Outbox batches older than `older_than_secs` (their queue message was probably lost),
     /// parked ones included.
     pub async fn stale_outbox(&self, older_than_secs: i64) -> Result<Vec<OutboxEntry>> {
