@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 export CARGO_PROFILE_DEV_DEBUG := 0
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
-.PHONY: dev test venv fmt lint bench clean
+.PHONY: dev test venv fmt lint bench fuzz clean
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
@@ -26,6 +26,11 @@ test: venv
 bench: venv
 	scripts/bench.sh
 
+## Fuzzing (nightly + cargo-fuzz): every target for FUZZ_SECONDS (default 600) each, 2 at a
+## time, seeded from fuzz/corpus; 0 crashes expected. Not part of `make test`.
+fuzz:
+	scripts/fuzz.sh
+
 fmt:
 	cargo fmt --all
 
@@ -34,4 +39,4 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules
+	rm -rf target fuzz/target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules
