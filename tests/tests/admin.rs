@@ -1206,3 +1206,41 @@ async fn users_listing_and_lookup() {
         assert_invalid(&r, "per_page");
     }
 }
+
+/// Issue 9 item 8: a page's total never walks a whole partition. Counting stops a fixed number
+/// of items past the page; beyond that the total is a lower bound and the response says so.
+#[tokio::test]
+async fn totals_stop_counting_past_the_page_and_say_so() {
+    use switchboard::domain::page::PageRequest;
+    use switchboard::store::QuerySpec;
+    let env = TestEnv::new().await;
+    for i in 0..8 {
+        env.make("spaces", &format!("Space {i}")).await;
+    }
+    let req = PageRequest::parse(Some("2"), None, None).unwrap();
+    let spec = QuerySpec::table(switchboard::store::keys::SPACE);
+    let near = env
+        .app
+        .store
+        .page_counting_ahead(&spec, &req, 3)
+        .await
+        .unwrap();
+    assert_eq!((near.total, near.total_exact), (5, false));
+    assert_eq!(near.items.len(), 2);
+    assert_eq!(
+        near.map(|_| serde_json::Value::Null).to_json("spaces")["pagination"]
+            ["total_is_lower_bound"],
+        true
+    );
+    let all = env
+        .app
+        .store
+        .page_counting_ahead(&spec, &req, 100)
+        .await
+        .unwrap();
+    assert_eq!((all.total, all.total_exact), (8, true));
+    // Through the API (1,000 ahead): exact, and no lower-bound flag.
+    let r = env.admin("GET", "/admin/spaces?per_page=2", None).await;
+    assert_eq!(r.body["pagination"]["total"], 8, "{}", r.text);
+    assert!(r.body["pagination"].get("total_is_lower_bound").is_none());
+}

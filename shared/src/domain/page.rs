@@ -51,11 +51,13 @@ impl PageRequest {
     }
 }
 
-/// One page of a list, with exact totals.
+/// One page of a list, with its total.
 #[derive(Clone, Debug)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub total: usize,
+    /// False when `total` is a lower bound (a very long list is not counted to its end).
+    pub total_exact: bool,
     pub per_page: usize,
     pub current_page: usize,
     pub next_cursor: Option<String>,
@@ -66,6 +68,7 @@ impl<T> Page<T> {
         Page {
             items: self.items.into_iter().map(f).collect(),
             total: self.total,
+            total_exact: self.total_exact,
             per_page: self.per_page,
             current_page: self.current_page,
             next_cursor: self.next_cursor,
@@ -85,6 +88,7 @@ impl<T> Page<T> {
                 .map(f)
                 .collect::<std::result::Result<Vec<U>, E>>()?,
             total: self.total,
+            total_exact: self.total_exact,
             per_page: self.per_page,
             current_page: self.current_page,
             next_cursor: self.next_cursor,
@@ -94,9 +98,11 @@ impl<T> Page<T> {
 
 impl Page<Value> {
     /// `{"<key>":[...],"pagination":{...},"next_cursor":...}`.
+    /// A lower-bound total says so: `"total_is_lower_bound": true` (and `last_page` is then
+    /// the last page known so far).
     pub fn to_json(&self, key: &str) -> Value {
         let last_page = self.total.div_ceil(self.per_page).max(1);
-        json!({
+        let mut v = json!({
             key: self.items,
             "pagination": {
                 "total": self.total,
@@ -105,7 +111,11 @@ impl Page<Value> {
                 "last_page": last_page,
             },
             "next_cursor": self.next_cursor,
-        })
+        });
+        if !self.total_exact {
+            v["pagination"]["total_is_lower_bound"] = Value::Bool(true);
+        }
+        v
     }
 }
 
@@ -136,18 +146,35 @@ mod tests {
         let p = Page {
             items: vec![Value::Null],
             total: 50,
+            total_exact: true,
             per_page: 25,
             current_page: 1,
             next_cursor: None,
         };
         assert_eq!(p.to_json("runs")["pagination"]["last_page"], 2);
+        assert!(p.to_json("runs")["pagination"]
+            .get("total_is_lower_bound")
+            .is_none());
         let p = Page::<Value> {
             items: vec![],
             total: 0,
+            total_exact: true,
             per_page: 25,
             current_page: 1,
             next_cursor: None,
         };
         assert_eq!(p.to_json("runs")["pagination"]["last_page"], 1);
+        let p = Page::<Value> {
+            items: vec![],
+            total: 1025,
+            total_exact: false,
+            per_page: 25,
+            current_page: 1,
+            next_cursor: Some("c".into()),
+        };
+        assert_eq!(
+            p.to_json("runs")["pagination"]["total_is_lower_bound"],
+            true
+        );
     }
 }

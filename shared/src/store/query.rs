@@ -62,6 +62,9 @@ impl QuerySpec {
     }
 }
 
+/// Items counted past the requested page before a total becomes a lower bound.
+pub const COUNT_AHEAD: usize = 1000;
+
 impl Store {
     /// Every item of a query (for small, bounded partitions such as one member's memberships).
     pub async fn query_all(&self, spec: &QuerySpec) -> Result<Vec<Item>> {
@@ -106,29 +109,48 @@ impl Store {
         q
     }
 
-    /// Exact number of items a query returns (walks the partition with `Select=COUNT`).
-    pub async fn count(&self, spec: &QuerySpec) -> Result<usize> {
+    /// How many items a query returns, counting at most `cap` (`Select=COUNT`, keys only):
+    /// `(count, exact)`; `exact` is false when the partition holds more than `cap`.
+    pub async fn count_up_to(&self, spec: &QuerySpec, cap: usize) -> Result<(usize, bool)> {
         let mut total = 0usize;
         let mut start = None;
         loop {
+            let left = cap.saturating_sub(total) + 1;
             let resp = self
                 .query_builder(spec)
                 .select(Select::Count)
+                .limit(i32::try_from(left).unwrap_or(i32::MAX))
                 .set_exclusive_start_key(start)
                 .send()
                 .await
                 .or_unavailable("Query")?;
             total += usize::try_from(resp.count).unwrap_or(0);
+            if total > cap {
+                return Ok((cap, false));
+            }
             match resp.last_evaluated_key {
                 Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(total),
+                _ => return Ok((total, true)),
             }
         }
     }
 
-    /// One page of a query, with the exact total, by page number or by cursor.
+    /// One page of a query, by page number or by cursor, with its total: exact up to
+    /// [`COUNT_AHEAD`] items past the page, a lower bound beyond (so a page costs reads in
+    /// proportion to its position, never to the partition's size).
     pub async fn page(&self, spec: &QuerySpec, req: &PageRequest) -> Result<Page<Item>> {
-        let total = self.count(spec).await?;
+        self.page_counting_ahead(spec, req, COUNT_AHEAD).await
+    }
+
+    /// [`Store::page`] counting at most `ahead` items past the page.
+    pub async fn page_counting_ahead(
+        &self,
+        spec: &QuerySpec,
+        req: &PageRequest,
+        ahead: usize,
+    ) -> Result<Page<Item>> {
+        let cap = req.page.max(1) * req.per_page + ahead;
+        let (total, total_exact) = self.count_up_to(spec, cap).await?;
         let mut start = match &req.cursor {
             Some(c) => Some(decode_cursor(c, spec)?),
             None => None,
@@ -153,6 +175,7 @@ impl Store {
                         return Ok(Page {
                             items: vec![],
                             total,
+                            total_exact,
                             per_page: req.per_page,
                             current_page: req.page,
                             next_cursor: None,
@@ -193,6 +216,7 @@ impl Store {
         Ok(Page {
             items,
             total,
+            total_exact,
             per_page: req.per_page,
             current_page: req.page,
             next_cursor: next.map(|k| encode_cursor(&k)),

@@ -36,6 +36,7 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
             .collect();
         let page = Page {
             total: items.len(),
+            total_exact: true,
             items,
             per_page: req.per_page,
             current_page: 1,
