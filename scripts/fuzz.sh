@@ -14,8 +14,11 @@ mkdir -p target/fuzz-logs
 run() {
   local t=$1
   mkdir -p "target/corpus/$t"
-  cargo +nightly fuzz run --sanitizer none "$t" "target/corpus/$t" "corpus/$t" -- \
-    -max_total_time="$seconds" -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1
+  if ! cargo +nightly fuzz run --sanitizer none "$t" "target/corpus/$t" "corpus/$t" -- \
+    -max_total_time="$seconds" -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1; then
+    echo "fuzz: $t: CRASH (input in fuzz/artifacts/$t, log in fuzz/target/fuzz-logs/$t.log)" >&2
+    return 1
+  fi
   local runs cov
   runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "target/fuzz-logs/$t.log" | grep -o '[0-9]*$' || echo '?')
   cov=$(grep -o 'cov: [0-9]*' "target/fuzz-logs/$t.log" | tail -1 | grep -o '[0-9]*' || echo '?')
