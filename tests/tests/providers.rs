@@ -904,6 +904,19 @@ async fn every_provider_sample_is_signed_and_executes() {
             assert_eq!(send(&env, &key, headers, bad).await.status, 403, "{source}");
         }
     }
+    // Two samples in the same second are two orders (WooCommerce derives its event id from it).
+    let (woo, _) =
+        provider_webhook(&env, "woocommerce", "w-two", json!({"space_ids": [space]})).await;
+    let order = |s: &Resp| {
+        serde_json::from_str::<Value>(s.body["body"].as_str().unwrap()).unwrap()["id"].clone()
+    };
+    let path = format!("/admin/incoming-webhooks/{woo}/sample");
+    let (a, b) = (
+        env.admin("POST", &path, None).await,
+        env.admin("POST", &path, None).await,
+    );
+    assert_ne!(order(&a), order(&b));
+
     // A form webhook has no sample; a signed provider needs its secret first.
     let (form, _) = env.webhook(json!({"title": "Form"})).await;
     let r = env

@@ -46,6 +46,11 @@ pub fn member(email: &str) -> String {
     format!("MEMBER#{email}")
 }
 
+/// The email a member partition key names (the inverse of [`member`]).
+pub fn member_email(pk: &str) -> Option<&str> {
+    pk.strip_prefix("MEMBER#")
+}
+
 pub fn login(login: &str) -> String {
     format!("LOGIN#{}", login.to_lowercase())
 }

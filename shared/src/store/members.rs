@@ -72,7 +72,7 @@ impl Store {
         let mut emails: Vec<String> = Vec::new();
         for item in out.items.unwrap_or_default() {
             let pk = item.get("pk").and_then(|v| v.as_s().ok());
-            if let Some(email) = pk.and_then(|pk| pk.strip_prefix("MEMBER#")) {
+            if let Some(email) = pk.and_then(|pk| keys::member_email(pk)) {
                 if !emails.iter().any(|e| e == email) {
                     emails.push(email.to_string());
                 }

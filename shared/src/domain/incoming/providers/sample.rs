@@ -34,7 +34,10 @@ pub fn sample(source: Source, secret: &str, email: &str, unique: &str, now: i64)
     let at = jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
     let iso = crate::domain::time::rfc3339(at);
     let wc_time = at.strftime("%Y-%m-%dT%H:%M:%S").to_string();
-    let order = now * 1000 + i64::from(unique.len() as u8);
+    // A numeric order id from the unique id's last 10 characters (base 36 covers Crockford's
+    // alphabet; < 2^53), so two samples in one second are two orders — and two events.
+    let tail = &unique[unique.len().saturating_sub(10)..];
+    let order = i64::from_str_radix(tail, 36).unwrap_or(now);
     let (event, topic, body) = match source {
         Source::Form => return None,
         Source::Stripe => (
