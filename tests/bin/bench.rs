@@ -12,7 +12,7 @@
 //! the dispatch side's alone (moto is a separate process too).
 //!
 //! `make bench` (or `PROFILE=release make bench`; `BENCH_EVENTS` changes the backlog size,
-//! `BENCH_ONLY=backlog` runs only the backlog).
+//! `BENCH_ONLY=backlog` runs only the backlog, `BENCH_ONLY=fanout` only the fan-out).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -127,6 +127,19 @@ impl Receiver {
 }
 
 /// User + system CPU time of this process so far.
+/// With `MOTO_PROFILE` set, `scripts/moto_server.py` profiles DynamoDB requests between
+/// `/__profile/start` and `/__profile/stop` (the 1 -> 1,000 fan-out).
+async fn moto_profile(when: bool, what: &str) {
+    let (true, Ok(_), Ok(url)) = (
+        when,
+        std::env::var("MOTO_PROFILE"),
+        std::env::var("AWS_ENDPOINT_URL"),
+    ) else {
+        return;
+    };
+    let _ = reqwest::get(format!("{url}/__profile/{what}")).await;
+}
+
 fn cpu() -> Duration {
     // SAFETY: getrusage writes into the zeroed struct it is given.
     let usage = unsafe {
@@ -223,6 +236,7 @@ async fn main() {
         assert_eq!(r.status, 202);
         let batch = env.queued().await.remove(0).to_string();
         let before_ops = env.calls.operations();
+        moto_profile(n == 1000, "start").await;
         let cpu0 = cpu();
         let started = Instant::now();
         if let Err(e) = env.app.handle_message(&batch).await {
@@ -230,6 +244,7 @@ async fn main() {
         }
         let delivered = rx.wait_for(n, Duration::from_secs(60)).await;
         let elapsed = started.elapsed();
+        moto_profile(n == 1000, "stop").await;
         let cpu_used = cpu() - cpu0;
         let (per, ops) = ops_per(&env, &before_ops, n);
         println!(
@@ -240,6 +255,9 @@ async fn main() {
         );
     }
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("fanout") {
+        return;
+    }
     backlog().await;
 
     println!("\n## Incoming execution: AWS calls per call");
