@@ -24,7 +24,7 @@ mkdir -p target/measure
 pids+=("$(scripts/moto.sh "$moto_port" target/measure/moto.log)")
 export AWS_ENDPOINT_URL=http://127.0.0.1:$moto_port
 local_bin=target/debug/local
-[ -x "$local_bin" ] || cargo build -q -p switchboard-tests --bin local
+[ -x "$local_bin" ] || cargo build -q -p switchboard-tools --bin local
 eval "$("$local_bin" setup | sed 's/^/export /')"
 export LOCAL_MODE=true ADMIN_USER=admin ADMIN_PASSWORD=admin RUST_LOG=warn
 # For the deployed admin sign-in: the first request verifies an argon2id hash.

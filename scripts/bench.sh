@@ -10,7 +10,7 @@ moto_pid=$(scripts/moto.sh "$port" target/test-logs/bench-moto.log)
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port
 if [ "${PROFILE:-debug}" = release ]; then
-  cargo run --quiet --release -p switchboard-tests --bin bench --features switchboard/local
+  cargo run --quiet --release -p switchboard-tools --bin bench --features switchboard/local
 else
-  cargo run --quiet -p switchboard-tests --bin bench --features switchboard/local
+  cargo run --quiet -p switchboard-tools --bin bench --features switchboard/local
 fi
