@@ -305,7 +305,7 @@ impl TestEnv {
     pub async fn all_items(&self) -> Vec<std::collections::HashMap<String, AttributeValue>> {
         let out = self
             .app
-            .store
+            .store_for_tests()
             .client
             .scan()
             .table_name(&self.stack.table)
@@ -348,7 +348,7 @@ impl TestEnv {
             }
             for m in msgs {
                 let body = m.body().unwrap_or_default().to_string();
-                if self.app.handle_message(&body).await.is_ok() {
+                if self.app.deliveries().handle_message(&body).await.is_ok() {
                     handled += 1;
                     if let Some(h) = m.receipt_handle() {
                         let _ = sqs

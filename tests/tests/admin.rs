@@ -1221,7 +1221,7 @@ async fn totals_stop_counting_past_the_page_and_say_so() {
     let spec = QuerySpec::table(switchboard::store::keys::SPACE);
     let near = env
         .app
-        .store
+        .store_for_tests()
         .page_counting_ahead(&spec, &req, 3)
         .await
         .unwrap();
@@ -1234,7 +1234,7 @@ async fn totals_stop_counting_past_the_page_and_say_so() {
     );
     let all = env
         .app
-        .store
+        .store_for_tests()
         .page_counting_ahead(&spec, &req, 100)
         .await
         .unwrap();

@@ -178,14 +178,22 @@ async fn a_fifo_endpoint_receives_in_publish_order_while_one_fails_twice() {
     let did = head["id"].as_str().unwrap_or_default().to_string();
 
     // Its retries come back (played now instead of after 1 and 5 minutes).
-    env.app.handle_message(&retry(fid, &did, 2)).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&retry(fid, &did, 2))
+        .await
+        .unwrap();
     env.pump().await;
     assert_eq!(
         bodies(&ordered).await.len(),
         11,
         "still failing: the line holds"
     );
-    env.app.handle_message(&retry(fid, &did, 3)).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&retry(fid, &did, 3))
+        .await
+        .unwrap();
     env.pump().await;
 
     let mut expected: Vec<i64> = (1..=10).collect();
@@ -264,7 +272,7 @@ async fn a_disabled_endpoint_tells_the_operator_once_and_recovery_is_announced()
     assert_eq!(disabled[0]["data"]["last_error"], "HTTP 500");
 
     // Replaying every queue message again changes nothing (no second email, no second event).
-    let replay = env.app.sweep_outbox().await.unwrap();
+    let replay = env.app.outbox().sweep().await.unwrap();
     env.pump().await;
     assert_eq!(replay, 0);
     assert_eq!(mine(&env.stack.sent_mail().await).len(), 1);
@@ -457,12 +465,13 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
     let broken = TestEnv::on(env.stack.clone(), broken_config).await;
     assert!(broken
         .app
+        .deliveries()
         .handle_message(&retry(wid, &did, 2))
         .await
         .is_err());
     let d = env
         .app
-        .store
+        .store_for_tests()
         .delivery_get(wid, &did)
         .await
         .unwrap()
@@ -478,6 +487,7 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
         .copied()
         .unwrap_or(0);
     env.app
+        .deliveries()
         .handle_received(&retry(wid, &did, 2), true)
         .await
         .unwrap();
@@ -490,7 +500,11 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
     assert_eq!(after, before + 1);
     assert_eq!(rx.received_requests().await.unwrap().len(), 2);
     // A duplicate that is not a redelivery (e.g. from the sweeper) is dropped.
-    env.app.handle_message(&retry(wid, &did, 2)).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&retry(wid, &did, 2))
+        .await
+        .unwrap();
     let dropped = env
         .calls
         .operations()
@@ -498,7 +512,11 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
         .copied()
         .unwrap_or(0);
     assert_eq!(dropped, after);
-    env.app.handle_message(&retry(wid, &did, 3)).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&retry(wid, &did, 3))
+        .await
+        .unwrap();
     assert_eq!(rx.received_requests().await.unwrap().len(), 3);
 }
 
@@ -517,7 +535,7 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     env.publish(json!({"event": "feed.created"})).await;
     env.pump().await;
     assert_eq!(
-        env.app.sweep_deliveries().await.unwrap(),
+        env.app.deliveries().sweep_deliveries().await.unwrap(),
         0,
         "nothing overdue yet"
     );
@@ -528,7 +546,7 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     // Its retry message was lost an hour ago.
     let mut d = env
         .app
-        .store
+        .store_for_tests()
         .delivery_get(wid, &did)
         .await
         .unwrap()
@@ -537,12 +555,17 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     d.next_attempt_at = Some(switchboard::domain::time::rfc3339(
         jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600),
     ));
-    assert!(env.app.store.delivery_save(&d, prev, 30).await.unwrap());
-    assert_eq!(env.app.sweep_deliveries().await.unwrap(), 1);
+    assert!(env
+        .app
+        .store_for_tests()
+        .delivery_save(&d, prev, 30)
+        .await
+        .unwrap());
+    assert_eq!(env.app.deliveries().sweep_deliveries().await.unwrap(), 1);
     env.pump().await;
     let d = env
         .app
-        .store
+        .store_for_tests()
         .delivery_get(wid, &did)
         .await
         .unwrap()

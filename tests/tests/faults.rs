@@ -78,7 +78,8 @@ async fn every_failed_call_of_an_execution_leaves_a_state_a_retry_completes() {
     TestEnv::on(stack.clone(), cfg)
         .await
         .app
-        .sweep_outbox()
+        .outbox()
+        .sweep()
         .await
         .unwrap();
     let events = events_of(&env.queued().await);
@@ -127,7 +128,7 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
     };
     let clean = batch_of(0).await;
     let before = env.calls.total.load(SeqCst);
-    env.app.handle_message(&clean).await.unwrap();
+    env.app.deliveries().handle_message(&clean).await.unwrap();
     let calls = env.calls.total.load(SeqCst) - before;
     assert!(calls >= 3, "a fan-out makes {calls} calls");
 
@@ -138,13 +139,17 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
             n += 1;
             let batch = batch_of(n).await;
             env.calls.fail_in(k, after);
-            let first = env.app.handle_message(&batch).await;
+            let first = env.app.deliveries().handle_message(&batch).await;
             env.calls.fail_in(0, false);
             failed_first += usize::from(first.is_err());
             // SQS redelivers what was not acknowledged; an acknowledged batch may come again too.
-            env.app.handle_message(&batch).await.unwrap_or_else(|e| {
-                panic!("redelivery after call {k} (after: {after}; first {first:?}): {e}")
-            });
+            env.app
+                .deliveries()
+                .handle_message(&batch)
+                .await
+                .unwrap_or_else(|e| {
+                    panic!("redelivery after call {k} (after: {after}; first {first:?}): {e}")
+                });
         }
     }
 
@@ -166,14 +171,14 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
     assert_eq!(received.len(), n + 1, "{received:?}");
     let page = env
         .app
-        .store
+        .store_for_tests()
         .deliveries(wid, None, &Default::default())
         .await
         .unwrap();
     assert_eq!(page.total, n + 1, "one delivery record per event");
     let failed = env
         .app
-        .store
+        .store_for_tests()
         .deliveries(
             wid,
             Some(switchboard::domain::delivery::DeliveryStatus::Failed),
@@ -184,7 +189,7 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
     assert_eq!(failed.total, 0);
     let pending = env
         .app
-        .store
+        .store_for_tests()
         .deliveries(
             wid,
             Some(switchboard::domain::delivery::DeliveryStatus::Pending),

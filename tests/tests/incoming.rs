@@ -702,15 +702,25 @@ async fn queue_outage_keeps_events_in_the_outbox_until_swept() {
     let mut cfg = stack.config();
     cfg.outbox_grace_seconds = -5;
     let sweeper = TestEnv::on(stack.clone(), cfg).await;
-    assert!(sweeper.app.sweep_outbox().await.unwrap() >= 1);
+    assert!(sweeper.app.outbox().sweep().await.unwrap() >= 1);
     let queued = healthy.queued().await;
     assert!(queued
         .iter()
         .any(|b| b["events"].to_string().contains("o@example.com")));
     // Consuming the batch removes it from the outbox; a redelivery is then a no-op.
     let body = queued[0].to_string();
-    healthy.app.handle_message(&body).await.unwrap();
-    healthy.app.handle_message(&body).await.unwrap();
+    healthy
+        .app
+        .deliveries()
+        .handle_message(&body)
+        .await
+        .unwrap();
+    healthy
+        .app
+        .deliveries()
+        .handle_message(&body)
+        .await
+        .unwrap();
     let left = items_text(&healthy.all_items().await);
     assert!(!left.contains("OUTBOX#"), "{left}");
 }
@@ -858,14 +868,14 @@ async fn an_outbox_batch_never_fanned_out_is_parked_then_redriven() {
     let mut cfg = stack.config();
     cfg.outbox_grace_seconds = -5;
     let sweeper = TestEnv::on(stack.clone(), cfg).await;
-    let (a, b) = tokio::join!(sweeper.app.sweep_outbox(), sweeper.app.sweep_outbox());
+    let (a, b) = tokio::join!(sweeper.app.outbox().sweep(), sweeper.app.outbox().sweep());
     assert_eq!(a.unwrap() + b.unwrap(), n as usize, "one re-send per batch");
     for _ in 0..4 {
-        assert_eq!(sweeper.app.sweep_outbox().await.unwrap(), n as usize);
+        assert_eq!(sweeper.app.outbox().sweep().await.unwrap(), n as usize);
     }
     // The sixth time it is parked instead, and stays parked.
-    assert_eq!(sweeper.app.sweep_outbox().await.unwrap(), 0);
-    assert_eq!(sweeper.app.sweep_outbox().await.unwrap(), 0);
+    assert_eq!(sweeper.app.outbox().sweep().await.unwrap(), 0);
+    assert_eq!(sweeper.app.outbox().sweep().await.unwrap(), 0);
     let status = env.admin("GET", "/admin/outbox", None).await;
     let parked = status.body["parked"].as_array().unwrap().clone();
     assert_eq!(parked.len() as u64, n, "{}", status.text);

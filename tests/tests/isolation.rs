@@ -122,7 +122,7 @@ async fn run(n: usize, with_hung: bool) -> Run {
 
 async fn count(env: &TestEnv, wid: i64, status: Option<&str>) -> usize {
     env.app
-        .store
+        .store_for_tests()
         .deliveries(
             wid,
             status.and_then(switchboard::domain::delivery::DeliveryStatus::parse),

@@ -349,7 +349,7 @@ async fn failures_are_retried_on_schedule_then_fail() {
         .to_string();
     let d = env
         .app
-        .store
+        .store_for_tests()
         .delivery_get(wid, &did)
         .await
         .unwrap()
@@ -378,10 +378,14 @@ async fn failures_are_retried_on_schedule_then_fail() {
     let retry = |attempt: u32| {
         json!({"retry": {"webhook_id": wid, "delivery_id": did, "attempt": attempt, "not_before": 0}}).to_string()
     };
-    env.app.handle_message(&retry(2)).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&retry(2))
+        .await
+        .unwrap();
     let d = env
         .app
-        .store
+        .store_for_tests()
         .delivery_get(wid, &did)
         .await
         .unwrap()
@@ -403,10 +407,14 @@ async fn failures_are_retried_on_schedule_then_fail() {
         (239..=361).contains(&delay2),
         "second retry after 5 min ± 20 %: {delay2}"
     );
-    env.app.handle_message(&retry(2)).await.unwrap(); // a duplicate message changes nothing
+    env.app
+        .deliveries()
+        .handle_message(&retry(2))
+        .await
+        .unwrap(); // a duplicate message changes nothing
     assert_eq!(
         env.app
-            .store
+            .store_for_tests()
             .delivery_get(wid, &did)
             .await
             .unwrap()
@@ -415,10 +423,14 @@ async fn failures_are_retried_on_schedule_then_fail() {
             .len(),
         2
     );
-    env.app.handle_message(&retry(3)).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&retry(3))
+        .await
+        .unwrap();
     let d = env
         .app
-        .store
+        .store_for_tests()
         .delivery_get(wid, &did)
         .await
         .unwrap()
@@ -453,7 +465,11 @@ async fn failures_are_retried_on_schedule_then_fail() {
 async fn early_retry_messages_are_requeued_until_due() {
     let env = TestEnv::new().await;
     let msg = json!({"retry": {"webhook_id": 1, "delivery_id": "01HQ3Z9X4K8M2N5P7R9T1V3W5Y", "attempt": 2, "not_before": chrono_now() + 7200}});
-    env.app.handle_message(&msg.to_string()).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&msg.to_string())
+        .await
+        .unwrap();
     // Not due for 2 h: sent back with the longest SQS delay (so not visible now).
     assert!(env.queued().await.is_empty());
 }
@@ -472,7 +488,7 @@ async fn retry_after_is_honoured_within_bounds() {
     env.pump().await;
     let page = env
         .app
-        .store
+        .store_for_tests()
         .deliveries(wid, None, &Default::default())
         .await
         .unwrap();
@@ -700,7 +716,7 @@ async fn one_dead_endpoint_does_not_delay_the_others() {
         let queued = env.queued().await;
         async move {
             for b in queued {
-                let _ = app.handle_message(&b.to_string()).await;
+                let _ = app.deliveries().handle_message(&b.to_string()).await;
             }
         }
     });
@@ -747,12 +763,15 @@ async fn a_killed_dispatch_loses_nothing_and_reuses_delivery_ids() {
     env.publish(json!({"event": "feed.created"})).await;
     let batch = env.queued().await.remove(0).to_string();
     // "Kill" dispatch while the slow delivery is in flight: the message is not deleted.
-    let killed =
-        tokio::time::timeout(Duration::from_millis(1500), env.app.handle_message(&batch)).await;
+    let killed = tokio::time::timeout(
+        Duration::from_millis(1500),
+        env.app.deliveries().handle_message(&batch),
+    )
+    .await;
     assert!(killed.is_err());
     assert_eq!(fast.received_requests().await.unwrap().len(), 1);
     // SQS hands the message out again; the second run completes what the first began.
-    env.app.handle_message(&batch).await.unwrap();
+    env.app.deliveries().handle_message(&batch).await.unwrap();
     assert_eq!(
         fast.received_requests().await.unwrap().len(),
         1,
@@ -771,7 +790,7 @@ async fn a_killed_dispatch_loses_nothing_and_reuses_delivery_ids() {
     assert_eq!(log.body["pagination"]["total"], 1);
     assert_eq!(log.body["deliveries"][0]["status"], "success");
     // The batch left the outbox: a third copy is a no-op.
-    env.app.handle_message(&batch).await.unwrap();
+    env.app.deliveries().handle_message(&batch).await.unwrap();
     assert_eq!(slow.received_requests().await.unwrap().len(), 2);
 }
 
@@ -849,7 +868,7 @@ async fn sqs_batches_report_only_the_failed_records() {
         record("a", &good),
         record("b", "not json: dropped, not retried"),
     ];
-    let ok = env.app.handle_sqs_event(&event).await;
+    let ok = env.app.deliveries().handle_sqs_event(&event).await;
     assert!(ok.batch_item_failures.is_empty(), "{ok:?}");
 
     // The same batch on an app whose table is gone: every readable record fails and is reported.
@@ -857,7 +876,7 @@ async fn sqs_batches_report_only_the_failed_records() {
     broken.table_name = "no-such-table".into();
     let down = TestEnv::on(env.stack.clone(), broken).await;
     event.records = vec![record("a", &good), record("c", &good)];
-    let failed = down.app.handle_sqs_event(&event).await;
+    let failed = down.app.deliveries().handle_sqs_event(&event).await;
     let ids: Vec<String> = failed
         .batch_item_failures
         .iter()
@@ -882,7 +901,7 @@ async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
     env.pump().await;
     let page = env
         .app
-        .store
+        .store_for_tests()
         .deliveries(wid, None, &Default::default())
         .await
         .unwrap();
@@ -899,10 +918,14 @@ async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
     // The retry announced for attempt 3 (first + manual) carries on.
     let msg =
         json!({"retry": {"webhook_id": wid, "delivery_id": did, "attempt": 3, "not_before": 0}});
-    env.app.handle_message(&msg.to_string()).await.unwrap();
+    env.app
+        .deliveries()
+        .handle_message(&msg.to_string())
+        .await
+        .unwrap();
     assert_eq!(
         env.app
-            .store
+            .store_for_tests()
             .delivery_get(wid, &did)
             .await
             .unwrap()

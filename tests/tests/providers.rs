@@ -771,7 +771,10 @@ async fn timed_access_ends_by_the_sweeper_and_renewals_extend_it() {
     assert_eq!(ends, switchboard::domain::time::rfc3339(days(30)));
 
     // Not yet.
-    assert_eq!(env.app.expire_grants_at(days(29)).await.unwrap(), 0);
+    assert_eq!(
+        env.app.members().expire_grants_at(days(29)).await.unwrap(),
+        0
+    );
     assert_eq!(spaces_of(&env, &email).await, Some(vec![space]));
 
     // A renewal invoice paid through day 60 adds a grant that outlives the first.
@@ -787,7 +790,10 @@ async fn timed_access_ends_by_the_sweeper_and_renewals_extend_it() {
     assert_eq!(r.status, 200, "{}", r.text);
 
     // Day 31: the first grant ended, the renewal holds the space.
-    assert_eq!(env.app.expire_grants_at(days(31)).await.unwrap(), 0);
+    assert_eq!(
+        env.app.members().expire_grants_at(days(31)).await.unwrap(),
+        0
+    );
     assert_eq!(spaces_of(&env, &email).await, Some(vec![space]));
     let user = env
         .admin("GET", &format!("/admin/users?email={}", enc(&email)), None)
@@ -802,7 +808,10 @@ async fn timed_access_ends_by_the_sweeper_and_renewals_extend_it() {
 
     // Day 61: everything ended; the member leaves the space and the event says why.
     env.queued().await; // earlier batches out of the way
-    assert_eq!(env.app.expire_grants_at(days(61)).await.unwrap(), 1);
+    assert_eq!(
+        env.app.members().expire_grants_at(days(61)).await.unwrap(),
+        1
+    );
     assert_eq!(spaces_of(&env, &email).await, Some(vec![]));
     let left: Vec<Value> = env
         .queued()
@@ -815,7 +824,10 @@ async fn timed_access_ends_by_the_sweeper_and_renewals_extend_it() {
     assert_eq!(left[0]["data"]["space_id"], space);
     assert_eq!(left[0]["data"]["reason"], "expired");
     // Nothing left to expire.
-    assert_eq!(env.app.expire_grants_at(days(400)).await.unwrap(), 0);
+    assert_eq!(
+        env.app.members().expire_grants_at(days(400)).await.unwrap(),
+        0
+    );
 
     // Access only on grants, and within bounds.
     for (rule, field) in [

@@ -540,7 +540,7 @@ async fn types_holding_secrets_redact_them_in_debug() {
         !text.contains("operator-s3cret") && !text.contains("aGFzaA"),
         "{text}"
     );
-    let mut hashed = env.app.config.clone();
+    let mut hashed = env.app.config().clone();
     hashed.admin_password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
     let text = format!("{hashed:?}");
     assert!(!text.contains("aGFzaA"), "{text}");
@@ -554,7 +554,8 @@ async fn types_holding_secrets_redact_them_in_debug() {
     assert_eq!(r.status, 201, "{}", r.text);
     let ep = env
         .app
-        .endpoint_get(r.body["id"].as_i64().unwrap())
+        .outgoing()
+        .get(r.body["id"].as_i64().unwrap())
         .await
         .unwrap();
     let text = format!("{ep:?}");
@@ -575,7 +576,7 @@ async fn types_holding_secrets_redact_them_in_debug() {
     let key = r.body["key"].as_str().unwrap().to_string();
     let w = env
         .app
-        .store
+        .store_for_tests()
         .webhook_get(r.body["id"].as_i64().unwrap())
         .await
         .unwrap()

@@ -862,7 +862,7 @@ async fn every_sample_event_is_answered_by_its_function() {
                 assert!(!event.records.is_empty(), "{name}: no records");
                 // As the batches are on their way: committed to the outbox, then handled by
                 // the library's SQS batch handler (what the dispatch binary runs), then gone.
-                let store = &quiet.app.store;
+                let store = &quiet.app.store_for_tests();
                 let mut batches = Vec::new();
                 for record in &event.records {
                     assert!(
@@ -880,7 +880,7 @@ async fn every_sample_event_is_answered_by_its_function() {
                         .expect("outbox"));
                     batches.push(batch);
                 }
-                let response = quiet.app.handle_sqs_event(&event).await;
+                let response = quiet.app.deliveries().handle_sqs_event(&event).await;
                 assert!(
                     response.batch_item_failures.is_empty(),
                     "{name}: {:?}",
@@ -903,7 +903,7 @@ async fn every_sample_event_is_answered_by_its_function() {
                     .unwrap_or_else(|e| panic!("{name}: not a scheduled event: {e}"));
                 assert_eq!(event.detail_type, "Scheduled Event");
                 assert_eq!(event.source, "aws.events");
-                quiet.app.sweep_outbox().await.expect("sweep");
+                quiet.app.outbox().sweep().await.expect("sweep");
             }
             other => panic!("{name}: no function named {other:?} (name events <function>-...)"),
         }
@@ -921,16 +921,20 @@ async fn the_sweeper_resends_what_the_sample_batch_left_in_the_outbox() {
         serde_json::from_str(&read("events/dispatch-sqs-batch.json")).expect("SQS event");
     let body = event.records[0].body.clone().unwrap_or_default();
     let batch: EventBatch = serde_json::from_str(&body).expect("batch");
-    let put = env.app.store.put_outbox(&batch).expect("outbox item");
+    let put = env
+        .app
+        .store_for_tests()
+        .put_outbox(&batch)
+        .expect("outbox item");
     assert!(env
         .app
-        .store
+        .store_for_tests()
         .transact(vec![((), put)])
         .await
         .expect("commit")
         .is_ok());
     // The sample batch id is from 2024, far beyond the grace period.
-    assert_eq!(env.app.sweep_outbox().await.expect("sweep"), 1);
+    assert_eq!(env.app.outbox().sweep().await.expect("sweep"), 1);
     let queued = env.queued().await;
     assert_eq!(queued.len(), 1, "{queued:?}");
     assert_eq!(queued[0]["batch_id"], batch.batch_id.as_str());

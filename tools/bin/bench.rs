@@ -225,7 +225,7 @@ async fn main() {
         for i in 0..n {
             let body = json!({"name": format!("ep{i}"), "url": format!("{}/ep/{i}", rx.url), "events": ["feed.created"]});
             let body = body.as_object().cloned().unwrap_or_default();
-            if let Err(e) = env.app.endpoint_create(&body).await {
+            if let Err(e) = env.app.outgoing().create(&body).await {
                 eprintln!("endpoint create failed: {e}");
                 return;
             }
@@ -239,7 +239,7 @@ async fn main() {
         moto_profile(n == 1000, "start").await;
         let cpu0 = cpu();
         let started = Instant::now();
-        if let Err(e) = env.app.handle_message(&batch).await {
+        if let Err(e) = env.app.deliveries().handle_message(&batch).await {
             eprintln!("fan-out failed: {e}");
         }
         let delivered = rx.wait_for(n, Duration::from_secs(60)).await;
@@ -270,7 +270,8 @@ async fn main() {
     let ep = json!({"name": "rx", "url": rx.url, "events": ["*"], "headers": {"X-Api-Key": "k"}});
     if let Err(e) = env
         .app
-        .endpoint_create(ep.as_object().unwrap_or(&Default::default()))
+        .outgoing()
+        .create(ep.as_object().unwrap_or(&Default::default()))
         .await
     {
         eprintln!("endpoint create failed: {e}");
@@ -362,12 +363,13 @@ async fn backlog() {
     );
     // Publishers and dispatch are two apps over one stack, so each counts its own AWS calls.
     let env = Arc::new(deployed_env().await);
-    let publisher = Arc::new(TestEnv::on(env.stack.clone(), env.app.config.clone()).await);
+    let publisher = Arc::new(TestEnv::on(env.stack.clone(), env.app.config().clone()).await);
     let rx = Receiver::spawn().await;
     let ep = json!({"name": "one", "url": rx.url, "events": ["feed.created"]});
     if let Err(e) = env
         .app
-        .endpoint_create(ep.as_object().unwrap_or(&Default::default()))
+        .outgoing()
+        .create(ep.as_object().unwrap_or(&Default::default()))
         .await
     {
         eprintln!("endpoint create failed: {e}");

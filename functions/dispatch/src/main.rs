@@ -19,9 +19,11 @@ fn main() -> Result<(), lambda_runtime::Error> {
                     .deadline()
                     .duration_since(std::time::SystemTime::now())
                     .unwrap_or_default();
-                let deadline = (!app.config.local_mode).then(|| std::time::Instant::now() + left);
+                let deadline = (!app.config().local_mode).then(|| std::time::Instant::now() + left);
                 Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                    app.handle_sqs_event_until(&event.payload, deadline).await,
+                    app.deliveries()
+                        .handle_sqs_event_until(&event.payload, deadline)
+                        .await,
                 )
             }
         }))

@@ -13,9 +13,9 @@ fn main() -> Result<(), lambda_runtime::Error> {
         lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
             let app = app.clone();
             async move {
-                let resent = app.sweep_outbox().await?;
-                let rescheduled = app.sweep_deliveries().await?;
-                let expired = app.expire_grants().await?;
+                let resent = app.outbox().sweep().await?;
+                let rescheduled = app.deliveries().sweep_deliveries().await?;
+                let expired = app.members().expire_grants().await?;
                 tracing::info!(
                     resent,
                     rescheduled,

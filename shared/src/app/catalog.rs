@@ -2,27 +2,52 @@
 
 use serde_json::{json, Map, Value};
 
-use super::App;
+use super::Outbox;
 use crate::domain::events::Event;
 use crate::domain::incoming::string_field;
+use crate::domain::membership::Membership;
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::store::catalog::{slugify, CatalogEntry};
 use crate::store::keys::Kind;
+use crate::store::Store;
 
-impl App {
-    pub async fn catalog_get(&self, kind: Kind, id: i64) -> Result<CatalogEntry> {
+/// Spaces and courses.
+#[derive(Debug)]
+pub struct Catalog {
+    store: Store,
+    outbox: Outbox,
+}
+
+impl Catalog {
+    pub(crate) fn new(store: Store, outbox: Outbox) -> Self {
+        Self { store, outbox }
+    }
+
+    pub async fn list(&self, kind: Kind, req: &PageRequest) -> Result<Page<CatalogEntry>> {
+        self.store.catalog_list(kind, req).await
+    }
+
+    /// Members of a space or enrollments of a course (`404` for an unknown one).
+    pub async fn members(
+        &self,
+        kind: Kind,
+        id: i64,
+        req: &PageRequest,
+    ) -> Result<Page<Membership>> {
+        self.get(kind, id).await?;
+        self.store.list_memberships(kind, id, req).await
+    }
+
+    pub async fn get(&self, kind: Kind, id: i64) -> Result<CatalogEntry> {
         self.store
             .catalog_get(kind, id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("{} not found.", capitalized(kind))))
     }
 
-    pub async fn catalog_create(
-        &self,
-        kind: Kind,
-        body: &Map<String, Value>,
-    ) -> Result<CatalogEntry> {
+    pub async fn create(&self, kind: Kind, body: &Map<String, Value>) -> Result<CatalogEntry> {
         let title = string_field(body, "title", 200)?
             .ok_or_else(|| Error::invalid("title", "is required"))?;
         let slug = slug_field(body)?.unwrap_or_else(|| slugify(&title));
@@ -38,23 +63,24 @@ impl App {
             updated_at: now,
         };
         let item = self.store.put_catalog(kind, &entry, true)?;
-        self.commit_with_events(
-            vec![((), item)],
-            self.catalog_events(kind, "created", &entry),
-            (),
-        )
-        .await?
-        .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
+        self.outbox
+            .commit_with_events(
+                vec![((), item)],
+                self.catalog_events(kind, "created", &entry),
+                (),
+            )
+            .await?
+            .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
         Ok(entry)
     }
 
-    pub async fn catalog_update(
+    pub async fn update(
         &self,
         kind: Kind,
         id: i64,
         body: &Map<String, Value>,
     ) -> Result<CatalogEntry> {
-        let mut entry = self.catalog_get(kind, id).await?;
+        let mut entry = self.get(kind, id).await?;
         if let Some(t) = string_field(body, "title", 200)? {
             entry.title = t;
         }
@@ -66,26 +92,28 @@ impl App {
         }
         entry.updated_at = time::now_rfc3339();
         let item = self.store.put_catalog(kind, &entry, false)?;
-        self.commit_with_events(
-            vec![((), item)],
-            self.catalog_events(kind, "updated", &entry),
-            (),
-        )
-        .await?
-        .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
+        self.outbox
+            .commit_with_events(
+                vec![((), item)],
+                self.catalog_events(kind, "updated", &entry),
+                (),
+            )
+            .await?
+            .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
         Ok(entry)
     }
 
-    pub async fn catalog_delete(&self, kind: Kind, id: i64) -> Result<()> {
-        let entry = self.catalog_get(kind, id).await?;
+    pub async fn delete(&self, kind: Kind, id: i64) -> Result<()> {
+        let entry = self.get(kind, id).await?;
         let item = self.store.delete_catalog(kind, id)?;
-        self.commit_with_events(
-            vec![((), item)],
-            self.catalog_events(kind, "deleted", &entry),
-            (),
-        )
-        .await?
-        .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
+        self.outbox
+            .commit_with_events(
+                vec![((), item)],
+                self.catalog_events(kind, "deleted", &entry),
+                (),
+            )
+            .await?
+            .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
         // Memberships of a deleted space go too. Best effort: a leftover is harmless (executions
         // check that the space exists and list it as skipped) and a repeated DELETE is a 404.
         if let Err(e) = self.store.delete_memberships_of(kind, id).await {

@@ -1,25 +1,36 @@
-//! Use cases: each combines domain rules with the store, the queue and the mailer.
+//! Use cases, one service per area. Each service owns the handles it needs (private fields) and
+//! combines domain rules with them; transport asks a service, never a store.
+//!
+//! | service | what it does | handles |
+//! |---|---|---|
+//! | [`Incoming`] | executes incoming webhooks (SPEC §4), manages them, the welcome email | store, outbox, mailer, limiter |
+//! | [`Outgoing`] | manages outgoing webhooks (§6.4), publishes events (§6.2), tests, redelivers, previews | store, outbox, deliveries, resolver |
+//! | [`Deliveries`] | the delivery engine: fan-out, attempts, retries, FIFO lines, health, recover (§6.3, §6.7) | store, queue, mailer, sender, lanes |
+//! | [`Catalog`] | spaces and courses (§5) | store, outbox |
+//! | [`Members`] | member lookups, the end of timed access | store, outbox |
+//! | [`Access`] | signing in, application passwords (§7) | store |
+//! | [`Outbox`] | committing changes with their events, the fast path to SQS, the outbox sweep | store, queue |
+//!
+//! [`App`] builds them once per cold start and hands them out.
 
-pub mod auth;
+pub mod access;
 pub mod catalog;
-pub mod consumer;
-pub mod dispatch;
-pub mod endpoints;
-pub mod events;
-pub mod expiry;
-pub mod fifo;
-pub mod formats;
-pub mod health;
+pub mod deliveries;
 pub mod incoming;
-pub mod incoming_admin;
-mod incoming_member;
-pub mod incoming_provider;
-pub mod jobs;
-pub mod lanes;
 pub mod limiter;
-pub mod listings;
-pub mod recover;
-pub mod retries;
+pub mod members;
+pub mod outbox;
+pub mod outgoing;
+
+use std::sync::Arc;
+
+pub use access::Access;
+pub use catalog::Catalog;
+pub use deliveries::Deliveries;
+pub use incoming::Incoming;
+pub use members::Members;
+pub use outbox::Outbox;
+pub use outgoing::Outgoing;
 
 use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
@@ -28,18 +39,19 @@ use crate::resolver::{Resolver, SystemResolver};
 use crate::sender::Sender;
 use crate::store::Store;
 
-/// Everything a function needs, built once per cold start and shared by every request.
+/// Every service of a function, built once per cold start and shared by every request.
 #[derive(Debug)]
 pub struct App {
-    pub config: Config,
-    pub store: Store,
-    pub queue: Queue,
-    pub mailer: Mailer,
-    pub limiter: limiter::RateLimiter,
-    pub sender: Sender,
-    pub lanes: lanes::Lanes,
-    /// Resolves endpoint hosts for the save-time address check.
-    pub resolver: std::sync::Arc<dyn Resolver>,
+    config: Arc<Config>,
+    incoming: Incoming,
+    outgoing: Outgoing,
+    deliveries: Arc<Deliveries>,
+    catalog: Catalog,
+    members: Members,
+    access: Access,
+    outbox: Outbox,
+    /// The table handle, for tests that set up or inspect items directly.
+    store: Store,
 }
 
 impl App {
@@ -70,29 +82,99 @@ impl App {
         sqs: aws_sdk_sqs::Client,
         ses: aws_sdk_ses::Client,
     ) -> Self {
+        Self::build(config, dynamodb, sqs, ses, Arc::new(SystemResolver))
+    }
+
+    fn build(
+        config: Config,
+        dynamodb: aws_sdk_dynamodb::Client,
+        sqs: aws_sdk_sqs::Client,
+        ses: aws_sdk_ses::Client,
+        resolver: Arc<dyn Resolver>,
+    ) -> Self {
+        let config = Arc::new(config);
         let store = Store::new(dynamodb, config.table_name.clone());
         let queue =
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
-        let limiter = limiter::RateLimiter::new(config.rate_limit_per_minute);
         let timeout = std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1));
-        let sender = Sender::new(config.local_mode, timeout);
-        let lanes = lanes::Lanes::new(config.dispatch_concurrency, timeout);
-        Self {
-            lanes,
-            sender,
-            resolver: std::sync::Arc::new(SystemResolver),
-            config,
-            store,
+        let outbox = Outbox::new(store.clone(), queue.clone(), config.clone());
+        let deliveries = Arc::new(Deliveries::new(
+            store.clone(),
             queue,
-            mailer,
-            limiter,
+            mailer.clone(),
+            Sender::new(config.local_mode, timeout),
+            deliveries::lanes::Lanes::new(config.dispatch_concurrency, timeout),
+            outbox.clone(),
+            config.clone(),
+        ));
+        Self {
+            incoming: Incoming::new(
+                store.clone(),
+                outbox.clone(),
+                mailer,
+                limiter::RateLimiter::new(config.rate_limit_per_minute),
+                config.clone(),
+            ),
+            outgoing: Outgoing::new(
+                store.clone(),
+                outbox.clone(),
+                deliveries.clone(),
+                resolver,
+                config.clone(),
+            ),
+            catalog: Catalog::new(store.clone(), outbox.clone()),
+            members: Members::new(store.clone(), outbox.clone()),
+            access: Access::new(store.clone(), config.clone()),
+            deliveries,
+            outbox,
+            store,
+            config,
         }
     }
 
-    /// The same app with another resolver for the save-time checks (tests).
-    pub fn with_resolver(mut self, resolver: std::sync::Arc<dyn Resolver>) -> Self {
-        self.resolver = resolver;
-        self
+    /// The same app with another resolver for the save-time address checks (tests).
+    pub fn with_resolver(self, resolver: Arc<dyn Resolver>) -> Self {
+        let outgoing = self.outgoing.with_resolver(resolver);
+        Self { outgoing, ..self }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    pub fn incoming(&self) -> &Incoming {
+        &self.incoming
+    }
+
+    pub fn outgoing(&self) -> &Outgoing {
+        &self.outgoing
+    }
+
+    pub fn deliveries(&self) -> &Deliveries {
+        &self.deliveries
+    }
+
+    pub fn catalog(&self) -> &Catalog {
+        &self.catalog
+    }
+
+    pub fn members(&self) -> &Members {
+        &self.members
+    }
+
+    pub fn access(&self) -> &Access {
+        &self.access
+    }
+
+    pub fn outbox(&self) -> &Outbox {
+        &self.outbox
+    }
+
+    /// The table handle: for tests that set up or inspect items directly. Production code goes
+    /// through the services.
+    #[doc(hidden)]
+    pub fn store_for_tests(&self) -> &Store {
+        &self.store
     }
 }

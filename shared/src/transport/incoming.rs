@@ -88,7 +88,7 @@ async fn execute(app: &App, key: String, req: Request) -> Response {
     }
     let ip = source_ip(&req);
     let headers = req.headers().clone();
-    let max = app.config.max_body_bytes;
+    let max = app.config().max_body_bytes;
     let (raw, too_large) = match axum::body::to_bytes(req.into_body(), max + 1).await {
         Ok(b) if b.len() <= max => (b.to_vec(), false),
         _ => (Vec::new(), true),
@@ -129,7 +129,7 @@ async fn execute(app: &App, key: String, req: Request) -> Response {
                 .collect(),
         ),
     };
-    match app.execute(call).await {
+    match app.incoming().execute(call).await {
         Ok(done) => {
             let status =
                 axum::http::StatusCode::from_u16(done.status).unwrap_or(axum::http::StatusCode::OK);

@@ -26,12 +26,15 @@ pub fn routes() -> Router<Arc<App>> {
 
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
-    let page = app.app_password_list(&req).await?;
+    let page = app.access().app_password_list(&req).await?;
     Ok(Json(page.map(|p| p.view()).to_json("app_passwords")))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
-    let (record, password) = app.app_password_create(&json_object(&body)?).await?;
+    let (record, password) = app
+        .access()
+        .app_password_create(&json_object(&body)?)
+        .await?;
     let mut v = record.view();
     v["password"] = Value::String(password);
     v["message"] =
@@ -40,7 +43,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
 }
 
 async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    if app.app_password_revoke(seg(id, WHAT)?).await? {
+    if app.access().app_password_revoke(seg(id, WHAT)?).await? {
         Ok(message("Application password revoked."))
     } else {
         Err(Error::NotFound(format!("{WHAT} not found.")))

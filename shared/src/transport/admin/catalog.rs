@@ -58,12 +58,12 @@ fn plural(kind: Kind) -> &'static str {
 
 async fn list(State(app): State<Arc<App>>, q: Query, kind: Kind) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
-    let page = app.catalog_list(kind, &req).await?;
+    let page = app.catalog().list(kind, &req).await?;
     Ok(Json(page.map(|e| e.view()).to_json(plural(kind))))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes, kind: Kind) -> Result<Response> {
-    let e = app.catalog_create(kind, &json_object(&body)?).await?;
+    let e = app.catalog().create(kind, &json_object(&body)?).await?;
     Ok(created(
         e.view(),
         &format!("{} created successfully.", what(kind)),
@@ -72,7 +72,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes, kind: Kind) -> Result<
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg, kind: Kind) -> Result<Json<Value>> {
     Ok(Json(
-        app.catalog_get(kind, seg(id, what(kind))?).await?.view(),
+        app.catalog().get(kind, seg(id, what(kind))?).await?.view(),
     ))
 }
 
@@ -83,7 +83,7 @@ async fn update(
     kind: Kind,
 ) -> Result<Response> {
     let id = seg(id, what(kind))?;
-    let e = app.catalog_update(kind, id, &json_object(&body)?).await?;
+    let e = app.catalog().update(kind, id, &json_object(&body)?).await?;
     Ok(updated(
         e.view(),
         &format!("{} updated successfully.", what(kind)),
@@ -91,7 +91,7 @@ async fn update(
 }
 
 async fn remove(State(app): State<Arc<App>>, id: PathSeg, kind: Kind) -> Result<Response> {
-    app.catalog_delete(kind, seg(id, what(kind))?).await?;
+    app.catalog().delete(kind, seg(id, what(kind))?).await?;
     Ok(message(&format!("{} deleted successfully.", what(kind))))
 }
 
@@ -103,7 +103,7 @@ async fn memberships(
 ) -> Result<Json<Value>> {
     let id = seg(id, what(kind))?;
     let req = page_request(&query_map(q)?)?;
-    let page = app.catalog_members(kind, id, &req).await?;
+    let page = app.catalog().members(kind, id, &req).await?;
     let key = match kind {
         Kind::Space => "members",
         Kind::Course => "enrollments",

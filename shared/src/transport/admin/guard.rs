@@ -19,7 +19,7 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 
-use crate::app::auth::{Refusal, Verified};
+use crate::app::access::{Refusal, Verified};
 use crate::app::App;
 use crate::domain::auth::{self, Principal};
 use crate::error::Error;
@@ -78,6 +78,7 @@ pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response
     );
     let principal = match g
         .app
+        .access()
         .authenticate(&g.verified, credentials, source_ip(&req))
         .await
     {

@@ -31,42 +31,42 @@ pub fn routes() -> Router<Arc<App>> {
 
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
-    let base = app.config.public_base_url.clone();
-    let page = app.incoming_list(&req).await?;
+    let base = app.config().public_base_url.clone();
+    let page = app.incoming().list(&req).await?;
     Ok(Json(page.map(|w| w.view(&base)).to_json("webhooks")))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
-    let w = app.incoming_create(&json_object(&body)?).await?;
+    let w = app.incoming().create(&json_object(&body)?).await?;
     Ok(created(
-        w.view(&app.config.public_base_url),
+        w.view(&app.config().public_base_url),
         "Incoming webhook created successfully.",
     ))
 }
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
-    let w = app.incoming_get(seg(id, WHAT)?).await?;
-    Ok(Json(w.view(&app.config.public_base_url)))
+    let w = app.incoming().get(seg(id, WHAT)?).await?;
+    Ok(Json(w.view(&app.config().public_base_url)))
 }
 
 async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
     let id = seg(id, WHAT)?;
-    let w = app.incoming_update(id, &json_object(&body)?).await?;
+    let w = app.incoming().update(id, &json_object(&body)?).await?;
     Ok(updated(
-        w.view(&app.config.public_base_url),
+        w.view(&app.config().public_base_url),
         "Incoming webhook updated successfully.",
     ))
 }
 
 async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    app.incoming_delete(seg(id, WHAT)?).await?;
+    app.incoming().delete(seg(id, WHAT)?).await?;
     Ok(message("Incoming webhook deleted successfully."))
 }
 
 async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    let w = app.incoming_rotate(seg(id, WHAT)?).await?;
+    let w = app.incoming().rotate(seg(id, WHAT)?).await?;
     Ok(updated(
-        w.view(&app.config.public_base_url),
+        w.view(&app.config().public_base_url),
         "Webhook key rotated: the old URL no longer works.",
     ))
 }
@@ -74,14 +74,14 @@ async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
 /// A signed sample of the provider's purchase event, for the caller to POST to `url` (the UI's
 /// "Send sample event"): the request the provider itself would send.
 async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
-    let (w, s) = app.incoming_sample(seg(id, WHAT)?).await?;
+    let (w, s) = app.incoming().sample(seg(id, WHAT)?).await?;
     let headers: serde_json::Map<String, Value> = s
         .headers
         .into_iter()
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     Ok(Json(serde_json::json!({
-        "url": w.view(&app.config.public_base_url)["webhook_url"],
+        "url": w.view(&app.config().public_base_url)["webhook_url"],
         "method": "POST",
         "event": s.event,
         "content_type": s.content_type,
@@ -93,6 +93,6 @@ async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>>
 async fn runs(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let req = page_request(&query_map(q)?)?;
-    let page = app.incoming_runs(id, &req).await?;
+    let page = app.incoming().runs(id, &req).await?;
     Ok(Json(page.map(|r| run_view(&r)).to_json("runs")).into_response())
 }

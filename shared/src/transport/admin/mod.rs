@@ -21,7 +21,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
-use crate::app::auth::Verified;
+use crate::app::access::Verified;
 use crate::app::App;
 use crate::domain::page::PageRequest;
 use crate::error::{Error, Result};

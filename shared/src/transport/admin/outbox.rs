@@ -31,7 +31,7 @@ fn view(e: &OutboxEntry) -> Value {
 }
 
 async fn status(State(app): State<Arc<App>>) -> Result<Json<Value>> {
-    let (parked, total) = app.outbox_status().await?;
+    let (parked, total) = app.outbox().status().await?;
     Ok(Json(json!({
         "waiting": total,
         "parked": parked.iter().map(view).collect::<Vec<_>>(),
@@ -44,6 +44,6 @@ async fn redrive(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
             "No parked outbox batch has this id.".into(),
         ));
     };
-    app.outbox_redrive(&batch_id).await?;
+    app.outbox().redrive(&batch_id).await?;
     Ok(message("The batch was sent to the event queue again."))
 }

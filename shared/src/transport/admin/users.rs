@@ -27,7 +27,7 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     if let Some(raw) = q.get("email") {
         let email = normalize_email(raw)
             .ok_or_else(|| Error::invalid("email", "is not a valid email address"))?;
-        let state = app.member_by_email(&email).await?;
+        let state = app.members().by_email(&email).await?;
         let items: Vec<Value> = state
             .member
             .is_some()
@@ -44,16 +44,12 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
         };
         return Ok(Json(page.to_json("users")));
     }
-    let page = app.member_list(&req).await?;
+    let page = app.members().list(&req).await?;
     Ok(Json(page.map(|m| m.public()).to_json("users")))
 }
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
     let id = seg(id, "User")?;
-    let state = app
-        .store
-        .member_by_id(id)
-        .await?
-        .ok_or_else(|| Error::NotFound("User not found.".into()))?;
+    let state = app.members().by_id(id).await?;
     Ok(Json(state.view()))
 }

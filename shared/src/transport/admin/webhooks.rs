@@ -50,37 +50,37 @@ fn resource() -> Router<Arc<App>> {
 
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
-    let page = app.endpoint_list(&req).await?;
+    let page = app.outgoing().list(&req).await?;
     Ok(Json(page.map(|e| e.view()).to_json("webhooks")))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
-    let e = app.endpoint_create(&json_object(&body)?).await?;
+    let e = app.outgoing().create(&json_object(&body)?).await?;
     Ok(created(e.view(), "Webhook created successfully."))
 }
 
 /// The body a format renders for a sample event (nothing is sent or stored).
 async fn preview(State(app): State<Arc<App>>, body: Bytes) -> Result<Json<Value>> {
-    Ok(Json(app.preview(&json_object(&body)?)?))
+    Ok(Json(app.outgoing().preview(&json_object(&body)?)?))
 }
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
-    Ok(Json(app.endpoint_get(seg(id, WHAT)?).await?.view()))
+    Ok(Json(app.outgoing().get(seg(id, WHAT)?).await?.view()))
 }
 
 async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
     let id = seg(id, WHAT)?;
-    let e = app.endpoint_update(id, &json_object(&body)?).await?;
+    let e = app.outgoing().update(id, &json_object(&body)?).await?;
     Ok(updated(e.view(), "Webhook updated successfully."))
 }
 
 async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    app.endpoint_delete(seg(id, WHAT)?).await?;
+    app.outgoing().delete(seg(id, WHAT)?).await?;
     Ok(message("Webhook deleted successfully."))
 }
 
 async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    let e = app.endpoint_rotate_secret(seg(id, WHAT)?).await?;
+    let e = app.outgoing().rotate_secret(seg(id, WHAT)?).await?;
     Ok(updated(
         e.view(),
         "Webhook secret rotated: deliveries are now signed with the new secret.",
@@ -88,7 +88,7 @@ async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
 }
 
 async fn test(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
-    let (delivery, outcome) = app.endpoint_test(seg(id, WHAT)?).await?;
+    let (delivery, outcome) = app.outgoing().test(seg(id, WHAT)?).await?;
     let message = if outcome.success() {
         "Webhook test successful.".to_string()
     } else {
@@ -114,7 +114,7 @@ async fn deliveries(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Resul
                 .ok_or_else(|| Error::invalid("status", "must be success, failed or pending"))?,
         ),
     };
-    let page = app.endpoint_deliveries(id, status, &req).await?;
+    let page = app.outgoing().deliveries(id, status, &req).await?;
     Ok(Json(page.map(|d| d.summary()).to_json("deliveries")))
 }
 
@@ -135,17 +135,13 @@ fn delivery_path(p: DeliveryPath) -> Result<(i64, String)> {
 
 async fn delivery(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Json<Value>> {
     let (id, did) = delivery_path(p)?;
-    let d = app
-        .store
-        .delivery_get(id, &did)
-        .await?
-        .ok_or_else(|| Error::NotFound("Delivery not found.".into()))?;
+    let d = app.outgoing().delivery(id, &did).await?;
     Ok(Json(d.detail()))
 }
 
 async fn redeliver(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Response> {
     let (id, did) = delivery_path(p)?;
-    let d = app.redeliver(id, &did).await?;
+    let d = app.outgoing().redeliver(id, &did).await?;
     let ok = d.status == DeliveryStatus::Success;
     let mut v = d.detail();
     v["success"] = json!(ok);
@@ -161,7 +157,10 @@ async fn redeliver(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Respo
 
 async fn recover(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
     let id = seg(id, WHAT)?;
-    let job = app.recover_start(id, &json_object(&body)?).await?;
+    let job = app
+        .deliveries()
+        .recover_start(id, &json_object(&body)?)
+        .await?;
     Ok((StatusCode::ACCEPTED, Json(job.view())).into_response())
 }
 
@@ -172,10 +171,10 @@ async fn recover_status(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<
     if rid.len() != 26 || !rid.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(not_found());
     }
-    Ok(Json(app.recover_get(id, &rid).await?.view()))
+    Ok(Json(app.deliveries().recover_get(id, &rid).await?.view()))
 }
 
 async fn publish(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
-    let event_id = app.publish(&json_object(&body)?).await?;
+    let event_id = app.outgoing().publish(&json_object(&body)?).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))).into_response())
 }

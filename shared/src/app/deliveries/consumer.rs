@@ -7,11 +7,11 @@ use serde_json::Value;
 
 use super::jobs::JobMessage;
 use super::retries::RetryMessage;
-use super::App;
+use super::Deliveries;
 use crate::domain::events::EventBatch;
 use crate::error::Result;
 
-impl App {
+impl Deliveries {
     /// Handles one queue message (first receipt); an `Err` returns it to the queue.
     pub async fn handle_message(&self, body: &str) -> Result<()> {
         self.handle_received(body, false).await
@@ -66,7 +66,7 @@ impl App {
         self.handle_sqs_event_until(event, None).await
     }
 
-    /// [`App::handle_sqs_event`] within an invocation that must end by `deadline`: no send
+    /// [`Deliveries::handle_sqs_event`] within an invocation that must end by `deadline`: no send
     /// starts when one attempt no longer fits, and the records concerned are reported failed.
     pub async fn handle_sqs_event_until(
         &self,

@@ -14,7 +14,7 @@ use futures::{stream, StreamExt};
 use serde_json::Value;
 
 use super::retries::{decide, RetryRef};
-use super::App;
+use super::Deliveries;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
 use crate::domain::events::Event;
@@ -49,9 +49,9 @@ struct Sent {
     outcome: Option<(SendOutcome, bool, jiff::Timestamp)>,
 }
 
-impl App {
+impl Deliveries {
     /// Sends the first attempt of every delivery the events call for, then records them in
-    /// batches (see [`App::record_first_attempts`]).
+    /// batches (see [`Deliveries::record_first_attempts`]).
     pub async fn fan_out(&self, events: &[Event]) -> Result<()> {
         let mut sends = Vec::new();
         let mut lines = std::collections::BTreeSet::new();

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use super::App;
+use super::Incoming;
 use crate::domain::incoming::run::WelcomeEmail;
 use crate::domain::incoming::{IncomingWebhook, Payload};
 use crate::domain::member::{self, Member};
@@ -37,7 +37,7 @@ impl NewMember {
     }
 }
 
-impl App {
+impl Incoming {
     /// Sends the welcome email of a member this call created; a failure is reported in the
     /// response (and in the stored response of a repeatable call).
     pub(crate) async fn welcome(

@@ -7,13 +7,20 @@
 //! outbox batch. A failed condition re-plans from fresh state, so concurrent calls converge and
 //! never half-apply. The queue send and the welcome email follow, concurrently.
 
+pub mod admin;
+mod new_member;
+pub mod provider;
+
 use std::collections::BTreeSet;
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use serde_json::Value;
 
-use super::incoming_member::NewMember;
-use super::App;
+use self::new_member::NewMember;
+use super::limiter::RateLimiter;
+use super::Outbox;
+use crate::config::Config;
 use crate::domain::incoming::plan::{self, Intent};
 use crate::domain::incoming::providers::{Headers, Source};
 use crate::domain::incoming::rules::ObjectState;
@@ -21,10 +28,13 @@ use crate::domain::incoming::run::{Run, RunOutcome};
 use crate::domain::incoming::{IncomingWebhook, Payload};
 use crate::domain::member;
 use crate::domain::membership::{Kind, MemberState};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
+use crate::mail::Mailer;
 use crate::store::execution::{conflict, Conflict, Tag};
 use crate::store::incoming::StoredResponse;
+use crate::store::Store;
 
 /// One call of the webhook URL, as the transport layer hands it over.
 #[derive(Clone, Default)]
@@ -88,7 +98,44 @@ pub(crate) struct Execution<'a> {
 
 const MAX_ATTEMPTS: usize = 8;
 
-impl App {
+/// Incoming webhooks: executing calls, managing the webhooks, the welcome email.
+#[derive(Debug)]
+pub struct Incoming {
+    store: Store,
+    outbox: Outbox,
+    /// The welcome email.
+    mailer: Mailer,
+    limiter: RateLimiter,
+    config: Arc<Config>,
+}
+
+impl Incoming {
+    pub(crate) fn new(
+        store: Store,
+        outbox: Outbox,
+        mailer: Mailer,
+        limiter: RateLimiter,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            store,
+            outbox,
+            mailer,
+            limiter,
+            config,
+        }
+    }
+
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
+        self.store.webhook_list(req).await
+    }
+
+    /// An incoming webhook's activity log, newest first (`404` for an unknown webhook).
+    pub async fn runs(&self, id: i64, req: &PageRequest) -> Result<Page<Run>> {
+        self.get(id).await?;
+        self.store.runs(id, req).await
+    }
+
     /// Executes one call; every outcome, success or not, is an [`Executed`] or an [`Error`]
     /// rendered in the incoming shape.
     pub async fn execute(&self, call: Call) -> Result<Executed> {
@@ -296,6 +343,7 @@ impl App {
             ));
         }
         if let Err(failed) = self
+            .outbox
             .commit_with_events(items, plan.events.clone(), Tag::Other)
             .await?
         {

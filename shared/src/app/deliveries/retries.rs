@@ -6,7 +6,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::dispatch::Trigger;
-use super::App;
+use super::Deliveries;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{retry_delay, Endpoint};
 use crate::domain::time;
@@ -33,7 +33,7 @@ pub(crate) struct RetryMessage {
     pub(crate) retry: RetryRef,
 }
 
-impl App {
+impl Deliveries {
     /// Puts the next attempt of a pending delivery on the queue.
     pub(crate) async fn schedule_retry(&self, d: &Delivery) -> Result<()> {
         let not_before = d

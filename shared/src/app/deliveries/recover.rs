@@ -8,7 +8,7 @@ use serde_json::{json, Map, Value};
 
 use super::dispatch::Trigger;
 use super::jobs::JobMessage;
-use super::App;
+use super::Deliveries;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::store::jobs::{JobStatus, RecoverJob};
@@ -46,7 +46,7 @@ fn parse_since(body: &Map<String, Value>) -> Result<jiff::Timestamp> {
     }
 }
 
-impl App {
+impl Deliveries {
     /// `POST /admin/webhooks/{id}/recover`: counts the failed deliveries since `since`, stores
     /// the job and queues its first step.
     pub async fn recover_start(
@@ -55,7 +55,10 @@ impl App {
         body: &Map<String, Value>,
     ) -> Result<RecoverJob> {
         let since = parse_since(body)?;
-        self.endpoint_get(webhook_id).await?;
+        self.store
+            .endpoint_get(webhook_id)
+            .await?
+            .ok_or_else(|| Error::NotFound("Webhook not found.".into()))?;
         let ms = u64::try_from(since.as_millisecond()).unwrap_or(0);
         let after = ulid::Ulid::from_parts(ms, 0).to_string();
         let total = self.store.failed_after_count(webhook_id, &after).await?;

@@ -7,7 +7,7 @@
 use serde_json::json;
 
 use super::dispatch::Trigger;
-use super::App;
+use super::Deliveries;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::events::Event;
@@ -21,7 +21,7 @@ const GONE: &str = "HTTP 410 Gone: the endpoint asked to stop deliveries";
 pub const DISABLED: &str = "endpoint.disabled";
 pub const RECOVERED: &str = "endpoint.recovered";
 
-impl App {
+impl Deliveries {
     /// Writes what an attempt changed about its endpoint.
     pub(crate) async fn record_health(
         &self,
@@ -64,6 +64,7 @@ impl App {
         );
         let update = self.store.endpoint_disable(ep.id(), error)?;
         if self
+            .outbox
             .commit_with_events(vec![((), update)], vec![event], ())
             .await?
             .is_ok()
@@ -83,6 +84,7 @@ impl App {
         );
         let update = self.store.endpoint_recovered(ep.id(), now)?;
         Ok(self
+            .outbox
             .commit_with_events(vec![((), update)], vec![event], ())
             .await?
             .is_ok())

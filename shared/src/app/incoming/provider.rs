@@ -5,8 +5,8 @@
 
 use serde_json::{json, Value};
 
-use super::incoming::{Call, ErrorKind, Executed, Execution};
-use super::App;
+use super::Incoming;
+use super::{Call, ErrorKind, Executed, Execution};
 use crate::domain::incoming::plan::Intent;
 use crate::domain::incoming::providers::{self, Body, ProviderEvent, Source};
 use crate::domain::incoming::rules::{self, Action};
@@ -62,7 +62,7 @@ fn skipped_body(outcome: RunOutcome, reason: &str, event: Option<&str>) -> Value
     })
 }
 
-impl App {
+impl Incoming {
     /// A call of a webhook whose `source` is a provider; the caller records refusals.
     pub(crate) async fn execute_provider(
         &self,

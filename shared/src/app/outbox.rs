@@ -2,18 +2,37 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
-use super::App;
+use std::sync::Arc;
+
+use crate::config::Config;
 use crate::domain::events::{Event, EventBatch};
 use crate::domain::incoming::limits;
 use crate::domain::time;
 use crate::error::{Error, Result};
+use crate::queue::Queue;
 use crate::store::outbox::OutboxEntry;
-use crate::store::TxResult;
+use crate::store::{Store, TxResult};
 
 /// Re-sends of one outbox batch before it is parked.
 pub const MAX_OUTBOX_SENDS: u32 = 5;
 
-impl App {
+/// The outbox: changes committed with their events, then sent to the event queue.
+#[derive(Clone, Debug)]
+pub struct Outbox {
+    store: Store,
+    queue: Queue,
+    config: Arc<Config>,
+}
+
+impl Outbox {
+    pub(crate) fn new(store: Store, queue: Queue, config: Arc<Config>) -> Self {
+        Self {
+            store,
+            queue,
+            config,
+        }
+    }
+
     /// Writes `items` and, in the same transaction, outbox batches with `events` (one unless
     /// they exceed an SQS message); after the commit the batches are sent to SQS in order. A failed send is only logged: the sweeper re-sends
     /// whatever stays in the outbox.
@@ -49,7 +68,7 @@ impl App {
     /// batch re-sent [`MAX_OUTBOX_SENDS`] times without being fanned out is parked — logged as
     /// `outbox batch parked` (the template's alarm counts those), listed by `GET /admin/outbox`
     /// and redriven by an operator.
-    pub async fn sweep_outbox(&self) -> Result<usize> {
+    pub async fn sweep(&self) -> Result<usize> {
         let grace = self.config.outbox_grace_seconds;
         let now = time::now().as_second();
         let mut sent = 0;
@@ -77,7 +96,7 @@ impl App {
     }
 
     /// Parked outbox batches (oldest first) and how many batches wait in the outbox in all.
-    pub async fn outbox_status(&self) -> Result<(Vec<OutboxEntry>, usize)> {
+    pub async fn status(&self) -> Result<(Vec<OutboxEntry>, usize)> {
         let all = self.store.outbox_entries().await?;
         let total = all.len();
         let mut parked: Vec<OutboxEntry> = all.into_iter().filter(|e| e.parked).collect();
@@ -87,7 +106,7 @@ impl App {
 
     /// Sends a parked batch to the queue again (its re-send count starts over); `404` when no
     /// parked batch has this id.
-    pub async fn outbox_redrive(&self, batch_id: &str) -> Result<()> {
+    pub async fn redrive(&self, batch_id: &str) -> Result<()> {
         let shard = EventBatch::shard_of_id(batch_id)
             .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
         let body = self

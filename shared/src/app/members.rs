@@ -1,15 +1,48 @@
-//! Timed access: the sweeper ends grants whose time is up, found through the expiry index.
+//! Members: lookups for the admin API, and timed access — the sweeper ends grants whose time
+//! is up, found through the expiry index.
 
-use super::App;
+use super::Outbox;
 use crate::domain::incoming::limits::MAX_CHANGES;
 use crate::domain::incoming::plan::{self, Op};
+use crate::domain::member::Member;
+use crate::domain::membership::MemberState;
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::store::Store;
 
 /// Memberships looked at per sweep (the next sweep continues).
 const PER_SWEEP: i32 = 200;
 
-impl App {
+/// Members and their access.
+#[derive(Debug)]
+pub struct Members {
+    store: Store,
+    outbox: Outbox,
+}
+
+impl Members {
+    pub(crate) fn new(store: Store, outbox: Outbox) -> Self {
+        Self { store, outbox }
+    }
+
+    /// A member's profile, spaces and courses by (normalized) email.
+    pub async fn by_email(&self, email: &str) -> Result<MemberState> {
+        self.store.member_state(email).await
+    }
+
+    /// A member by id (`404` when there is none).
+    pub async fn by_id(&self, id: i64) -> Result<MemberState> {
+        self.store
+            .member_by_id(id)
+            .await?
+            .ok_or_else(|| Error::NotFound("User not found.".into()))
+    }
+
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<Member>> {
+        self.store.list_users(req).await
+    }
+
     /// Ends the timed access that expired before `now`: removes memberships whose every grant
     /// ended (emitting `space.member_left` / `course.unenrolled` with `reason: "expired"`) and
     /// drops ended grants from the others. Each member's changes commit conditionally on the
@@ -20,7 +53,7 @@ impl App {
         self.expire_grants_at(time::now()).await
     }
 
-    /// [`App::expire_grants`] as if it were `now` (tests move the clock forward).
+    /// [`Members::expire_grants`] as if it were `now` (tests move the clock forward).
     pub async fn expire_grants_at(&self, now: jiff::Timestamp) -> Result<usize> {
         let now = time::rfc3339(now);
         let mut removed = 0;
@@ -45,7 +78,12 @@ impl App {
                     items.push(((), item));
                     events.extend(event.clone());
                 }
-                if self.commit_with_events(items, events, ()).await?.is_ok() {
+                if self
+                    .outbox
+                    .commit_with_events(items, events, ())
+                    .await?
+                    .is_ok()
+                {
                     removed += gone;
                 }
             }

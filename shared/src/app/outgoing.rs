@@ -1,20 +1,27 @@
 //! Managing outgoing webhooks (SPEC §6.4), testing and redelivering, publishing events (§6.2).
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::{json, Map, Value};
 
-use super::dispatch::Trigger;
-use super::App;
+use super::deliveries::Trigger;
+use super::{Deliveries, Outbox};
+use crate::config::Config;
+use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{
     check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
 };
 use crate::domain::events::{is_catalog_event, Event};
-use crate::domain::format::{patch::validate, DestinationPatch};
+use crate::domain::format::patch::{render_sample, validate};
+use crate::domain::format::{Destination, DestinationPatch};
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
+use crate::resolver::Resolver;
 use crate::sender::SendOutcome;
 use crate::store::deliveries::Delivery;
+use crate::store::Store;
 
 /// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
 /// and the batch travels on SQS.
@@ -24,8 +31,63 @@ fn not_found() -> Error {
     Error::NotFound("Webhook not found.".into())
 }
 
-impl App {
-    pub async fn endpoint_get(&self, id: i64) -> Result<Endpoint> {
+/// Outgoing webhooks: their configuration, tests, redeliveries, and publishing events.
+#[derive(Debug)]
+pub struct Outgoing {
+    store: Store,
+    outbox: Outbox,
+    deliveries: Arc<Deliveries>,
+    /// Resolves endpoint hosts for the save-time address check.
+    resolver: Arc<dyn Resolver>,
+    config: Arc<Config>,
+}
+
+impl Outgoing {
+    pub(crate) fn new(
+        store: Store,
+        outbox: Outbox,
+        deliveries: Arc<Deliveries>,
+        resolver: Arc<dyn Resolver>,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            store,
+            outbox,
+            deliveries,
+            resolver,
+            config,
+        }
+    }
+
+    pub(crate) fn with_resolver(self, resolver: Arc<dyn Resolver>) -> Self {
+        Self { resolver, ..self }
+    }
+
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<Endpoint>> {
+        self.store.endpoint_list(req).await
+    }
+
+    /// An endpoint's deliveries, newest first, optionally in one status (`404` for an unknown
+    /// endpoint).
+    pub async fn deliveries(
+        &self,
+        id: i64,
+        status: Option<DeliveryStatus>,
+        req: &PageRequest,
+    ) -> Result<Page<Delivery>> {
+        self.get(id).await?;
+        self.store.deliveries(id, status, req).await
+    }
+
+    /// One delivery of an endpoint (`404` when there is none).
+    pub async fn delivery(&self, id: i64, delivery: &str) -> Result<Delivery> {
+        self.store
+            .delivery_get(id, delivery)
+            .await?
+            .ok_or_else(|| Error::NotFound("Delivery not found.".into()))
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Endpoint> {
         self.store.endpoint_get(id).await?.ok_or_else(not_found)
     }
 
@@ -49,7 +111,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn endpoint_create(&self, body: &Map<String, Value>) -> Result<Endpoint> {
+    pub async fn create(&self, body: &Map<String, Value>) -> Result<Endpoint> {
         let patch = EndpointPatch::from_json(body, true, self.config.local_mode)?;
         let format = DestinationPatch::from_json(body)?;
         if let Some(u) = &patch.url {
@@ -92,13 +154,13 @@ impl App {
         Ok(endpoint)
     }
 
-    pub async fn endpoint_update(&self, id: i64, body: &Map<String, Value>) -> Result<Endpoint> {
+    pub async fn update(&self, id: i64, body: &Map<String, Value>) -> Result<Endpoint> {
         let patch = EndpointPatch::from_json(body, false, self.config.local_mode)?;
         let format = DestinationPatch::from_json(body)?;
         if let Some(u) = &patch.url {
             self.check_resolved(u).await?;
         }
-        let current = self.endpoint_get(id).await?;
+        let current = self.get(id).await?;
         let status = patch.status;
         let reactivated =
             current.status == EndpointStatus::Failed && status == Some(EndpointStatus::Active);
@@ -131,13 +193,13 @@ impl App {
             })
     }
 
-    pub async fn endpoint_rotate_secret(&self, id: i64) -> Result<Endpoint> {
-        let mut config = self.endpoint_get(id).await?.config;
+    pub async fn rotate_secret(&self, id: i64) -> Result<Endpoint> {
+        let mut config = self.get(id).await?.config;
         config.secret = secret::endpoint_secret();
         self.save_endpoint(config, None, false).await
     }
 
-    pub async fn endpoint_delete(&self, id: i64) -> Result<()> {
+    pub async fn delete(&self, id: i64) -> Result<()> {
         if self.store.endpoint_delete(id).await? {
             Ok(())
         } else {
@@ -146,8 +208,8 @@ impl App {
     }
 
     /// A synchronous, signed `webhook.test` delivery, logged like any other.
-    pub async fn endpoint_test(&self, id: i64) -> Result<(Delivery, SendOutcome)> {
-        let ep = self.endpoint_get(id).await?;
+    pub async fn test(&self, id: i64) -> Result<(Delivery, SendOutcome)> {
+        let ep = self.get(id).await?;
         let event = Event::new(
             "webhook.test",
             json!({"message": "This is a test delivery from Switchboard.", "webhook_id": id, "webhook_name": ep.config.name}),
@@ -155,16 +217,17 @@ impl App {
             None,
         );
         let did = delivery_id(&event.event_id, id);
-        let d = match self.new_delivery(&ep, &event, None, did) {
+        let d = match self.deliveries.new_delivery(&ep, &event, None, did) {
             Ok(d) => {
                 // Record it first so the attempt's conditional save has something to update.
                 self.store
                     .delivery_create(&d, self.config.log_retention_days)
                     .await?;
-                self.attempt(&ep, d, Trigger::Manual).await?
+                self.deliveries.attempt(&ep, d, Trigger::Manual).await?
             }
             Err(d) => {
-                self.record_unrendered(&ep, d, Trigger::Manual, None)
+                self.deliveries
+                    .record_unrendered(&ep, d, Trigger::Manual, None)
                     .await?
             }
         };
@@ -175,20 +238,49 @@ impl App {
     /// A new attempt of an existing delivery: same id, same body, fresh timestamp and signature
     /// (a body that could not be rendered is rendered now, with the current format).
     pub async fn redeliver(&self, id: i64, delivery: &str) -> Result<Delivery> {
-        let ep = self.endpoint_get(id).await?;
+        let ep = self.get(id).await?;
         let d = self
             .store
             .delivery_get(id, delivery)
             .await?
             .ok_or_else(|| Error::NotFound("Delivery not found.".into()))?;
         let prev = d.attempts.len();
-        match self.redelivery_body(&ep, d) {
-            Ok(d) => self.attempt(&ep, d, Trigger::Manual).await,
+        match self.deliveries.redelivery_body(&ep, d) {
+            Ok(d) => self.deliveries.attempt(&ep, d, Trigger::Manual).await,
             Err(d) => {
-                self.record_unrendered(&ep, d, Trigger::Manual, Some(prev))
+                self.deliveries
+                    .record_unrendered(&ep, d, Trigger::Manual, Some(prev))
                     .await
             }
         }
+    }
+
+    /// `POST /admin/webhooks/preview`: the body a format renders for a sample event. Nothing
+    /// is sent or stored.
+    pub fn preview(&self, body: &Map<String, Value>) -> Result<Value> {
+        let event = match body.get("event") {
+            None | Some(Value::Null) => "webhook.test".to_string(),
+            Some(Value::String(s)) if is_catalog_event(s.trim()) => s.trim().to_string(),
+            Some(Value::String(s)) => {
+                return Err(Error::bad_event(&crate::domain::incoming::truncate(s, 80)))
+            }
+            Some(_) => return Err(Error::invalid("event", "must be an event type")),
+        };
+        let url = match body.get("url") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(u)) => Some(u.trim()),
+            Some(_) => return Err(Error::invalid("url", "must be a string")),
+        };
+        let mut dest = Destination::default();
+        DestinationPatch::from_json(body)?.apply(&mut dest, url);
+        let rendered =
+            render_sample(&dest, &event, 1).map_err(|e| Error::invalid(e.field, e.reason))?;
+        Ok(json!({
+            "event": event,
+            "format": dest.format,
+            "content_type": rendered.content_type,
+            "body": rendered.body,
+        }))
     }
 
     /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.
@@ -233,7 +325,8 @@ impl App {
         };
         let event = Event::new(&name, data, user_id, xprofile);
         let id = event.event_id.clone();
-        self.commit_with_events(Vec::new(), vec![event], ())
+        self.outbox
+            .commit_with_events(Vec::new(), vec![event], ())
             .await?
             .map_err(|_| Error::Dependency("the event could not be stored".into()))?;
         Ok(id)

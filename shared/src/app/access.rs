@@ -4,17 +4,19 @@
 
 use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use serde_json::{Map, Value};
 
-use super::App;
+use crate::config::Config;
 use crate::domain::auth::{
     self, app_password_id, check_app_password_name, Credentials, Principal, Scope,
 };
+use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::store::app_passwords::{AppPassword, CreateOutcome};
+use crate::store::Store;
 
 /// `last_used_at` is written at most once per this many seconds per application password.
 pub const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
@@ -74,7 +76,18 @@ fn ct_eq(a: &str, b: &str) -> bool {
     subtle::ConstantTimeEq::ct_eq(a.as_bytes(), b.as_bytes()).into()
 }
 
-impl App {
+/// Signing in and application passwords.
+#[derive(Debug)]
+pub struct Access {
+    store: Store,
+    config: Arc<Config>,
+}
+
+impl Access {
+    pub(crate) fn new(store: Store, config: Arc<Config>) -> Self {
+        Self { store, config }
+    }
+
     /// Signs a request in. `Err` only when a dependency failed.
     pub async fn authenticate(
         &self,
@@ -211,5 +224,14 @@ impl App {
                 record.name
             ))),
         }
+    }
+
+    pub async fn app_password_list(&self, req: &PageRequest) -> Result<Page<AppPassword>> {
+        self.store.app_password_list(req).await
+    }
+
+    /// Revokes an application password at once; `false` when there was none.
+    pub async fn app_password_revoke(&self, id: i64) -> Result<bool> {
+        self.store.app_password_delete(id).await
     }
 }

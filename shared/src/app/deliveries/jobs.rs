@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::retries::RetryRef;
-use super::App;
+use super::Deliveries;
 use crate::domain::time;
 use crate::error::{Error, Result};
 
@@ -33,7 +33,7 @@ impl JobMessage {
     }
 }
 
-impl App {
+impl Deliveries {
     pub(crate) async fn send_job(&self, job: &JobMessage, delay_seconds: i32) -> Result<()> {
         let body = serde_json::to_string(job).map_err(Error::dep)?;
         self.queue.send_slow(body, delay_seconds).await

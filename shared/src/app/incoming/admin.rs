@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::App;
+use super::Incoming;
 use crate::domain::incoming::providers::{self, Sample};
 use crate::domain::incoming::{IncomingWebhook, WebhookPatch, WebhookStatus};
 use crate::domain::{secret, time};
@@ -13,8 +13,8 @@ fn not_found() -> Error {
     Error::NotFound("Incoming webhook not found.".into())
 }
 
-impl App {
-    pub async fn incoming_get(&self, id: i64) -> Result<IncomingWebhook> {
+impl Incoming {
+    pub async fn get(&self, id: i64) -> Result<IncomingWebhook> {
         self.store.webhook_get(id).await?.ok_or_else(not_found)
     }
 
@@ -68,7 +68,7 @@ impl App {
         Ok(())
     }
 
-    pub async fn incoming_create(&self, body: &Map<String, Value>) -> Result<IncomingWebhook> {
+    pub async fn create(&self, body: &Map<String, Value>) -> Result<IncomingWebhook> {
         let patch = WebhookPatch::from_json(body, true)?;
         self.check_references(&patch).await?;
         let id = self.store.next_id("incoming_webhook").await?;
@@ -111,14 +111,10 @@ impl App {
         Ok(w)
     }
 
-    pub async fn incoming_update(
-        &self,
-        id: i64,
-        body: &Map<String, Value>,
-    ) -> Result<IncomingWebhook> {
+    pub async fn update(&self, id: i64, body: &Map<String, Value>) -> Result<IncomingWebhook> {
         let patch = WebhookPatch::from_json(body, false)?;
         self.check_references(&patch).await?;
-        let mut w = self.incoming_get(id).await?;
+        let mut w = self.get(id).await?;
         patch.apply(&mut w);
         w.check_limits()?;
         self.save_incoming(w, None).await
@@ -126,8 +122,8 @@ impl App {
 
     /// A signed sample purchase event for a provider webhook (`400` for `form`, or when its
     /// provider signs and no `source_secret` is set).
-    pub async fn incoming_sample(&self, id: i64) -> Result<(IncomingWebhook, Sample)> {
-        let w = self.incoming_get(id).await?;
+    pub async fn sample(&self, id: i64) -> Result<(IncomingWebhook, Sample)> {
+        let w = self.get(id).await?;
         let secret = w
             .source_secret
             .as_ref()
@@ -152,8 +148,8 @@ impl App {
     }
 
     /// New key; the old URL stops working with the same transaction.
-    pub async fn incoming_rotate(&self, id: i64) -> Result<IncomingWebhook> {
-        let mut w = self.incoming_get(id).await?;
+    pub async fn rotate(&self, id: i64) -> Result<IncomingWebhook> {
+        let mut w = self.get(id).await?;
         let old = std::mem::replace(&mut w.key, secret::webhook_key());
         self.save_incoming(w, Some(&old)).await
     }
@@ -180,8 +176,8 @@ impl App {
         Ok(w)
     }
 
-    pub async fn incoming_delete(&self, id: i64) -> Result<()> {
-        let w = self.incoming_get(id).await?;
+    pub async fn delete(&self, id: i64) -> Result<()> {
+        let w = self.get(id).await?;
         let items = self
             .store
             .delete_webhook_items(&w)?

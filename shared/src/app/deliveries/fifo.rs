@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::dispatch::Trigger;
 use super::jobs::JobMessage;
-use super::App;
+use super::Deliveries;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::time;
@@ -29,7 +29,7 @@ enum LineState {
     OutOfTime,
 }
 
-impl App {
+impl Deliveries {
     pub(crate) async fn kick_line(&self, webhook_id: i64, delay_seconds: i32) -> Result<()> {
         self.send_job(&JobMessage::Line { webhook_id }, delay_seconds)
             .await

@@ -1,26 +1,23 @@
 //! Delivery bodies in the endpoint's format (SPEC §6.8): rendering a new delivery, recording
 //! one that cannot be rendered, re-rendering it on redelivery, and the admin preview.
 
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 
 use super::dispatch::Trigger;
-use super::App;
+use super::Deliveries;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
-use crate::domain::events::{is_catalog_event, Event};
-use crate::domain::format::patch::render_sample;
-use crate::domain::format::{
-    render, standard, Destination, DestinationPatch, EventContext, RenderError, JSON,
-};
+use crate::domain::events::Event;
+use crate::domain::format::{render, standard, EventContext, RenderError, JSON};
 use crate::domain::time;
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::store::deliveries::{Attempt, Delivery};
 
 /// Marks a delivery whose body could not be rendered: its `payload` is then the standard
 /// envelope of the event, kept so that a redelivery can render it again.
 const NOT_RENDERED: &str = "not sent: the body could not be rendered";
 
-impl App {
+impl Deliveries {
     /// The delivery of `event` to `ep`, with its body in the endpoint's format. `Err` is the
     /// same delivery, `failed`, when the body cannot be rendered (see [`Self::record_unrendered`]).
     pub(crate) fn new_delivery(
@@ -131,34 +128,6 @@ impl App {
             }
             Err(e) => Err(Box::new(unrendered(d, &e))),
         }
-    }
-
-    /// `POST /admin/webhooks/preview`: the body a format renders for a sample event. Nothing
-    /// is sent or stored.
-    pub fn preview(&self, body: &Map<String, Value>) -> Result<Value> {
-        let event = match body.get("event") {
-            None | Some(Value::Null) => "webhook.test".to_string(),
-            Some(Value::String(s)) if is_catalog_event(s.trim()) => s.trim().to_string(),
-            Some(Value::String(s)) => {
-                return Err(Error::bad_event(&crate::domain::incoming::truncate(s, 80)))
-            }
-            Some(_) => return Err(Error::invalid("event", "must be an event type")),
-        };
-        let url = match body.get("url") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(u)) => Some(u.trim()),
-            Some(_) => return Err(Error::invalid("url", "must be a string")),
-        };
-        let mut dest = Destination::default();
-        DestinationPatch::from_json(body)?.apply(&mut dest, url);
-        let rendered =
-            render_sample(&dest, &event, 1).map_err(|e| Error::invalid(e.field, e.reason))?;
-        Ok(json!({
-            "event": event,
-            "format": dest.format,
-            "content_type": rendered.content_type,
-            "body": rendered.body,
-        }))
     }
 }
 

@@ -1,0 +1,70 @@
+//! The delivery engine (SPEC §6.3, §6.7): what `dispatch` does with each queue message.
+//!
+//! | file | part |
+//! |---|---|
+//! | [`consumer`] | the SQS adapter's other side: one queue message → batch, retry or job |
+//! | [`dispatch`] | fan-out: match events to endpoints, first attempts, records in batches |
+//! | [`lanes`] | fast lane / slow lane, the circuit breaker, one send budget per instance |
+//! | [`retries`] | the retry schedule on the slow lane |
+//! | [`fifo`] | ordered endpoints: one delivery at a time, in publish order |
+//! | [`formats`] | rendering a delivery's body in its endpoint's format |
+//! | [`health`] | an endpoint's health after each attempt; disabling and telling the operator |
+//! | [`jobs`] | background jobs carried by the queue; the sweeper's overdue check |
+//! | [`recover`] | re-attempting an endpoint's failed deliveries since a time |
+
+pub mod consumer;
+pub mod dispatch;
+pub mod fifo;
+pub mod formats;
+pub mod health;
+pub mod jobs;
+pub mod lanes;
+pub mod recover;
+pub mod retries;
+
+use std::sync::Arc;
+
+pub use dispatch::Trigger;
+
+use super::Outbox;
+use crate::config::Config;
+use crate::mail::Mailer;
+use crate::queue::Queue;
+use crate::sender::Sender;
+use crate::store::Store;
+
+/// The delivery engine of one instance.
+#[derive(Debug)]
+pub struct Deliveries {
+    store: Store,
+    queue: Queue,
+    /// Operator alerts (`endpoint.disabled`).
+    mailer: Mailer,
+    sender: Sender,
+    lanes: lanes::Lanes,
+    /// `endpoint.disabled` / `endpoint.recovered` commit with the endpoint's status.
+    outbox: Outbox,
+    config: Arc<Config>,
+}
+
+impl Deliveries {
+    pub(crate) fn new(
+        store: Store,
+        queue: Queue,
+        mailer: Mailer,
+        sender: Sender,
+        lanes: lanes::Lanes,
+        outbox: Outbox,
+        config: Arc<Config>,
+    ) -> Self {
+        Self {
+            store,
+            queue,
+            mailer,
+            sender,
+            lanes,
+            outbox,
+            config,
+        }
+    }
+}
