@@ -1,59 +1,48 @@
-//! Host name resolution for the save-time URL checks (SPEC §6.3), behind a trait so that tests
-//! can answer for hosts this machine cannot resolve (`hooks.slack.com` without outside DNS).
-//! The send-time check lives in [`crate::sender`], on the address actually connected to.
+//! Host name resolution, one trait for both address checks of SPEC §6.3: when an endpoint URL
+//! is saved (`Outgoing`, so the admin sees a `400` at once) and at every send (the sender's
+//! guarded resolver, on the address actually connected to). Both judge the answers with the one
+//! [`crate::domain::egress::EgressPolicy`]. Tests answer for hosts this machine cannot resolve
+//! (`hooks.slack.com` without outside DNS) with [`StaticLookup`].
 
 use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
+use std::net::IpAddr;
 
 use futures::future::BoxFuture;
 
 /// Resolves a host name to its addresses.
-pub trait Resolver: Send + Sync + std::fmt::Debug {
-    fn lookup<'a>(
-        &'a self,
-        host: &'a str,
-        port: u16,
-    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>>;
+pub trait Lookup: Send + Sync + std::fmt::Debug + 'static {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
 }
 
-/// The system resolver (what Lambda uses).
+/// The operating system's resolver (`getaddrinfo` through tokio; what Lambda uses).
 #[derive(Debug, Default)]
-pub struct SystemResolver;
+pub struct SystemLookup;
 
-impl Resolver for SystemResolver {
-    fn lookup<'a>(
-        &'a self,
-        host: &'a str,
-        port: u16,
-    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>> {
-        Box::pin(async move { Ok(tokio::net::lookup_host((host, port)).await?.collect()) })
+impl Lookup for SystemLookup {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+        Box::pin(async move {
+            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
+            Ok(addrs.map(|a| a.ip()).collect())
+        })
     }
 }
 
 /// Fixed answers; unknown hosts do not resolve.
 #[derive(Debug, Default)]
-pub struct StaticResolver {
+pub struct StaticLookup {
     hosts: HashMap<String, Vec<IpAddr>>,
 }
 
-impl StaticResolver {
+impl StaticLookup {
     pub fn with(mut self, host: &str, ips: &[IpAddr]) -> Self {
         self.hosts.insert(host.to_ascii_lowercase(), ips.to_vec());
         self
     }
 }
 
-impl Resolver for StaticResolver {
-    fn lookup<'a>(
-        &'a self,
-        host: &'a str,
-        port: u16,
-    ) -> BoxFuture<'a, std::io::Result<Vec<SocketAddr>>> {
-        let found = self.hosts.get(&host.to_ascii_lowercase()).map(|ips| {
-            ips.iter()
-                .map(|ip| SocketAddr::new(*ip, port))
-                .collect::<Vec<_>>()
-        });
+impl Lookup for StaticLookup {
+    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
+        let found = self.hosts.get(&host.to_ascii_lowercase()).cloned();
         Box::pin(async move {
             found.ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "unknown host"))
         })

@@ -2,14 +2,14 @@
 //! that checks every address a host resolves to (at send time, so DNS rebinding cannot bypass
 //! the check made when the endpoint was saved).
 
-use std::net::{IpAddr, SocketAddr};
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use futures::future::BoxFuture;
 use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 
 use crate::domain::egress::{Blocked, EgressPolicy};
+use crate::resolver::{Lookup, SystemLookup};
 
 /// What one attempt produced.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -35,23 +35,6 @@ impl SendOutcome {
             (None, Some(s)) => format!("HTTP {s}"),
             (None, None) => "no response".into(),
         }
-    }
-}
-
-/// How host names become addresses (the system resolver; tests script their own answers).
-pub trait Lookup: Send + Sync + 'static {
-    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>>;
-}
-
-/// The operating system's resolver (`getaddrinfo` through tokio).
-struct SystemLookup;
-
-impl Lookup for SystemLookup {
-    fn lookup(&self, host: String) -> BoxFuture<'static, std::io::Result<Vec<IpAddr>>> {
-        Box::pin(async move {
-            let addrs = tokio::net::lookup_host((host.as_str(), 0)).await?;
-            Ok(addrs.map(|a| a.ip()).collect())
-        })
     }
 }
 
@@ -253,9 +236,14 @@ pub fn parse_retry_after(v: &str) -> Option<u64> {
 mod tests {
     use std::sync::Mutex;
 
+    use futures::future::BoxFuture;
+
+    use std::net::IpAddr;
+
     use super::*;
 
     /// A DNS server under an attacker's control: each lookup gets the next scripted answer.
+    #[derive(Debug)]
     struct Scripted(Mutex<Vec<Vec<IpAddr>>>);
 
     impl Lookup for Scripted {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 use switchboard::domain::secret;
-use switchboard::resolver::StaticResolver;
+use switchboard::resolver::StaticLookup;
 use switchboard_tests::TestEnv;
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -482,7 +482,7 @@ async fn chat_webhook_urls_choose_their_format_when_none_is_given() {
     // so the resolver answers for the chat services (and for a host that points inside).
     let public: IpAddr = "34.192.0.10".parse().unwrap();
     let private: IpAddr = "10.0.0.7".parse().unwrap();
-    let resolver = StaticResolver::default()
+    let resolver = StaticLookup::default()
         .with("hooks.slack.com", &[public])
         .with("discord.com", &[public])
         .with("chat.googleapis.com", &[public])

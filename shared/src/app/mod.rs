@@ -35,7 +35,7 @@ pub use outgoing::Outgoing;
 use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
-use crate::resolver::{Resolver, SystemResolver};
+use crate::resolver::{Lookup, SystemLookup};
 use crate::sender::Sender;
 use crate::store::Store;
 
@@ -82,7 +82,7 @@ impl App {
         sqs: aws_sdk_sqs::Client,
         ses: aws_sdk_ses::Client,
     ) -> Self {
-        Self::build(config, dynamodb, sqs, ses, Arc::new(SystemResolver))
+        Self::build(config, dynamodb, sqs, ses, Arc::new(SystemLookup))
     }
 
     fn build(
@@ -90,7 +90,7 @@ impl App {
         dynamodb: aws_sdk_dynamodb::Client,
         sqs: aws_sdk_sqs::Client,
         ses: aws_sdk_ses::Client,
-        resolver: Arc<dyn Resolver>,
+        resolver: Arc<dyn Lookup>,
     ) -> Self {
         let config = Arc::new(config);
         let store = Store::new(dynamodb, config.table_name.clone());
@@ -134,7 +134,7 @@ impl App {
     }
 
     /// The same app with another resolver for the save-time address checks (tests).
-    pub fn with_resolver(self, resolver: Arc<dyn Resolver>) -> Self {
+    pub fn with_resolver(self, resolver: Arc<dyn Lookup>) -> Self {
         let outgoing = self.outgoing.with_resolver(resolver);
         Self { outgoing, ..self }
     }

@@ -18,7 +18,7 @@ use crate::domain::format::{Destination, DestinationPatch};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
-use crate::resolver::Resolver;
+use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
 use crate::store::deliveries::Delivery;
 use crate::store::Store;
@@ -38,7 +38,7 @@ pub struct Outgoing {
     outbox: Outbox,
     deliveries: Arc<Deliveries>,
     /// Resolves endpoint hosts for the save-time address check.
-    resolver: Arc<dyn Resolver>,
+    resolver: Arc<dyn Lookup>,
     config: Arc<Config>,
 }
 
@@ -47,7 +47,7 @@ impl Outgoing {
         store: Store,
         outbox: Outbox,
         deliveries: Arc<Deliveries>,
-        resolver: Arc<dyn Resolver>,
+        resolver: Arc<dyn Lookup>,
         config: Arc<Config>,
     ) -> Self {
         Self {
@@ -59,7 +59,7 @@ impl Outgoing {
         }
     }
 
-    pub(crate) fn with_resolver(self, resolver: Arc<dyn Resolver>) -> Self {
+    pub(crate) fn with_resolver(self, resolver: Arc<dyn Lookup>) -> Self {
         Self { resolver, ..self }
     }
 
@@ -99,12 +99,14 @@ impl Outgoing {
         let Some(url::Host::Domain(host)) = parsed.host() else {
             return Ok(());
         };
-        let port = parsed.port_or_known_default().unwrap_or(443);
-        let lookup =
-            tokio::time::timeout(Duration::from_secs(3), self.resolver.lookup(host, port)).await;
+        let lookup = tokio::time::timeout(
+            Duration::from_secs(3),
+            self.resolver.lookup(host.to_string()),
+        )
+        .await;
         if let Ok(Ok(addrs)) = lookup {
-            for a in addrs {
-                check_ip(a.ip(), self.config.local_mode)?;
+            for ip in addrs {
+                check_ip(ip, self.config.local_mode)?;
             }
         }
         // Unresolvable now (offline, not yet created): allowed; the send-time check still applies.
