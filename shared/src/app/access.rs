@@ -9,13 +9,14 @@ use std::sync::{Arc, Mutex};
 use serde_json::{Map, Value};
 
 use crate::config::Config;
+use crate::domain::app_password::AppPassword;
 use crate::domain::auth::{
     self, app_password_id, check_app_password_name, Credentials, Principal, Scope,
 };
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
-use crate::store::app_passwords::{AppPassword, CreateOutcome};
+use crate::store::app_passwords::CreateOutcome;
 use crate::store::Store;
 
 /// `last_used_at` is written at most once per this many seconds per application password.

@@ -5,12 +5,12 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use std::sync::Arc;
 
 use crate::config::Config;
+use crate::domain::events::OutboxEntry;
 use crate::domain::events::{Event, EventBatch};
 use crate::domain::incoming::limits;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::queue::Queue;
-use crate::store::outbox::OutboxEntry;
 use crate::store::{Store, TxResult};
 
 /// Re-sends of one outbox batch before it is parked.

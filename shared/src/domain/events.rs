@@ -204,6 +204,18 @@ impl EventBatch {
     }
 }
 
+/// An outbox batch as the sweeper and the admin API see it.
+#[derive(Clone, Debug)]
+pub struct OutboxEntry {
+    pub batch: EventBatch,
+    /// The queue message, exactly as first sent.
+    pub body: String,
+    pub created_at: i64,
+    pub attempts: u32,
+    pub sent_at: Option<i64>,
+    pub parked: bool,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,6 +1,8 @@
 //! Pure domain rules: no I/O here.
 
+pub mod app_password;
 pub mod auth;
+pub mod catalog;
 pub mod delivery;
 pub mod egress;
 pub mod endpoint;
@@ -11,6 +13,7 @@ pub mod json;
 pub mod member;
 pub mod membership;
 pub mod page;
+pub mod recover;
 pub mod redact;
 pub mod secret;
 pub mod time;

@@ -3,43 +3,12 @@
 //! transaction, so names are unique by a DynamoDB condition.
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::keys;
 use super::{from_item, n, s, to_item, QuerySpec, Store};
-use crate::domain::auth::Scope;
+use crate::domain::app_password::AppPassword;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
-
-#[derive(Clone, Serialize, Deserialize, PartialEq)]
-pub struct AppPassword {
-    pub id: i64,
-    pub name: String,
-    pub scope: Scope,
-    /// argon2id PHC string of the password.
-    pub hash: String,
-    pub created_at: String,
-    #[serde(default)]
-    pub last_used_at: Option<String>,
-    /// Epoch seconds of `last_used_at` (for the once-a-minute update condition).
-    #[serde(default)]
-    pub last_used_epoch: i64,
-}
-
-crate::redacted_debug!(AppPassword);
-
-impl AppPassword {
-    /// What the API shows: never the password or its hash.
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "scope": self.scope,
-            "created_at": self.created_at,
-            "last_used_at": self.last_used_at,
-        })
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 struct RecordItem {

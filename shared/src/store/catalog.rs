@@ -4,36 +4,12 @@ use std::collections::BTreeSet;
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::keys::{self, Kind};
 use super::{from_item, key, to_item, QuerySpec, Store};
+use crate::domain::catalog::CatalogEntry;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct CatalogEntry {
-    pub id: i64,
-    pub title: String,
-    pub slug: String,
-    #[serde(default)]
-    pub description: String,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-impl CatalogEntry {
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "title": self.title,
-            "slug": self.slug,
-            "description": self.description,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 struct EntryItem {
@@ -90,41 +66,5 @@ impl Store {
 
     pub fn delete_catalog(&self, kind: Kind, id: i64) -> Result<TransactWriteItem> {
         self.delete_existing(kind.catalog(), &keys::id_sk(id))
-    }
-}
-
-/// A URL slug from a title: lower-case ASCII letters and digits joined by hyphens.
-pub fn slugify(title: &str) -> String {
-    let mut out = String::new();
-    for c in title
-        .chars()
-        .map(crate::domain::member::fold_accent)
-        .flat_map(char::to_lowercase)
-    {
-        if c.is_ascii_alphanumeric() {
-            out.push(c);
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let slug = out
-        .trim_end_matches('-')
-        .chars()
-        .take(80)
-        .collect::<String>();
-    if slug.is_empty() {
-        "untitled".into()
-    } else {
-        slug
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn slugs() {
-        assert_eq!(super::slugify("Premium Members!"), "premium-members");
-        assert_eq!(super::slugify("  "), "untitled");
-        assert_eq!(super::slugify("Ünïcödé Space ✓"), "unicode-space");
     }
 }

@@ -4,30 +4,8 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{key, n, s, to_item, Store};
+use crate::domain::recover::RecoverJob;
 use crate::error::{Error, Result};
-
-/// A recover job's state.
-#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
-#[serde(rename_all = "lowercase")]
-pub enum JobStatus {
-    Running,
-    Done,
-}
-
-/// `POST /admin/webhooks/{id}/recover`: re-attempt every failed delivery since `since`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct RecoverJob {
-    pub recover_id: String,
-    pub webhook_id: i64,
-    pub since: String,
-    pub status: JobStatus,
-    pub total: u64,
-    pub attempted: u64,
-    /// The last delivery id handled (the next page starts after it).
-    pub cursor: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
 
 #[derive(Serialize, Deserialize)]
 struct JobItem {

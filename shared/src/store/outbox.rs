@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::keys;
 use super::{from_item, n, to_item, QuerySpec, Store};
 use crate::aws::OrUnavailable;
-use crate::domain::events::{EventBatch, OUTBOX_SHARDS};
+use crate::domain::events::{EventBatch, OutboxEntry, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
@@ -28,18 +28,6 @@ struct OutboxItem {
     /// Given up on after too many re-sends: waits for an operator's redrive.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     parked: bool,
-}
-
-/// An outbox batch as the sweeper and the admin API see it.
-#[derive(Clone, Debug)]
-pub struct OutboxEntry {
-    pub batch: EventBatch,
-    /// The queue message, exactly as first sent.
-    pub body: String,
-    pub created_at: i64,
-    pub attempts: u32,
-    pub sent_at: Option<i64>,
-    pub parked: bool,
 }
 
 /// The claim's condition: the batch still exists and nobody re-sent it since it was read.

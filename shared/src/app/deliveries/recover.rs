@@ -9,9 +9,9 @@ use serde_json::{json, Map, Value};
 use super::dispatch::Trigger;
 use super::jobs::JobMessage;
 use super::Deliveries;
+use crate::domain::recover::{JobStatus, RecoverJob};
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::store::jobs::{JobStatus, RecoverJob};
 
 /// Deliveries attempted per page, and pages per queue message.
 const PAGE: i32 = 25;

@@ -11,8 +11,8 @@ use serde_json::{json, Value};
 
 use super::{message, PathSeg};
 use crate::app::App;
+use crate::domain::events::OutboxEntry;
 use crate::error::{Error, Result};
-use crate::store::outbox::OutboxEntry;
 
 pub fn routes() -> Router<Arc<App>> {
     Router::new()

@@ -1,0 +1,36 @@
+//! An application password (SPEC §7): its record and API view (never the password or hash).
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use crate::domain::auth::Scope;
+
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct AppPassword {
+    pub id: i64,
+    pub name: String,
+    pub scope: Scope,
+    /// argon2id PHC string of the password.
+    pub hash: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub last_used_at: Option<String>,
+    /// Epoch seconds of `last_used_at` (for the once-a-minute update condition).
+    #[serde(default)]
+    pub last_used_epoch: i64,
+}
+
+crate::redacted_debug!(AppPassword);
+
+impl AppPassword {
+    /// What the API shows: never the password or its hash.
+    pub fn view(&self) -> Value {
+        json!({
+            "id": self.id,
+            "name": self.name,
+            "scope": self.scope,
+            "created_at": self.created_at,
+            "last_used_at": self.last_used_at,
+        })
+    }
+}
