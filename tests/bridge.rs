@@ -161,7 +161,7 @@ pub fn in_process(app: Arc<switchboard::App>) -> Invoke {
         Box::pin(async move {
             let event: aws_lambda_events::event::sqs::SqsEvent =
                 serde_json::from_value(event).ok()?;
-            let r = app.deliveries().handle_sqs_event(&event).await;
+            let r = switchboard::transport::sqs::handle(app.deliveries(), &event, None).await;
             Some(
                 r.batch_item_failures
                     .into_iter()

@@ -868,7 +868,7 @@ async fn sqs_batches_report_only_the_failed_records() {
         record("a", &good),
         record("b", "not json: dropped, not retried"),
     ];
-    let ok = env.app.deliveries().handle_sqs_event(&event).await;
+    let ok = switchboard::transport::sqs::handle(env.app.deliveries(), &event, None).await;
     assert!(ok.batch_item_failures.is_empty(), "{ok:?}");
 
     // The same batch on an app whose table is gone: every readable record fails and is reported.
@@ -876,7 +876,7 @@ async fn sqs_batches_report_only_the_failed_records() {
     broken.table_name = "no-such-table".into();
     let down = TestEnv::on(env.stack.clone(), broken).await;
     event.records = vec![record("a", &good), record("c", &good)];
-    let failed = down.app.deliveries().handle_sqs_event(&event).await;
+    let failed = switchboard::transport::sqs::handle(down.app.deliveries(), &event, None).await;
     let ids: Vec<String> = failed
         .batch_item_failures
         .iter()

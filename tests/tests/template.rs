@@ -880,7 +880,8 @@ async fn every_sample_event_is_answered_by_its_function() {
                         .expect("outbox"));
                     batches.push(batch);
                 }
-                let response = quiet.app.deliveries().handle_sqs_event(&event).await;
+                let response =
+                    switchboard::transport::sqs::handle(quiet.app.deliveries(), &event, None).await;
                 assert!(
                     response.batch_item_failures.is_empty(),
                     "{name}: {:?}",

@@ -21,8 +21,7 @@ fn main() -> Result<(), lambda_runtime::Error> {
                     .unwrap_or_default();
                 let deadline = (!app.config().local_mode).then(|| std::time::Instant::now() + left);
                 Ok::<SqsBatchResponse, lambda_runtime::Error>(
-                    app.deliveries()
-                        .handle_sqs_event_until(&event.payload, deadline)
+                    switchboard::transport::sqs::handle(app.deliveries(), &event.payload, deadline)
                         .await,
                 )
             }

@@ -2,5 +2,7 @@
 
 pub mod admin;
 pub mod body;
+pub mod error;
 pub mod incoming;
 pub mod request;
+pub mod sqs;

@@ -11,6 +11,15 @@ use super::Deliveries;
 use crate::domain::events::EventBatch;
 use crate::error::Result;
 
+/// One received queue message, as the transport's SQS adapter hands it over.
+#[derive(Clone, Debug, Default)]
+pub struct Received {
+    pub message_id: String,
+    pub body: Option<String>,
+    /// SQS delivered it before (`ApproximateReceiveCount` > 1).
+    pub redelivered: bool,
+}
+
 impl Deliveries {
     /// Handles one queue message (first receipt); an `Err` returns it to the queue.
     pub async fn handle_message(&self, body: &str) -> Result<()> {
@@ -57,53 +66,38 @@ impl Deliveries {
         self.store.delete_outbox(batch.shard, &batch.batch_id).await
     }
 
-    /// One SQS batch, as the event source mapping delivers it: every record concurrently; the
-    /// ones that fail are reported so that only they return to the queue.
-    pub async fn handle_sqs_event(
+    /// One batch of received messages (as the event source mapping delivers them), within an
+    /// invocation that must end by `deadline`: every record concurrently, no send starting when
+    /// one attempt no longer fits. Returns the message ids that failed: only they return to the
+    /// queue.
+    pub async fn handle_batch(
         &self,
-        event: &aws_lambda_events::event::sqs::SqsEvent,
-    ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
-        self.handle_sqs_event_until(event, None).await
-    }
-
-    /// [`Deliveries::handle_sqs_event`] within an invocation that must end by `deadline`: no send
-    /// starts when one attempt no longer fits, and the records concerned are reported failed.
-    pub async fn handle_sqs_event_until(
-        &self,
-        event: &aws_lambda_events::event::sqs::SqsEvent,
+        records: &[Received],
         deadline: Option<Instant>,
-    ) -> aws_lambda_events::event::sqs::SqsBatchResponse {
+    ) -> Vec<String> {
         self.lanes.set_deadline(deadline);
         // Event batches fan out together (one endpoints read, one existence read, records in
         // transactions of 100 for the whole invocation); the rest one by one.
-        let (together, handled_together) = self.fan_out_records(&event.records).await;
-        let rest = event
-            .records
-            .iter()
-            .filter(|r| !together.contains(&r.message_id.clone().unwrap_or_default()));
+        let (together, handled_together) = self.fan_out_records(records).await;
+        let rest = records.iter().filter(|r| !together.contains(&r.message_id));
         let mut handled = futures::future::join_all(rest.map(|r| async move {
-            let redelivered = r
-                .attributes
-                .get("ApproximateReceiveCount")
-                .and_then(|c| c.parse::<u32>().ok())
-                .is_some_and(|c| c > 1);
             let ok = match r.body.as_deref() {
-                Some(body) => self.handle_received(body, redelivered).await.is_ok(),
+                Some(body) => self.handle_received(body, r.redelivered).await.is_ok(),
                 None => true,
             };
-            (r.message_id.clone().unwrap_or_default(), ok)
+            (r.message_id.clone(), ok)
         }))
         .await;
         handled.extend(handled_together);
         self.lanes.set_deadline(None);
-        let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+        let mut failed = Vec::new();
         for (id, ok) in handled {
             if !ok {
                 tracing::warn!(message_id = %id, "record failed; it returns to the queue");
-                response.add_failure(id);
+                failed.push(id);
             }
         }
-        response
+        failed
     }
 
     /// Fans out every event batch of an SQS batch at once. Returns the message ids it took and
@@ -111,7 +105,7 @@ impl Deliveries {
     /// own, so one bad record cannot hold the others back).
     async fn fan_out_records(
         &self,
-        records: &[aws_lambda_events::event::sqs::SqsMessage],
+        records: &[Received],
     ) -> (std::collections::BTreeSet<String>, Vec<(String, bool)>) {
         let batches: Vec<(String, EventBatch)> = records
             .iter()
@@ -121,7 +115,7 @@ impl Deliveries {
                     return None;
                 }
                 let b: EventBatch = serde_json::from_value(v).ok()?;
-                Some((r.message_id.clone().unwrap_or_default(), b))
+                Some((r.message_id.clone(), b))
             })
             .collect();
         if batches.len() < 2 {

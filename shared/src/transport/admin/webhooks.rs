@@ -13,7 +13,8 @@ use serde_json::{json, Value};
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
 use crate::domain::delivery::DeliveryStatus;
-use crate::error::{relabel_for_crm, Error, Result};
+use crate::error::{Error, Result};
+use crate::transport::error::relabel_for_crm;
 use crate::transport::request::json_object;
 
 const WHAT: &str = "Webhook";
