@@ -102,7 +102,16 @@ impl Receiver {
     }
 
     async fn count(&self) -> usize {
-        let r = self.http.get(format!("{}/__count", self.url)).send().await;
+        Self::count_with(&self.http, &self.url).await
+    }
+
+    /// The count of the receiver at `url` (from another task).
+    async fn count_at(url: &str) -> usize {
+        Self::count_with(&reqwest::Client::new(), url).await
+    }
+
+    async fn count_with(http: &reqwest::Client, url: &str) -> usize {
+        let r = http.get(format!("{url}/__count")).send().await;
         match r {
             Ok(r) => r
                 .text()
@@ -126,7 +135,6 @@ impl Receiver {
     }
 }
 
-/// User + system CPU time of this process so far.
 /// With `MOTO_PROFILE` set, `scripts/moto_server.py` profiles DynamoDB requests between
 /// `/__profile/start` and `/__profile/stop` (the 1 -> 1,000 fan-out).
 async fn moto_profile(when: bool, what: &str) {
@@ -140,6 +148,7 @@ async fn moto_profile(when: bool, what: &str) {
     let _ = reqwest::get(format!("{url}/__profile/{what}")).await;
 }
 
+/// User + system CPU time of this process so far.
 fn cpu() -> Duration {
     // SAFETY: getrusage writes into the zeroed struct it is given.
     let usage = unsafe {
@@ -388,18 +397,35 @@ async fn backlog() {
     let before_ops = env.calls.operations();
     let cpu0 = cpu();
     let started = Instant::now();
+    let published = Arc::new(AtomicUsize::new(0));
     let publishers: Vec<_> = (0..8)
         .map(|p| {
-            let publisher = publisher.clone();
+            let (publisher, published) = (publisher.clone(), published.clone());
             tokio::spawn(async move {
                 for i in (p..n).step_by(8) {
                     publisher
                         .publish(json!({"event": "feed.created", "data": {"n": i}}))
                         .await;
+                    published.fetch_add(1, Ordering::Relaxed);
                 }
             })
         })
         .collect();
+    // Progress every 30 s (a long run on a busy machine still leaves figures behind).
+    let progress = {
+        let (published, url) = (published.clone(), rx.url.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+                let delivered = Receiver::count_at(&url).await;
+                println!(
+                    "  - {:.0} s: {} published, {delivered} delivered",
+                    started.elapsed().as_secs_f64(),
+                    published.load(Ordering::Relaxed)
+                );
+            }
+        })
+    };
     for p in publishers {
         let _ = p.await;
     }
@@ -407,6 +433,7 @@ async fn backlog() {
     let delivered = rx.wait_for(n, Duration::from_secs(3600)).await;
     let elapsed = started.elapsed();
     let cpu_used = cpu() - cpu0;
+    progress.abort();
     for p in pollers {
         p.abort();
     }
