@@ -14,7 +14,7 @@ use futures::{stream, StreamExt};
 use serde_json::Value;
 
 use super::retries::{decide, RetryRef};
-use super::Deliveries;
+use super::{Deliveries, Trigger};
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
 use crate::domain::events::Event;
@@ -22,14 +22,6 @@ use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
 use crate::store::deliveries::{Attempt, Delivery};
-
-/// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
-/// admin (test and redeliver: reported, never retried, never counted against the endpoint).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Scheduled,
-    Manual,
-}
 
 /// What fan-out does with one delivery an event calls for.
 enum Plan<'a> {

@@ -7,9 +7,9 @@
 
 use std::time::{Duration, Instant};
 
-use super::dispatch::Trigger;
 use super::jobs::JobMessage;
 use super::Deliveries;
+use super::Trigger;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::time;

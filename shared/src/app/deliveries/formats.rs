@@ -3,8 +3,8 @@
 
 use serde_json::Value;
 
-use super::dispatch::Trigger;
 use super::Deliveries;
+use super::Trigger;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::events::Event;

@@ -6,8 +6,8 @@
 
 use serde_json::json;
 
-use super::dispatch::Trigger;
 use super::Deliveries;
+use super::Trigger;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::Endpoint;
 use crate::domain::events::Event;

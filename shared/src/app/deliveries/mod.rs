@@ -24,14 +24,20 @@ pub mod retries;
 
 use std::sync::Arc;
 
-pub use dispatch::Trigger;
-
 use super::Outbox;
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::sender::Sender;
 use crate::store::Store;
+
+/// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
+/// admin (test and redeliver: reported, never retried, never counted against the endpoint).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trigger {
+    Scheduled,
+    Manual,
+}
 
 /// The delivery engine of one instance.
 #[derive(Debug)]

@@ -6,9 +6,9 @@
 use futures::{stream, StreamExt};
 use serde_json::{json, Map, Value};
 
-use super::dispatch::Trigger;
 use super::jobs::JobMessage;
 use super::Deliveries;
+use super::Trigger;
 use crate::domain::recover::{JobStatus, RecoverJob};
 use crate::domain::time;
 use crate::error::{Error, Result};

@@ -5,8 +5,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::dispatch::Trigger;
 use super::Deliveries;
+use super::Trigger;
 use crate::domain::delivery::DeliveryStatus;
 use crate::domain::endpoint::{retry_delay, Endpoint};
 use crate::domain::time;
