@@ -135,6 +135,18 @@ impl Receiver {
     }
 }
 
+/// Creates an outgoing webhook from its JSON; says why and returns `false` when it cannot.
+async fn endpoint(env: &TestEnv, body: serde_json::Value) -> bool {
+    let body = body.as_object().cloned().unwrap_or_default();
+    match env.app.outgoing().create(&body).await {
+        Ok(_) => true,
+        Err(e) => {
+            eprintln!("endpoint create failed: {e}");
+            false
+        }
+    }
+}
+
 /// With `MOTO_PROFILE` set, `scripts/moto_server.py` profiles DynamoDB requests between
 /// `/__profile/start` and `/__profile/stop` (the 1 -> 1,000 fan-out).
 async fn moto_profile(when: bool, what: &str) {
@@ -233,9 +245,7 @@ async fn main() {
         let rx = Receiver::spawn().await;
         for i in 0..n {
             let body = json!({"name": format!("ep{i}"), "url": format!("{}/ep/{i}", rx.url), "events": ["feed.created"]});
-            let body = body.as_object().cloned().unwrap_or_default();
-            if let Err(e) = env.app.outgoing().create(&body).await {
-                eprintln!("endpoint create failed: {e}");
+            if !endpoint(&env, body).await {
                 return;
             }
         }
@@ -277,14 +287,7 @@ async fn main() {
         .await;
     let rx = Receiver::spawn().await;
     let ep = json!({"name": "rx", "url": rx.url, "events": ["*"], "headers": {"X-Api-Key": "k"}});
-    if let Err(e) = env
-        .app
-        .outgoing()
-        .create(ep.as_object().unwrap_or(&Default::default()))
-        .await
-    {
-        eprintln!("endpoint create failed: {e}");
-    }
+    endpoint(&env, ep).await;
     for (label, email) in [
         (
             "new member joining a space (+ welcome email)",
@@ -375,13 +378,7 @@ async fn backlog() {
     let publisher = Arc::new(TestEnv::on(env.stack.clone(), env.app.config().clone()).await);
     let rx = Receiver::spawn().await;
     let ep = json!({"name": "one", "url": rx.url, "events": ["feed.created"]});
-    if let Err(e) = env
-        .app
-        .outgoing()
-        .create(ep.as_object().unwrap_or(&Default::default()))
-        .await
-    {
-        eprintln!("endpoint create failed: {e}");
+    if !endpoint(&env, ep).await {
         return;
     }
     let poller = Poller {
