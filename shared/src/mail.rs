@@ -32,9 +32,8 @@ struct WelcomeText<'a> {
     w: &'a Welcome<'a>,
 }
 
-#[derive(Template)]
-#[template(path = "endpoint_disabled.html")]
-struct DisabledHtml<'a> {
+/// What the operator's "endpoint disabled" notice says, in both of its forms.
+struct Disabled<'a> {
     site_name: &'a str,
     name: &'a str,
     webhook_id: i64,
@@ -43,13 +42,15 @@ struct DisabledHtml<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "endpoint_disabled.html")]
+struct DisabledHtml<'a> {
+    d: &'a Disabled<'a>,
+}
+
+#[derive(Template)]
 #[template(path = "endpoint_disabled.txt", escape = "none")]
 struct DisabledText<'a> {
-    site_name: &'a str,
-    name: &'a str,
-    webhook_id: i64,
-    last_error: &'a str,
-    link: &'a str,
+    d: &'a Disabled<'a>,
 }
 
 /// A rendered email.
@@ -95,24 +96,15 @@ pub fn endpoint_disabled_email(
         "{}#/outgoing/{webhook_id}",
         config.admin_ui_url.trim_end_matches('/')
     );
-    let html = DisabledHtml {
+    let d = Disabled {
         site_name: &config.site_name,
         name,
         webhook_id,
         last_error,
         link: &link,
-    }
-    .render()
-    .map_err(Error::dep)?;
-    let text = DisabledText {
-        site_name: &config.site_name,
-        name,
-        webhook_id,
-        last_error,
-        link: &link,
-    }
-    .render()
-    .map_err(Error::dep)?;
+    };
+    let html = DisabledHtml { d: &d }.render().map_err(Error::dep)?;
+    let text = DisabledText { d: &d }.render().map_err(Error::dep)?;
     let subject = format!("Outgoing webhook disabled: {name}").replace(['\r', '\n'], " ");
     Ok(Email {
         to: to.to_string(),

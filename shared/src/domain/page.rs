@@ -26,28 +26,25 @@ impl Default for PageRequest {
 impl PageRequest {
     /// Validates raw query values: `per_page` 1–100 (default 25), `page` >= 1 (default 1).
     pub fn parse(per_page: Option<&str>, page: Option<&str>, cursor: Option<&str>) -> Result<Self> {
-        let per_page = match per_page {
-            None | Some("") => 25,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=100).contains(n))
-                .ok_or_else(|| Error::invalid("per_page", "must be an integer from 1 to 100"))?,
-        };
-        let page = match page {
-            None | Some("") => 1,
-            Some(v) => v
-                .parse::<usize>()
-                .ok()
-                .filter(|n| (1..=1_000_000).contains(n))
-                .ok_or_else(|| Error::invalid("page", "must be a positive integer"))?,
-        };
+        let per_page = number(per_page, 25, 100)
+            .ok_or_else(|| Error::invalid("per_page", "must be an integer from 1 to 100"))?;
+        let page = number(page, 1, 1_000_000)
+            .ok_or_else(|| Error::invalid("page", "must be a positive integer"))?;
         let cursor = cursor.filter(|c| !c.is_empty()).map(str::to_string);
         Ok(Self {
             per_page,
             page,
             cursor,
         })
+    }
+}
+
+/// A query number from 1 to `max`; `default` when absent or empty, `None` when out of range or
+/// not a number.
+fn number(v: Option<&str>, default: usize, max: usize) -> Option<usize> {
+    match v {
+        None | Some("") => Some(default),
+        Some(v) => v.parse::<usize>().ok().filter(|n| (1..=max).contains(n)),
     }
 }
 

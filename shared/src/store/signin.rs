@@ -49,32 +49,25 @@ impl Store {
                 (":exp", n(now + FAILURE_MEMORY_SECONDS)),
             ]
         };
+        // The live record first, then a fresh one.
+        let attempts = [
+            (
+                "ADD failures :one SET last_failure_at = :now, expires_at = :exp",
+                "attribute_exists(pk) AND expires_at > :now",
+            ),
+            (
+                "SET failures = :one, last_failure_at = :now, expires_at = :exp",
+                "attribute_not_exists(pk) OR expires_at <= :now",
+            ),
+        ];
         for _ in 0..4 {
-            let live = self
-                .update_if(
-                    &pk,
-                    keys::SIGNIN_SK,
-                    "ADD failures :one SET last_failure_at = :now, expires_at = :exp",
-                    "attribute_exists(pk) AND expires_at > :now",
-                    &[],
-                    values(),
-                )
-                .await?;
-            if let Some(item) = live {
-                return from_item(item);
-            }
-            let fresh = self
-                .update_if(
-                    &pk,
-                    keys::SIGNIN_SK,
-                    "SET failures = :one, last_failure_at = :now, expires_at = :exp",
-                    "attribute_not_exists(pk) OR expires_at <= :now",
-                    &[],
-                    values(),
-                )
-                .await?;
-            if let Some(item) = fresh {
-                return from_item(item);
+            for (expression, condition) in attempts {
+                let updated = self
+                    .update_if(&pk, keys::SIGNIN_SK, expression, condition, &[], values())
+                    .await?;
+                if let Some(item) = updated {
+                    return from_item(item);
+                }
             }
         }
         Err(crate::error::Error::dep(

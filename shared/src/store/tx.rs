@@ -15,6 +15,19 @@ use crate::error::{Error, Result};
 /// condition failed (empty when DynamoDB reported a conflicting concurrent transaction).
 pub type TxResult<T> = std::result::Result<(), Vec<T>>;
 
+/// A `$builder` (`Delete` or `ConditionCheck`, which share no trait) of the item at `$pk`/`$sk`
+/// in `$table`, on the condition that the item exists.
+macro_rules! if_exists {
+    ($builder:ident, $table:expr, $pk:expr, $sk:expr) => {
+        $builder::builder()
+            .table_name($table)
+            .set_key(Some(key($pk, $sk)))
+            .condition_expression("attribute_exists(pk)")
+            .build()
+            .map_err(Error::dep)
+    };
+}
+
 impl Store {
     /// Runs a transaction; conditional failures come back as the tags of the failed items.
     pub async fn transact<T>(&self, items: Vec<(T, TransactWriteItem)>) -> Result<TxResult<T>> {
@@ -84,22 +97,12 @@ impl Store {
     }
 
     pub fn delete_existing(&self, pk: &str, sk: &str) -> Result<TransactWriteItem> {
-        let del = Delete::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(Error::dep)?;
+        let del = if_exists!(Delete, &self.table, pk, sk)?;
         Ok(TransactWriteItem::builder().delete(del).build())
     }
 
     pub fn check_exists(&self, pk: &str, sk: &str) -> Result<TransactWriteItem> {
-        let check = ConditionCheck::builder()
-            .table_name(&self.table)
-            .set_key(Some(key(pk, sk)))
-            .condition_expression("attribute_exists(pk)")
-            .build()
-            .map_err(Error::dep)?;
+        let check = if_exists!(ConditionCheck, &self.table, pk, sk)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 

@@ -144,26 +144,12 @@ impl Incoming {
             .idempotency_key
             .as_deref()
             .map(|k| secret::sha256_hex(&format!("{}\n{}", call.key, k)));
-
-        let (webhook, state, stored) = tokio::join!(
-            self.store.webhook_by_key(&call.key),
-            async {
-                match &email {
-                    Some(e) => self.store.member_state(e).await.map(Some),
-                    None => Ok(None),
-                }
-            },
-            async {
-                match &key_hash {
-                    Some(h) => self.store.stored_response(h).await,
-                    None => Ok(None),
-                }
-            }
-        );
-        let webhook = webhook?.ok_or_else(|| {
+        let reads = self
+            .read_call(&call.key, email.as_deref(), key_hash.as_deref())
+            .await;
+        let webhook = reads.webhook?.ok_or_else(|| {
             Error::NotFound("Invalid webhook URL: no webhook has this key.".into())
         })?;
-
         // Runs record the address as given when it is not valid (lower-cased, bounded).
         let email_ref = email.clone().or_else(|| {
             call.payload
@@ -175,14 +161,8 @@ impl Incoming {
                 .await;
             Err::<Executed, Error>(status)
         };
-        if !webhook.is_active() {
-            return fail(Error::Locked("This webhook is disabled.".into())).await;
-        }
-        if !webhook.ip_allowed(call.source_ip) {
-            return fail(Error::Forbidden(
-                "This source IP address is not allowed to call this webhook.".into(),
-            ))
-            .await;
+        if let Err(refused) = admitted(&webhook, &call) {
+            return fail(refused).await;
         }
         if webhook.source != Source::Form {
             return match self.execute_provider(&webhook, &call).await {
@@ -190,36 +170,20 @@ impl Incoming {
                 Err(e) => fail(e).await,
             };
         }
-        if !signature_ok(&webhook, &call) {
-            return fail(Error::Forbidden("Missing or invalid signature.".into())).await;
-        }
-        match call.body_error.clone() {
-            Some(ErrorKind::TooLarge(m)) => return fail(Error::PayloadTooLarge(m)).await,
-            Some(ErrorKind::UnsupportedType(m)) => {
-                return fail(Error::UnsupportedMediaType(m)).await
-            }
-            Some(ErrorKind::Malformed(m)) => return fail(Error::bad_json(m)).await,
-            None => {}
-        }
-        let payload = &call.payload;
-        let Some(email) = email else {
-            let msg = if payload.email().is_some() {
-                "The email address is not valid."
-            } else {
-                "A valid email address is required (field 'email')."
-            };
-            return fail(Error::Locked(msg.into())).await;
+        let email = match form_email(&webhook, &call, email) {
+            Ok(email) => email,
+            Err(refused) => return fail(refused).await,
         };
-        if let Some(r) = stored? {
+        if let Some(r) = reads.stored? {
             return Ok(replayed(r));
         }
         if !self.limiter.allow(webhook.id, time::now().as_second()) {
             return fail(Error::RateLimited).await;
         }
-        let state = state?.unwrap_or_default();
+        let state = reads.state?.unwrap_or_default();
         let x = Execution {
             webhook: &webhook,
-            payload,
+            payload: &call.payload,
             email: &email,
             source_ip: call.source_ip,
             key_hash: key_hash.as_deref(),
@@ -229,6 +193,30 @@ impl Incoming {
         match self.apply(&x, Intent::Form, state).await {
             Ok(done) => Ok(done),
             Err(e) => fail(e).await,
+        }
+    }
+
+    /// The webhook, the member's partition and any idempotency record, read concurrently.
+    async fn read_call(&self, key: &str, email: Option<&str>, key_hash: Option<&str>) -> Reads {
+        let (webhook, state, stored) = tokio::join!(
+            self.store.webhook_by_key(key),
+            async {
+                match email {
+                    Some(e) => self.store.member_state(e).await.map(Some),
+                    None => Ok(None),
+                }
+            },
+            async {
+                match key_hash {
+                    Some(h) => self.store.stored_response(h).await,
+                    None => Ok(None),
+                }
+            }
+        );
+        Reads {
+            webhook,
+            state,
+            stored,
         }
     }
 
@@ -383,6 +371,48 @@ impl Incoming {
             .record_run(&run, self.config.log_retention_days)
             .await;
     }
+}
+
+/// What [`App::execute`] reads first; each read's error counts only where the call needs it.
+struct Reads {
+    webhook: Result<Option<IncomingWebhook>>,
+    state: Result<Option<MemberState>>,
+    stored: Result<Option<StoredResponse>>,
+}
+
+/// Whether the webhook takes calls from this source: it must be active and allow the caller's
+/// address.
+fn admitted(webhook: &IncomingWebhook, call: &Call) -> Result<()> {
+    if !webhook.is_active() {
+        return Err(Error::Locked("This webhook is disabled.".into()));
+    }
+    if !webhook.ip_allowed(call.source_ip) {
+        return Err(Error::Forbidden(
+            "This source IP address is not allowed to call this webhook.".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// The member's email of a form call, once its signature and body are checked (SPEC §4.1).
+fn form_email(webhook: &IncomingWebhook, call: &Call, email: Option<String>) -> Result<String> {
+    if !signature_ok(webhook, call) {
+        return Err(Error::Forbidden("Missing or invalid signature.".into()));
+    }
+    match call.body_error.clone() {
+        Some(ErrorKind::TooLarge(m)) => return Err(Error::PayloadTooLarge(m)),
+        Some(ErrorKind::UnsupportedType(m)) => return Err(Error::UnsupportedMediaType(m)),
+        Some(ErrorKind::Malformed(m)) => return Err(Error::bad_json(m)),
+        None => {}
+    }
+    email.ok_or_else(|| {
+        let msg = if call.payload.email().is_some() {
+            "The email address is not valid."
+        } else {
+            "A valid email address is required (field 'email')."
+        };
+        Error::Locked(msg.into())
+    })
 }
 
 fn replayed(r: StoredResponse) -> Executed {

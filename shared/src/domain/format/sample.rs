@@ -5,7 +5,17 @@ use serde_json::{json, Value};
 
 /// `(data, xprofile)` of a plausible `event`.
 pub fn sample(event: &str) -> (Value, Option<Value>) {
-    let member = json!({
+    let ns = event.split('.').next().unwrap_or(event);
+    switchboard(event)
+        .or_else(|| community(ns, event))
+        .or_else(|| content(ns))
+        .or_else(|| crm(ns))
+        .unwrap_or_else(|| (json!({"id": 1}), None))
+}
+
+/// The member the samples are about (`data.user`).
+fn member() -> Value {
+    json!({
         "user_id": 45,
         "email": "jane@example.com",
         "username": "janedoe",
@@ -16,8 +26,12 @@ pub fn sample(event: &str) -> (Value, Option<Value>) {
         "status": "active",
         "meta": {},
         "created_at": "2024-03-05T16:37:02Z",
-    });
-    let xprofile = json!({
+    })
+}
+
+/// The member's community profile (`xprofile`).
+fn xprofile() -> Value {
+    json!({
         "user_id": 45,
         "total_points": 6425,
         "is_verified": 1,
@@ -29,8 +43,12 @@ pub fn sample(event: &str) -> (Value, Option<Value>) {
         "short_description": "Community member",
         "meta": {},
         "badge": null,
-    });
-    let post = json!({
+    })
+}
+
+/// The post the content samples are about.
+fn post() -> Value {
+    json!({
         "id": 123,
         "user_id": 45,
         "title": "Welcome to our community!",
@@ -38,33 +56,50 @@ pub fn sample(event: &str) -> (Value, Option<Value>) {
         "space_id": 12,
         "permalink": "https://community.example.com/space/general/post/123",
         "created_at": "2024-01-15 10:30:00",
-    });
-    let contact = json!({
+    })
+}
+
+/// The FluentCRM contact the CRM samples are about.
+fn contact() -> Value {
+    json!({
         "id": 123,
         "email": "user@example.com",
         "first_name": "John",
         "last_name": "Doe",
         "full_name": "John Doe",
         "status": "subscribed",
-    });
-    let with_member = |extra: Value| {
-        let mut d = json!({"user_id": 45, "incoming_webhook_id": 1, "user": member.clone()});
-        if let (Some(m), Some(e)) = (d.as_object_mut(), extra.as_object()) {
-            m.extend(e.clone());
-        }
-        (d, Some(xprofile.clone()))
-    };
-    let ns = event.split('.').next().unwrap_or(event);
-    match (ns, event) {
-        (_, "webhook.test") => (
+    })
+}
+
+/// The data of an event about the member (its id, the incoming webhook, the member) with
+/// `extra`, and the member's profile.
+fn with_member(extra: Value) -> (Value, Option<Value>) {
+    let mut d = json!({"user_id": 45, "incoming_webhook_id": 1, "user": member()});
+    if let (Some(m), Some(e)) = (d.as_object_mut(), extra.as_object()) {
+        m.extend(e.clone());
+    }
+    (d, Some(xprofile()))
+}
+
+/// Switchboard's own events.
+fn switchboard(event: &str) -> Option<(Value, Option<Value>)> {
+    match event {
+        "webhook.test" => Some((
             json!({"message": "This is a test delivery from Switchboard.", "webhook_id": 1, "webhook_name": "My endpoint"}),
             None,
-        ),
-        (_, "incoming_webhook.processed") => with_member(json!({
+        )),
+        "incoming_webhook.processed" => Some(with_member(json!({
             "email": "jane@example.com", "created": true,
             "spaces": {"added": [12], "removed": [], "skipped": []},
             "courses": {"added": [], "removed": [], "skipped": []},
-        })),
+        }))),
+        _ => None,
+    }
+}
+
+/// Spaces, memberships, courses and members.
+fn community(ns: &str, event: &str) -> Option<(Value, Option<Value>)> {
+    Some(match (ns, event) {
         (_, "space.created" | "space.updated" | "space.deleted") => (
             json!({"space_id": 12, "space": {"id": 12, "title": "General", "slug": "general", "description": ""}}),
             None,
@@ -75,41 +110,45 @@ pub fn sample(event: &str) -> (Value, Option<Value>) {
             with_member(json!({"course_id": 7, "lesson": {"id": 3, "title": "Getting started"}}))
         }
         ("user", _) => with_member(json!({})),
-        ("feed", _) => (post, Some(xprofile)),
-        ("comment", _) => (
-            json!({"id": 456, "post_id": 123, "user_id": 45, "message": "Great post, thanks!", "permalink": post["permalink"]}),
-            Some(xprofile),
-        ),
-        ("reaction", _) => (
-            json!({"type": "like", "post_id": 123, "user_id": 45, "title": post["title"]}),
-            Some(xprofile),
-        ),
-        ("report", _) => (
-            json!({"id": 9, "post_id": 123, "reason": "Spam", "status": "open"}),
-            Some(xprofile),
-        ),
-        ("contact", _) => (
-            json!({"contact": contact, "new_status": "subscribed", "tag": {"id": 2, "title": "VIP"}, "list": {"id": 1, "title": "Newsletter"}}),
-            None,
-        ),
-        ("email", _) => (
-            json!({"contact": contact, "email": {"id": 77, "subject": "Welcome aboard"}, "url": "https://example.com/offer"}),
-            None,
-        ),
-        ("campaign", _) => (
-            json!({"campaign": {"id": 5, "title": "Spring sale", "status": "sent"}}),
-            None,
-        ),
-        ("funnel", _) => (
-            json!({"contact": contact, "funnel": {"id": 4, "title": "Onboarding"}}),
-            None,
-        ),
-        ("commerce", _) => (
-            json!({"contact": contact, "order": {"id": 1001, "total": 49.5, "currency": "USD"}}),
-            None,
-        ),
-        _ => (json!({"id": 1}), None),
-    }
+        _ => return None,
+    })
+}
+
+/// Posts, comments, reactions and reports.
+fn content(ns: &str) -> Option<(Value, Option<Value>)> {
+    let post = post();
+    let data = match ns {
+        "feed" => post,
+        "comment" => {
+            json!({"id": 456, "post_id": 123, "user_id": 45, "message": "Great post, thanks!", "permalink": post["permalink"]})
+        }
+        "reaction" => {
+            json!({"type": "like", "post_id": 123, "user_id": 45, "title": post["title"]})
+        }
+        "report" => json!({"id": 9, "post_id": 123, "reason": "Spam", "status": "open"}),
+        _ => return None,
+    };
+    Some((data, Some(xprofile())))
+}
+
+/// FluentCRM's contacts, emails, campaigns, funnels and orders.
+fn crm(ns: &str) -> Option<(Value, Option<Value>)> {
+    let contact = contact();
+    let data = match ns {
+        "contact" => {
+            json!({"contact": contact, "new_status": "subscribed", "tag": {"id": 2, "title": "VIP"}, "list": {"id": 1, "title": "Newsletter"}})
+        }
+        "email" => {
+            json!({"contact": contact, "email": {"id": 77, "subject": "Welcome aboard"}, "url": "https://example.com/offer"})
+        }
+        "campaign" => json!({"campaign": {"id": 5, "title": "Spring sale", "status": "sent"}}),
+        "funnel" => json!({"contact": contact, "funnel": {"id": 4, "title": "Onboarding"}}),
+        "commerce" => {
+            json!({"contact": contact, "order": {"id": 1001, "total": 49.5, "currency": "USD"}})
+        }
+        _ => return None,
+    };
+    Some((data, None))
 }
 
 #[cfg(test)]

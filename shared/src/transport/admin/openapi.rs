@@ -272,78 +272,8 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
 pub fn document() -> Value {
     let mut paths = Map::new();
     for (method, path, tag, summary) in ROUTES {
-        let mut params = Vec::new();
-        for name in ["id", "delivery_id", "recover_id", "batch_id"] {
-            if path.contains(&format!("{{{name}}}")) {
-                let schema = if name == "id" {
-                    json!({"type": "integer"})
-                } else {
-                    json!({"type": "string"})
-                };
-                params
-                    .push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
-            }
-        }
-        if *method == "get"
-            && (path.ends_with('s')
-                || path.ends_with("runs")
-                || path.ends_with("deliveries")
-                || path.ends_with("members")
-                || path.ends_with("enrollments"))
-            && !path.ends_with("event-types")
-        {
-            for (name, schema) in [
-                (
-                    "per_page",
-                    json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25}),
-                ),
-                (
-                    "page",
-                    json!({"type": "integer", "minimum": 1, "default": 1}),
-                ),
-                ("cursor", json!({"type": "string"})),
-            ] {
-                params.push(
-                    json!({"name": name, "in": "query", "required": false, "schema": schema}),
-                );
-            }
-        }
-        let mut op = json!({
-            "tags": [tag],
-            "summary": summary,
-            "parameters": params,
-            "responses": {
-                "200": {"description": "OK", "content": {"application/json": {}}},
-                "400": error_response("Invalid parameter (code names the problem, message names the field)"),
-                "401": error_response("rest_forbidden: missing or wrong credentials"),
-                "403": error_response("rest_forbidden: outside the application password's scope, or an unsafe request from another site"),
-                "404": error_response("not_found"),
-                "429": error_response("rest_rate_limited: too many failed sign-ins from this source (see Retry-After)"),
-            },
-        });
-        if *path == "/admin/ui" {
-            // The static shell holds no data: it is served without credentials.
-            op["security"] = json!([]);
-            op["responses"]["200"] = json!({"description": "OK", "content": {"text/html": {}}});
-        }
-        if *method == "post" || *method == "put" {
-            op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
-            op["responses"]["415"] =
-                error_response("rest_unsupported_media_type: a body that is not application/json");
-            op["responses"]["409"] =
-                error_response("conflict: a concurrent change or a name already taken");
-        }
-        if *method == "post" {
-            op["responses"]["201"] =
-                json!({"description": "Created", "content": {"application/json": {}}});
-            op["responses"]["202"] = json!({"description": "Accepted (events, recover jobs)", "content": {"application/json": {}}});
-        }
-        if let Some(schema) = body_schema(method, path) {
-            op["requestBody"] =
-                json!({"required": true, "content": {"application/json": {"schema": schema}}});
-        }
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
-        entry[*method] = op;
+        entry[*method] = operation(method, path, tag, summary);
     }
     json!({
         "openapi": "3.1.0",
@@ -363,4 +293,92 @@ pub fn document() -> Value {
         },
         "paths": paths,
     })
+}
+
+/// One route's operation: its parameters, its responses and, for writes, its body.
+fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
+    let mut params = path_parameters(path);
+    if is_list(method, path) {
+        params.extend(page_parameters());
+    }
+    let mut op = json!({
+        "tags": [tag],
+        "summary": summary,
+        "parameters": params,
+        "responses": {
+            "200": {"description": "OK", "content": {"application/json": {}}},
+            "400": error_response("Invalid parameter (code names the problem, message names the field)"),
+            "401": error_response("rest_forbidden: missing or wrong credentials"),
+            "403": error_response("rest_forbidden: outside the application password's scope, or an unsafe request from another site"),
+            "404": error_response("not_found"),
+            "429": error_response("rest_rate_limited: too many failed sign-ins from this source (see Retry-After)"),
+        },
+    });
+    if path == "/admin/ui" {
+        // The static shell holds no data: it is served without credentials.
+        op["security"] = json!([]);
+        op["responses"]["200"] = json!({"description": "OK", "content": {"text/html": {}}});
+    }
+    if method == "post" || method == "put" {
+        op["requestBody"] = json!({"required": false, "content": {"application/json": {"schema": {"type": "object"}}}});
+        op["responses"]["415"] =
+            error_response("rest_unsupported_media_type: a body that is not application/json");
+        op["responses"]["409"] =
+            error_response("conflict: a concurrent change or a name already taken");
+    }
+    if method == "post" {
+        op["responses"]["201"] =
+            json!({"description": "Created", "content": {"application/json": {}}});
+        op["responses"]["202"] = json!({"description": "Accepted (events, recover jobs)", "content": {"application/json": {}}});
+    }
+    if let Some(schema) = body_schema(method, path) {
+        op["requestBody"] =
+            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+    }
+    op
+}
+
+/// The ids in `path` (`{id}` is a number, the others strings).
+fn path_parameters(path: &str) -> Vec<Value> {
+    let mut params = Vec::new();
+    for name in ["id", "delivery_id", "recover_id", "batch_id"] {
+        if path.contains(&format!("{{{name}}}")) {
+            let schema = if name == "id" {
+                json!({"type": "integer"})
+            } else {
+                json!({"type": "string"})
+            };
+            params.push(json!({"name": name, "in": "path", "required": true, "schema": schema}));
+        }
+    }
+    params
+}
+
+/// Whether the route lists (and so pages).
+fn is_list(method: &str, path: &str) -> bool {
+    method == "get"
+        && (path.ends_with('s')
+            || path.ends_with("runs")
+            || path.ends_with("deliveries")
+            || path.ends_with("members")
+            || path.ends_with("enrollments"))
+        && !path.ends_with("event-types")
+}
+
+/// `?per_page=&page=&cursor=` of every list.
+fn page_parameters() -> Vec<Value> {
+    [
+        (
+            "per_page",
+            json!({"type": "integer", "minimum": 1, "maximum": 100, "default": 25}),
+        ),
+        (
+            "page",
+            json!({"type": "integer", "minimum": 1, "default": 1}),
+        ),
+        ("cursor", json!({"type": "string"})),
+    ]
+    .into_iter()
+    .map(|(name, schema)| json!({"name": name, "in": "query", "required": false, "schema": schema}))
+    .collect()
 }

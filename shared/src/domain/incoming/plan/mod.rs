@@ -6,134 +6,21 @@
 //! one transaction; a failed condition means the state moved, and the service re-reads and
 //! re-plans.
 
+mod events;
+mod expire;
+mod outcome;
+mod request;
+
+pub use expire::expire;
+pub use outcome::{Applied, Change, Op, Outcome, Plan, Unplanned};
+pub use request::{Intent, Request, State};
+
 use std::collections::BTreeSet;
 
-use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
-
+use super::limits;
 use super::run::{Run, RunOutcome, WelcomeEmail};
-use super::{limits, IncomingWebhook};
-use crate::domain::events::Event;
 use crate::domain::member::Member;
 use crate::domain::membership::{Grant, GrantedBy, Kind, MemberState, Membership};
-
-/// What the call asks for.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Intent {
-    /// The seeds' form call: the webhook's remove-then-add lists.
-    Form,
-    /// A provider purchase: these spaces and courses, held by a grant naming `objects`.
-    Grant {
-        spaces: Vec<i64>,
-        courses: Vec<i64>,
-        objects: Vec<String>,
-        /// Timed access: when the grant ends (RFC 3339 UTC).
-        expires_at: Option<String>,
-    },
-    /// A provider's "access ended": the grants this webhook made for `objects` (none: all).
-    Revoke { objects: Vec<String> },
-}
-
-impl Intent {
-    fn label(&self) -> Option<&'static str> {
-        match self {
-            Intent::Form => None,
-            Intent::Grant { .. } => Some("granted"),
-            Intent::Revoke { .. } => Some("revoked"),
-        }
-    }
-}
-
-/// One execution request, as the service hands it to [`plan`].
-#[derive(Clone, Debug)]
-pub struct Request<'a> {
-    pub webhook: &'a IncomingWebhook,
-    pub email: &'a str,
-    pub intent: Intent,
-    pub courses_enabled: bool,
-    pub source_ip: Option<String>,
-    /// The provider event type, recorded in the run.
-    pub event: Option<String>,
-    /// RFC 3339 and Unix seconds of "now".
-    pub now: String,
-    pub now_secs: i64,
-}
-
-/// What was read: the member's partition, a member this call may create (prepared by the
-/// service: id allocated, login chosen), and the spaces/courses known not to exist.
-#[derive(Clone, Copy, Debug)]
-pub struct State<'a> {
-    pub member: &'a MemberState,
-    pub candidate: Option<&'a Member>,
-    pub missing: &'a BTreeSet<(Kind, i64)>,
-}
-
-/// A membership write and the condition it carries.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Op {
-    /// A new membership (only if absent).
-    Add,
-    /// Delete it (only if present; at `rev` when given).
-    Remove { rev: Option<i64> },
-    /// Its grants changed (only at `rev`).
-    Update { rev: i64 },
-}
-
-#[derive(Clone, Debug, PartialEq)]
-pub struct Change {
-    pub op: Op,
-    pub membership: Membership,
-}
-
-/// The success response of SPEC §4.1 (plus `outcome` for provider sources).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Applied {
-    pub user_id: i64,
-    pub created: bool,
-    pub spaces: Outcome,
-    pub courses: Outcome,
-    pub welcome_email: WelcomeEmail,
-    pub execution_timestamp: i64,
-    pub outcome: Option<&'static str>,
-}
-
-impl Applied {
-    pub fn body(&self) -> Value {
-        let mut body = json!({
-            "status": "success",
-            "success": true,
-            "message": "webhook has been successfully executed",
-            "execution_timestamp": self.execution_timestamp,
-            "user_id": self.user_id,
-            "created": self.created,
-            "spaces": self.spaces,
-            "courses": self.courses,
-            "welcome_email": self.welcome_email,
-        });
-        if let Some(o) = self.outcome {
-            body["outcome"] = json!(o);
-        }
-        body
-    }
-}
-
-/// Everything one execution writes.
-#[derive(Clone, Debug)]
-pub struct Plan {
-    pub member: Member,
-    pub created: bool,
-    pub changes: Vec<Change>,
-    pub events: Vec<Event>,
-    pub run: Run,
-    pub response: Applied,
-}
-
-/// Why no plan could be made.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Unplanned {
-    /// No member and none to create.
-    Unresolved,
-}
 
 /// Plans one execution (see the module documentation).
 pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
@@ -185,7 +72,7 @@ pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
         execution_timestamp: req.now_secs,
         outcome: req.intent.label(),
     };
-    let events = events(req, &member, created, &changes, &response);
+    let events = events::events(req, &member, created, &changes, &response);
     let mut run = Run::new(req.webhook.id, &req.now, RunOutcome::Success, 200);
     run.email = Some(req.email.to_string());
     run.user_id = Some(member.user_id);
@@ -362,105 +249,6 @@ fn missing_of(missing: &BTreeSet<(Kind, i64)>, kind: Kind) -> BTreeSet<i64> {
         .collect()
 }
 
-/// The events of what actually changed, then `incoming_webhook.processed`.
-fn events(
-    req: &Request<'_>,
-    member: &Member,
-    created: bool,
-    changes: &[Change],
-    response: &Applied,
-) -> Vec<Event> {
-    let xprofile = Some(member.xprofile());
-    let event = |name: &str, extra: Value| {
-        let mut data = json!({"user_id": member.user_id, "incoming_webhook_id": req.webhook.id, "user": member.public()});
-        if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
-            d.extend(e.clone());
-        }
-        Event::new(name, data, Some(member.user_id), xprofile.clone())
-    };
-    let mut out = Vec::new();
-    if created {
-        out.push(event("user.registered", json!({})));
-    }
-    // Removals first, then additions, spaces before courses (the order of the seeds).
-    for kind in Kind::ALL {
-        let id_field = format!("{}_id", kind.noun());
-        let of_kind = || changes.iter().filter(move |c| c.membership.kind == kind);
-        for c in of_kind().filter(|c| matches!(c.op, Op::Remove { .. })) {
-            let name = match kind {
-                Kind::Space => "space.member_left",
-                Kind::Course => "course.unenrolled",
-            };
-            out.push(event(name, json!({ id_field.clone(): c.membership.id })));
-        }
-        for c in of_kind().filter(|c| c.op == Op::Add) {
-            let name = match kind {
-                Kind::Space => "space.member_joined",
-                Kind::Course => "course.enrolled",
-            };
-            out.push(event(name, json!({ id_field.clone(): c.membership.id })));
-        }
-    }
-    out.push(event(
-        "incoming_webhook.processed",
-        json!({"email": req.email, "created": created, "spaces": response.spaces, "courses": response.courses}),
-    ));
-    out
-}
-
-/// Timed access at `now` (RFC 3339): each membership whose every grant has ended is removed
-/// (with `space.member_left` / `course.unenrolled`, `reason: "expired"`); one with some ended
-/// grants keeps the others. Each change comes with its event.
-pub fn expire(state: &MemberState, now: &str) -> Vec<(Change, Option<Event>)> {
-    let mut out = Vec::new();
-    for kind in Kind::ALL {
-        for m in state.of(kind).values() {
-            let change = match m.without_expired(now) {
-                None => Change {
-                    op: Op::Remove { rev: Some(m.rev) },
-                    membership: m.clone(),
-                },
-                Some(kept) if kept.rev != m.rev => Change {
-                    op: Op::Update { rev: m.rev },
-                    membership: kept,
-                },
-                Some(_) => continue,
-            };
-            let event = match (&change.op, &state.member) {
-                (Op::Remove { .. }, Some(member)) => {
-                    let name = match kind {
-                        Kind::Space => "space.member_left",
-                        Kind::Course => "course.unenrolled",
-                    };
-                    let data = json!({
-                        "user_id": member.user_id,
-                        format!("{}_id", kind.noun()): m.id,
-                        "user": member.public(),
-                        "reason": "expired",
-                    });
-                    Some(Event::new(
-                        name,
-                        data,
-                        Some(member.user_id),
-                        Some(member.xprofile()),
-                    ))
-                }
-                _ => None,
-            };
-            out.push((change, event));
-        }
-    }
-    out
-}
-
-/// What happened to one kind of membership (`spaces` or `courses` in the response).
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Outcome {
-    pub added: Vec<i64>,
-    pub removed: Vec<i64>,
-    pub skipped: Vec<i64>,
-}
-
 /// Remove-then-add over one kind of membership. `current` are the member's ids now, `missing`
 /// the ids known not to exist (they are skipped). An id in both lists ends as a membership;
 /// an id already in the wanted state changes nothing.
@@ -489,5 +277,4 @@ pub fn plan_memberships(
 }
 
 #[cfg(test)]
-#[path = "plan_tests.rs"]
 mod tests;

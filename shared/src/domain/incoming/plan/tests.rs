@@ -1,5 +1,7 @@
+use serde_json::{json, Value};
+
 use super::*;
-use serde_json::json;
+use crate::domain::incoming::IncomingWebhook;
 
 fn set(v: &[i64]) -> BTreeSet<i64> {
     v.iter().copied().collect()
