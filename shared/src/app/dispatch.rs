@@ -15,13 +15,12 @@ use serde_json::Value;
 
 use super::retries::{decide, RetryRef};
 use super::App;
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
 use crate::domain::events::Event;
 use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
-use crate::store::deliveries::{Attempt, Delivery};
 
 /// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
 /// admin (test and redeliver: reported, never retried, never counted against the endpoint).

@@ -6,6 +6,7 @@ use serde_json::{json, Map, Value};
 
 use super::dispatch::Trigger;
 use super::App;
+use crate::domain::delivery::Delivery;
 use crate::domain::endpoint::{
     check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
 };
@@ -14,7 +15,6 @@ use crate::domain::format::{patch::validate, DestinationPatch};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::sender::SendOutcome;
-use crate::store::deliveries::Delivery;
 
 /// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
 /// and the batch travels on SQS.

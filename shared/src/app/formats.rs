@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 
 use super::dispatch::Trigger;
 use super::App;
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::patch::render_sample;
@@ -14,7 +14,6 @@ use crate::domain::format::{
 };
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::store::deliveries::{Attempt, Delivery};
 
 /// Marks a delivery whose body could not be rendered: its `payload` is then the standard
 /// envelope of the event, kept so that a redelivery can render it again.

@@ -1,7 +1,7 @@
 //! The admin API's read-only listings, as services: transport asks the app, never the store.
 
 use super::App;
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::endpoint::Endpoint;
 use crate::domain::incoming::run::Run;
 use crate::domain::incoming::IncomingWebhook;
@@ -11,7 +11,6 @@ use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
 use crate::store::app_passwords::AppPassword;
 use crate::store::catalog::CatalogEntry;
-use crate::store::deliveries::Delivery;
 use crate::store::keys::Kind;
 
 impl App {

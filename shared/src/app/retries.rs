@@ -7,12 +7,11 @@ use serde::{Deserialize, Serialize};
 
 use super::dispatch::Trigger;
 use super::App;
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::endpoint::{retry_delay, Endpoint};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::sender::SendOutcome;
-use crate::store::deliveries::Delivery;
 
 /// The longest delay one SQS message can carry.
 const MAX_SQS_DELAY: i64 = 900;
