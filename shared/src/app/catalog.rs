@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::App;
 use crate::domain::events::Event;
-use crate::domain::incoming::string_field;
+use crate::domain::fields::string_field;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::store::catalog::{slugify, CatalogEntry};

@@ -9,8 +9,9 @@ use serde_json::{json, Map, Value};
 
 use super::egress::EgressPolicy;
 use super::events::{is_valid_pattern, pattern_matches};
+use super::fields::string_field;
 use super::format::Destination;
-use super::incoming::{string_field, truncate};
+use super::incoming::truncate;
 use super::secret;
 use crate::error::{Error, Result};
 

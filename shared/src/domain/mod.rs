@@ -5,6 +5,7 @@ pub mod delivery;
 pub mod egress;
 pub mod endpoint;
 pub mod events;
+pub mod fields;
 pub mod format;
 pub mod incoming;
 pub mod json;
