@@ -7,8 +7,9 @@ use serde_json::{json, Map, Value};
 use super::dispatch::Trigger;
 use super::App;
 use crate::domain::delivery::Delivery;
+use crate::domain::egress::check_ip;
 use crate::domain::endpoint::{
-    check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
+    delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
 };
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::{patch::validate, DestinationPatch};
