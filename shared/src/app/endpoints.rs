@@ -8,11 +8,11 @@ use super::dispatch::Trigger;
 use super::App;
 use crate::domain::delivery::Delivery;
 use crate::domain::egress::check_ip;
-use crate::domain::endpoint::{
-    delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
-};
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::{patch::validate, DestinationPatch};
+use crate::domain::outgoing::patch::EndpointPatch;
+use crate::domain::outgoing::signing::delivery_id;
+use crate::domain::outgoing::{Endpoint, EndpointConfig, EndpointStatus};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::sender::SendOutcome;

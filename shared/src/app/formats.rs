@@ -6,12 +6,12 @@ use serde_json::{json, Map, Value};
 use super::dispatch::Trigger;
 use super::App;
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
-use crate::domain::endpoint::Endpoint;
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::patch::render_sample;
 use crate::domain::format::{
     render, standard, Destination, DestinationPatch, EventContext, RenderError, JSON,
 };
+use crate::domain::outgoing::Endpoint;
 use crate::domain::time;
 use crate::error::{Error, Result};
 

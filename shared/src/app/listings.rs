@@ -2,11 +2,11 @@
 
 use super::App;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
-use crate::domain::endpoint::Endpoint;
 use crate::domain::incoming::run::Run;
 use crate::domain::incoming::IncomingWebhook;
 use crate::domain::member::Member;
 use crate::domain::membership::{MemberState, Membership};
+use crate::domain::outgoing::Endpoint;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
 use crate::store::app_passwords::AppPassword;

@@ -3,7 +3,6 @@
 pub mod auth;
 pub mod delivery;
 pub mod egress;
-pub mod endpoint;
 pub mod events;
 pub mod fields;
 pub mod format;
@@ -11,6 +10,7 @@ pub mod incoming;
 pub mod json;
 pub mod member;
 pub mod membership;
+pub mod outgoing;
 pub mod page;
 pub mod redact;
 pub mod secret;
