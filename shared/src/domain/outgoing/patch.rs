@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use super::{EndpointConfig, EndpointStatus, Ordering};
 use crate::domain::egress::check_url;
 use crate::domain::events::is_valid_pattern;
-use crate::domain::fields::string_field;
+use crate::domain::fields::{clearable, object_of, one_of, optional, string_field};
 use crate::domain::incoming::truncate;
 use crate::error::{Error, Result};
 
@@ -48,129 +48,31 @@ const RESERVED: &[&str] = &[
 ];
 
 impl EndpointPatch {
+    /// Validates an admin JSON body. `creating` requires `name`, `url` and `events`;
+    /// `local_mode` also allows `http://` and loopback URLs.
     pub fn from_json(body: &Map<String, Value>, creating: bool, local_mode: bool) -> Result<Self> {
         let name = string_field(body, "name", 200)?;
-        let url = match body.get("url") {
-            None if creating => return Err(Error::bad_url("Webhook URL is required.")),
-            None => None,
-            Some(Value::String(u)) => Some(check_url(u.trim(), local_mode)?),
-            Some(_) => return Err(Error::bad_url("Webhook URL must be a valid HTTPS URL.")),
-        };
+        let url = url_field(body, creating, local_mode)?;
         if creating && name.is_none() {
             return Err(Error::invalid("name", "is required"));
         }
-        let events = match body.get("events") {
-            None if creating => {
-                return Err(Error::invalid(
-                    "events",
-                    "is required (a list of event types)",
-                ))
-            }
-            None => None,
-            Some(Value::Array(items)) if !items.is_empty() => {
-                let mut out: Vec<String> = Vec::new();
-                for item in items {
-                    let e = item.as_str().ok_or_else(|| {
-                        Error::invalid("events", "must be a list of event type strings")
-                    })?;
-                    if !is_valid_pattern(e) {
-                        return Err(Error::bad_event(&truncate(e, 80)));
-                    }
-                    if !out.iter().any(|x| x == e) {
-                        out.push(e.to_string());
-                    }
-                }
-                Some(out)
-            }
-            Some(_) => {
-                return Err(Error::invalid(
-                    "events",
-                    "must be a non-empty list of event types",
-                ))
-            }
-        };
-        let status = match string_field(body, "status", 20)? {
-            Some(s) if s == "active" => Some(EndpointStatus::Active),
-            Some(s) if s == "inactive" => Some(EndpointStatus::Inactive),
-            Some(_) => return Err(Error::invalid("status", "must be active or inactive")),
-            None => None,
-        };
-        let secret = match body.get("secret") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s))
-                if (8..=256).contains(&s.len()) && !s.chars().any(char::is_control) =>
-            {
-                Some(s.clone())
-            }
-            Some(_) => {
-                return Err(Error::invalid(
-                    "secret",
-                    "must be a string of 8 to 256 characters",
-                ))
-            }
-        };
-        let headers = match body.get("headers") {
-            None => None,
-            Some(Value::Null) => Some(BTreeMap::new()),
-            Some(Value::Object(m)) => {
-                if m.len() > 20 {
-                    return Err(Error::invalid("headers", "at most 20 custom headers"));
-                }
-                let mut out = BTreeMap::new();
-                for (k, v) in m {
-                    let value = v.as_str().ok_or_else(|| {
-                        Error::invalid(
-                            "headers",
-                            format!("'{}' must have a string value", truncate(k, 40)),
-                        )
-                    })?;
-                    let name_ok = http::HeaderName::from_bytes(k.as_bytes()).is_ok();
-                    let value_ok =
-                        http::HeaderValue::from_str(value).is_ok() && value.len() <= 4096;
-                    if !name_ok || !value_ok {
-                        return Err(Error::invalid(
-                            "headers",
-                            format!("'{}' is not a valid header", truncate(k, 40)),
-                        ));
-                    }
-                    if RESERVED.contains(&k.to_ascii_lowercase().as_str()) {
-                        return Err(Error::invalid(
-                            "headers",
-                            format!("'{k}' is set by Switchboard and cannot be overridden"),
-                        ));
-                    }
-                    out.insert(k.clone(), value.to_string());
-                }
-                Some(out)
-            }
-            Some(_) => {
-                return Err(Error::invalid(
-                    "headers",
-                    "must be an object of header names to values",
-                ))
-            }
-        };
-        let retry_count = match body.get("retry_count") {
-            None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_u64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .filter(|n| *n <= 5)
-                    .map(|n| n as u32)
-                    .ok_or_else(|| {
-                        Error::invalid("retry_count", "must be an integer from 0 to 5")
-                    })?,
-            ),
-        };
         Ok(Self {
             name,
             url,
-            events,
-            status,
-            secret,
-            headers,
-            retry_count,
-            ordering: Ordering::parse(body)?,
+            events: events_field(body, creating)?,
+            status: one_of(
+                body,
+                "status",
+                &[
+                    ("active", EndpointStatus::Active),
+                    ("inactive", EndpointStatus::Inactive),
+                ],
+                "must be active or inactive",
+            )?,
+            secret: optional(body, "secret", signing_secret)?,
+            headers: clearable(body, "headers", custom_headers)?,
+            retry_count: optional(body, "retry_count", retry_count)?,
+            ordering: optional(body, "ordering", ordering)?,
         })
     }
 
@@ -199,13 +101,115 @@ impl EndpointPatch {
     }
 }
 
-impl Ordering {
-    fn parse(body: &Map<String, Value>) -> Result<Option<Self>> {
-        match body.get("ordering") {
-            None | Some(Value::Null) => Ok(None),
-            Some(v) => serde_json::from_value(v.clone())
-                .map(Some)
-                .map_err(|_| Error::invalid("ordering", "must be none or fifo")),
+/// `url`: required on create; an address deliveries may go to (see [`check_url`]).
+fn url_field(
+    body: &Map<String, Value>,
+    creating: bool,
+    local_mode: bool,
+) -> Result<Option<String>> {
+    match body.get("url") {
+        None if creating => Err(Error::bad_url("Webhook URL is required.")),
+        None => Ok(None),
+        Some(Value::String(u)) => check_url(u.trim(), local_mode).map(Some),
+        Some(_) => Err(Error::bad_url("Webhook URL must be a valid HTTPS URL.")),
+    }
+}
+
+/// `events`: required on create; a non-empty list of event patterns, each kept once.
+fn events_field(body: &Map<String, Value>, creating: bool) -> Result<Option<Vec<String>>> {
+    let items = match body.get("events") {
+        None if creating => {
+            return Err(Error::invalid(
+                "events",
+                "is required (a list of event types)",
+            ))
+        }
+        None => return Ok(None),
+        Some(Value::Array(items)) if !items.is_empty() => items,
+        Some(_) => {
+            return Err(Error::invalid(
+                "events",
+                "must be a non-empty list of event types",
+            ))
+        }
+    };
+    let mut out: Vec<String> = Vec::new();
+    for item in items {
+        let e = item
+            .as_str()
+            .ok_or_else(|| Error::invalid("events", "must be a list of event type strings"))?;
+        if !is_valid_pattern(e) {
+            return Err(Error::bad_event(&truncate(e, 80)));
+        }
+        if !out.iter().any(|x| x == e) {
+            out.push(e.to_string());
         }
     }
+    Ok(Some(out))
+}
+
+/// `secret`: 8 to 256 characters, none of them a control character.
+fn signing_secret(v: &Value) -> Result<String> {
+    match v {
+        Value::String(s) if (8..=256).contains(&s.len()) && !s.chars().any(char::is_control) => {
+            Ok(s.clone())
+        }
+        _ => Err(Error::invalid(
+            "secret",
+            "must be a string of 8 to 256 characters",
+        )),
+    }
+}
+
+/// `headers`: at most 20 custom headers (see [`custom_header`]).
+fn custom_headers(v: &Value) -> Result<BTreeMap<String, String>> {
+    if v.as_object().is_some_and(|m| m.len() > 20) {
+        return Err(Error::invalid("headers", "at most 20 custom headers"));
+    }
+    object_of(
+        "headers",
+        v,
+        "must be an object of header names to values",
+        custom_header,
+    )
+}
+
+/// One custom header's value: a valid HTTP header (value up to 4 KiB), not one of [`RESERVED`].
+fn custom_header(name: &str, v: &Value) -> Result<String> {
+    let value = v.as_str().ok_or_else(|| {
+        Error::invalid(
+            "headers",
+            format!("'{}' must have a string value", truncate(name, 40)),
+        )
+    })?;
+    let name_ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok();
+    let value_ok = http::HeaderValue::from_str(value).is_ok() && value.len() <= 4096;
+    if !name_ok || !value_ok {
+        return Err(Error::invalid(
+            "headers",
+            format!("'{}' is not a valid header", truncate(name, 40)),
+        ));
+    }
+    if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+        return Err(Error::invalid(
+            "headers",
+            format!("'{name}' is set by Switchboard and cannot be overridden"),
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// `retry_count`: 0 to 5, as a number or a numeric string.
+fn retry_count(v: &Value) -> Result<u32> {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        .filter(|n| *n <= 5)
+        .map(|n| n as u32)
+        .ok_or_else(|| Error::invalid("retry_count", "must be an integer from 0 to 5"))
+}
+
+/// `ordering`: `none` or `fifo`.
+fn ordering(v: &Value) -> Result<Ordering> {
+    serde_json::from_value(v.clone())
+        .map_err(|_| Error::invalid("ordering", "must be none or fifo"))
 }
