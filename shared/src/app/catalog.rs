@@ -5,7 +5,7 @@ use serde_json::{json, Map, Value};
 use super::Outbox;
 use crate::domain::catalog::{slugify, CatalogEntry};
 use crate::domain::events::Event;
-use crate::domain::incoming::string_field;
+use crate::domain::fields::string_field;
 use crate::domain::membership::Membership;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;

@@ -8,19 +8,19 @@ use serde_json::{json, Map, Value};
 use super::deliveries::Trigger;
 use super::{Deliveries, Outbox};
 use crate::config::Config;
-use crate::domain::delivery::DeliveryStatus;
-use crate::domain::endpoint::{
-    check_ip, delivery_id, Endpoint, EndpointConfig, EndpointPatch, EndpointStatus,
-};
+use crate::domain::delivery::{Delivery, DeliveryStatus};
+use crate::domain::egress::check_ip;
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::patch::{render_sample, validate};
 use crate::domain::format::{Destination, DestinationPatch};
+use crate::domain::outgoing::patch::EndpointPatch;
+use crate::domain::outgoing::signing::delivery_id;
+use crate::domain::outgoing::{Endpoint, EndpointConfig, EndpointStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
-use crate::store::deliveries::Delivery;
 use crate::store::Store;
 
 /// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)

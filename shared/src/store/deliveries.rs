@@ -5,113 +5,16 @@
 //! moves when the status changes). `attempt_count` is kept at top level for the optimistic
 //! conditions that make concurrent or repeated processing harmless.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::keys;
 use super::{from_item, key, n, s, to_item, QuerySpec, Store};
-use crate::domain::delivery::DeliveryStatus;
+use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Error;
 use crate::error::Result;
-
-/// One HTTP attempt of a delivery.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Attempt {
-    pub attempt: u32,
-    pub attempted_at: String,
-    /// Sent headers; signatures and custom header values redacted.
-    pub request_headers: BTreeMap<String, String>,
-    pub response_code: Option<u16>,
-    /// At most 1 KiB of the response body.
-    pub response_body: String,
-    /// Milliseconds until the response (or the error).
-    pub response_time: u64,
-    pub error: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
-pub struct Delivery {
-    pub id: String,
-    pub webhook_id: i64,
-    pub event_id: String,
-    pub event: String,
-    pub status: DeliveryStatus,
-    /// The exact body sent (and signed) on every attempt.
-    pub payload: String,
-    /// The body's content type when it is not `application/json` (template endpoints).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub content_type: Option<String>,
-    pub attempts: Vec<Attempt>,
-    pub next_attempt_at: Option<String>,
-    pub created_at: String,
-    /// Attempts ever made (the list keeps the latest [`MAX_ATTEMPTS_KEPT`]); only grows, so it
-    /// guards every conditional save.
-    #[serde(default)]
-    pub attempt_count: usize,
-}
-
-/// Most attempts kept per delivery (redeliveries can add more; the oldest are dropped).
-pub const MAX_ATTEMPTS_KEPT: usize = 25;
-
-impl Delivery {
-    /// The content type the body is sent with.
-    pub fn content_type(&self) -> &str {
-        self.content_type
-            .as_deref()
-            .unwrap_or(crate::domain::format::JSON)
-    }
-
-    pub fn last(&self) -> Option<&Attempt> {
-        self.attempts.last()
-    }
-
-    /// Attempts ever made (older records only have the list).
-    pub fn total_attempts(&self) -> usize {
-        self.attempt_count.max(self.attempts.len())
-    }
-
-    /// Appends an attempt, keeping the newest [`MAX_ATTEMPTS_KEPT`].
-    pub fn push_attempt(&mut self, mut a: Attempt) {
-        let total = self.total_attempts() + 1;
-        a.attempt = u32::try_from(total).unwrap_or(u32::MAX);
-        self.attempts.push(a);
-        if self.attempts.len() > MAX_ATTEMPTS_KEPT {
-            self.attempts.remove(0);
-        }
-        self.attempt_count = total;
-    }
-
-    /// The seed's log row.
-    pub fn summary(&self) -> Value {
-        let last = self.last();
-        json!({
-            "id": self.id,
-            "event": self.event,
-            "status": self.status,
-            "response_code": last.and_then(|a| a.response_code),
-            "response_time": last.map(|a| a.response_time),
-            "attempts": self.total_attempts(),
-            "attempted_at": last.map(|a| a.attempted_at.clone()),
-            "next_attempt_at": self.next_attempt_at,
-        })
-    }
-
-    /// A single delivery with every attempt.
-    pub fn detail(&self) -> Value {
-        let mut v = self.summary();
-        v["webhook_id"] = json!(self.webhook_id);
-        v["event_id"] = json!(self.event_id);
-        v["payload"] = json!(self.payload);
-        v["content_type"] = json!(self.content_type());
-        v["attempts"] = json!(self.attempts);
-        v["attempt_count"] = json!(self.total_attempts());
-        v["created_at"] = json!(self.created_at);
-        v
-    }
-}
 
 #[derive(Serialize, Deserialize)]
 struct DeliveryItem {

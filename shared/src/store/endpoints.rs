@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{from_item, n, s, to_item, Item, QuerySpec, Store};
-use crate::domain::endpoint::{Endpoint, EndpointConfig, EndpointStatus};
+use crate::domain::outgoing::{Endpoint, EndpointConfig, EndpointStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
 

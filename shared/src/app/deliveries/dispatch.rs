@@ -15,13 +15,13 @@ use serde_json::Value;
 
 use super::retries::{decide, RetryRef};
 use super::{Deliveries, Trigger};
-use crate::domain::delivery::DeliveryStatus;
-use crate::domain::endpoint::{delivery_id, loggable_headers, signed_headers, Endpoint};
+use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
+use crate::domain::outgoing::signing::{delivery_id, loggable_headers, signed_headers};
+use crate::domain::outgoing::Endpoint;
 use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
-use crate::store::deliveries::{Attempt, Delivery};
 
 /// What fan-out does with one delivery an event calls for.
 enum Plan<'a> {

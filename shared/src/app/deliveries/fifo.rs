@@ -11,7 +11,7 @@ use super::jobs::JobMessage;
 use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::DeliveryStatus;
-use crate::domain::endpoint::Endpoint;
+use crate::domain::outgoing::Endpoint;
 use crate::domain::time;
 use crate::error::Result;
 

@@ -5,13 +5,12 @@ use serde_json::Value;
 
 use super::Deliveries;
 use super::Trigger;
-use crate::domain::delivery::DeliveryStatus;
-use crate::domain::endpoint::Endpoint;
+use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
 use crate::domain::format::{render, standard, EventContext, RenderError, JSON};
+use crate::domain::outgoing::Endpoint;
 use crate::domain::time;
 use crate::error::Result;
-use crate::store::deliveries::{Attempt, Delivery};
 
 /// Marks a delivery whose body could not be rendered: its `payload` is then the standard
 /// envelope of the event, kept so that a redelivery can render it again.

@@ -8,13 +8,12 @@ use serde_json::json;
 
 use super::Deliveries;
 use super::Trigger;
-use crate::domain::delivery::DeliveryStatus;
-use crate::domain::endpoint::Endpoint;
+use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::events::Event;
+use crate::domain::outgoing::Endpoint;
 use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
-use crate::store::deliveries::Delivery;
 
 const GONE: &str = "HTTP 410 Gone: the endpoint asked to stop deliveries";
 

@@ -7,12 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use super::Deliveries;
 use super::Trigger;
-use crate::domain::delivery::DeliveryStatus;
-use crate::domain::endpoint::{retry_delay, Endpoint};
+use crate::domain::delivery::{Delivery, DeliveryStatus};
+use crate::domain::outgoing::retry::retry_delay;
+use crate::domain::outgoing::Endpoint;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::sender::SendOutcome;
-use crate::store::deliveries::Delivery;
 
 /// The longest delay one SQS message can carry.
 const MAX_SQS_DELAY: i64 = 900;

@@ -7,7 +7,7 @@ pub mod providers;
 pub mod rules;
 pub mod run;
 
-pub use patch::{bool_field, id_list, status_field, string_field, WebhookPatch};
+pub use patch::{id_list, status_field, WebhookPatch};
 pub use plan::Outcome;
 
 use std::collections::BTreeMap;

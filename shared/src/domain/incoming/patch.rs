@@ -8,6 +8,9 @@ use serde_json::{Map, Value};
 use super::providers::Source;
 use super::rules::{self, Product, Rule};
 use super::{parse_cidr, truncate, IncomingWebhook, SourceSecret, WebhookStatus, MAX_IDS_PER_LIST};
+use crate::domain::fields::{
+    array_of, bool_field, clearable, clearable_string, object_of, one_of, optional, string_field,
+};
 use crate::error::{Error, Result};
 
 /// Admin input for create (`full`) or update (partial): validated field by field.
@@ -63,43 +66,16 @@ pub fn id_list(body: &Map<String, Value>, field: &str) -> Result<Option<Vec<i64>
     Ok(Some(ids))
 }
 
-pub fn string_field(body: &Map<String, Value>, field: &str, max: usize) -> Result<Option<String>> {
-    match body.get(field) {
-        None => Ok(None),
-        Some(Value::String(s)) if s.trim().is_empty() => {
-            Err(Error::invalid(field, "must not be empty"))
-        }
-        Some(Value::String(s)) if s.chars().count() > max => {
-            Err(Error::invalid(field, format!("at most {max} characters")))
-        }
-        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
-        Some(_) => Err(Error::invalid(field, "must be a string")),
-    }
-}
-
-pub fn bool_field(body: &Map<String, Value>, field: &str) -> Result<Option<bool>> {
-    match body.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::Bool(b)) => Ok(Some(*b)),
-        Some(Value::Number(n)) if n.as_i64() == Some(0) || n.as_i64() == Some(1) => {
-            Ok(Some(n.as_i64() == Some(1)))
-        }
-        Some(Value::String(s)) => match s.as_str() {
-            "1" | "true" | "yes" => Ok(Some(true)),
-            "0" | "false" | "no" | "" => Ok(Some(false)),
-            _ => Err(Error::invalid(field, "must be a boolean")),
-        },
-        Some(_) => Err(Error::invalid(field, "must be a boolean")),
-    }
-}
-
 pub fn status_field(body: &Map<String, Value>) -> Result<Option<WebhookStatus>> {
-    match string_field(body, "status", 20)?.as_deref() {
-        Some("active") => Ok(Some(WebhookStatus::Active)),
-        Some("inactive") => Ok(Some(WebhookStatus::Inactive)),
-        Some(_) => Err(Error::invalid("status", "must be one of active, inactive")),
-        None => Ok(None),
-    }
+    one_of(
+        body,
+        "status",
+        &[
+            ("active", WebhookStatus::Active),
+            ("inactive", WebhookStatus::Inactive),
+        ],
+        "must be one of active, inactive",
+    )
 }
 
 impl WebhookPatch {
@@ -113,63 +89,14 @@ impl WebhookPatch {
             Some(b) => Some(b),
             None => bool_field(body, "send_welcome_email")?,
         };
-        let allowed_ips = match body.get("allowed_ips") {
-            None => None,
-            Some(Value::Null) => Some(vec![]),
-            Some(Value::Array(items)) => {
-                let mut out = Vec::new();
-                for item in items {
-                    let s = item.as_str().unwrap_or_default();
-                    let net = parse_cidr(s).ok_or_else(|| {
-                        Error::invalid(
-                            "allowed_ips",
-                            format!(
-                                "'{}' is not an IP address or CIDR",
-                                truncate(&item.to_string(), 60)
-                            ),
-                        )
-                    })?;
-                    out.push(net.to_string());
-                }
-                Some(out)
-            }
-            Some(_) => {
-                return Err(Error::invalid(
-                    "allowed_ips",
-                    "must be an array of CIDR strings",
-                ))
-            }
-        };
-        let signing_secret = match body.get("signing_secret") {
-            None => None,
-            Some(Value::Null) => Some(None),
-            Some(Value::String(s)) if s.is_empty() => Some(None),
-            Some(Value::String(s)) if s.len() < 16 || s.len() > 256 => {
-                return Err(Error::invalid(
-                    "signing_secret",
-                    "must be 16 to 256 characters",
-                ))
-            }
-            Some(Value::String(s)) => Some(Some(s.clone())),
-            Some(_) => return Err(Error::invalid("signing_secret", "must be a string")),
-        };
-        let field_map = match body.get("field_map") {
-            None => None,
-            Some(Value::Null) => Some(BTreeMap::new()),
-            Some(Value::Object(m)) => {
-                let mut out = BTreeMap::new();
-                for (k, v) in m {
-                    let meta_key = v
-                        .as_str()
-                        .map(str::trim)
-                        .filter(|s| valid_meta_key(s) && valid_meta_key(k))
-                        .ok_or_else(|| Error::invalid("field_map", "maps payload field names to meta keys ([A-Za-z0-9_-], up to 64 characters)"))?;
-                    out.insert(k.clone(), meta_key.to_string());
-                }
-                Some(out)
-            }
-            Some(_) => return Err(Error::invalid("field_map", "must be an object")),
-        };
+        let allowed_ips = clearable(body, "allowed_ips", allowed_ips)?;
+        let signing_secret = clearable_string(
+            body,
+            "signing_secret",
+            |s| (16..=256).contains(&s.len()),
+            "must be 16 to 256 characters",
+        )?;
+        let field_map = clearable(body, "field_map", field_map)?;
         let (source, source_secret, rules, products) = provider_fields(body)?;
         Ok(Self {
             source,
@@ -255,6 +182,45 @@ impl WebhookPatch {
     }
 }
 
+/// `allowed_ips`: IP addresses or CIDR blocks, each kept in its canonical form.
+fn allowed_ips(v: &Value) -> Result<Vec<String>> {
+    array_of(
+        "allowed_ips",
+        v,
+        "must be an array of CIDR strings",
+        |item| {
+            let s = item.as_str().unwrap_or_default();
+            let net = parse_cidr(s).ok_or_else(|| {
+                Error::invalid(
+                    "allowed_ips",
+                    format!(
+                        "'{}' is not an IP address or CIDR",
+                        truncate(&item.to_string(), 60)
+                    ),
+                )
+            })?;
+            Ok(net.to_string())
+        },
+    )
+}
+
+/// `field_map`: payload field names to meta keys.
+fn field_map(v: &Value) -> Result<BTreeMap<String, String>> {
+    object_of("field_map", v, "must be an object", |k, v| {
+        let meta_key = v
+            .as_str()
+            .map(str::trim)
+            .filter(|s| valid_meta_key(s) && valid_meta_key(k))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "field_map",
+                    "maps payload field names to meta keys ([A-Za-z0-9_-], up to 64 characters)",
+                )
+            })?;
+        Ok(meta_key.to_string())
+    })
+}
+
 fn valid_meta_key(s: &str) -> bool {
     !s.is_empty()
         && s.len() <= 64
@@ -274,26 +240,19 @@ type ProviderFields = (
 
 /// `source`, `source_secret`, `rules` and `products` (SPEC §4.4).
 fn provider_fields(body: &Map<String, Value>) -> Result<ProviderFields> {
-    let source = match body.get("source") {
-        None | Some(Value::Null) => None,
-        Some(v) => Some(v.as_str().and_then(Source::parse).ok_or_else(|| {
+    let source = optional(body, "source", |v| {
+        v.as_str().and_then(Source::parse).ok_or_else(|| {
             let all: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
             Error::invalid("source", format!("must be one of {}", all.join(", ")))
-        })?),
-    };
-    let source_secret = match body.get("source_secret") {
-        None => None,
-        Some(Value::Null) => Some(None),
-        Some(Value::String(s)) if s.is_empty() => Some(None),
-        Some(Value::String(s)) if s.len() > 512 || s.trim() != s => {
-            return Err(Error::invalid(
-                "source_secret",
-                "must be at most 512 characters, without surrounding spaces",
-            ))
-        }
-        Some(Value::String(s)) => Some(Some(SourceSecret::new(s.clone()))),
-        Some(_) => return Err(Error::invalid("source_secret", "must be a string")),
-    };
+        })
+    })?;
+    let source_secret = clearable_string(
+        body,
+        "source_secret",
+        |s| s.len() <= 512 && s.trim() == s,
+        "must be at most 512 characters, without surrounding spaces",
+    )?
+    .map(|secret| secret.map(SourceSecret::new));
     let rules = match body.get("rules") {
         None => None,
         Some(v) => Some(rules::rules_from_json(v)?),

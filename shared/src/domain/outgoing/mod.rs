@@ -1,0 +1,150 @@
+//! Outgoing webhooks: an endpoint's configuration and the state its deliveries keep (SPEC §6.4).
+//! Admin input is [`patch`], the signed request of one attempt [`signing`], the schedule of
+//! retries [`retry`]; where deliveries may go is [`super::egress`].
+
+pub mod patch;
+pub mod retry;
+pub mod signing;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use serde_json::{json, Value};
+
+use super::events::pattern_matches;
+use super::format::Destination;
+
+/// An endpoint's configuration (what admins edit).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct EndpointConfig {
+    pub id: i64,
+    pub name: String,
+    pub url: String,
+    pub events: Vec<String>,
+    pub secret: String,
+    #[serde(default)]
+    pub headers: BTreeMap<String, String>,
+    pub retry_count: u32,
+    pub created_at: String,
+    pub updated_at: String,
+    #[serde(default)]
+    pub revision: i64,
+    /// `none` (default) or `fifo` (SPEC §6.7).
+    #[serde(default)]
+    pub ordering: Ordering,
+    /// The body format (SPEC §6.8).
+    #[serde(default)]
+    pub destination: Destination,
+}
+
+/// How an endpoint's deliveries are sequenced.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Ordering {
+    /// Every delivery is sent as soon as its event is fanned out (concurrently).
+    #[default]
+    None,
+    /// One at a time, in publish order; a failing delivery holds the line.
+    Fifo,
+}
+
+// The signing secret and custom header values read `[redacted]`.
+crate::redacted_debug!(EndpointConfig);
+
+/// An endpoint's state: `active` or `inactive` as an admin sets it, `failed` when deliveries
+/// disabled it (`410`, or too many failures in a row).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EndpointStatus {
+    Active,
+    Inactive,
+    Failed,
+}
+
+impl EndpointStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Inactive => "inactive",
+            Self::Failed => "failed",
+        }
+    }
+}
+
+impl std::fmt::Display for EndpointStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// An endpoint with its delivery state (`status` is set by admins and by failures).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Endpoint {
+    pub config: EndpointConfig,
+    pub status: EndpointStatus,
+    pub last_triggered_at: Option<String>,
+    pub last_error: Option<String>,
+    pub consecutive_failures: i64,
+    /// Re-activated after `failed`, waiting for its first successful delivery.
+    pub recovering: bool,
+}
+
+impl Endpoint {
+    pub fn id(&self) -> i64 {
+        self.config.id
+    }
+
+    pub fn is_active(&self) -> bool {
+        self.status == EndpointStatus::Active
+    }
+
+    /// Whether a successful delivery at `now` must be written: it resets the failure count,
+    /// ends a recovery, or `last_triggered_at` is older than [`TRIGGERED_GRANULARITY_SECS`]
+    /// (kept coarse, so that a success after successes writes nothing).
+    pub fn success_changes_health(&self, now: jiff::Timestamp) -> bool {
+        let recent = self
+            .last_triggered_at
+            .as_deref()
+            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
+            .is_some_and(|t| {
+                (now - jiff::SignedDuration::from_secs(TRIGGERED_GRANULARITY_SECS)) < t
+            });
+        self.consecutive_failures != 0 || self.recovering || !recent
+    }
+
+    pub fn is_fifo(&self) -> bool {
+        self.config.ordering == Ordering::Fifo
+    }
+
+    pub fn subscribed(&self, event: &str) -> bool {
+        self.config.events.iter().any(|p| pattern_matches(p, event))
+    }
+
+    /// The seed's webhook object.
+    pub fn view(&self) -> Value {
+        let c = &self.config;
+        json!({
+            "id": c.id,
+            "name": c.name,
+            "url": c.url,
+            "events": c.events,
+            "status": self.status,
+            "secret": c.secret,
+            "headers": c.headers,
+            "retry_count": c.retry_count,
+            "ordering": c.ordering,
+            "format": c.destination.format,
+            "message_template": c.destination.message_template,
+            "template": c.destination.template,
+            "content_type": c.destination.content_type(),
+            "last_triggered_at": self.last_triggered_at,
+            "last_error": self.last_error,
+            "consecutive_failures": self.consecutive_failures,
+            "created_at": c.created_at,
+            "updated_at": c.updated_at,
+        })
+    }
+}
+
+/// How stale `last_triggered_at` may get before a success writes it again.
+pub const TRIGGERED_GRANULARITY_SECS: i64 = 60;
