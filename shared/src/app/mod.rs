@@ -36,7 +36,6 @@ use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::resolver::{Lookup, SystemLookup};
-use crate::sender::Sender;
 use crate::store::Store;
 
 /// Every service of a function, built once per cold start and shared by every request.
@@ -97,14 +96,11 @@ impl App {
         let queue =
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
-        let timeout = std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1));
         let outbox = Outbox::new(store.clone(), queue.clone(), config.clone());
         let deliveries = Arc::new(Deliveries::new(
             store.clone(),
             queue,
             mailer.clone(),
-            Sender::new(config.local_mode, timeout),
-            deliveries::lanes::Lanes::new(config.dispatch_concurrency, timeout),
             outbox.clone(),
             config.clone(),
         ));

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, key, n, s, to_item, QuerySpec, Store};
+use super::{from_item, key, s, to_item, QuerySpec, Store};
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Error;
@@ -42,12 +42,8 @@ impl Store {
 
     /// Stores a delivery only if no record exists (first processing of an event).
     pub async fn delivery_create(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
-        self.put_if(
-            self.delivery_item(d, retention_days)?,
-            "attribute_not_exists(pk)",
-            vec![],
-        )
-        .await
+        self.put_absent(self.delivery_item(d, retention_days)?)
+            .await
     }
 
     /// Stores a delivery only if nobody recorded an attempt since we read it
@@ -58,10 +54,11 @@ impl Store {
         prev_attempts: usize,
         retention_days: i64,
     ) -> Result<bool> {
-        self.put_if(
+        let prev = u64::try_from(prev_attempts).unwrap_or(u64::MAX);
+        self.put_unchanged(
             self.delivery_item(d, retention_days)?,
-            "attempt_count = :prev",
-            vec![(":prev", n(prev_attempts))],
+            "attempt_count",
+            prev,
         )
         .await
     }

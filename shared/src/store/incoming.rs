@@ -339,9 +339,7 @@ impl Store {
             sk: keys::PROVIDER_CUSTOMER_SK.into(),
             email: email.to_string(),
         })?;
-        self.put_if(item, "attribute_not_exists(pk)", vec![])
-            .await
-            .map(|_| ())
+        self.put_absent(item).await.map(|_| ())
     }
 }
 

@@ -36,12 +36,7 @@ impl Store {
     }
 
     pub async fn recover_create(&self, job: &RecoverJob, retention_days: i64) -> Result<bool> {
-        self.put_if(
-            self.job_item(job, retention_days)?,
-            "attribute_not_exists(pk)",
-            vec![],
-        )
-        .await
+        self.put_absent(self.job_item(job, retention_days)?).await
     }
 
     /// Saves progress only if nobody else advanced the job since it was read.
@@ -51,10 +46,10 @@ impl Store {
         prev_attempted: u64,
         retention_days: i64,
     ) -> Result<bool> {
-        self.put_if(
+        self.put_unchanged(
             self.job_item(job, retention_days)?,
-            "attempted = :prev",
-            vec![(":prev", n(prev_attempted))],
+            "attempted",
+            prev_attempted,
         )
         .await
     }
@@ -163,7 +158,7 @@ impl Store {
             "expires_at".into(),
             n(crate::domain::time::ttl_after_days(retention_days)),
         );
-        self.put_if(item, "attribute_not_exists(pk)", vec![]).await
+        self.put_absent(item).await
     }
 
     /// Gives the claim back (the email could not be sent; the message will be retried).

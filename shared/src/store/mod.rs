@@ -160,6 +160,22 @@ impl Store {
         Ok(put.unless_condition_failed("PutItem")?.is_some())
     }
 
+    /// Writes `item` only if no item has its key (a first write); `false` when one does.
+    pub async fn put_absent(&self, item: Item) -> Result<bool> {
+        self.put_if(item, "attribute_not_exists(pk)", vec![]).await
+    }
+
+    /// Writes `item` over the stored one only if its `counter` still holds `prev` — nobody
+    /// advanced it since it was read (counters only grow); `false` otherwise.
+    pub async fn put_unchanged(&self, item: Item, counter: &str, prev: u64) -> Result<bool> {
+        self.put_if(
+            item,
+            &format!("{counter} = :prev"),
+            vec![(":prev", n(prev))],
+        )
+        .await
+    }
+
     /// A single UpdateItem; `Ok(None)` when the condition failed, else the updated attributes.
     pub async fn update_if(
         &self,

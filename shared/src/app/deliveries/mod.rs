@@ -54,21 +54,22 @@ pub struct Deliveries {
 }
 
 impl Deliveries {
+    /// The engine over the given handles; the sender and the lanes are built from `config`
+    /// (`DELIVERY_TIMEOUT_SECONDS`, `DISPATCH_CONCURRENCY`).
     pub(crate) fn new(
         store: Store,
         queue: Queue,
         mailer: Mailer,
-        sender: Sender,
-        lanes: lanes::Lanes,
         outbox: Outbox,
         config: Arc<Config>,
     ) -> Self {
+        let timeout = std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1));
         Self {
+            sender: Sender::new(config.local_mode, timeout),
+            lanes: lanes::Lanes::new(config.dispatch_concurrency, timeout),
             store,
             queue,
             mailer,
-            sender,
-            lanes,
             outbox,
             config,
         }
