@@ -16,7 +16,9 @@ pub async fn handle(
 ) -> SqsBatchResponse {
     let records: Vec<Received> = event.records.iter().map(received).collect();
     let mut response = SqsBatchResponse::default();
-    for id in deliveries.handle_batch(&records, deadline).await {
+    // Boxed: the engine's future is deep, and the Lambda runtime nests it further.
+    let failed = Box::pin(deliveries.handle_batch(&records, deadline)).await;
+    for id in failed {
         response.add_failure(id);
     }
     response
