@@ -149,10 +149,19 @@ impl Stack {
     /// The emails moto recorded as sent (all accounts, so filter by recipient).
     pub async fn sent_mail(&self) -> Vec<Value> {
         let url = format!("{}/moto-api/data.json", self.endpoint.trim_end_matches('/'));
-        let data: Value = match reqwest::get(&url).await {
-            Ok(r) => r.json().await.unwrap_or(Value::Null),
-            Err(_) => Value::Null,
-        };
+        // moto builds this dump by walking every backend while other requests change them,
+        // and then answers 500 ("changed size during iteration"): ask again.
+        let mut data = Value::Null;
+        for _ in 0..10 {
+            data = match reqwest::get(&url).await {
+                Ok(r) if r.status().is_success() => r.json().await.unwrap_or(Value::Null),
+                _ => Value::Null,
+            };
+            if data["ses"].is_object() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
         let mut out = Vec::new();
         for key in ["Message", "RawMessage"] {
             if let Some(list) = data["ses"][key].as_array() {
