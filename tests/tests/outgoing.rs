@@ -886,6 +886,45 @@ async fn sqs_batches_report_only_the_failed_records() {
 }
 
 #[tokio::test]
+async fn batches_fanned_out_together_all_leave_the_outbox() {
+    use aws_lambda_events::event::sqs::{SqsEvent, SqsMessage};
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    endpoint(&env, &rx.uri(), json!(["feed.created"]), json!({})).await;
+    for n in 0..30 {
+        env.publish(json!({"event": "feed.created", "data": {"n": n}}))
+            .await;
+    }
+    let queued = env.queued().await;
+    assert_eq!(queued.len(), 30);
+    let mut event = SqsEvent::default();
+    for (i, batch) in queued.iter().enumerate() {
+        let mut m = SqsMessage::default();
+        m.message_id = Some(format!("m{i}"));
+        m.body = Some(batch.to_string());
+        event.records.push(m);
+    }
+    // One joint fan-out of 30 batches: every event delivered once, every batch deleted from
+    // the outbox (25 per BatchWriteItem), and handling the same messages again sends nothing.
+    for _ in 0..2 {
+        let r = switchboard::transport::sqs::handle(env.app.deliveries(), &event, None).await;
+        assert!(r.batch_item_failures.is_empty(), "{r:?}");
+    }
+    let outbox = env
+        .all_items()
+        .await
+        .into_iter()
+        .filter(|i| {
+            i.get("pk")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|p| p.starts_with("OUTBOX"))
+        })
+        .count();
+    assert_eq!(outbox, 0);
+    assert_eq!(rx.received_requests().await.unwrap_or_default().len(), 30);
+}
+
+#[tokio::test]
 async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
     let env = TestEnv::new().await;
     let rx = receiver(500).await;

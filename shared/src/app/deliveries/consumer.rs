@@ -147,9 +147,6 @@ impl Deliveries {
         if !events.is_empty() {
             self.fan_out(&events).await?;
         }
-        for b in live {
-            self.store.delete_outbox(b.shard, &b.batch_id).await?;
-        }
-        Ok(())
+        self.store.delete_outbox_all(&live).await
     }
 }
