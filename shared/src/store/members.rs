@@ -136,42 +136,19 @@ impl Store {
 
     /// Deletes every membership of a deleted space / course (via the GSI, 25 per BatchWriteItem).
     pub async fn delete_memberships_of(&self, kind: Kind, id: i64) -> Result<usize> {
-        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
         let items = self
             .query_all(&QuerySpec::gsi1(kind.members_gsi(id)))
             .await?;
-        let mut deleted = 0;
-        for chunk in items.chunks(25) {
-            let mut requests = Vec::new();
-            for item in chunk {
-                let k: super::Item = ["pk", "sk"]
+        let keys = items
+            .iter()
+            .map(|item| {
+                ["pk", "sk"]
                     .iter()
                     .filter_map(|n| item.get(*n).map(|v| (n.to_string(), v.clone())))
-                    .collect();
-                let del = DeleteRequest::builder()
-                    .set_key(Some(k))
-                    .build()
-                    .map_err(crate::error::Error::dep)?;
-                requests.push(WriteRequest::builder().delete_request(del).build());
-            }
-            let mut pending = Some(requests);
-            while let Some(reqs) = pending.take().filter(|r| !r.is_empty()) {
-                let n = reqs.len();
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, reqs)
-                    .send()
-                    .await
-                    .or_unavailable("BatchWriteItem")?;
-                let left = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table));
-                deleted += n - left.as_ref().map_or(0, Vec::len);
-                pending = left;
-            }
-        }
-        Ok(deleted)
+                    .collect()
+            })
+            .collect();
+        self.delete_all(keys).await
     }
 
     /// The member's profile, only if the email is still free.

@@ -121,6 +121,42 @@ impl Store {
         Ok(found)
     }
 
+    /// Deletes the items with these keys, 25 per `BatchWriteItem`; what DynamoDB leaves
+    /// unprocessed (throttling) is sent again after a short pause. Returns how many were deleted.
+    pub async fn delete_all(&self, keys: Vec<Item>) -> Result<usize> {
+        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
+        let mut deleted = 0;
+        for chunk in keys.chunks(25) {
+            let mut requests = chunk
+                .iter()
+                .map(|k| {
+                    let delete = DeleteRequest::builder().set_key(Some(k.clone())).build();
+                    delete.map(|d| WriteRequest::builder().delete_request(d).build())
+                })
+                .collect::<std::result::Result<Vec<_>, _>>()
+                .map_err(Error::dep)?;
+            while !requests.is_empty() {
+                let sent = requests.len();
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, requests)
+                    .send()
+                    .await
+                    .or_unavailable("BatchWriteItem")?;
+                requests = out
+                    .unprocessed_items
+                    .and_then(|mut u| u.remove(&self.table))
+                    .unwrap_or_default();
+                deleted += sent - requests.len();
+                if !requests.is_empty() {
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                }
+            }
+        }
+        Ok(deleted)
+    }
+
     /// Atomically increments a named counter and returns the new value (ids start at 1).
     pub async fn next_id(&self, counter: &str) -> Result<i64> {
         let out = self

@@ -65,38 +65,13 @@ impl Store {
         Ok(())
     }
 
-    /// Deletes fanned-out batches, 25 per `BatchWriteItem` (unprocessed ones sent again).
+    /// Deletes fanned-out batches, 25 per `BatchWriteItem`.
     pub async fn delete_outbox_all(&self, batches: &[&EventBatch]) -> Result<()> {
-        use aws_sdk_dynamodb::types::{DeleteRequest, WriteRequest};
-        for chunk in batches.chunks(25) {
-            let mut requests = chunk
-                .iter()
-                .map(|b| {
-                    let key = super::key(keys::outbox(b.shard), &b.batch_id);
-                    let delete = DeleteRequest::builder().set_key(Some(key)).build();
-                    delete.map(|d| WriteRequest::builder().delete_request(d).build())
-                })
-                .collect::<std::result::Result<Vec<_>, _>>()
-                .map_err(Error::dep)?;
-            while !requests.is_empty() {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, requests)
-                    .send()
-                    .await
-                    .or_unavailable("BatchWriteItem")?;
-                requests = out
-                    .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
-                    .unwrap_or_default();
-                if !requests.is_empty() {
-                    // Throttled: DynamoDB asks for a pause before the rest.
-                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-                }
-            }
-        }
-        Ok(())
+        let keys = batches
+            .iter()
+            .map(|b| super::key(keys::outbox(b.shard), &b.batch_id))
+            .collect();
+        self.delete_all(keys).await.map(|_| ())
     }
 
     pub async fn outbox_contains(&self, shard: u32, batch_id: &str) -> Result<bool> {
