@@ -81,16 +81,6 @@ impl App {
         sqs: aws_sdk_sqs::Client,
         ses: aws_sdk_ses::Client,
     ) -> Self {
-        Self::build(config, dynamodb, sqs, ses, Arc::new(SystemLookup))
-    }
-
-    fn build(
-        config: Config,
-        dynamodb: aws_sdk_dynamodb::Client,
-        sqs: aws_sdk_sqs::Client,
-        ses: aws_sdk_ses::Client,
-        resolver: Arc<dyn Lookup>,
-    ) -> Self {
         let config = Arc::new(config);
         let store = Store::new(dynamodb, config.table_name.clone());
         let queue =
@@ -116,7 +106,7 @@ impl App {
                 store.clone(),
                 outbox.clone(),
                 deliveries.clone(),
-                resolver,
+                Arc::new(SystemLookup),
                 config.clone(),
             ),
             catalog: Catalog::new(store.clone(), outbox.clone()),
