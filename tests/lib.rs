@@ -306,7 +306,9 @@ impl TestEnv {
         let out = self
             .app
             .store_for_tests()
-            .client
+            .table
+            .client()
+            .0
             .scan()
             .table_name(&self.stack.table)
             .send()

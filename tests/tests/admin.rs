@@ -1222,6 +1222,7 @@ async fn totals_stop_counting_past_the_page_and_say_so() {
     let near = env
         .app
         .store_for_tests()
+        .table
         .page_counting_ahead(&spec, &req, 3)
         .await
         .unwrap();
@@ -1235,6 +1236,7 @@ async fn totals_stop_counting_past_the_page_and_say_so() {
     let all = env
         .app
         .store_for_tests()
+        .table
         .page_counting_ahead(&spec, &req, 100)
         .await
         .unwrap();

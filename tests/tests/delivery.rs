@@ -472,7 +472,8 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
     let d = env
         .app
         .store_for_tests()
-        .delivery_get(wid, &did)
+        .deliveries
+        .get(wid, &did)
         .await
         .unwrap()
         .unwrap();
@@ -547,7 +548,8 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     let mut d = env
         .app
         .store_for_tests()
-        .delivery_get(wid, &did)
+        .deliveries
+        .get(wid, &did)
         .await
         .unwrap()
         .unwrap();
@@ -558,7 +560,8 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     assert!(env
         .app
         .store_for_tests()
-        .delivery_save(&d, prev, 30)
+        .deliveries
+        .save(&d, prev, 30)
         .await
         .unwrap());
     assert_eq!(env.app.deliveries().sweep_deliveries().await.unwrap(), 1);
@@ -566,7 +569,8 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     let d = env
         .app
         .store_for_tests()
-        .delivery_get(wid, &did)
+        .deliveries
+        .get(wid, &did)
         .await
         .unwrap()
         .unwrap();

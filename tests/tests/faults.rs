@@ -172,14 +172,16 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
     let page = env
         .app
         .store_for_tests()
-        .deliveries(wid, None, &Default::default())
+        .deliveries
+        .list(wid, None, &Default::default())
         .await
         .unwrap();
     assert_eq!(page.total, n + 1, "one delivery record per event");
     let failed = env
         .app
         .store_for_tests()
-        .deliveries(
+        .deliveries
+        .list(
             wid,
             Some(switchboard::domain::delivery::DeliveryStatus::Failed),
             &Default::default(),
@@ -190,7 +192,8 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
     let pending = env
         .app
         .store_for_tests()
-        .deliveries(
+        .deliveries
+        .list(
             wid,
             Some(switchboard::domain::delivery::DeliveryStatus::Pending),
             &Default::default(),

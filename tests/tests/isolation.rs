@@ -123,7 +123,8 @@ async fn run(n: usize, with_hung: bool) -> Run {
 async fn count(env: &TestEnv, wid: i64, status: Option<&str>) -> usize {
     env.app
         .store_for_tests()
-        .deliveries(
+        .deliveries
+        .list(
             wid,
             status.and_then(switchboard::domain::delivery::DeliveryStatus::parse),
             &Default::default(),

@@ -350,7 +350,8 @@ async fn failures_are_retried_on_schedule_then_fail() {
     let d = env
         .app
         .store_for_tests()
-        .delivery_get(wid, &did)
+        .deliveries
+        .get(wid, &did)
         .await
         .unwrap()
         .unwrap();
@@ -386,7 +387,8 @@ async fn failures_are_retried_on_schedule_then_fail() {
     let d = env
         .app
         .store_for_tests()
-        .delivery_get(wid, &did)
+        .deliveries
+        .get(wid, &did)
         .await
         .unwrap()
         .unwrap();
@@ -415,7 +417,8 @@ async fn failures_are_retried_on_schedule_then_fail() {
     assert_eq!(
         env.app
             .store_for_tests()
-            .delivery_get(wid, &did)
+            .deliveries
+            .get(wid, &did)
             .await
             .unwrap()
             .unwrap()
@@ -431,7 +434,8 @@ async fn failures_are_retried_on_schedule_then_fail() {
     let d = env
         .app
         .store_for_tests()
-        .delivery_get(wid, &did)
+        .deliveries
+        .get(wid, &did)
         .await
         .unwrap()
         .unwrap();
@@ -489,7 +493,8 @@ async fn retry_after_is_honoured_within_bounds() {
     let page = env
         .app
         .store_for_tests()
-        .deliveries(wid, None, &Default::default())
+        .deliveries
+        .list(wid, None, &Default::default())
         .await
         .unwrap();
     let d = &page.items[0];
@@ -941,7 +946,8 @@ async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
     let page = env
         .app
         .store_for_tests()
-        .deliveries(wid, None, &Default::default())
+        .deliveries
+        .list(wid, None, &Default::default())
         .await
         .unwrap();
     let did = page.items[0].id.clone();
@@ -965,7 +971,8 @@ async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
     assert_eq!(
         env.app
             .store_for_tests()
-            .delivery_get(wid, &did)
+            .deliveries
+            .get(wid, &did)
             .await
             .unwrap()
             .unwrap()

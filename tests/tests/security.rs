@@ -577,7 +577,8 @@ async fn types_holding_secrets_redact_them_in_debug() {
     let w = env
         .app
         .store_for_tests()
-        .webhook_get(r.body["id"].as_i64().unwrap())
+        .incoming
+        .get(r.body["id"].as_i64().unwrap())
         .await
         .unwrap()
         .unwrap();

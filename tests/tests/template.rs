@@ -871,11 +871,15 @@ async fn every_sample_event_is_answered_by_its_function() {
                     );
                     let body = record.body.as_deref().expect("body");
                     let batch: EventBatch = serde_json::from_str(body).expect("an outbox batch");
-                    let put = store.put_outbox(&batch).expect("outbox item");
-                    let tx = store.transact(vec![((), put)]).await.expect("commit");
+                    let tx = store
+                        .outbox
+                        .commit(Vec::<((), _)>::new(), std::slice::from_ref(&batch), ())
+                        .await
+                        .expect("commit");
                     assert!(tx.is_ok());
                     assert!(store
-                        .outbox_contains(batch.shard, &batch.batch_id)
+                        .outbox
+                        .contains(batch.shard, &batch.batch_id)
                         .await
                         .expect("outbox"));
                     batches.push(batch);
@@ -889,7 +893,8 @@ async fn every_sample_event_is_answered_by_its_function() {
                 );
                 for batch in batches {
                     let left = store
-                        .outbox_contains(batch.shard, &batch.batch_id)
+                        .outbox
+                        .contains(batch.shard, &batch.batch_id)
                         .await
                         .expect("outbox");
                     assert!(
@@ -922,15 +927,11 @@ async fn the_sweeper_resends_what_the_sample_batch_left_in_the_outbox() {
         serde_json::from_str(&read("events/dispatch-sqs-batch.json")).expect("SQS event");
     let body = event.records[0].body.clone().unwrap_or_default();
     let batch: EventBatch = serde_json::from_str(&body).expect("batch");
-    let put = env
-        .app
-        .store_for_tests()
-        .put_outbox(&batch)
-        .expect("outbox item");
     assert!(env
         .app
         .store_for_tests()
-        .transact(vec![((), put)])
+        .outbox
+        .commit(Vec::<((), _)>::new(), std::slice::from_ref(&batch), ())
         .await
         .expect("commit")
         .is_ok());

@@ -17,7 +17,7 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::store::app_passwords::CreateOutcome;
-use crate::store::Store;
+use crate::store::{AppPasswordRepo, Repositories, SigninRepo};
 
 /// `last_used_at` is written at most once per this many seconds per application password.
 pub const LAST_USED_GRANULARITY_SECONDS: i64 = 60;
@@ -80,13 +80,18 @@ fn ct_eq(a: &str, b: &str) -> bool {
 /// Signing in and application passwords.
 #[derive(Debug)]
 pub struct Access {
-    store: Store,
+    app_passwords: AppPasswordRepo,
+    signin: SigninRepo,
     config: Arc<Config>,
 }
 
 impl Access {
-    pub(crate) fn new(store: Store, config: Arc<Config>) -> Self {
-        Self { store, config }
+    pub(crate) fn new(repos: &Repositories, config: Arc<Config>) -> Self {
+        Self {
+            app_passwords: repos.app_passwords.clone(),
+            signin: repos.signin.clone(),
+            config,
+        }
     }
 
     /// Signs a request in. `Err` only when a dependency failed.
@@ -103,9 +108,9 @@ impl Access {
         let now = time::now().as_second();
         let operator = c.user == self.config.admin_user;
         let app_id = (!operator).then(|| app_password_id(&c.password)).flatten();
-        let (failures, record) = tokio::join!(self.store.signin_failures(&source, now), async {
+        let (failures, record) = tokio::join!(self.signin.failures(&source, now), async {
             match app_id {
-                Some(id) => self.store.app_password_get(id).await,
+                Some(id) => self.app_passwords.get(id).await,
                 None => Ok(None),
             }
         });
@@ -123,12 +128,12 @@ impl Access {
         match principal {
             Some(p) => {
                 if failures.failures > 0 {
-                    self.store.signin_succeeded(&source).await?;
+                    self.signin.succeeded(&source).await?;
                 }
                 Ok(Ok(p))
             }
             None => {
-                let after = self.store.signin_failed(&source, now).await?;
+                let after = self.signin.failed(&source, now).await?;
                 if auth::backoff_seconds(after.failures) > 0 {
                     tracing::warn!(source = %source, failures = after.failures, "admin sign-in backed off");
                 }
@@ -152,8 +157,8 @@ impl Access {
         if !verified.verify(c, &p.hash).await {
             return Ok(None);
         }
-        self.store
-            .app_password_touch(
+        self.app_passwords
+            .touch(
                 p.id,
                 &time::now_rfc3339(),
                 now,
@@ -202,7 +207,7 @@ impl Access {
             }
             Some(_) => return Err(Error::invalid("scope", "must be admin, read or publish")),
         };
-        let id = self.store.next_id("app_password").await?;
+        let id = self.app_passwords.next_id().await?;
         let password = auth::app_password(id, &secret::random_token());
         let clear = password.clone();
         let hash = tokio::task::spawn_blocking(move || secret::hash_password(&clear))
@@ -218,7 +223,7 @@ impl Access {
             last_used_at: None,
             last_used_epoch: 0,
         };
-        match self.store.app_password_create(&record).await? {
+        match self.app_passwords.create(&record).await? {
             CreateOutcome::Created => Ok((record, password)),
             CreateOutcome::NameTaken => Err(Error::Conflict(format!(
                 "An application password named '{}' already exists.",
@@ -228,11 +233,11 @@ impl Access {
     }
 
     pub async fn app_password_list(&self, req: &PageRequest) -> Result<Page<AppPassword>> {
-        self.store.app_password_list(req).await
+        self.app_passwords.list(req).await
     }
 
     /// Revokes an application password at once; `false` when there was none.
     pub async fn app_password_revoke(&self, id: i64) -> Result<bool> {
-        self.store.app_password_delete(id).await
+        self.app_passwords.delete(id).await
     }
 }

@@ -11,22 +11,27 @@ use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::store::keys::Kind;
-use crate::store::Store;
+use crate::store::{CatalogRepo, MemberRepo, Repositories};
 
 /// Spaces and courses.
 #[derive(Debug)]
 pub struct Catalog {
-    store: Store,
+    catalog: CatalogRepo,
+    members: MemberRepo,
     outbox: Outbox,
 }
 
 impl Catalog {
-    pub(crate) fn new(store: Store, outbox: Outbox) -> Self {
-        Self { store, outbox }
+    pub(crate) fn new(repos: &Repositories, outbox: Outbox) -> Self {
+        Self {
+            catalog: repos.catalog.clone(),
+            members: repos.members.clone(),
+            outbox,
+        }
     }
 
     pub async fn list(&self, kind: Kind, req: &PageRequest) -> Result<Page<CatalogEntry>> {
-        self.store.catalog_list(kind, req).await
+        self.catalog.list(kind, req).await
     }
 
     /// Members of a space or enrollments of a course (`404` for an unknown one).
@@ -37,12 +42,12 @@ impl Catalog {
         req: &PageRequest,
     ) -> Result<Page<Membership>> {
         self.get(kind, id).await?;
-        self.store.list_memberships(kind, id, req).await
+        self.members.memberships(kind, id, req).await
     }
 
     pub async fn get(&self, kind: Kind, id: i64) -> Result<CatalogEntry> {
-        self.store
-            .catalog_get(kind, id)
+        self.catalog
+            .get(kind, id)
             .await?
             .ok_or_else(|| Error::NotFound(format!("{} not found.", capitalized(kind))))
     }
@@ -52,7 +57,7 @@ impl Catalog {
             .ok_or_else(|| Error::invalid("title", "is required"))?;
         let slug = slug_field(body)?.unwrap_or_else(|| slugify(&title));
         let description = description_field(body)?.unwrap_or_default();
-        let id = self.store.next_id(kind.counter()).await?;
+        let id = self.catalog.next_id(kind).await?;
         let now = time::now_rfc3339();
         let entry = CatalogEntry {
             id,
@@ -62,7 +67,7 @@ impl Catalog {
             created_at: now.clone(),
             updated_at: now,
         };
-        let item = self.store.put_catalog(kind, &entry, true)?;
+        let item = self.catalog.put(kind, &entry, true)?;
         self.outbox
             .commit_with_events(
                 vec![((), item)],
@@ -91,7 +96,7 @@ impl Catalog {
             entry.description = d;
         }
         entry.updated_at = time::now_rfc3339();
-        let item = self.store.put_catalog(kind, &entry, false)?;
+        let item = self.catalog.put(kind, &entry, false)?;
         self.outbox
             .commit_with_events(
                 vec![((), item)],
@@ -105,7 +110,7 @@ impl Catalog {
 
     pub async fn delete(&self, kind: Kind, id: i64) -> Result<()> {
         let entry = self.get(kind, id).await?;
-        let item = self.store.delete_catalog(kind, id)?;
+        let item = self.catalog.delete(kind, id)?;
         self.outbox
             .commit_with_events(
                 vec![((), item)],
@@ -116,7 +121,7 @@ impl Catalog {
             .map_err(|_| Error::NotFound(format!("{} not found.", capitalized(kind))))?;
         // Memberships of a deleted space go too. Best effort: a leftover is harmless (executions
         // check that the space exists and list it as skipped) and a repeated DELETE is a 404.
-        if let Err(e) = self.store.delete_memberships_of(kind, id).await {
+        if let Err(e) = self.members.delete_memberships_of(kind, id).await {
             tracing::warn!(error = %e, id, "could not remove the memberships of a deleted {}", kind.noun());
         }
         Ok(())

@@ -9,7 +9,7 @@ use crate::domain::membership::MemberState;
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::store::Store;
+use crate::store::{MemberRepo, Repositories};
 
 /// Memberships looked at per sweep (the next sweep continues).
 const PER_SWEEP: i32 = 200;
@@ -17,30 +17,33 @@ const PER_SWEEP: i32 = 200;
 /// Members and their access.
 #[derive(Debug)]
 pub struct Members {
-    store: Store,
+    members: MemberRepo,
     outbox: Outbox,
 }
 
 impl Members {
-    pub(crate) fn new(store: Store, outbox: Outbox) -> Self {
-        Self { store, outbox }
+    pub(crate) fn new(repos: &Repositories, outbox: Outbox) -> Self {
+        Self {
+            members: repos.members.clone(),
+            outbox,
+        }
     }
 
     /// A member's profile, spaces and courses by (normalized) email.
     pub async fn by_email(&self, email: &str) -> Result<MemberState> {
-        self.store.member_state(email).await
+        self.members.state(email).await
     }
 
     /// A member by id (`404` when there is none).
     pub async fn by_id(&self, id: i64) -> Result<MemberState> {
-        self.store
-            .member_by_id(id)
+        self.members
+            .by_id(id)
             .await?
             .ok_or_else(|| Error::NotFound("User not found.".into()))
     }
 
     pub async fn list(&self, req: &PageRequest) -> Result<Page<Member>> {
-        self.store.list_users(req).await
+        self.members.list(req).await
     }
 
     /// Ends the timed access that expired before `now`: removes memberships whose every grant
@@ -57,8 +60,8 @@ impl Members {
     pub async fn expire_grants_at(&self, now: jiff::Timestamp) -> Result<usize> {
         let now = time::rfc3339(now);
         let mut removed = 0;
-        for email in self.store.expired_members(&now, PER_SWEEP).await? {
-            let state = self.store.member_state(&email).await?;
+        for email in self.members.expired(&now, PER_SWEEP).await? {
+            let state = self.members.state(&email).await?;
             let changes = plan::expire(&state, &now);
             for chunk in changes.chunks(MAX_CHANGES) {
                 let mut items = Vec::new();
@@ -69,9 +72,9 @@ impl Members {
                     let item = match change.op {
                         Op::Remove { rev } => {
                             gone += 1;
-                            self.store.delete_membership(m, rev)?
+                            self.members.delete_membership(m, rev)?
                         }
-                        Op::Update { rev } => self.store.update_membership(m, rev)?,
+                        Op::Update { rev } => self.members.update_membership(m, rev)?,
                         // Expiry never adds.
                         Op::Add => continue,
                     };

@@ -36,7 +36,7 @@ use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::resolver::{Lookup, SystemLookup};
-use crate::store::Store;
+use crate::store::Repositories;
 
 /// Every service of a function, built once per cold start and shared by every request.
 #[derive(Debug)]
@@ -49,8 +49,8 @@ pub struct App {
     members: Members,
     access: Access,
     outbox: Outbox,
-    /// The table handle, for tests that set up or inspect items directly.
-    store: Store,
+    /// The repositories, for tests that set up or inspect items directly.
+    repos: Repositories,
 }
 
 impl App {
@@ -82,13 +82,13 @@ impl App {
         ses: aws_sdk_ses::Client,
     ) -> Self {
         let config = Arc::new(config);
-        let store = Store::new(dynamodb, config.table_name.clone());
+        let repos = Repositories::new(dynamodb, config.table_name.clone());
         let queue =
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
-        let outbox = Outbox::new(store.clone(), queue.clone(), config.clone());
+        let outbox = Outbox::new(repos.outbox.clone(), queue.clone(), config.clone());
         let deliveries = Arc::new(Deliveries::new(
-            store.clone(),
+            &repos,
             queue,
             mailer.clone(),
             outbox.clone(),
@@ -96,25 +96,25 @@ impl App {
         ));
         Self {
             incoming: Incoming::new(
-                store.clone(),
+                &repos,
                 outbox.clone(),
                 mailer,
                 limiter::RateLimiter::new(config.rate_limit_per_minute),
                 config.clone(),
             ),
             outgoing: Outgoing::new(
-                store.clone(),
+                &repos,
                 outbox.clone(),
                 deliveries.clone(),
                 Arc::new(SystemLookup),
                 config.clone(),
             ),
-            catalog: Catalog::new(store.clone(), outbox.clone()),
-            members: Members::new(store.clone(), outbox.clone()),
-            access: Access::new(store.clone(), config.clone()),
+            catalog: Catalog::new(&repos, outbox.clone()),
+            members: Members::new(&repos, outbox.clone()),
+            access: Access::new(&repos, config.clone()),
             deliveries,
             outbox,
-            store,
+            repos,
             config,
         }
     }
@@ -157,10 +157,10 @@ impl App {
         &self.outbox
     }
 
-    /// The table handle: for tests that set up or inspect items directly. Production code goes
+    /// The repositories: for tests that set up or inspect items directly. Production code goes
     /// through the services.
     #[doc(hidden)]
-    pub fn store_for_tests(&self) -> &Store {
-        &self.store
+    pub fn store_for_tests(&self) -> &Repositories {
+        &self.repos
     }
 }

@@ -2,6 +2,7 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::config::Config;
@@ -11,7 +12,7 @@ use crate::domain::incoming::limits;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::queue::Queue;
-use crate::store::{Store, TxResult};
+use crate::store::{OutboxRepo, TxResult};
 
 /// Re-sends of one outbox batch before it is parked.
 pub const MAX_OUTBOX_SENDS: u32 = 5;
@@ -19,15 +20,15 @@ pub const MAX_OUTBOX_SENDS: u32 = 5;
 /// The outbox: changes committed with their events, then sent to the event queue.
 #[derive(Clone, Debug)]
 pub struct Outbox {
-    store: Store,
+    batches: OutboxRepo,
     queue: Queue,
     config: Arc<Config>,
 }
 
 impl Outbox {
-    pub(crate) fn new(store: Store, queue: Queue, config: Arc<Config>) -> Self {
+    pub(crate) fn new(batches: OutboxRepo, queue: Queue, config: Arc<Config>) -> Self {
         Self {
-            store,
+            batches,
             queue,
             config,
         }
@@ -38,15 +39,12 @@ impl Outbox {
     /// whatever stays in the outbox.
     pub async fn commit_with_events<T: Clone>(
         &self,
-        mut items: Vec<(T, TransactWriteItem)>,
+        items: Vec<(T, TransactWriteItem)>,
         events: Vec<Event>,
         outbox_tag: T,
     ) -> Result<TxResult<T>> {
         let batches = EventBatch::pack(events, limits::OUTBOX_ITEM_MAX_BYTES);
-        for b in &batches {
-            items.push((outbox_tag.clone(), self.store.put_outbox(b)?));
-        }
-        let result = self.store.transact(items).await?;
+        let result = self.batches.commit(items, &batches, outbox_tag).await?;
         if result.is_ok() {
             for b in &batches {
                 self.publish_batch(b).await;
@@ -72,13 +70,13 @@ impl Outbox {
         let grace = self.config.outbox_grace_seconds;
         let now = time::now().as_second();
         let mut sent = 0;
-        for e in self.store.stale_outbox(grace).await? {
+        for e in self.batches.stale(grace).await? {
             let leased = e.sent_at.is_some_and(|t| now - t < grace.max(0));
             if e.parked || leased {
                 continue;
             }
             if e.attempts >= MAX_OUTBOX_SENDS {
-                if self.store.park_outbox(&e).await? {
+                if self.batches.park(&e).await? {
                     tracing::error!(
                         batch_id = %e.batch.batch_id,
                         attempts = e.attempts,
@@ -88,7 +86,7 @@ impl Outbox {
                 }
                 continue;
             }
-            if self.store.claim_outbox(&e, now).await? && self.queue.send(e.body, 0).await.is_ok() {
+            if self.batches.claim(&e, now).await? && self.queue.send(e.body, 0).await.is_ok() {
                 sent += 1;
             }
         }
@@ -97,7 +95,7 @@ impl Outbox {
 
     /// Parked outbox batches (oldest first) and how many batches wait in the outbox in all.
     pub async fn status(&self) -> Result<(Vec<OutboxEntry>, usize)> {
-        let all = self.store.outbox_entries().await?;
+        let all = self.batches.entries().await?;
         let total = all.len();
         let mut parked: Vec<OutboxEntry> = all.into_iter().filter(|e| e.parked).collect();
         parked.sort_by(|a, b| a.batch.batch_id.cmp(&b.batch.batch_id));
@@ -110,12 +108,34 @@ impl Outbox {
         let shard = EventBatch::shard_of_id(batch_id)
             .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
         let body = self
-            .store
-            .redrive_outbox(shard, batch_id, time::now().as_second())
+            .batches
+            .redrive(shard, batch_id, time::now().as_second())
             .await?
             .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
         self.queue.send(body, 0).await?;
         tracing::info!(batch_id, "outbox batch redriven");
         Ok(())
+    }
+
+    // The consumer's side: a batch stays in the outbox until its events are fanned out.
+
+    /// Whether the batch is still in the outbox (not yet fanned out).
+    pub async fn contains(&self, shard: u32, batch_id: &str) -> Result<bool> {
+        self.batches.contains(shard, batch_id).await
+    }
+
+    /// Which of `batches` are still in the outbox (their ids).
+    pub async fn present(&self, batches: &[&EventBatch]) -> Result<BTreeSet<String>> {
+        self.batches.present(batches).await
+    }
+
+    /// Removes a fanned-out batch (idempotent).
+    pub async fn delete(&self, shard: u32, batch_id: &str) -> Result<()> {
+        self.batches.delete(shard, batch_id).await
+    }
+
+    /// Removes fanned-out batches, 25 per call (idempotent).
+    pub async fn delete_batches(&self, batches: &[&EventBatch]) -> Result<()> {
+        self.batches.delete_batches(batches).await
     }
 }

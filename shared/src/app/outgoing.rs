@@ -21,7 +21,7 @@ use crate::domain::{secret, time};
 use crate::error::{Error, Result};
 use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
-use crate::store::Store;
+use crate::store::{DeliveryRepo, OutgoingRepo, Repositories};
 
 /// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
 /// and the batch travels on SQS.
@@ -34,9 +34,11 @@ fn not_found() -> Error {
 /// Outgoing webhooks: their configuration, tests, redeliveries, and publishing events.
 #[derive(Debug)]
 pub struct Outgoing {
-    store: Store,
+    webhooks: OutgoingRepo,
+    deliveries: DeliveryRepo,
     outbox: Outbox,
-    deliveries: Arc<Deliveries>,
+    /// The delivery engine: tests and redeliveries are attempted through it.
+    engine: Arc<Deliveries>,
     /// Resolves endpoint hosts for the save-time address check.
     resolver: Arc<dyn Lookup>,
     config: Arc<Config>,
@@ -44,16 +46,17 @@ pub struct Outgoing {
 
 impl Outgoing {
     pub(crate) fn new(
-        store: Store,
+        repos: &Repositories,
         outbox: Outbox,
-        deliveries: Arc<Deliveries>,
+        engine: Arc<Deliveries>,
         resolver: Arc<dyn Lookup>,
         config: Arc<Config>,
     ) -> Self {
         Self {
-            store,
+            webhooks: repos.outgoing.clone(),
+            deliveries: repos.deliveries.clone(),
             outbox,
-            deliveries,
+            engine,
             resolver,
             config,
         }
@@ -64,7 +67,7 @@ impl Outgoing {
     }
 
     pub async fn list(&self, req: &PageRequest) -> Result<Page<Endpoint>> {
-        self.store.endpoint_list(req).await
+        self.webhooks.list(req).await
     }
 
     /// An endpoint's deliveries, newest first, optionally in one status (`404` for an unknown
@@ -76,19 +79,19 @@ impl Outgoing {
         req: &PageRequest,
     ) -> Result<Page<Delivery>> {
         self.get(id).await?;
-        self.store.deliveries(id, status, req).await
+        self.deliveries.list(id, status, req).await
     }
 
     /// One delivery of an endpoint (`404` when there is none).
     pub async fn delivery(&self, id: i64, delivery: &str) -> Result<Delivery> {
-        self.store
-            .delivery_get(id, delivery)
+        self.deliveries
+            .get(id, delivery)
             .await?
             .ok_or_else(|| Error::NotFound("Delivery not found.".into()))
     }
 
     pub async fn get(&self, id: i64) -> Result<Endpoint> {
-        self.store.endpoint_get(id).await?.ok_or_else(not_found)
+        self.webhooks.get(id).await?.ok_or_else(not_found)
     }
 
     /// Rejects hosts that resolve to forbidden addresses now (checked again at every send).
@@ -119,7 +122,7 @@ impl Outgoing {
         if let Some(u) = &patch.url {
             self.check_resolved(u).await?;
         }
-        let id = self.store.next_id("webhook").await?;
+        let id = self.webhooks.next_id().await?;
         let now = time::now_rfc3339();
         let status = patch.status.unwrap_or(EndpointStatus::Active);
         let mut config = EndpointConfig {
@@ -148,11 +151,11 @@ impl Outgoing {
             consecutive_failures: 0,
             recovering: false,
         };
-        let item = self.store.create_endpoint(&endpoint)?;
-        self.store
-            .transact(vec![((), item)])
-            .await?
-            .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
+        if !self.webhooks.create(&endpoint).await? {
+            return Err(Error::Conflict(
+                "Please retry: the id was taken concurrently.".into(),
+            ));
+        }
         Ok(endpoint)
     }
 
@@ -185,8 +188,8 @@ impl Outgoing {
         let prev = config.revision;
         config.revision += 1;
         config.updated_at = time::now_rfc3339();
-        self.store
-            .endpoint_save(&config, prev, status, reactivated)
+        self.webhooks
+            .save(&config, prev, status, reactivated)
             .await?
             .ok_or_else(|| {
                 Error::Conflict(
@@ -202,7 +205,7 @@ impl Outgoing {
     }
 
     pub async fn delete(&self, id: i64) -> Result<()> {
-        if self.store.endpoint_delete(id).await? {
+        if self.webhooks.delete(id).await? {
             Ok(())
         } else {
             Err(not_found())
@@ -219,16 +222,16 @@ impl Outgoing {
             None,
         );
         let did = delivery_id(&event.event_id, id);
-        let d = match self.deliveries.new_delivery(&ep, &event, None, did) {
+        let d = match self.engine.new_delivery(&ep, &event, None, did) {
             Ok(d) => {
                 // Record it first so the attempt's conditional save has something to update.
-                self.store
-                    .delivery_create(&d, self.config.log_retention_days)
+                self.deliveries
+                    .create(&d, self.config.log_retention_days)
                     .await?;
-                self.deliveries.attempt(&ep, d, Trigger::Manual).await?
+                self.engine.attempt(&ep, d, Trigger::Manual).await?
             }
             Err(d) => {
-                self.deliveries
+                self.engine
                     .record_unrendered(&ep, d, Trigger::Manual, None)
                     .await?
             }
@@ -242,15 +245,15 @@ impl Outgoing {
     pub async fn redeliver(&self, id: i64, delivery: &str) -> Result<Delivery> {
         let ep = self.get(id).await?;
         let d = self
-            .store
-            .delivery_get(id, delivery)
+            .deliveries
+            .get(id, delivery)
             .await?
             .ok_or_else(|| Error::NotFound("Delivery not found.".into()))?;
         let prev = d.attempts.len();
-        match self.deliveries.redelivery_body(&ep, d) {
-            Ok(d) => self.deliveries.attempt(&ep, d, Trigger::Manual).await,
+        match self.engine.redelivery_body(&ep, d) {
+            Ok(d) => self.engine.attempt(&ep, d, Trigger::Manual).await,
             Err(d) => {
-                self.deliveries
+                self.engine
                     .record_unrendered(&ep, d, Trigger::Manual, Some(prev))
                     .await
             }

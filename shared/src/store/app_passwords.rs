@@ -5,7 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, n, s, to_item, QuerySpec, Store};
+use super::{from_item, n, repository, s, to_item, QuerySpec};
 use crate::domain::app_password::AppPassword;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
@@ -32,23 +32,35 @@ pub enum CreateOutcome {
     NameTaken,
 }
 
-impl Store {
-    pub async fn app_password_get(&self, id: i64) -> Result<Option<AppPassword>> {
+repository!(
+    /// Application passwords: one item per password, and a claim on its name.
+    AppPasswordRepo
+);
+
+impl AppPasswordRepo {
+    /// The next application password id.
+    pub async fn next_id(&self) -> Result<i64> {
+        self.table.next_id("app_password").await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<AppPassword>> {
         Ok(self
+            .table
             .get_as::<RecordItem>(keys::APP_PASSWORDS, &keys::id_sk(id))
             .await?
             .map(|r| r.data))
     }
 
-    pub async fn app_password_list(&self, req: &PageRequest) -> Result<Page<AppPassword>> {
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<AppPassword>> {
         let page = self
+            .table
             .page(&QuerySpec::table(keys::APP_PASSWORDS), req)
             .await?;
         page.try_map(|i| from_item::<RecordItem>(i).map(|r| r.data))
     }
 
     /// Writes the record and the name claim together; a taken name writes nothing.
-    pub async fn app_password_create(&self, p: &AppPassword) -> Result<CreateOutcome> {
+    pub async fn create(&self, p: &AppPassword) -> Result<CreateOutcome> {
         let record = to_item(&RecordItem {
             pk: keys::APP_PASSWORDS.into(),
             sk: keys::id_sk(p.id),
@@ -60,10 +72,10 @@ impl Store {
             id: p.id,
         })?;
         let items = vec![
-            ("record", self.put_new(record)?),
-            ("name", self.put_new(claim)?),
+            ("record", self.table.put_new(record)?),
+            ("name", self.table.put_new(claim)?),
         ];
-        match self.transact(items).await? {
+        match self.table.transact(items).await? {
             Ok(()) => Ok(CreateOutcome::Created),
             Err(failed) if failed.contains(&"name") => Ok(CreateOutcome::NameTaken),
             Err(_) => Err(Error::Conflict(
@@ -73,36 +85,37 @@ impl Store {
     }
 
     /// Deletes the record and its name claim together; `false` when it did not exist.
-    pub async fn app_password_delete(&self, id: i64) -> Result<bool> {
-        let Some(p) = self.app_password_get(id).await? else {
+    pub async fn delete(&self, id: i64) -> Result<bool> {
+        let Some(p) = self.get(id).await? else {
             return Ok(false);
         };
         let items = vec![
             (
                 "record",
-                self.delete_existing(keys::APP_PASSWORDS, &keys::id_sk(id))?,
+                self.table
+                    .delete_existing(keys::APP_PASSWORDS, &keys::id_sk(id))?,
             ),
             (
                 "name",
-                self.delete_existing(
+                self.table.delete_existing(
                     &keys::app_password_name(&p.name),
                     keys::APP_PASSWORD_NAME_SK,
                 )?,
             ),
         ];
-        Ok(self.transact(items).await?.is_ok())
+        Ok(self.table.transact(items).await?.is_ok())
     }
 
     /// Sets `last_used_at` unless it was set less than `min_interval` seconds ago (or the
     /// password was deleted meanwhile).
-    pub async fn app_password_touch(
+    pub async fn touch(
         &self,
         id: i64,
         now_rfc3339: &str,
         now: i64,
         min_interval: i64,
     ) -> Result<()> {
-        self.update_if(
+        self.table.update_if(
             keys::APP_PASSWORDS,
             &keys::id_sk(id),
             "SET last_used_at = :at, last_used_epoch = :now",

@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys::{self, Kind};
-use super::{from_item, key, to_item, QuerySpec, Store};
+use super::{from_item, key, repository, to_item, QuerySpec};
 use crate::domain::catalog::CatalogEntry;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
@@ -18,26 +18,45 @@ struct EntryItem {
     data: CatalogEntry,
 }
 
-impl Store {
-    pub async fn catalog_get(&self, kind: Kind, id: i64) -> Result<Option<CatalogEntry>> {
+repository!(
+    /// Spaces and courses.
+    CatalogRepo
+);
+
+impl CatalogRepo {
+    /// The next id of a space or course.
+    pub async fn next_id(&self, kind: Kind) -> Result<i64> {
+        self.table.next_id(kind.counter()).await
+    }
+
+    /// A transaction's check that the entry still exists.
+    pub fn check_exists(&self, kind: Kind, id: i64) -> Result<TransactWriteItem> {
+        self.table.check_exists(kind.catalog(), &keys::id_sk(id))
+    }
+
+    pub async fn get(&self, kind: Kind, id: i64) -> Result<Option<CatalogEntry>> {
         Ok(self
+            .table
             .get_as::<EntryItem>(kind.catalog(), &keys::id_sk(id))
             .await?
             .map(|e| e.data))
     }
 
-    pub async fn catalog_list(&self, kind: Kind, req: &PageRequest) -> Result<Page<CatalogEntry>> {
-        let page = self.page(&QuerySpec::table(kind.catalog()), req).await?;
+    pub async fn list(&self, kind: Kind, req: &PageRequest) -> Result<Page<CatalogEntry>> {
+        let page = self
+            .table
+            .page(&QuerySpec::table(kind.catalog()), req)
+            .await?;
         page.try_map(|i| from_item::<EntryItem>(i).map(|e| e.data))
     }
 
     /// Which of `ids` exist (one BatchGetItem per 100 ids).
-    pub async fn catalog_existing(&self, kind: Kind, ids: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
+    pub async fn existing(&self, kind: Kind, ids: &BTreeSet<i64>) -> Result<BTreeSet<i64>> {
         let keys = ids
             .iter()
             .map(|id| key(kind.catalog(), keys::id_sk(*id)))
             .collect();
-        let items = self.batch_get(keys, Some("pk, sk")).await?;
+        let items = self.table.batch_get(keys, Some("pk, sk")).await?;
         let found = items
             .iter()
             .filter_map(|item| {
@@ -50,7 +69,7 @@ impl Store {
     }
 
     /// Writes an entry; `creating` requires it to be new, otherwise it must exist.
-    pub fn put_catalog(
+    pub fn put(
         &self,
         kind: Kind,
         entry: &CatalogEntry,
@@ -61,10 +80,10 @@ impl Store {
             sk: keys::id_sk(entry.id),
             data: entry.clone(),
         })?;
-        self.put_creating(item, creating)
+        self.table.put_creating(item, creating)
     }
 
-    pub fn delete_catalog(&self, kind: Kind, id: i64) -> Result<TransactWriteItem> {
-        self.delete_existing(kind.catalog(), &keys::id_sk(id))
+    pub fn delete(&self, kind: Kind, id: i64) -> Result<TransactWriteItem> {
+        self.table.delete_existing(kind.catalog(), &keys::id_sk(id))
     }
 }

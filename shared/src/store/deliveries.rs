@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, key, s, to_item, QuerySpec, Store};
+use super::{from_item, key, repository, s, to_item, QuerySpec};
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Error;
@@ -27,7 +27,12 @@ struct DeliveryItem {
     expires_at: i64,
 }
 
-impl Store {
+repository!(
+    /// Deliveries of outgoing webhooks, each with its attempts.
+    DeliveryRepo
+);
+
+impl DeliveryRepo {
     fn delivery_item(&self, d: &Delivery, retention_days: i64) -> Result<super::Item> {
         to_item(&DeliveryItem {
             pk: keys::deliveries(d.webhook_id),
@@ -41,50 +46,46 @@ impl Store {
     }
 
     /// Stores a delivery only if no record exists (first processing of an event).
-    pub async fn delivery_create(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
-        self.put_absent(self.delivery_item(d, retention_days)?)
+    pub async fn create(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
+        self.table
+            .put_absent(self.delivery_item(d, retention_days)?)
             .await
     }
 
     /// Stores a delivery only if nobody recorded an attempt since we read it
     /// (`prev_attempts` attempts).
-    pub async fn delivery_save(
+    pub async fn save(
         &self,
         d: &Delivery,
         prev_attempts: usize,
         retention_days: i64,
     ) -> Result<bool> {
         let prev = u64::try_from(prev_attempts).unwrap_or(u64::MAX);
-        self.put_unchanged(
-            self.delivery_item(d, retention_days)?,
-            "attempt_count",
-            prev,
-        )
-        .await
+        self.table
+            .put_unchanged(
+                self.delivery_item(d, retention_days)?,
+                "attempt_count",
+                prev,
+            )
+            .await
     }
 
-    pub async fn delivery_get(
-        &self,
-        webhook_id: i64,
-        delivery_id: &str,
-    ) -> Result<Option<Delivery>> {
+    pub async fn get(&self, webhook_id: i64, delivery_id: &str) -> Result<Option<Delivery>> {
         Ok(self
+            .table
             .get_as::<DeliveryItem>(&keys::deliveries(webhook_id), delivery_id)
             .await?
             .map(|i| i.data))
     }
 
     /// The deliveries that already exist among `wanted` (webhook id, delivery id).
-    pub async fn deliveries_existing(
-        &self,
-        wanted: &[(i64, String)],
-    ) -> Result<HashMap<String, Delivery>> {
+    pub async fn existing(&self, wanted: &[(i64, String)]) -> Result<HashMap<String, Delivery>> {
         let keys = wanted
             .iter()
             .map(|(wid, did)| key(keys::deliveries(*wid), did.clone()))
             .collect();
         let mut found = HashMap::new();
-        for item in self.batch_get(keys, None).await? {
+        for item in self.table.batch_get(keys, None).await? {
             let d = from_item::<DeliveryItem>(item)?.data;
             found.insert(d.id.clone(), d);
         }
@@ -92,7 +93,7 @@ impl Store {
     }
 
     /// An endpoint's deliveries, newest first, optionally in one status.
-    pub async fn deliveries(
+    pub async fn list(
         &self,
         webhook_id: i64,
         status: Option<DeliveryStatus>,
@@ -103,17 +104,25 @@ impl Store {
             None => QuerySpec::table(keys::deliveries(webhook_id)),
         }
         .newest_first();
-        self.page(&spec, req)
+        self.table
+            .page(&spec, req)
             .await?
             .try_map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
     }
 
     /// Creates a delivery that waits in its FIFO endpoint's line: the record and the line
     /// entry together, only if the delivery is new. `false` when it already existed.
-    pub async fn delivery_create_in_line(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
-        let record = self.put_new(self.delivery_item(d, retention_days)?)?;
-        let entry = self.put(self.line_entry(d.webhook_id, &d.event_id, &d.id), None)?;
-        Ok(self.transact(vec![(0, record), (1, entry)]).await?.is_ok())
+    pub async fn create_in_line(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
+        let record = self.table.put_new(self.delivery_item(d, retention_days)?)?;
+        let entry = self.table.put(
+            super::jobs::line_entry(d.webhook_id, &d.event_id, &d.id),
+            None,
+        )?;
+        Ok(self
+            .table
+            .transact(vec![(0, record), (1, entry)])
+            .await?
+            .is_ok())
     }
 
     /// Failed deliveries of an endpoint whose id sorts after `after` (ids start with the event
@@ -165,9 +174,10 @@ impl Store {
         webhook_id: i64,
         after: &str,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
-        self.client
+        self.table
+            .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(super::GSI1)
             .key_condition_expression("gsi1pk = :p AND gsi1sk > :after")
             .expression_attribute_values(
@@ -181,11 +191,12 @@ impl Store {
     }
 
     /// Up to `limit` pending deliveries of an endpoint, oldest first (the sweeper's check).
-    pub async fn pending_deliveries(&self, webhook_id: i64, limit: i32) -> Result<Vec<Delivery>> {
+    pub async fn pending(&self, webhook_id: i64, limit: i32) -> Result<Vec<Delivery>> {
         let out = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(super::GSI1)
             .key_condition_expression("gsi1pk = :p")
             .expression_attribute_values(
@@ -209,27 +220,26 @@ impl Store {
     /// Creates new deliveries in as few calls as possible: conditional transactions of up to
     /// 100 items (and ~3.5 MB); a chunk whose condition fails (a concurrent run created some)
     /// is retried one item at a time. Returns, per delivery, whether this call created it.
-    pub async fn deliveries_create_batch(
-        &self,
-        ds: &[&Delivery],
-        retention_days: i64,
-    ) -> Result<Vec<bool>> {
+    pub async fn create_batch(&self, ds: &[&Delivery], retention_days: i64) -> Result<Vec<bool>> {
         let mut created = Vec::with_capacity(ds.len());
         for chunk in transaction_chunks(ds) {
             if chunk.len() == 1 {
-                created.push(self.delivery_create(chunk[0], retention_days).await?);
+                created.push(self.create(chunk[0], retention_days).await?);
                 continue;
             }
             let mut items = Vec::with_capacity(chunk.len());
             for d in &chunk {
-                items.push((0, self.put_new(self.delivery_item(d, retention_days)?)?));
+                items.push((
+                    0,
+                    self.table.put_new(self.delivery_item(d, retention_days)?)?,
+                ));
             }
-            if self.transact(items).await?.is_ok() {
+            if self.table.transact(items).await?.is_ok() {
                 created.extend(std::iter::repeat_n(true, chunk.len()));
                 continue;
             }
             for d in chunk {
-                created.push(self.delivery_create(d, retention_days).await?);
+                created.push(self.create(d, retention_days).await?);
             }
         }
         Ok(created)

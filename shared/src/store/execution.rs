@@ -3,8 +3,8 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::incoming::StoredResponse;
-use super::keys::{self, Kind};
-use super::Store;
+use super::keys::Kind;
+use super::{CatalogRepo, IncomingRepo, MemberRepo, Table};
 use crate::domain::incoming::plan::{Op, Plan};
 use crate::error::Result;
 
@@ -65,7 +65,24 @@ pub fn conflict(failed: &[Tag]) -> Conflict {
     }
 }
 
-impl Store {
+/// Turns a plan into its writes: the items of members, memberships, the webhook's run counters
+/// and stored response, each from its own repository.
+#[derive(Clone, Debug)]
+pub struct ExecutionRepo {
+    members: MemberRepo,
+    catalog: CatalogRepo,
+    incoming: IncomingRepo,
+}
+
+impl ExecutionRepo {
+    pub fn new(table: Table) -> Self {
+        Self {
+            members: MemberRepo::new(table.clone()),
+            catalog: CatalogRepo::new(table.clone()),
+            incoming: IncomingRepo::new(table),
+        }
+    }
+
     /// The writes of a plan, each tagged. `password_hash` is given when the plan creates the
     /// member; `idempotency` stores the response under the caller's key.
     pub fn plan_items(
@@ -77,33 +94,40 @@ impl Store {
     ) -> Result<Vec<(Tag, TransactWriteItem)>> {
         let mut items = Vec::new();
         if let (true, Some(hash)) = (plan.created, password_hash) {
-            items.push((Tag::Profile, self.put_profile(&plan.member, hash)?));
-            items.push((Tag::Login, self.put_login_claim(&plan.member)?));
+            items.push((Tag::Profile, self.members.put_profile(&plan.member, hash)?));
+            items.push((Tag::Login, self.members.put_login_claim(&plan.member)?));
         }
         for change in &plan.changes {
             let m = &change.membership;
-            let exists = || self.check_exists(m.kind.catalog(), &keys::id_sk(m.id));
+            let exists = || self.catalog.check_exists(m.kind, m.id);
             match change.op {
                 Op::Remove { rev } => {
-                    items.push((Tag::Membership, self.delete_membership(m, rev)?));
+                    items.push((Tag::Membership, self.members.delete_membership(m, rev)?));
                     items.push((Tag::Exists(m.kind, m.id), exists()?));
                 }
                 Op::Add => {
-                    items.push((Tag::Membership, self.put_membership(m)?));
+                    items.push((Tag::Membership, self.members.put_membership(m)?));
                     items.push((Tag::Exists(m.kind, m.id), exists()?));
                 }
                 Op::Update { rev } => {
-                    items.push((Tag::Membership, self.update_membership(m, rev)?));
+                    items.push((Tag::Membership, self.members.update_membership(m, rev)?));
                 }
             }
         }
         items.push((
             Tag::Webhook,
-            self.count_run(plan.run.webhook_id, &plan.run.time)?,
+            self.incoming
+                .count_run(plan.run.webhook_id, &plan.run.time)?,
         ));
-        items.push((Tag::Other, self.put_run(&plan.run, retention_days)?));
+        items.push((
+            Tag::Other,
+            self.incoming.put_run(&plan.run, retention_days)?,
+        ));
         if let Some((hash, stored)) = idempotency {
-            items.push((Tag::Idempotency, self.put_stored_response(hash, stored)?));
+            items.push((
+                Tag::Idempotency,
+                self.incoming.put_stored_response(hash, stored)?,
+            ));
         }
         Ok(items)
     }

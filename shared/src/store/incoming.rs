@@ -10,10 +10,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::keys;
-use super::{from_item, n, s, to_item, QuerySpec, Store};
+use super::{from_item, n, repository, s, to_item, QuerySpec};
 use crate::aws::OrUnavailable;
-use crate::domain::incoming::providers::Source;
-use crate::domain::incoming::rules::ObjectState;
 pub use crate::domain::incoming::run::Run;
 use crate::domain::incoming::IncomingWebhook;
 use crate::domain::page::{Page, PageRequest};
@@ -70,29 +68,69 @@ struct IdemItem {
     r: StoredResponse,
 }
 
-impl Store {
+repository!(
+    /// Incoming webhooks, their runs and stored responses (idempotency keys).
+    IncomingRepo
+);
+
+impl IncomingRepo {
+    /// The next incoming webhook id.
+    pub async fn next_id(&self) -> Result<i64> {
+        self.table.next_id("incoming_webhook").await
+    }
+
     /// The hot-path lookup: one GetItem on the key item.
-    pub async fn webhook_by_key(&self, key: &str) -> Result<Option<IncomingWebhook>> {
+    pub async fn by_key(&self, key: &str) -> Result<Option<IncomingWebhook>> {
         Ok(self
+            .table
             .get_as::<KeyItem>(&keys::webhook_key(key), keys::WEBHOOK_KEY_SK)
             .await?
             .map(|k| k.data))
     }
 
-    pub async fn webhook_get(&self, id: i64) -> Result<Option<IncomingWebhook>> {
+    pub async fn get(&self, id: i64) -> Result<Option<IncomingWebhook>> {
         Ok(self
+            .table
             .get_as::<MainItem>(keys::IWH, &keys::id_sk(id))
             .await?
             .map(MainItem::into_webhook))
     }
 
-    pub async fn webhook_list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
-        let page = self.page(&QuerySpec::table(keys::IWH), req).await?;
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
+        let page = self.table.page(&QuerySpec::table(keys::IWH), req).await?;
         page.try_map(|i| from_item::<MainItem>(i).map(MainItem::into_webhook))
     }
 
-    /// Items that create a webhook: the main item and its key item, both new.
-    pub fn create_webhook_items(&self, w: &IncomingWebhook) -> Result<Vec<TransactWriteItem>> {
+    /// Stores a new webhook (its main item and its key item, in one transaction); `false` when
+    /// its id or key is taken.
+    pub async fn create(&self, w: &IncomingWebhook) -> Result<bool> {
+        self.commit(self.create_items(w)?).await
+    }
+
+    /// Saves an edited webhook (optimistic: only if nobody saved since `prev_revision`); when the
+    /// key changed (rotation) the old key item goes in the same transaction. `false` when the
+    /// webhook was changed or deleted meanwhile.
+    pub async fn update(
+        &self,
+        w: &IncomingWebhook,
+        prev_revision: i64,
+        old_key: Option<&str>,
+    ) -> Result<bool> {
+        self.commit(self.update_items(w, prev_revision, old_key)?)
+            .await
+    }
+
+    /// Deletes a webhook and its key item; `false` when it was already gone.
+    pub async fn delete(&self, w: &IncomingWebhook) -> Result<bool> {
+        self.commit(self.delete_items(w)?).await
+    }
+
+    async fn commit(&self, items: Vec<TransactWriteItem>) -> Result<bool> {
+        let items = items.into_iter().map(|i| ((), i)).collect();
+        Ok(self.table.transact(items).await?.is_ok())
+    }
+
+    fn create_items(&self, w: &IncomingWebhook) -> Result<Vec<TransactWriteItem>> {
         let main = to_item(&MainItem {
             pk: keys::IWH.into(),
             sk: keys::id_sk(w.id),
@@ -100,7 +138,7 @@ impl Store {
             running_count: 0,
             last_run_at: None,
         })?;
-        Ok(vec![self.put_new(main)?, self.put_key_item(w, true)?])
+        Ok(vec![self.table.put_new(main)?, self.put_key_item(w, true)?])
     }
 
     fn put_key_item(&self, w: &IncomingWebhook, creating: bool) -> Result<TransactWriteItem> {
@@ -109,12 +147,10 @@ impl Store {
             sk: keys::WEBHOOK_KEY_SK.into(),
             data: w.clone(),
         })?;
-        self.put_creating(item, creating)
+        self.table.put_creating(item, creating)
     }
 
-    /// Items that save an edited webhook (optimistic: only if nobody saved since `prev_revision`).
-    /// When the key changed (rotation) the old key item is deleted and a new one written.
-    pub fn update_webhook_items(
+    fn update_items(
         &self,
         w: &IncomingWebhook,
         prev_revision: i64,
@@ -123,7 +159,7 @@ impl Store {
         let mut data = w.clone();
         data.running_count = 0;
         data.last_run_at = None;
-        let main = self.update(
+        let main = self.table.update(
             keys::IWH,
             &keys::id_sk(w.id),
             "SET #d = :d",
@@ -141,7 +177,10 @@ impl Store {
         let mut items = vec![main];
         match old_key {
             Some(old) => {
-                items.push(self.delete_existing(&keys::webhook_key(old), keys::WEBHOOK_KEY_SK)?);
+                items.push(
+                    self.table
+                        .delete_existing(&keys::webhook_key(old), keys::WEBHOOK_KEY_SK)?,
+                );
                 items.push(self.put_key_item(&data, true)?);
             }
             None => items.push(self.put_key_item(&data, false)?),
@@ -149,16 +188,17 @@ impl Store {
         Ok(items)
     }
 
-    pub fn delete_webhook_items(&self, w: &IncomingWebhook) -> Result<Vec<TransactWriteItem>> {
+    fn delete_items(&self, w: &IncomingWebhook) -> Result<Vec<TransactWriteItem>> {
         Ok(vec![
-            self.delete_existing(keys::IWH, &keys::id_sk(w.id))?,
-            self.delete_existing(&keys::webhook_key(&w.key), keys::WEBHOOK_KEY_SK)?,
+            self.table.delete_existing(keys::IWH, &keys::id_sk(w.id))?,
+            self.table
+                .delete_existing(&keys::webhook_key(&w.key), keys::WEBHOOK_KEY_SK)?,
         ])
     }
 
     /// Counts one run on the main item (only while the webhook exists).
     pub fn count_run(&self, webhook_id: i64, now: &str) -> Result<TransactWriteItem> {
-        self.update(
+        self.table.update(
             keys::IWH,
             &keys::id_sk(webhook_id),
             "ADD running_count :one SET last_run_at = :t",
@@ -175,14 +215,14 @@ impl Store {
             data: run.clone(),
             expires_at: crate::domain::time::ttl_after_days(retention_days),
         })?;
-        self.put(item, None)
+        self.table.put(item, None)
     }
 
     /// Records a failed run outside any transaction (best effort, logged on failure).
     pub async fn record_run(&self, run: &Run, retention_days: i64) {
         let write = self.put_run(run, retention_days);
         let result = match write {
-            Ok(w) => self.transact(vec![((), w)]).await.map(|_| ()),
+            Ok(w) => self.table.transact(vec![((), w)]).await.map(|_| ()),
             Err(e) => Err(e),
         };
         if let Err(e) = result {
@@ -193,6 +233,7 @@ impl Store {
     /// Activity log, newest first.
     pub async fn runs(&self, webhook_id: i64, req: &PageRequest) -> Result<Page<Run>> {
         let page = self
+            .table
             .page(
                 &QuerySpec::table(keys::runs(webhook_id)).newest_first(),
                 req,
@@ -204,6 +245,7 @@ impl Store {
     pub async fn stored_response(&self, key_hash: &str) -> Result<Option<StoredResponse>> {
         let now = jiff::Timestamp::now().as_second();
         Ok(self
+            .table
             .get_as::<IdemItem>(&keys::idempotency(key_hash), keys::IDEM_SK)
             .await?
             .map(|i| i.r)
@@ -223,7 +265,7 @@ impl Store {
             r: r.clone(),
         })?;
         let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
             .expression_attribute_values(":now", n(jiff::Timestamp::now().as_second()))
@@ -239,9 +281,10 @@ impl Store {
             sk: keys::IDEM_SK.into(),
             r: r.clone(),
         })?;
-        self.client
+        self.table
+            .client
             .put_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(item))
             .send()
             .await
@@ -253,109 +296,4 @@ impl Store {
 /// The run's public view.
 pub fn run_view(r: &Run) -> Value {
     json!(r)
-}
-
-#[derive(Serialize, Deserialize)]
-struct ObjectItem {
-    pk: String,
-    sk: String,
-    #[serde(flatten)]
-    state: ObjectState,
-}
-
-#[derive(Serialize, Deserialize)]
-struct CustomerItem {
-    pk: String,
-    sk: String,
-    email: String,
-}
-
-impl Store {
-    /// The states of the provider objects an event names (one BatchGetItem).
-    pub async fn object_states(
-        &self,
-        webhook_id: i64,
-        objects: &[String],
-    ) -> Result<Vec<ObjectState>> {
-        if objects.is_empty() {
-            return Ok(vec![]);
-        }
-        let keys = objects
-            .iter()
-            .map(|o| {
-                super::key(
-                    keys::provider_object(webhook_id, o),
-                    keys::PROVIDER_OBJECT_SK,
-                )
-            })
-            .collect();
-        self.batch_get(keys, None)
-            .await?
-            .into_iter()
-            .map(|i| from_item::<ObjectItem>(i).map(|o| o.state))
-            .collect()
-    }
-
-    /// Writes an object's new state, only if it is still at `prev` (0: absent).
-    pub fn put_object_state(
-        &self,
-        webhook_id: i64,
-        state: &ObjectState,
-        prev: i64,
-    ) -> Result<TransactWriteItem> {
-        let item = to_item(&ObjectItem {
-            pk: keys::provider_object(webhook_id, &state.object),
-            sk: keys::PROVIDER_OBJECT_SK.into(),
-            state: state.clone(),
-        })?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table)
-            .set_item(Some(item));
-        let put = if prev == 0 {
-            put.condition_expression("attribute_not_exists(pk)")
-        } else {
-            put.condition_expression("#rev = :rev")
-                .expression_attribute_names("#rev", "rev")
-                .expression_attribute_values(":rev", n(prev))
-        };
-        Ok(TransactWriteItem::builder()
-            .put(put.build().map_err(Error::dep)?)
-            .build())
-    }
-
-    /// The member email recorded for a provider customer id.
-    pub async fn customer_email(&self, source: Source, customer: &str) -> Result<Option<String>> {
-        let pk = keys::provider_customer(source.name(), customer);
-        Ok(self
-            .get_as::<CustomerItem>(&pk, keys::PROVIDER_CUSTOMER_SK)
-            .await?
-            .map(|c| c.email))
-    }
-
-    /// Records a provider customer id's email, unless one is recorded already.
-    pub async fn map_customer(&self, source: Source, customer: &str, email: &str) -> Result<()> {
-        let item = to_item(&CustomerItem {
-            pk: keys::provider_customer(source.name(), customer),
-            sk: keys::PROVIDER_CUSTOMER_SK.into(),
-            email: email.to_string(),
-        })?;
-        self.put_absent(item).await.map(|_| ())
-    }
-}
-
-impl Store {
-    /// Records provider objects' states outside an execution (a revoke that found no member).
-    pub async fn put_object_states(
-        &self,
-        webhook_id: i64,
-        states: &[(ObjectState, i64)],
-    ) -> Result<()> {
-        let items = states
-            .iter()
-            .map(|(s, prev)| Ok(((), self.put_object_state(webhook_id, s, *prev)?)))
-            .collect::<Result<Vec<_>>>()?;
-        self.transact(items).await?.map_err(|_| {
-            Error::Dependency("a concurrent event changed the same provider object; retry".into())
-        })
-    }
 }

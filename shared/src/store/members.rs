@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::keys::{self, Kind};
-use super::{from_item, s, to_item, QuerySpec, Store};
+use super::{from_item, repository, s, to_item, QuerySpec};
 use crate::aws::OrUnavailable;
 use crate::domain::member::Member;
 pub use crate::domain::membership::{MemberState, Membership};
@@ -53,14 +53,25 @@ impl MembershipItem {
     }
 }
 
-impl Store {
+repository!(
+    /// Members, login claims and memberships.
+    MemberRepo
+);
+
+impl MemberRepo {
+    /// The next member id.
+    pub async fn next_id(&self) -> Result<i64> {
+        self.table.next_id("user").await
+    }
+
     /// Members with a membership one of whose grants ended before `now` (RFC 3339), oldest
     /// end first, at most `limit` memberships' worth (the expiry index: no Scan).
-    pub async fn expired_members(&self, now: &str, limit: i32) -> Result<Vec<String>> {
+    pub async fn expired(&self, now: &str, limit: i32) -> Result<Vec<String>> {
         let out = self
+            .table
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .index_name(super::GSI2)
             .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
             .expression_attribute_values(":p", s(keys::EXPIRING))
@@ -82,8 +93,9 @@ impl Store {
     }
 
     /// One strongly consistent query of the member's partition.
-    pub async fn member_state(&self, email: &str) -> Result<MemberState> {
+    pub async fn state(&self, email: &str) -> Result<MemberState> {
         let items = self
+            .table
             .query_all(&QuerySpec::table(keys::member(email)))
             .await?;
         let mut state = MemberState::default();
@@ -105,30 +117,31 @@ impl Store {
     }
 
     /// Looks a member up by id (through the `USERS` index), then reads their partition.
-    pub async fn member_by_id(&self, user_id: i64) -> Result<Option<MemberState>> {
+    pub async fn by_id(&self, user_id: i64) -> Result<Option<MemberState>> {
         let spec = QuerySpec::gsi1(keys::USERS).prefix(keys::id_sk(user_id));
-        let items = self.query_all(&spec).await?;
+        let items = self.table.query_all(&spec).await?;
         let Some(item) = items.into_iter().next() else {
             return Ok(None);
         };
         let p: ProfileItem = from_item(item)?;
-        let state = self.member_state(&p.data.email).await?;
+        let state = self.state(&p.data.email).await?;
         Ok(state.member.is_some().then_some(state))
     }
 
-    pub async fn list_users(&self, req: &PageRequest) -> Result<Page<Member>> {
-        let page = self.page(&QuerySpec::gsi1(keys::USERS), req).await?;
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<Member>> {
+        let page = self.table.page(&QuerySpec::gsi1(keys::USERS), req).await?;
         page.try_map(|i| from_item::<ProfileItem>(i).map(|p| p.data))
     }
 
     /// Members of a space / enrollments of a course, by user id.
-    pub async fn list_memberships(
+    pub async fn memberships(
         &self,
         kind: Kind,
         id: i64,
         req: &PageRequest,
     ) -> Result<Page<Membership>> {
         let page = self
+            .table
             .page(&QuerySpec::gsi1(kind.members_gsi(id)), req)
             .await?;
         page.try_map(|i| from_item::<MembershipItem>(i).map(|m| m.m))
@@ -137,6 +150,7 @@ impl Store {
     /// Deletes every membership of a deleted space / course (via the GSI, 25 per BatchWriteItem).
     pub async fn delete_memberships_of(&self, kind: Kind, id: i64) -> Result<usize> {
         let items = self
+            .table
             .query_all(&QuerySpec::gsi1(kind.members_gsi(id)))
             .await?;
         let keys = items
@@ -148,7 +162,7 @@ impl Store {
                     .collect()
             })
             .collect();
-        self.delete_all(keys).await
+        self.table.delete_all(keys).await
     }
 
     /// The member's profile, only if the email is still free.
@@ -161,7 +175,7 @@ impl Store {
             data: member.clone(),
             password_hash: password_hash.to_string(),
         })?;
-        self.put_new(item)
+        self.table.put_new(item)
     }
 
     /// Claims a login, only if no one holds it.
@@ -172,12 +186,12 @@ impl Store {
             "user_id": member.user_id,
             "email": member.email,
         }))?;
-        self.put_new(item)
+        self.table.put_new(item)
     }
 
     /// Adds a membership, only if it does not exist yet.
     pub fn put_membership(&self, m: &Membership) -> Result<TransactWriteItem> {
-        self.put_new(to_item(&MembershipItem::of(m))?)
+        self.table.put_new(to_item(&MembershipItem::of(m))?)
     }
 
     /// Saves a membership whose grants changed, only if it is still at `prev_rev` (items written
@@ -191,7 +205,7 @@ impl Store {
     pub fn delete_membership(&self, m: &Membership, rev: Option<i64>) -> Result<TransactWriteItem> {
         let (pk, sk) = (keys::member(&m.email), m.kind.membership_sk(m.id));
         match rev {
-            None => self.delete_existing(&pk, &sk),
+            None => self.table.delete_existing(&pk, &sk),
             Some(rev) => self.delete_at_rev(&pk, &sk, rev),
         }
     }
@@ -206,11 +220,11 @@ fn at_rev(rev: i64) -> (&'static str, Option<AttributeValue>) {
     }
 }
 
-impl Store {
+impl MemberRepo {
     fn put_at_rev(&self, item: super::Item, rev: i64) -> Result<TransactWriteItem> {
         let (cond, value) = at_rev(rev);
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_item(Some(item))
             .condition_expression(cond)
             .expression_attribute_names("#rev", "rev")
@@ -223,7 +237,7 @@ impl Store {
     fn delete_at_rev(&self, pk: &str, sk: &str, rev: i64) -> Result<TransactWriteItem> {
         let (cond, value) = at_rev(rev);
         let del = Delete::builder()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(super::key(pk, sk)))
             .condition_expression(cond)
             .expression_attribute_names("#rev", "rev")

@@ -1,19 +1,22 @@
-//! DynamoDB persistence: one table, keys in [`keys`], one module per kind of item.
+//! DynamoDB persistence: one table, keys in [`keys`], one repository per kind of item.
 //!
 //! See the README's "Data model" for the key design and the access pattern each key serves.
-//! Here: single-item calls; [`query`]: keyed queries and pages; [`tx`]: transactions. Every SDK
-//! failure becomes an [`Error`] through [`crate::aws`].
+//! [`Table`] holds the generic calls — single items here, keyed queries and pages in [`query`],
+//! transactions in [`tx`] — and each kind's module a repository (`MemberRepo`, `OutgoingRepo`,
+//! …) with that kind's items, keys and calls. Services hold only the repositories they need.
+//! Every SDK failure becomes an [`Error`] through [`crate::aws`].
 
 pub mod app_passwords;
 pub mod catalog;
 pub mod deliveries;
-pub mod endpoints;
 pub mod execution;
 pub mod incoming;
 pub mod jobs;
 pub mod keys;
 pub mod members;
 pub mod outbox;
+pub mod outgoing;
+pub mod provider;
 mod query;
 pub mod signin;
 mod tx;
@@ -27,7 +30,18 @@ use serde::Serialize;
 
 use crate::aws::{OrUnavailable, UnlessConditionFailed};
 use crate::error::{Error, Result};
+pub use app_passwords::AppPasswordRepo;
+pub use catalog::CatalogRepo;
+pub use deliveries::DeliveryRepo;
+pub use execution::ExecutionRepo;
+pub use incoming::IncomingRepo;
+pub use jobs::{LineRepo, NoticeRepo, RecoverRepo};
+pub use members::MemberRepo;
+pub use outbox::OutboxRepo;
+pub use outgoing::OutgoingRepo;
+pub use provider::ProviderRepo;
 pub use query::QuerySpec;
+pub use signin::SigninRepo;
 pub use tx::TxResult;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -36,11 +50,70 @@ pub const GSI1: &str = "gsi1";
 /// The expiry index (timed access), sparse: `gsi2pk = EXPIRING`, `gsi2sk = {end}#...`.
 pub const GSI2: &str = "gsi2";
 
-/// The DynamoDB store: a client built once per cold start, and the table name.
+/// The one DynamoDB table: a client built once per cold start, and the table's name. Its calls
+/// are generic (an item, a key, a query); the repositories below give each kind of item its own.
 #[derive(Clone, Debug)]
-pub struct Store {
-    pub client: Client,
-    pub table: String,
+pub struct Table {
+    client: Client,
+    name: String,
+}
+
+/// A repository: the table handle and, in its own module, the calls for one kind of item.
+macro_rules! repository {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            table: $crate::store::Table,
+        }
+
+        impl $name {
+            pub fn new(table: $crate::store::Table) -> Self {
+                Self { table }
+            }
+        }
+    };
+}
+use repository;
+
+/// Every repository over one table, built once per cold start; the app hands each service the
+/// ones it needs.
+#[derive(Clone, Debug)]
+pub struct Repositories {
+    pub table: Table,
+    pub members: MemberRepo,
+    pub catalog: CatalogRepo,
+    pub incoming: IncomingRepo,
+    pub providers: ProviderRepo,
+    pub outgoing: OutgoingRepo,
+    pub deliveries: DeliveryRepo,
+    pub recover_jobs: RecoverRepo,
+    pub lines: LineRepo,
+    pub notices: NoticeRepo,
+    pub outbox: OutboxRepo,
+    pub app_passwords: AppPasswordRepo,
+    pub signin: SigninRepo,
+}
+
+impl Repositories {
+    pub fn new(client: Client, table_name: impl Into<String>) -> Self {
+        let table = Table::new(client, table_name);
+        Self {
+            members: MemberRepo::new(table.clone()),
+            catalog: CatalogRepo::new(table.clone()),
+            incoming: IncomingRepo::new(table.clone()),
+            providers: ProviderRepo::new(table.clone()),
+            outgoing: OutgoingRepo::new(table.clone()),
+            deliveries: DeliveryRepo::new(table.clone()),
+            recover_jobs: RecoverRepo::new(table.clone()),
+            lines: LineRepo::new(table.clone()),
+            notices: NoticeRepo::new(table.clone()),
+            outbox: OutboxRepo::new(table.clone()),
+            app_passwords: AppPasswordRepo::new(table.clone()),
+            signin: SigninRepo::new(table.clone()),
+            table,
+        }
+    }
 }
 
 pub fn s(v: impl Into<String>) -> AttributeValue {
@@ -64,19 +137,24 @@ pub fn key(pk: impl Into<String>, sk: impl Into<String>) -> Item {
     HashMap::from([("pk".to_string(), s(pk)), ("sk".to_string(), s(sk))])
 }
 
-impl Store {
-    pub fn new(client: Client, table: impl Into<String>) -> Self {
+impl Table {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
         Self {
             client,
-            table: table.into(),
+            name: name.into(),
         }
+    }
+
+    /// The SDK client and the table's name (tests that scan the table).
+    pub fn client(&self) -> (&Client, &str) {
+        (&self.client, &self.name)
     }
 
     pub async fn get(&self, pk: &str, sk: &str) -> Result<Option<Item>> {
         let out = self
             .client
             .get_item()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_key(Some(key(pk, sk)))
             .consistent_read(true)
             .send()
@@ -103,18 +181,18 @@ impl Store {
                 let out = self
                     .client
                     .batch_get_item()
-                    .request_items(&self.table, req)
+                    .request_items(&self.name, req)
                     .send()
                     .await
                     .or_unavailable("BatchGetItem")?;
                 found.extend(
                     out.responses
-                        .and_then(|mut r| r.remove(&self.table))
+                        .and_then(|mut r| r.remove(&self.name))
                         .unwrap_or_default(),
                 );
                 pending = out
                     .unprocessed_keys
-                    .and_then(|mut u| u.remove(&self.table))
+                    .and_then(|mut u| u.remove(&self.name))
                     .filter(|k| !k.keys().is_empty());
             }
         }
@@ -140,13 +218,13 @@ impl Store {
                 let out = self
                     .client
                     .batch_write_item()
-                    .request_items(&self.table, requests)
+                    .request_items(&self.name, requests)
                     .send()
                     .await
                     .or_unavailable("BatchWriteItem")?;
                 requests = out
                     .unprocessed_items
-                    .and_then(|mut u| u.remove(&self.table))
+                    .and_then(|mut u| u.remove(&self.name))
                     .unwrap_or_default();
                 deleted += sent - requests.len();
                 if !requests.is_empty() {
@@ -162,7 +240,7 @@ impl Store {
         let out = self
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_key(Some(key(keys::COUNTER, counter)))
             .update_expression("ADD #v :one")
             .expression_attribute_names("#v", "value")
@@ -187,7 +265,7 @@ impl Store {
         let put = self
             .client
             .put_item()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_item(Some(item))
             .condition_expression(condition)
             .set_expression_attribute_values(values_map(values))
@@ -225,7 +303,7 @@ impl Store {
         let updated = self
             .client
             .update_item()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_key(Some(key(pk, sk)))
             .update_expression(expression)
             .condition_expression(condition)
@@ -244,7 +322,7 @@ impl Store {
         let deleted = self
             .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_key(Some(key(pk, sk)))
             .condition_expression("attribute_exists(pk)")
             .send()

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, n, to_item, QuerySpec, Store};
+use super::{from_item, n, repository, to_item, QuerySpec, TxResult};
 use crate::aws::OrUnavailable;
 use crate::domain::events::{EventBatch, OutboxEntry, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
@@ -39,8 +39,26 @@ fn unchanged(attempts: u32) -> &'static str {
     }
 }
 
-impl Store {
-    pub fn put_outbox(&self, batch: &EventBatch) -> Result<TransactWriteItem> {
+repository!(
+    /// Outbox batches: events committed with the change that caused them.
+    OutboxRepo
+);
+
+impl OutboxRepo {
+    /// Commits `items` and, in the same transaction, `batches` (their writes tagged `tag`).
+    pub async fn commit<T: Clone>(
+        &self,
+        mut items: Vec<(T, TransactWriteItem)>,
+        batches: &[EventBatch],
+        tag: T,
+    ) -> Result<TxResult<T>> {
+        for b in batches {
+            items.push((tag.clone(), self.put(b)?));
+        }
+        self.table.transact(items).await
+    }
+
+    fn put(&self, batch: &EventBatch) -> Result<TransactWriteItem> {
         let item = to_item(&OutboxItem {
             pk: keys::outbox(batch.shard),
             sk: batch.batch_id.clone(),
@@ -50,14 +68,15 @@ impl Store {
             sent_at: None,
             parked: false,
         })?;
-        self.put(item, None)
+        self.table.put(item, None)
     }
 
     /// Removes a batch once its events are fanned out (idempotent).
-    pub async fn delete_outbox(&self, shard: u32, batch_id: &str) -> Result<()> {
-        self.client
+    pub async fn delete(&self, shard: u32, batch_id: &str) -> Result<()> {
+        self.table
+            .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(super::key(keys::outbox(shard), batch_id)))
             .send()
             .await
@@ -66,20 +85,24 @@ impl Store {
     }
 
     /// Deletes fanned-out batches, 25 per `BatchWriteItem`.
-    pub async fn delete_outbox_all(&self, batches: &[&EventBatch]) -> Result<()> {
+    pub async fn delete_batches(&self, batches: &[&EventBatch]) -> Result<()> {
         let keys = batches
             .iter()
             .map(|b| super::key(keys::outbox(b.shard), &b.batch_id))
             .collect();
-        self.delete_all(keys).await.map(|_| ())
+        self.table.delete_all(keys).await.map(|_| ())
     }
 
-    pub async fn outbox_contains(&self, shard: u32, batch_id: &str) -> Result<bool> {
-        Ok(self.get(&keys::outbox(shard), batch_id).await?.is_some())
+    pub async fn contains(&self, shard: u32, batch_id: &str) -> Result<bool> {
+        Ok(self
+            .table
+            .get(&keys::outbox(shard), batch_id)
+            .await?
+            .is_some())
     }
 
     /// Which of `batches` are still in the outbox (one BatchGetItem per 100, keys only).
-    pub async fn outbox_present(
+    pub async fn present(
         &self,
         batches: &[&EventBatch],
     ) -> Result<std::collections::BTreeSet<String>> {
@@ -88,6 +111,7 @@ impl Store {
             .map(|b| super::key(keys::outbox(b.shard), b.batch_id.as_str()))
             .collect();
         Ok(self
+            .table
             .batch_get(keys, Some("sk"))
             .await?
             .into_iter()
@@ -97,7 +121,7 @@ impl Store {
 
     /// Outbox batches older than `older_than_secs` (their queue message was probably lost),
     /// parked ones included.
-    pub async fn stale_outbox(&self, older_than_secs: i64) -> Result<Vec<OutboxEntry>> {
+    pub async fn stale(&self, older_than_secs: i64) -> Result<Vec<OutboxEntry>> {
         let cutoff = ulid::Ulid::from_parts(
             u64::try_from((jiff::Timestamp::now().as_second() - older_than_secs).max(0) * 1000)
                 .unwrap_or(0),
@@ -105,7 +129,7 @@ impl Store {
         )
         .to_string();
         Ok(self
-            .outbox_entries()
+            .entries()
             .await?
             .into_iter()
             .filter(|e| e.batch.batch_id < cutoff)
@@ -113,10 +137,11 @@ impl Store {
     }
 
     /// Every outbox batch, shard by shard.
-    pub async fn outbox_entries(&self) -> Result<Vec<OutboxEntry>> {
+    pub async fn entries(&self) -> Result<Vec<OutboxEntry>> {
         let mut out = Vec::new();
         for shard in 0..OUTBOX_SHARDS {
             for item in self
+                .table
                 .query_all(&QuerySpec::table(keys::outbox(shard)))
                 .await?
             {
@@ -138,8 +163,9 @@ impl Store {
 
     /// Claims one re-send of a batch read with `attempts`: `false` when another sweeper (or a
     /// consumer's delete) got there first.
-    pub async fn claim_outbox(&self, e: &OutboxEntry, now: i64) -> Result<bool> {
+    pub async fn claim(&self, e: &OutboxEntry, now: i64) -> Result<bool> {
         Ok(self
+            .table
             .update_if(
                 &keys::outbox(e.batch.shard),
                 &e.batch.batch_id,
@@ -157,8 +183,9 @@ impl Store {
     }
 
     /// Parks a batch read with `attempts` (once: `false` if it changed meanwhile).
-    pub async fn park_outbox(&self, e: &OutboxEntry) -> Result<bool> {
+    pub async fn park(&self, e: &OutboxEntry) -> Result<bool> {
         Ok(self
+            .table
             .update_if(
                 &keys::outbox(e.batch.shard),
                 &e.batch.batch_id,
@@ -176,13 +203,9 @@ impl Store {
 
     /// Un-parks a batch for another round of re-sends (counted from zero), claiming the first
     /// at `now`; `None` when no such parked batch exists.
-    pub async fn redrive_outbox(
-        &self,
-        shard: u32,
-        batch_id: &str,
-        now: i64,
-    ) -> Result<Option<String>> {
+    pub async fn redrive(&self, shard: u32, batch_id: &str, now: i64) -> Result<Option<String>> {
         let updated = self
+            .table
             .update_if(
                 &keys::outbox(shard),
                 batch_id,

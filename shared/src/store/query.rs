@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::Select;
 use base64::Engine;
 
-use super::{s, Item, Store, GSI1};
+use super::{s, Item, Table, GSI1};
 use crate::aws::OrUnavailable;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
@@ -65,7 +65,7 @@ impl QuerySpec {
 /// Items counted past the requested page before a total becomes a lower bound.
 pub const COUNT_AHEAD: usize = 1000;
 
-impl Store {
+impl Table {
     /// Every item of a query (for small, bounded partitions such as one member's memberships).
     pub async fn query_all(&self, spec: &QuerySpec) -> Result<Vec<Item>> {
         let mut out = Vec::new();
@@ -94,7 +94,7 @@ impl Store {
         let mut q = self
             .client
             .query()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_index_name(spec.index.map(str::to_string))
             .scan_index_forward(spec.forward)
             .expression_attribute_names("#p", pk_name)
@@ -142,7 +142,7 @@ impl Store {
         self.page_counting_ahead(spec, req, COUNT_AHEAD).await
     }
 
-    /// [`Store::page`] counting at most `ahead` items past the page.
+    /// [`Table::page`] counting at most `ahead` items past the page.
     pub async fn page_counting_ahead(
         &self,
         spec: &QuerySpec,

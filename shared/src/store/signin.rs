@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::keys;
-use super::{from_item, n, Store};
+use super::{from_item, n, repository};
 use crate::aws::OrUnavailable;
 use crate::domain::auth::FAILURE_MEMORY_SECONDS;
 use crate::error::Result;
@@ -21,11 +21,17 @@ pub struct SigninFailures {
     pub expires_at: i64,
 }
 
-impl Store {
+repository!(
+    /// Failed sign-ins, counted per source.
+    SigninRepo
+);
+
+impl SigninRepo {
     /// The live failure record of a source (an expired one that TTL has not removed yet counts
     /// as none).
-    pub async fn signin_failures(&self, source: &str, now: i64) -> Result<SigninFailures> {
+    pub async fn failures(&self, source: &str, now: i64) -> Result<SigninFailures> {
         let found = self
+            .table
             .get(&keys::signin(source), keys::SIGNIN_SK)
             .await?
             .map(from_item::<SigninFailures>)
@@ -40,7 +46,7 @@ impl Store {
 
     /// Counts one failure and returns the new record. A live record is incremented; a missing
     /// or expired one restarts at 1 (two conditional updates; a lost race retries).
-    pub async fn signin_failed(&self, source: &str, now: i64) -> Result<SigninFailures> {
+    pub async fn failed(&self, source: &str, now: i64) -> Result<SigninFailures> {
         let pk = keys::signin(source);
         let values = || {
             vec![
@@ -63,6 +69,7 @@ impl Store {
         for _ in 0..4 {
             for (expression, condition) in attempts {
                 let updated = self
+                    .table
                     .update_if(&pk, keys::SIGNIN_SK, expression, condition, &[], values())
                     .await?;
                 if let Some(item) = updated {
@@ -76,10 +83,11 @@ impl Store {
     }
 
     /// A successful sign-in forgets the source's failures.
-    pub async fn signin_succeeded(&self, source: &str) -> Result<()> {
-        self.client
+    pub async fn succeeded(&self, source: &str) -> Result<()> {
+        self.table
+            .client
             .delete_item()
-            .table_name(&self.table)
+            .table_name(&self.table.name)
             .set_key(Some(super::key(keys::signin(source), keys::SIGNIN_SK)))
             .send()
             .await

@@ -7,7 +7,7 @@ use aws_sdk_dynamodb::types::{
 
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 
-use super::{key, names_map, values_map, Item, Store};
+use super::{key, names_map, values_map, Item, Table};
 use crate::aws::{OrUnavailable, TX_CONDITION_FAILED};
 use crate::error::{Error, Result};
 
@@ -28,7 +28,7 @@ macro_rules! if_exists {
     };
 }
 
-impl Store {
+impl Table {
     /// Runs a transaction; conditional failures come back as the tags of the failed items.
     pub async fn transact<T>(&self, items: Vec<(T, TransactWriteItem)>) -> Result<TxResult<T>> {
         let (tags, writes): (Vec<T>, Vec<TransactWriteItem>) = items.into_iter().unzip();
@@ -75,7 +75,7 @@ impl Store {
 
     pub fn put(&self, item: Item, condition: Option<&str>) -> Result<TransactWriteItem> {
         let put = Put::builder()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_item(Some(item))
             .set_condition_expression(condition.map(str::to_string))
             .build()
@@ -97,12 +97,12 @@ impl Store {
     }
 
     pub fn delete_existing(&self, pk: &str, sk: &str) -> Result<TransactWriteItem> {
-        let del = if_exists!(Delete, &self.table, pk, sk)?;
+        let del = if_exists!(Delete, &self.name, pk, sk)?;
         Ok(TransactWriteItem::builder().delete(del).build())
     }
 
     pub fn check_exists(&self, pk: &str, sk: &str) -> Result<TransactWriteItem> {
-        let check = if_exists!(ConditionCheck, &self.table, pk, sk)?;
+        let check = if_exists!(ConditionCheck, &self.name, pk, sk)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())
     }
 
@@ -116,7 +116,7 @@ impl Store {
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<TransactWriteItem> {
         let update = Update::builder()
-            .table_name(&self.table)
+            .table_name(&self.name)
             .set_key(Some(key(pk, sk)))
             .update_expression(expression)
             .set_condition_expression(condition.map(str::to_string))

@@ -54,16 +54,12 @@ impl Deliveries {
                 return Ok(());
             }
         };
-        if !self
-            .store
-            .outbox_contains(batch.shard, &batch.batch_id)
-            .await?
-        {
+        if !self.outbox.contains(batch.shard, &batch.batch_id).await? {
             tracing::info!(batch_id = %batch.batch_id, "batch already handled");
             return Ok(());
         }
         self.fan_out(&batch.events).await?;
-        self.store.delete_outbox(batch.shard, &batch.batch_id).await
+        self.outbox.delete(batch.shard, &batch.batch_id).await
     }
 
     /// One batch of received messages (as the event source mapping delivers them), within an
@@ -135,7 +131,7 @@ impl Deliveries {
 
     async fn fan_out_batches(&self, batches: &[(String, EventBatch)]) -> Result<()> {
         let all: Vec<&EventBatch> = batches.iter().map(|(_, b)| b).collect();
-        let present = self.store.outbox_present(&all).await?;
+        let present = self.outbox.present(&all).await?;
         // Present in the outbox, and once (the sweeper may have re-sent a batch).
         let mut seen = std::collections::BTreeSet::new();
         let live: Vec<&EventBatch> = all
@@ -147,6 +143,6 @@ impl Deliveries {
         if !events.is_empty() {
             self.fan_out(&events).await?;
         }
-        self.store.delete_outbox_all(&live).await
+        self.outbox.delete_batches(&live).await
     }
 }

@@ -63,8 +63,8 @@ impl Deliveries {
                         }
                     };
                     if ep.is_fifo() {
-                        self.store
-                            .delivery_create_in_line(&d, self.config.log_retention_days)
+                        self.deliveries
+                            .create_in_line(&d, self.config.log_retention_days)
                             .await?;
                         lines.insert(ep.id());
                     } else {
@@ -98,8 +98,8 @@ impl Deliveries {
     /// Matches the events against the active endpoints and reads which deliveries exist.
     async fn plan<'a>(&self, events: &'a [Event]) -> Result<Vec<Plan<'a>>> {
         let endpoints: Vec<Endpoint> = self
-            .store
-            .endpoints_all()
+            .webhooks
+            .all()
             .await?
             .into_iter()
             .filter(Endpoint::is_active)
@@ -126,7 +126,7 @@ impl Deliveries {
             .iter()
             .map(|(ep, ev, _)| (ep.id(), delivery_id(&ev.event_id, ep.id())))
             .collect();
-        let mut existing = self.store.deliveries_existing(&wanted).await?;
+        let mut existing = self.deliveries.existing(&wanted).await?;
         Ok(jobs
             .into_iter()
             .map(|(ep, event, xprofile)| {
@@ -185,8 +185,8 @@ impl Deliveries {
     async fn record_first_attempts(&self, sent: Vec<Sent>) -> Result<()> {
         let records: Vec<&Delivery> = sent.iter().map(|s| &s.d).collect();
         let created = self
-            .store
-            .deliveries_create_batch(&records, self.config.log_retention_days)
+            .deliveries
+            .create_batch(&records, self.config.log_retention_days)
             .await?;
         let now = time::now();
         // Hand-offs to the slow lane first (10 per SQS call), then each attempt's aftermath.
@@ -225,9 +225,7 @@ impl Deliveries {
             }
         }
         let ids: Vec<i64> = succeeded.into_iter().collect();
-        self.store
-            .endpoints_succeeded(&ids, &time::rfc3339(now))
-            .await
+        self.webhooks.all_succeeded(&ids, &time::rfc3339(now)).await
     }
 
     /// The event's `xprofile`, or the member's from the store when only `user_id` is known.
@@ -235,8 +233,8 @@ impl Deliveries {
         match (&event.xprofile, event.user_id) {
             (Some(x), _) => Ok(Some(x.clone())),
             (None, Some(uid)) => Ok(self
-                .store
-                .member_by_id(uid)
+                .members
+                .by_id(uid)
                 .await?
                 .and_then(|s| s.member)
                 .map(|m| m.xprofile())),
@@ -292,8 +290,8 @@ impl Deliveries {
         // (FIFO line, slow lane): then it is saved over that one.
         let saved = (prev == 0
             && trigger == Trigger::Scheduled
-            && self.store.delivery_create(&d, retention).await?)
-            || self.store.delivery_save(&d, prev, retention).await?;
+            && self.deliveries.create(&d, retention).await?)
+            || self.deliveries.save(&d, prev, retention).await?;
         if !saved {
             // Another processor recorded this attempt first: its outcome stands.
             tracing::info!(delivery_id = %d.id, "attempt already recorded elsewhere");

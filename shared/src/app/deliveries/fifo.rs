@@ -37,23 +37,19 @@ impl Deliveries {
 
     /// A line message: drain the line, or abandon it if the endpoint is gone or not active.
     pub(crate) async fn line_message(&self, webhook_id: i64) -> Result<()> {
-        let ep = self.store.endpoint_get(webhook_id).await?;
+        let ep = self.webhooks.get(webhook_id).await?;
         match ep {
             Some(ep) if ep.is_active() => self.drain_line(&ep, None).await,
             other => loop {
-                let Some(head) = self.store.line_head(webhook_id, 1).await?.pop() else {
+                let Some(head) = self.lines.head(webhook_id, 1).await?.pop() else {
                     return Ok(());
                 };
-                if let Some(d) = self
-                    .store
-                    .delivery_get(webhook_id, &head.delivery_id)
-                    .await?
-                {
+                if let Some(d) = self.deliveries.get(webhook_id, &head.delivery_id).await? {
                     if d.status == DeliveryStatus::Pending {
                         self.abandon(d, other.as_ref()).await?;
                     }
                 }
-                self.store.line_remove(webhook_id, &head.sort_key).await?;
+                self.lines.remove(webhook_id, &head.sort_key).await?;
             },
         }
     }
@@ -71,18 +67,18 @@ impl Deliveries {
         loop {
             let now = time::now().as_millisecond();
             if !self
-                .store
-                .line_claim(ep.id(), &owner, now, now + lease_ms)
+                .lines
+                .claim(ep.id(), &owner, now, now + lease_ms)
                 .await?
             {
                 return Ok(()); // someone else is delivering it; they re-check before leaving
             }
             let state = self.advance_line(ep, started, due).await;
-            self.store.line_release(ep.id(), &owner).await?;
+            self.lines.release(ep.id(), &owner).await?;
             match state? {
                 LineState::Empty => {
                     // An entry added while we held the lease may have had its kick refused.
-                    if self.store.line_head(ep.id(), 1).await?.is_empty() {
+                    if self.lines.head(ep.id(), 1).await?.is_empty() {
                         return Ok(());
                     }
                 }
@@ -106,13 +102,13 @@ impl Deliveries {
             if started.elapsed() > LINE_BUDGET {
                 return Ok(LineState::OutOfTime);
             }
-            let Some(head) = self.store.line_head(ep.id(), 1).await?.pop() else {
+            let Some(head) = self.lines.head(ep.id(), 1).await?.pop() else {
                 return Ok(LineState::Empty);
             };
-            let d = match self.store.delivery_get(ep.id(), &head.delivery_id).await? {
+            let d = match self.deliveries.get(ep.id(), &head.delivery_id).await? {
                 Some(d) if d.status == DeliveryStatus::Pending => d,
                 _ => {
-                    self.store.line_remove(ep.id(), &head.sort_key).await?;
+                    self.lines.remove(ep.id(), &head.sort_key).await?;
                     continue;
                 }
             };
@@ -138,7 +134,7 @@ impl Deliveries {
             if d.status == DeliveryStatus::Pending {
                 return Ok(LineState::Waiting);
             }
-            self.store.line_remove(ep.id(), &head.sort_key).await?;
+            self.lines.remove(ep.id(), &head.sort_key).await?;
         }
     }
 }

@@ -80,8 +80,8 @@ impl Deliveries {
         let d = *d;
         let retention = self.config.log_retention_days;
         let saved = match prev_attempts {
-            None => self.store.delivery_create(&d, retention).await?,
-            Some(prev) => self.store.delivery_save(&d, prev, retention).await?,
+            None => self.deliveries.create(&d, retention).await?,
+            Some(prev) => self.deliveries.save(&d, prev, retention).await?,
         };
         let reason = d
             .attempts
@@ -90,11 +90,9 @@ impl Deliveries {
             .unwrap_or_default();
         tracing::warn!(delivery_id = %d.id, webhook_id = ep.id(), event = %d.event, "delivery body could not be rendered");
         if saved && trigger == Trigger::Scheduled {
-            self.store
-                .endpoint_delivery_failed(ep.id(), &reason)
-                .await?;
+            self.webhooks.delivery_failed(ep.id(), &reason).await?;
         } else if saved {
-            self.store.endpoint_errored(ep.id(), &reason).await?;
+            self.webhooks.errored(ep.id(), &reason).await?;
         }
         Ok(d)
     }

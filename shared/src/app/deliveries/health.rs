@@ -38,19 +38,19 @@ impl Deliveries {
             if ep.recovering && self.mark_recovered(ep, &now).await? {
                 return Ok(());
             }
-            return self.store.endpoint_succeeded(ep.id(), &now).await;
+            return self.webhooks.succeeded(ep.id(), &now).await;
         }
         let error = outcome.error_text();
         if outcome.status == Some(410) {
             return self.disable_endpoint(ep, GONE).await;
         }
         if trigger == Trigger::Scheduled && d.status == DeliveryStatus::Failed {
-            if self.store.endpoint_delivery_failed(ep.id(), &error).await? {
+            if self.webhooks.delivery_failed(ep.id(), &error).await? {
                 self.disable_endpoint(ep, &error).await?;
             }
             return Ok(());
         }
-        self.store.endpoint_errored(ep.id(), &error).await
+        self.webhooks.errored(ep.id(), &error).await
     }
 
     /// Sets the endpoint `failed` and publishes `endpoint.disabled`, once per disable.
@@ -61,7 +61,7 @@ impl Deliveries {
             None,
             None,
         );
-        let update = self.store.endpoint_disable(ep.id(), error)?;
+        let update = self.webhooks.disable(ep.id(), error)?;
         if self
             .outbox
             .commit_with_events(vec![((), update)], vec![event], ())
@@ -81,7 +81,7 @@ impl Deliveries {
             None,
             None,
         );
-        let update = self.store.endpoint_recovered(ep.id(), now)?;
+        let update = self.webhooks.recovered(ep.id(), now)?;
         Ok(self
             .outbox
             .commit_with_events(vec![((), update)], vec![event], ())
@@ -99,7 +99,7 @@ impl Deliveries {
             return Ok(());
         };
         let retention = self.config.log_retention_days;
-        if !self.store.notice_claim(&event.event_id, retention).await? {
+        if !self.notices.claim(&event.event_id, retention).await? {
             return Ok(());
         }
         let text = |k: &str| event.data[k].as_str().unwrap_or_default().to_string();
@@ -112,7 +112,7 @@ impl Deliveries {
         )?;
         if let Err(e) = self.mailer.send(&email).await {
             // Give the claim back so that the redelivered message tries again.
-            self.store.notice_unclaim(&event.event_id).await?;
+            self.notices.unclaim(&event.event_id).await?;
             return Err(e);
         }
         Ok(())

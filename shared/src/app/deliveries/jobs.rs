@@ -55,8 +55,8 @@ impl Deliveries {
     pub async fn sweep_deliveries(&self) -> Result<usize> {
         let now = time::now().as_second();
         let mut rescheduled = 0;
-        for ep in self.store.endpoints_all().await? {
-            let pending = self.store.pending_deliveries(ep.id(), 200).await?;
+        for ep in self.webhooks.all().await? {
+            let pending = self.deliveries.pending(ep.id(), 200).await?;
             let overdue: Vec<_> = pending
                 .into_iter()
                 .filter(|d| {

@@ -29,7 +29,9 @@ use crate::config::Config;
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::sender::Sender;
-use crate::store::Store;
+use crate::store::{
+    DeliveryRepo, LineRepo, MemberRepo, NoticeRepo, OutgoingRepo, RecoverRepo, Repositories,
+};
 
 /// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
 /// admin (test and redeliver: reported, never retried, never counted against the endpoint).
@@ -42,7 +44,15 @@ pub enum Trigger {
 /// The delivery engine of one instance.
 #[derive(Debug)]
 pub struct Deliveries {
-    store: Store,
+    webhooks: OutgoingRepo,
+    deliveries: DeliveryRepo,
+    /// A member's profile, for events that name only a `user_id`.
+    members: MemberRepo,
+    recover_jobs: RecoverRepo,
+    /// FIFO lines (`ordering: "fifo"`).
+    lines: LineRepo,
+    /// One operator alert per event.
+    notices: NoticeRepo,
     queue: Queue,
     /// Operator alerts (`endpoint.disabled`).
     mailer: Mailer,
@@ -57,7 +67,7 @@ impl Deliveries {
     /// The engine over the given handles; the sender and the lanes are built from `config`
     /// (`DELIVERY_TIMEOUT_SECONDS`, `DISPATCH_CONCURRENCY`).
     pub(crate) fn new(
-        store: Store,
+        repos: &Repositories,
         queue: Queue,
         mailer: Mailer,
         outbox: Outbox,
@@ -67,7 +77,12 @@ impl Deliveries {
         Self {
             sender: Sender::new(config.local_mode, timeout),
             lanes: lanes::Lanes::new(config.dispatch_concurrency, timeout),
-            store,
+            webhooks: repos.outgoing.clone(),
+            deliveries: repos.deliveries.clone(),
+            members: repos.members.clone(),
+            recover_jobs: repos.recover_jobs.clone(),
+            lines: repos.lines.clone(),
+            notices: repos.notices.clone(),
             queue,
             mailer,
             outbox,

@@ -55,13 +55,16 @@ impl Deliveries {
         body: &Map<String, Value>,
     ) -> Result<RecoverJob> {
         let since = parse_since(body)?;
-        self.store
-            .endpoint_get(webhook_id)
+        self.webhooks
+            .get(webhook_id)
             .await?
             .ok_or_else(|| Error::NotFound("Webhook not found.".into()))?;
         let ms = u64::try_from(since.as_millisecond()).unwrap_or(0);
         let after = ulid::Ulid::from_parts(ms, 0).to_string();
-        let total = self.store.failed_after_count(webhook_id, &after).await?;
+        let total = self
+            .deliveries
+            .failed_after_count(webhook_id, &after)
+            .await?;
         let now = time::now_rfc3339();
         let job = RecoverJob {
             recover_id: time::new_ulid().to_string(),
@@ -75,7 +78,7 @@ impl Deliveries {
             updated_at: now,
         };
         let retention = self.config.log_retention_days;
-        if !self.store.recover_create(&job, retention).await? {
+        if !self.recover_jobs.create(&job, retention).await? {
             return Err(Error::Conflict("Please retry.".into()));
         }
         let message = JobMessage::Recover {
@@ -87,18 +90,18 @@ impl Deliveries {
     }
 
     pub async fn recover_get(&self, webhook_id: i64, recover_id: &str) -> Result<RecoverJob> {
-        self.store
-            .recover_get(webhook_id, recover_id)
+        self.recover_jobs
+            .get(webhook_id, recover_id)
             .await?
             .ok_or_else(|| Error::NotFound("Recover job not found.".into()))
     }
 
     /// One step of a job: a few pages of attempts, then the next step is queued (or done).
     pub(crate) async fn recover_step(&self, webhook_id: i64, recover_id: &str) -> Result<()> {
-        let Some(mut job) = self.store.recover_get(webhook_id, recover_id).await? else {
+        let Some(mut job) = self.recover_jobs.get(webhook_id, recover_id).await? else {
             return Ok(());
         };
-        let ep = self.store.endpoint_get(webhook_id).await?;
+        let ep = self.webhooks.get(webhook_id).await?;
         let retention = self.config.log_retention_days;
         for _ in 0..PAGES_PER_MESSAGE {
             if job.status == JobStatus::Done {
@@ -107,7 +110,11 @@ impl Deliveries {
             let prev = job.attempted;
             let after = job.cursor.clone().unwrap_or_default();
             let (page, more) = match &ep {
-                Some(_) => self.store.failed_after(webhook_id, &after, PAGE).await?,
+                Some(_) => {
+                    self.deliveries
+                        .failed_after(webhook_id, &after, PAGE)
+                        .await?
+                }
                 None => (vec![], false),
             };
             if let (Some(ep), Some(last)) = (&ep, page.last()) {
@@ -126,7 +133,7 @@ impl Deliveries {
                 job.status = JobStatus::Done;
             }
             job.updated_at = time::now_rfc3339();
-            if !self.store.recover_save(&job, prev, retention).await? {
+            if !self.recover_jobs.save(&job, prev, retention).await? {
                 return Ok(()); // a duplicate message advanced it first
             }
         }

@@ -85,17 +85,13 @@ impl Deliveries {
         if r.not_before > time::now().as_second() {
             return self.enqueue_retry(&r).await;
         }
-        let Some(d) = self
-            .store
-            .delivery_get(r.webhook_id, &r.delivery_id)
-            .await?
-        else {
+        let Some(d) = self.deliveries.get(r.webhook_id, &r.delivery_id).await? else {
             return Ok(());
         };
         if d.status != DeliveryStatus::Pending {
             return Ok(());
         }
-        let endpoint = self.store.endpoint_get(r.webhook_id).await?;
+        let endpoint = self.webhooks.get(r.webhook_id).await?;
         let total = d.total_attempts();
         match endpoint {
             Some(ep) if ep.is_active() && ep.is_fifo() => {
@@ -125,8 +121,8 @@ impl Deliveries {
         if let Some(last) = d.attempts.last_mut() {
             last.error = Some(why);
         }
-        self.store
-            .delivery_save(&d, prev, self.config.log_retention_days)
+        self.deliveries
+            .save(&d, prev, self.config.log_retention_days)
             .await
             .map(|_| ())
     }

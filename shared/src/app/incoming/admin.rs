@@ -15,7 +15,7 @@ fn not_found() -> Error {
 
 impl Incoming {
     pub async fn get(&self, id: i64) -> Result<IncomingWebhook> {
-        self.store.webhook_get(id).await?.ok_or_else(not_found)
+        self.webhooks.get(id).await?.ok_or_else(not_found)
     }
 
     /// Rejects ids of spaces or courses that do not exist, naming the field.
@@ -42,7 +42,7 @@ impl Incoming {
             if ids.is_empty() {
                 continue;
             }
-            let found = self.store.catalog_existing(kind, &ids).await?;
+            let found = self.catalog.existing(kind, &ids).await?;
             let unknown = |list: &[i64]| list.iter().find(|id| !found.contains(id)).copied();
             for (field, list) in fields {
                 if let Some(id) = list.as_deref().and_then(unknown) {
@@ -71,7 +71,7 @@ impl Incoming {
     pub async fn create(&self, body: &Map<String, Value>) -> Result<IncomingWebhook> {
         let patch = WebhookPatch::from_json(body, true)?;
         self.check_references(&patch).await?;
-        let id = self.store.next_id("incoming_webhook").await?;
+        let id = self.webhooks.next_id().await?;
         let now = time::now_rfc3339();
         let mut w = IncomingWebhook {
             id,
@@ -98,16 +98,11 @@ impl Incoming {
         };
         patch.apply(&mut w);
         w.check_limits()?;
-        let items = self
-            .store
-            .create_webhook_items(&w)?
-            .into_iter()
-            .map(|i| ((), i))
-            .collect();
-        self.store
-            .transact(items)
-            .await?
-            .map_err(|_| Error::Conflict("Please retry: the id was taken concurrently.".into()))?;
+        if !self.webhooks.create(&w).await? {
+            return Err(Error::Conflict(
+                "Please retry: the id was taken concurrently.".into(),
+            ));
+        }
         Ok(w)
     }
 
@@ -162,28 +157,20 @@ impl Incoming {
         w.updated_at = time::now_rfc3339();
         let prev = w.revision;
         w.revision += 1;
-        let items = self
-            .store
-            .update_webhook_items(&w, prev, old_key)?
-            .into_iter()
-            .map(|i| ((), i))
-            .collect();
-        self.store.transact(items).await?.map_err(|_| {
-            Error::Conflict(
+        if !self.webhooks.update(&w, prev, old_key).await? {
+            return Err(Error::Conflict(
                 "The webhook was changed or deleted concurrently; reload and retry.".into(),
-            )
-        })?;
+            ));
+        }
         Ok(w)
     }
 
     pub async fn delete(&self, id: i64) -> Result<()> {
         let w = self.get(id).await?;
-        let items = self
-            .store
-            .delete_webhook_items(&w)?
-            .into_iter()
-            .map(|i| ((), i))
-            .collect();
-        self.store.transact(items).await?.map_err(|_| not_found())
+        if self.webhooks.delete(&w).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
     }
 }

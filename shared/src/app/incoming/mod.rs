@@ -34,14 +34,21 @@ use crate::error::{Error, Result};
 use crate::mail::Mailer;
 use crate::store::execution::{conflict, Conflict, Tag};
 use crate::store::incoming::StoredResponse;
-use crate::store::Store;
+use crate::store::{
+    CatalogRepo, ExecutionRepo, IncomingRepo, MemberRepo, ProviderRepo, Repositories,
+};
 
 const MAX_ATTEMPTS: usize = 8;
 
 /// Incoming webhooks: executing calls, managing the webhooks, the welcome email.
 #[derive(Debug)]
 pub struct Incoming {
-    store: Store,
+    webhooks: IncomingRepo,
+    members: MemberRepo,
+    catalog: CatalogRepo,
+    providers: ProviderRepo,
+    /// A plan's writes, from every repository it touches.
+    execution: ExecutionRepo,
     outbox: Outbox,
     /// The welcome email.
     mailer: Mailer,
@@ -51,14 +58,18 @@ pub struct Incoming {
 
 impl Incoming {
     pub(crate) fn new(
-        store: Store,
+        repos: &Repositories,
         outbox: Outbox,
         mailer: Mailer,
         limiter: RateLimiter,
         config: Arc<Config>,
     ) -> Self {
         Self {
-            store,
+            webhooks: repos.incoming.clone(),
+            members: repos.members.clone(),
+            catalog: repos.catalog.clone(),
+            providers: repos.providers.clone(),
+            execution: ExecutionRepo::new(repos.table.clone()),
             outbox,
             mailer,
             limiter,
@@ -67,13 +78,13 @@ impl Incoming {
     }
 
     pub async fn list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
-        self.store.webhook_list(req).await
+        self.webhooks.list(req).await
     }
 
     /// An incoming webhook's activity log, newest first (`404` for an unknown webhook).
     pub async fn runs(&self, id: i64, req: &PageRequest) -> Result<Page<Run>> {
         self.get(id).await?;
-        self.store.runs(id, req).await
+        self.webhooks.runs(id, req).await
     }
 
     /// Executes one call; every outcome, success or not, is an [`Executed`] or an [`Error`]
@@ -139,16 +150,16 @@ impl Incoming {
     /// The webhook, the member's partition and any idempotency record, read concurrently.
     async fn read_call(&self, key: &str, email: Option<&str>, key_hash: Option<&str>) -> Reads {
         let (webhook, state, stored) = tokio::join!(
-            self.store.webhook_by_key(key),
+            self.webhooks.by_key(key),
             async {
                 match email {
-                    Some(e) => self.store.member_state(e).await.map(Some),
+                    Some(e) => self.members.state(e).await.map(Some),
                     None => Ok(None),
                 }
             },
             async {
                 match key_hash {
-                    Some(h) => self.store.stored_response(h).await,
+                    Some(h) => self.webhooks.stored_response(h).await,
                     None => Ok(None),
                 }
             }
@@ -167,7 +178,6 @@ impl Incoming {
         intent: Intent,
         mut state: MemberState,
     ) -> Result<Executed> {
-        let store = &self.store;
         let mut new_member: Option<NewMember> = None;
         let mut missing: BTreeSet<(Kind, i64)> = BTreeSet::new();
         for attempt in 0..MAX_ATTEMPTS {
@@ -189,11 +199,11 @@ impl Incoming {
             match conflict(&failed) {
                 Conflict::Replay => {
                     if let Some(h) = x.key_hash {
-                        if let Some(r) = store.stored_response(h).await? {
+                        if let Some(r) = self.webhooks.stored_response(h).await? {
                             return Ok(replayed(r));
                         }
                     }
-                    state = store.member_state(x.email).await?;
+                    state = self.members.state(x.email).await?;
                 }
                 Conflict::WebhookGone => {
                     return Err(Error::NotFound(
@@ -210,7 +220,7 @@ impl Incoming {
                         n.login_index += 1;
                     }
                     if refresh {
-                        state = store.member_state(x.email).await?;
+                        state = self.members.state(x.email).await?;
                     }
                 }
             }
@@ -229,7 +239,6 @@ impl Incoming {
         missing: &BTreeSet<(Kind, i64)>,
         new_member: &mut Option<NewMember>,
     ) -> Result<std::result::Result<Executed, Vec<Tag>>> {
-        let store = &self.store;
         let creating = state.member.is_none() && !matches!(intent, Intent::Revoke { .. });
         if creating && new_member.is_none() {
             *new_member = Some(self.prepare_member(x.webhook, x.payload, x.email).await?);
@@ -263,11 +272,14 @@ impl Incoming {
         };
         let idem = x.key_hash.map(|h| (h, &stored));
         let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
-        let mut items = store.plan_items(&plan, hash, idem, self.config.log_retention_days)?;
+        let mut items =
+            self.execution
+                .plan_items(&plan, hash, idem, self.config.log_retention_days)?;
         for (object, prev) in &x.objects {
             items.push((
                 Tag::Object,
-                store.put_object_state(x.webhook.id, object, *prev)?,
+                self.providers
+                    .put_object_state(x.webhook.id, object, *prev)?,
             ));
         }
         if let Err(failed) = self
@@ -307,7 +319,7 @@ impl Incoming {
         run.email = email.map(str::to_string);
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.error = Some(error.to_string());
-        self.store
+        self.webhooks
             .record_run(&run, self.config.log_retention_days)
             .await;
     }

@@ -57,7 +57,7 @@ impl Incoming {
                 body: body.clone(),
                 ..stored
             };
-            if let Err(e) = self.store.amend_stored_response(h, &amended).await {
+            if let Err(e) = self.webhooks.amend_stored_response(h, &amended).await {
                 tracing::warn!(error = %e, "could not amend the stored response");
             }
         }
@@ -75,7 +75,7 @@ impl Incoming {
             .map(str::to_string)
             .unwrap_or_else(secret::random_password);
         let (user_id, hash) = tokio::join!(
-            self.store.next_id("user"),
+            self.members.next_id(),
             tokio::task::spawn_blocking(move || secret::hash_password(&password))
         );
         let user_id = user_id?;

@@ -127,17 +127,17 @@ impl Incoming {
         let (stored, mapped, seen) = tokio::join!(
             async {
                 match &key_hash {
-                    Some(h) => self.store.stored_response(h).await,
+                    Some(h) => self.webhooks.stored_response(h).await,
                     None => Ok(None),
                 }
             },
             async {
                 match &ev.customer {
-                    Some(c) => self.store.customer_email(source, c).await,
+                    Some(c) => self.providers.customer_email(source, c).await,
                     None => Ok(None),
                 }
             },
-            self.store.object_states(webhook.id, &ev.objects),
+            self.providers.object_states(webhook.id, &ev.objects),
         );
         if let Some(r) = stored? {
             return Ok(Ok(Executed {
@@ -149,7 +149,7 @@ impl Incoming {
         let mapped = mapped?;
         // Record who a customer id is, whatever the event does.
         if let (Some(c), Some(e), None) = (&ev.customer, &event_email, &mapped) {
-            self.store.map_customer(source, c, e).await?;
+            self.providers.map_customer(source, c, e).await?;
         }
         let decision = rules::decide(&webhook.effective_rules(), ev);
         let action = decision.action;
@@ -207,7 +207,7 @@ impl Incoming {
         }
         let objects = rules::next_states(&seen, &ev.objects, at, action);
         let state = match &email {
-            Some(e) => Some(self.store.member_state(e).await?),
+            Some(e) => Some(self.members.state(e).await?),
             None => None,
         };
         let resolved = match (email, state) {
@@ -218,7 +218,9 @@ impl Incoming {
             let why = unresolved_reason(ev, action);
             if action == Action::Revoke {
                 // A revoke that found no one still outranks an older grant arriving later.
-                self.store.put_object_states(webhook.id, &objects).await?;
+                self.providers
+                    .put_object_states(webhook.id, &objects)
+                    .await?;
             }
             return Ok(Err(Skip::unresolved(why, ev.email.clone())));
         };
@@ -253,7 +255,7 @@ impl Incoming {
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.event = ev.map(|e| e.kind.clone());
         run.reason = Some(skip.reason.clone());
-        self.store
+        self.webhooks
             .record_run(&run, self.config.log_retention_days)
             .await;
         tracing::info!(

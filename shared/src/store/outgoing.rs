@@ -6,7 +6,7 @@ use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, n, s, to_item, Item, QuerySpec, Store};
+use super::{from_item, n, repository, s, to_item, Item, QuerySpec};
 use crate::domain::outgoing::{Endpoint, EndpointConfig, EndpointStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
@@ -49,46 +49,62 @@ fn endpoint(item: Item) -> Result<Endpoint> {
     from_item::<EndpointItem>(item).map(Endpoint::from)
 }
 
-impl Store {
-    pub async fn endpoint_get(&self, id: i64) -> Result<Option<Endpoint>> {
-        self.get(keys::WEBHOOK, &keys::id_sk(id))
+repository!(
+    /// Outgoing webhooks: their configuration and health.
+    OutgoingRepo
+);
+
+impl OutgoingRepo {
+    /// The next outgoing webhook id.
+    pub async fn next_id(&self) -> Result<i64> {
+        self.table.next_id("webhook").await
+    }
+
+    pub async fn get(&self, id: i64) -> Result<Option<Endpoint>> {
+        self.table
+            .get(keys::WEBHOOK, &keys::id_sk(id))
             .await?
             .map(endpoint)
             .transpose()
     }
 
-    pub async fn endpoint_list(&self, req: &PageRequest) -> Result<Page<Endpoint>> {
-        self.page(&QuerySpec::table(keys::WEBHOOK), req)
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<Endpoint>> {
+        self.table
+            .page(&QuerySpec::table(keys::WEBHOOK), req)
             .await?
             .try_map(endpoint)
     }
 
     /// Every endpoint (one Query per event batch in `dispatch`).
-    pub async fn endpoints_all(&self) -> Result<Vec<Endpoint>> {
-        self.query_all(&QuerySpec::table(keys::WEBHOOK))
+    pub async fn all(&self) -> Result<Vec<Endpoint>> {
+        self.table
+            .query_all(&QuerySpec::table(keys::WEBHOOK))
             .await?
             .into_iter()
             .map(endpoint)
             .collect()
     }
 
-    pub fn create_endpoint(&self, e: &Endpoint) -> Result<TransactWriteItem> {
-        self.put_new(to_item(&EndpointItem {
-            pk: keys::WEBHOOK.into(),
-            sk: keys::id_sk(e.id()),
-            data: e.config.clone(),
-            status: e.status,
-            last_triggered_at: None,
-            last_error: None,
-            consecutive_failures: 0,
-            recovering: false,
-        })?)
+    /// Stores a new endpoint; `false` when its id is taken.
+    pub async fn create(&self, e: &Endpoint) -> Result<bool> {
+        self.table
+            .put_absent(to_item(&EndpointItem {
+                pk: keys::WEBHOOK.into(),
+                sk: keys::id_sk(e.id()),
+                data: e.config.clone(),
+                status: e.status,
+                last_triggered_at: None,
+                last_error: None,
+                consecutive_failures: 0,
+                recovering: false,
+            })?)
+            .await
     }
 
     /// Saves edited configuration (optimistic on `revision`); setting `status` to `active`
     /// also clears the failure count, and re-activating a `failed` endpoint (`reactivated`)
     /// marks it recovering. Returns the stored endpoint, or `None` on a conflict.
-    pub async fn endpoint_save(
+    pub async fn save(
         &self,
         cfg: &EndpointConfig,
         prev_revision: i64,
@@ -116,6 +132,7 @@ impl Store {
             &[("#d", "data"), ("#r", "revision")]
         };
         let updated = self
+            .table
             .update_if(
                 keys::WEBHOOK,
                 &keys::id_sk(cfg.id),
@@ -128,46 +145,49 @@ impl Store {
         updated.map(endpoint).transpose()
     }
 
-    pub async fn endpoint_delete(&self, id: i64) -> Result<bool> {
-        self.delete_if_exists(keys::WEBHOOK, &keys::id_sk(id)).await
+    pub async fn delete(&self, id: i64) -> Result<bool> {
+        self.table
+            .delete_if_exists(keys::WEBHOOK, &keys::id_sk(id))
+            .await
     }
 
     /// A successful delivery: `last_triggered_at`, and the failure count back to zero.
-    pub async fn endpoint_succeeded(&self, id: i64, now: &str) -> Result<()> {
-        self.update_if(
-            keys::WEBHOOK,
-            &keys::id_sk(id),
-            "SET last_triggered_at = :t, consecutive_failures = :zero",
-            "attribute_exists(pk)",
-            &[],
-            vec![(":t", s(now)), (":zero", n(0))],
-        )
-        .await?;
+    pub async fn succeeded(&self, id: i64, now: &str) -> Result<()> {
+        self.table
+            .update_if(
+                keys::WEBHOOK,
+                &keys::id_sk(id),
+                "SET last_triggered_at = :t, consecutive_failures = :zero",
+                "attribute_exists(pk)",
+                &[],
+                vec![(":t", s(now)), (":zero", n(0))],
+            )
+            .await?;
         Ok(())
     }
 
     /// Successful deliveries to several endpoints: one transaction per 100 endpoints (one at a
     /// time when an endpoint was deleted meanwhile).
-    pub async fn endpoints_succeeded(&self, ids: &[i64], now: &str) -> Result<()> {
+    pub async fn all_succeeded(&self, ids: &[i64], now: &str) -> Result<()> {
         for chunk in ids.chunks(100) {
             if chunk.len() > 1 {
                 let mut items = Vec::with_capacity(chunk.len());
                 for id in chunk {
                     items.push((*id, self.succeeded_item(*id, now)?));
                 }
-                if self.transact(items).await?.is_ok() {
+                if self.table.transact(items).await?.is_ok() {
                     continue;
                 }
             }
             for id in chunk {
-                self.endpoint_succeeded(*id, now).await?;
+                self.succeeded(*id, now).await?;
             }
         }
         Ok(())
     }
 
     fn succeeded_item(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
-        self.update(
+        self.table.update(
             keys::WEBHOOK,
             &keys::id_sk(id),
             "SET last_triggered_at = :t, consecutive_failures = :zero",
@@ -179,8 +199,8 @@ impl Store {
 
     /// The first success of a re-activated endpoint: clears `recovering` — only one writer wins
     /// the condition, so `endpoint.recovered` is published once (in the same transaction).
-    pub fn endpoint_recovered(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
-        self.update(
+    pub fn recovered(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
+        self.table.update(
             keys::WEBHOOK,
             &keys::id_sk(id),
             "SET last_triggered_at = :t, consecutive_failures = :zero REMOVE recovering",
@@ -195,23 +215,25 @@ impl Store {
     }
 
     /// A failed attempt: `last_error`.
-    pub async fn endpoint_errored(&self, id: i64, error: &str) -> Result<()> {
-        self.update_if(
-            keys::WEBHOOK,
-            &keys::id_sk(id),
-            "SET last_error = :e",
-            "attribute_exists(pk)",
-            &[],
-            vec![(":e", s(error))],
-        )
-        .await?;
+    pub async fn errored(&self, id: i64, error: &str) -> Result<()> {
+        self.table
+            .update_if(
+                keys::WEBHOOK,
+                &keys::id_sk(id),
+                "SET last_error = :e",
+                "attribute_exists(pk)",
+                &[],
+                vec![(":e", s(error))],
+            )
+            .await?;
         Ok(())
     }
 
     /// A delivery whose retries are exhausted: one more consecutive failure. Returns whether
     /// the count reached [`FAILURES_BEFORE_DISABLE`] (the caller then disables the endpoint).
-    pub async fn endpoint_delivery_failed(&self, id: i64, error: &str) -> Result<bool> {
+    pub async fn delivery_failed(&self, id: i64, error: &str) -> Result<bool> {
         let updated = self
+            .table
             .update_if(
                 keys::WEBHOOK,
                 &keys::id_sk(id),
@@ -233,8 +255,8 @@ impl Store {
 
     /// Sets an active endpoint `failed` (410 Gone, or too many failures), as a transaction item:
     /// the condition lets exactly one caller win, and the operator notice travels with it.
-    pub fn endpoint_disable(&self, id: i64, error: &str) -> Result<TransactWriteItem> {
-        self.update(
+    pub fn disable(&self, id: i64, error: &str) -> Result<TransactWriteItem> {
+        self.table.update(
             keys::WEBHOOK,
             &keys::id_sk(id),
             "SET #s = :failed, last_error = :e REMOVE recovering",
