@@ -59,7 +59,7 @@ async fn seed_receivers_accept_every_delivery() {
         root().join("tests/receivers/node_modules/express").exists(),
         "run `npm ci` in tests/receivers (make test does)"
     );
-    let secret = switchboard::domain::secret::endpoint_secret();
+    let secret = switchboard::domain::secret::outgoing_secret();
     let (node_port, py_port, php_port) = (free_port(), free_port(), free_port());
     let log = std::env::temp_dir().join(format!("sb-php-{php_port}.json"));
     let _ = std::fs::remove_file(&log);

@@ -53,7 +53,7 @@ async fn no_secret_reaches_the_logs() {
     let ep = env
         .admin("POST", "/admin/webhooks", Some(json!({"name": "n", "url": rx.uri(), "events": ["*"], "headers": {"Authorization": "Bearer custom-header-token"}})))
         .await;
-    let endpoint_secret = ep.body["secret"].as_str().unwrap_or_default().to_string();
+    let outgoing_secret = ep.body["secret"].as_str().unwrap_or_default().to_string();
 
     let body = b"email=logs%40example.com&user_pass=Sup3rSecretPassw0rd".to_vec();
     let sig = format!(
@@ -133,7 +133,7 @@ async fn no_secret_reaches_the_logs() {
         ("webhook key", key.as_str()),
         ("incoming signing secret", signing),
         ("incoming signature", sig.as_str()),
-        ("endpoint secret", endpoint_secret.as_str()),
+        ("endpoint secret", outgoing_secret.as_str()),
         ("custom header", "custom-header-token"),
     ] {
         assert!(!logs.contains(needle), "the {what} appears in the logs");

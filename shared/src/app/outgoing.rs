@@ -13,9 +13,9 @@ use crate::domain::egress::check_ip;
 use crate::domain::events::{is_catalog_event, Event};
 use crate::domain::format::patch::{render_sample, validate};
 use crate::domain::format::{Destination, DestinationPatch};
-use crate::domain::outgoing::patch::EndpointPatch;
+use crate::domain::outgoing::patch::OutgoingPatch;
 use crate::domain::outgoing::signing::delivery_id;
-use crate::domain::outgoing::{Endpoint, EndpointConfig, EndpointStatus};
+use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
@@ -66,7 +66,7 @@ impl Outgoing {
         Self { resolver, ..self }
     }
 
-    pub async fn list(&self, req: &PageRequest) -> Result<Page<Endpoint>> {
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<OutgoingWebhook>> {
         self.webhooks.list(req).await
     }
 
@@ -90,7 +90,7 @@ impl Outgoing {
             .ok_or_else(|| Error::NotFound("Delivery not found.".into()))
     }
 
-    pub async fn get(&self, id: i64) -> Result<Endpoint> {
+    pub async fn get(&self, id: i64) -> Result<OutgoingWebhook> {
         self.webhooks.get(id).await?.ok_or_else(not_found)
     }
 
@@ -116,21 +116,21 @@ impl Outgoing {
         Ok(())
     }
 
-    pub async fn create(&self, body: &Map<String, Value>) -> Result<Endpoint> {
-        let patch = EndpointPatch::from_json(body, true, self.config.local_mode)?;
+    pub async fn create(&self, body: &Map<String, Value>) -> Result<OutgoingWebhook> {
+        let patch = OutgoingPatch::from_json(body, true, self.config.local_mode)?;
         let format = DestinationPatch::from_json(body)?;
         if let Some(u) = &patch.url {
             self.check_resolved(u).await?;
         }
         let id = self.webhooks.next_id().await?;
         let now = time::now_rfc3339();
-        let status = patch.status.unwrap_or(EndpointStatus::Active);
-        let mut config = EndpointConfig {
+        let status = patch.status.unwrap_or(OutgoingStatus::Active);
+        let mut config = OutgoingConfig {
             id,
             name: String::new(),
             url: String::new(),
             events: vec![],
-            secret: secret::endpoint_secret(),
+            secret: secret::outgoing_secret(),
             headers: Default::default(),
             retry_count: 3,
             created_at: now.clone(),
@@ -143,7 +143,7 @@ impl Outgoing {
         // A known chat webhook URL chooses its format when none is given.
         format.apply(&mut config.destination, Some(&config.url));
         validate(&config.destination, &config.events)?;
-        let endpoint = Endpoint {
+        let endpoint = OutgoingWebhook {
             config,
             status,
             last_triggered_at: None,
@@ -159,8 +159,8 @@ impl Outgoing {
         Ok(endpoint)
     }
 
-    pub async fn update(&self, id: i64, body: &Map<String, Value>) -> Result<Endpoint> {
-        let patch = EndpointPatch::from_json(body, false, self.config.local_mode)?;
+    pub async fn update(&self, id: i64, body: &Map<String, Value>) -> Result<OutgoingWebhook> {
+        let patch = OutgoingPatch::from_json(body, false, self.config.local_mode)?;
         let format = DestinationPatch::from_json(body)?;
         if let Some(u) = &patch.url {
             self.check_resolved(u).await?;
@@ -168,7 +168,7 @@ impl Outgoing {
         let current = self.get(id).await?;
         let status = patch.status;
         let reactivated =
-            current.status == EndpointStatus::Failed && status == Some(EndpointStatus::Active);
+            current.status == OutgoingStatus::Failed && status == Some(OutgoingStatus::Active);
         let mut config = current.config.clone();
         let recheck = !format.is_empty() || patch.events.is_some();
         patch.apply(&mut config);
@@ -176,15 +176,15 @@ impl Outgoing {
         if recheck {
             validate(&config.destination, &config.events)?;
         }
-        self.save_endpoint(config, status, reactivated).await
+        self.save(config, status, reactivated).await
     }
 
-    async fn save_endpoint(
+    async fn save(
         &self,
-        mut config: EndpointConfig,
-        status: Option<EndpointStatus>,
+        mut config: OutgoingConfig,
+        status: Option<OutgoingStatus>,
         reactivated: bool,
-    ) -> Result<Endpoint> {
+    ) -> Result<OutgoingWebhook> {
         let prev = config.revision;
         config.revision += 1;
         config.updated_at = time::now_rfc3339();
@@ -198,10 +198,10 @@ impl Outgoing {
             })
     }
 
-    pub async fn rotate_secret(&self, id: i64) -> Result<Endpoint> {
+    pub async fn rotate_secret(&self, id: i64) -> Result<OutgoingWebhook> {
         let mut config = self.get(id).await?.config;
-        config.secret = secret::endpoint_secret();
-        self.save_endpoint(config, None, false).await
+        config.secret = secret::outgoing_secret();
+        self.save(config, None, false).await
     }
 
     pub async fn delete(&self, id: i64) -> Result<()> {

@@ -27,7 +27,7 @@ pub fn random_token() -> String {
 }
 
 /// `whsec_` + base64 of 32 random bytes (Standard Webhooks secret format).
-pub fn endpoint_secret() -> String {
+pub fn outgoing_secret() -> String {
     format!("whsec_{}", B64.encode(random_bytes::<32>()))
 }
 
@@ -156,7 +156,7 @@ mod tests {
 
     #[test]
     fn secrets_have_whsec_prefix_and_32_bytes() {
-        let s = endpoint_secret();
+        let s = outgoing_secret();
         assert_eq!(standard_webhooks_key(&s).len(), 32);
     }
 

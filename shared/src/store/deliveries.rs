@@ -149,7 +149,7 @@ impl DeliveryRepo {
         Ok((items, more))
     }
 
-    /// How many deliveries [`Store::failed_after`] would walk through.
+    /// How many deliveries [`DeliveryRepo::failed_after`] would walk through.
     pub async fn failed_after_count(&self, webhook_id: i64, after: &str) -> Result<u64> {
         let mut total = 0u64;
         let mut start = None;

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{from_item, n, repository, s, to_item, Item, QuerySpec};
-use crate::domain::outgoing::{Endpoint, EndpointConfig, EndpointStatus};
+use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
 
@@ -15,11 +15,11 @@ use crate::error::{Error, Result};
 pub const FAILURES_BEFORE_DISABLE: i64 = 5;
 
 #[derive(Serialize, Deserialize)]
-struct EndpointItem {
+struct OutgoingItem {
     pk: String,
     sk: String,
-    data: EndpointConfig,
-    status: EndpointStatus,
+    data: OutgoingConfig,
+    status: OutgoingStatus,
     #[serde(default)]
     last_triggered_at: Option<String>,
     #[serde(default)]
@@ -32,9 +32,9 @@ struct EndpointItem {
     recovering: bool,
 }
 
-impl From<EndpointItem> for Endpoint {
-    fn from(i: EndpointItem) -> Self {
-        Endpoint {
+impl From<OutgoingItem> for OutgoingWebhook {
+    fn from(i: OutgoingItem) -> Self {
+        OutgoingWebhook {
             config: i.data,
             status: i.status,
             last_triggered_at: i.last_triggered_at,
@@ -45,8 +45,8 @@ impl From<EndpointItem> for Endpoint {
     }
 }
 
-fn endpoint(item: Item) -> Result<Endpoint> {
-    from_item::<EndpointItem>(item).map(Endpoint::from)
+fn webhook(item: Item) -> Result<OutgoingWebhook> {
+    from_item::<OutgoingItem>(item).map(OutgoingWebhook::from)
 }
 
 repository!(
@@ -60,35 +60,35 @@ impl OutgoingRepo {
         self.table.next_id("webhook").await
     }
 
-    pub async fn get(&self, id: i64) -> Result<Option<Endpoint>> {
+    pub async fn get(&self, id: i64) -> Result<Option<OutgoingWebhook>> {
         self.table
             .get(keys::WEBHOOK, &keys::id_sk(id))
             .await?
-            .map(endpoint)
+            .map(webhook)
             .transpose()
     }
 
-    pub async fn list(&self, req: &PageRequest) -> Result<Page<Endpoint>> {
+    pub async fn list(&self, req: &PageRequest) -> Result<Page<OutgoingWebhook>> {
         self.table
             .page(&QuerySpec::table(keys::WEBHOOK), req)
             .await?
-            .try_map(endpoint)
+            .try_map(webhook)
     }
 
     /// Every endpoint (one Query per event batch in `dispatch`).
-    pub async fn all(&self) -> Result<Vec<Endpoint>> {
+    pub async fn all(&self) -> Result<Vec<OutgoingWebhook>> {
         self.table
             .query_all(&QuerySpec::table(keys::WEBHOOK))
             .await?
             .into_iter()
-            .map(endpoint)
+            .map(webhook)
             .collect()
     }
 
     /// Stores a new endpoint; `false` when its id is taken.
-    pub async fn create(&self, e: &Endpoint) -> Result<bool> {
+    pub async fn create(&self, e: &OutgoingWebhook) -> Result<bool> {
         self.table
-            .put_absent(to_item(&EndpointItem {
+            .put_absent(to_item(&OutgoingItem {
                 pk: keys::WEBHOOK.into(),
                 sk: keys::id_sk(e.id()),
                 data: e.config.clone(),
@@ -106,17 +106,17 @@ impl OutgoingRepo {
     /// marks it recovering. Returns the stored endpoint, or `None` on a conflict.
     pub async fn save(
         &self,
-        cfg: &EndpointConfig,
+        cfg: &OutgoingConfig,
         prev_revision: i64,
-        status: Option<EndpointStatus>,
+        status: Option<OutgoingStatus>,
         reactivated: bool,
-    ) -> Result<Option<Endpoint>> {
+    ) -> Result<Option<OutgoingWebhook>> {
         let data = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(cfg).map_err(Error::dep)?;
         let mut expr = "SET #d = :d".to_string();
         let mut values = vec![(":d", data), (":prev", n(prev_revision))];
         if let Some(st) = status {
             expr.push_str(", #s = :s");
-            if st == EndpointStatus::Active {
+            if st == OutgoingStatus::Active {
                 expr.push_str(", consecutive_failures = :zero");
                 values.push((":zero", n(0)));
             }
@@ -142,7 +142,7 @@ impl OutgoingRepo {
                 values,
             )
             .await?;
-        updated.map(endpoint).transpose()
+        updated.map(webhook).transpose()
     }
 
     pub async fn delete(&self, id: i64) -> Result<bool> {
@@ -263,8 +263,8 @@ impl OutgoingRepo {
             Some("attribute_exists(pk) AND #s = :active"),
             &[("#s", "status")],
             vec![
-                (":failed", s(EndpointStatus::Failed.as_str())),
-                (":active", s(EndpointStatus::Active.as_str())),
+                (":failed", s(OutgoingStatus::Failed.as_str())),
+                (":active", s(OutgoingStatus::Active.as_str())),
                 (":e", s(error)),
             ],
         )

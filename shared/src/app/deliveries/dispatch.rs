@@ -18,7 +18,7 @@ use super::{Deliveries, Trigger};
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
 use crate::domain::outgoing::signing::{delivery_id, loggable_headers, signed_headers};
-use crate::domain::outgoing::Endpoint;
+use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
@@ -30,12 +30,12 @@ enum Plan<'a> {
     /// Recorded and pending: make sure its next attempt is scheduled.
     Resume(Delivery),
     /// New: its first attempt (or its place in a FIFO line).
-    New(Box<Endpoint>, &'a Event, Option<Value>),
+    New(Box<OutgoingWebhook>, &'a Event, Option<Value>),
 }
 
 /// A first attempt, sent but not yet recorded.
 struct Sent {
-    ep: Endpoint,
+    ep: OutgoingWebhook,
     d: Delivery,
     /// `None`: handed to the slow lane without an attempt.
     outcome: Option<(SendOutcome, bool, jiff::Timestamp)>,
@@ -97,17 +97,17 @@ impl Deliveries {
 
     /// Matches the events against the active endpoints and reads which deliveries exist.
     async fn plan<'a>(&self, events: &'a [Event]) -> Result<Vec<Plan<'a>>> {
-        let endpoints: Vec<Endpoint> = self
+        let endpoints: Vec<OutgoingWebhook> = self
             .webhooks
             .all()
             .await?
             .into_iter()
-            .filter(Endpoint::is_active)
+            .filter(OutgoingWebhook::is_active)
             .collect();
         let mut jobs = Vec::new();
         for event in events {
             self.notify_operator(event).await?;
-            let targets: Vec<&Endpoint> = endpoints
+            let targets: Vec<&OutgoingWebhook> = endpoints
                 .iter()
                 .filter(|e| e.subscribed(&event.event))
                 .collect();
@@ -142,7 +142,7 @@ impl Deliveries {
 
     /// A first attempt within the fast lane's budget; beyond it (or while the endpoint's
     /// breaker is open) the delivery is handed to the slow lane.
-    async fn fast_lane(&self, ep: Endpoint, mut d: Delivery) -> Result<Sent> {
+    async fn fast_lane(&self, ep: OutgoingWebhook, mut d: Delivery) -> Result<Sent> {
         if self.config.fast_lane_ms == 0 {
             let outcome = self.send_attempt(&ep, &mut d, Trigger::Scheduled).await?;
             return Ok(Sent {
@@ -246,7 +246,7 @@ impl Deliveries {
     /// the outcome, whether a retry is due, and when the attempt was made.
     async fn send_attempt(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         d: &mut Delivery,
         trigger: Trigger,
     ) -> Result<(SendOutcome, bool, jiff::Timestamp)> {
@@ -279,7 +279,7 @@ impl Deliveries {
     /// Sends one attempt of `d` to `ep`, records it, and decides what comes next.
     pub async fn attempt(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         mut d: Delivery,
         trigger: Trigger,
     ) -> Result<Delivery> {
@@ -306,7 +306,7 @@ impl Deliveries {
     }
 }
 
-fn log_attempt(ep: &Endpoint, d: &Delivery, outcome: &SendOutcome) {
+fn log_attempt(ep: &OutgoingWebhook, d: &Delivery, outcome: &SendOutcome) {
     tracing::info!(
         delivery_id = %d.id, webhook_id = ep.id(), event = %d.event, attempt = d.total_attempts(),
         status = ?outcome.status, duration_ms = outcome.duration_ms, outcome = %d.status, "delivery attempt"

@@ -11,7 +11,7 @@ use super::jobs::JobMessage;
 use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::DeliveryStatus;
-use crate::domain::outgoing::Endpoint;
+use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
 
@@ -56,7 +56,7 @@ impl Deliveries {
 
     /// Delivers the line's head deliveries in order while holding its lease. `due`: a delivery
     /// whose retry message just came due (attempted even if its `next_attempt_at` is later).
-    pub(crate) async fn drain_line(&self, ep: &Endpoint, due: Option<&str>) -> Result<()> {
+    pub(crate) async fn drain_line(&self, ep: &OutgoingWebhook, due: Option<&str>) -> Result<()> {
         let owner = time::new_ulid().to_string();
         let started = Instant::now();
         let lease_ms = i64::try_from(
@@ -94,7 +94,7 @@ impl Deliveries {
 
     async fn advance_line(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         started: Instant,
         due: Option<&str>,
     ) -> Result<LineState> {

@@ -8,7 +8,7 @@ use super::Trigger;
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
 use crate::domain::format::{render, standard, EventContext, RenderError, JSON};
-use crate::domain::outgoing::Endpoint;
+use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
 
@@ -21,7 +21,7 @@ impl Deliveries {
     /// same delivery, `failed`, when the body cannot be rendered (see [`Self::record_unrendered`]).
     pub(crate) fn new_delivery(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         event: &Event,
         xprofile: Option<&Value>,
         id: String,
@@ -72,7 +72,7 @@ impl Deliveries {
     /// the same way on every retry) and, when scheduled, counted against the endpoint.
     pub(crate) async fn record_unrendered(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         d: Box<Delivery>,
         trigger: Trigger,
         prev_attempts: Option<usize>,
@@ -101,7 +101,7 @@ impl Deliveries {
     /// with the endpoint's current format). `Err` is the delivery, failed again.
     pub(crate) fn redelivery_body(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         mut d: Delivery,
     ) -> std::result::Result<Delivery, Box<Delivery>> {
         if !is_unrendered(&d) {

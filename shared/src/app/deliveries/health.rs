@@ -10,7 +10,7 @@ use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::events::Event;
-use crate::domain::outgoing::Endpoint;
+use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
@@ -24,7 +24,7 @@ impl Deliveries {
     /// Writes what an attempt changed about its endpoint.
     pub(crate) async fn record_health(
         &self,
-        ep: &Endpoint,
+        ep: &OutgoingWebhook,
         d: &Delivery,
         outcome: &SendOutcome,
         trigger: Trigger,
@@ -42,11 +42,11 @@ impl Deliveries {
         }
         let error = outcome.error_text();
         if outcome.status == Some(410) {
-            return self.disable_endpoint(ep, GONE).await;
+            return self.disable(ep, GONE).await;
         }
         if trigger == Trigger::Scheduled && d.status == DeliveryStatus::Failed {
             if self.webhooks.delivery_failed(ep.id(), &error).await? {
-                self.disable_endpoint(ep, &error).await?;
+                self.disable(ep, &error).await?;
             }
             return Ok(());
         }
@@ -54,7 +54,7 @@ impl Deliveries {
     }
 
     /// Sets the endpoint `failed` and publishes `endpoint.disabled`, once per disable.
-    async fn disable_endpoint(&self, ep: &Endpoint, error: &str) -> Result<()> {
+    async fn disable(&self, ep: &OutgoingWebhook, error: &str) -> Result<()> {
         let event = Event::new(
             DISABLED,
             json!({"webhook_id": ep.id(), "name": ep.config.name, "last_error": error}),
@@ -74,7 +74,7 @@ impl Deliveries {
     }
 
     /// Clears `recovering` and publishes `endpoint.recovered`; `false` if another success won.
-    async fn mark_recovered(&self, ep: &Endpoint, now: &str) -> Result<bool> {
+    async fn mark_recovered(&self, ep: &OutgoingWebhook, now: &str) -> Result<bool> {
         let event = Event::new(
             RECOVERED,
             json!({"webhook_id": ep.id(), "name": ep.config.name}),

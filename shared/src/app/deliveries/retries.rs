@@ -9,7 +9,7 @@ use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::outgoing::retry::retry_delay;
-use crate::domain::outgoing::Endpoint;
+use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::sender::SendOutcome;
@@ -110,7 +110,11 @@ impl Deliveries {
     }
 
     /// A pending delivery of an endpoint that is no longer active: `failed`, not retried.
-    pub(crate) async fn abandon(&self, mut d: Delivery, ep: Option<&Endpoint>) -> Result<()> {
+    pub(crate) async fn abandon(
+        &self,
+        mut d: Delivery,
+        ep: Option<&OutgoingWebhook>,
+    ) -> Result<()> {
         let prev = d.total_attempts();
         d.status = DeliveryStatus::Failed;
         d.next_attempt_at = None;

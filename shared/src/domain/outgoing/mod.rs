@@ -16,7 +16,7 @@ use super::format::Destination;
 
 /// An endpoint's configuration (what admins edit).
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
-pub struct EndpointConfig {
+pub struct OutgoingConfig {
     pub id: i64,
     pub name: String,
     pub url: String,
@@ -49,19 +49,19 @@ pub enum Ordering {
 }
 
 // The signing secret and custom header values read `[redacted]`.
-crate::redacted_debug!(EndpointConfig);
+crate::redacted_debug!(OutgoingConfig);
 
 /// An endpoint's state: `active` or `inactive` as an admin sets it, `failed` when deliveries
 /// disabled it (`410`, or too many failures in a row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum EndpointStatus {
+pub enum OutgoingStatus {
     Active,
     Inactive,
     Failed,
 }
 
-impl EndpointStatus {
+impl OutgoingStatus {
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Active => "active",
@@ -71,7 +71,7 @@ impl EndpointStatus {
     }
 }
 
-impl std::fmt::Display for EndpointStatus {
+impl std::fmt::Display for OutgoingStatus {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.as_str())
     }
@@ -79,9 +79,9 @@ impl std::fmt::Display for EndpointStatus {
 
 /// An endpoint with its delivery state (`status` is set by admins and by failures).
 #[derive(Clone, Debug, PartialEq)]
-pub struct Endpoint {
-    pub config: EndpointConfig,
-    pub status: EndpointStatus,
+pub struct OutgoingWebhook {
+    pub config: OutgoingConfig,
+    pub status: OutgoingStatus,
     pub last_triggered_at: Option<String>,
     pub last_error: Option<String>,
     pub consecutive_failures: i64,
@@ -89,13 +89,13 @@ pub struct Endpoint {
     pub recovering: bool,
 }
 
-impl Endpoint {
+impl OutgoingWebhook {
     pub fn id(&self) -> i64 {
         self.config.id
     }
 
     pub fn is_active(&self) -> bool {
-        self.status == EndpointStatus::Active
+        self.status == OutgoingStatus::Active
     }
 
     /// Whether a successful delivery at `now` must be written: it resets the failure count,

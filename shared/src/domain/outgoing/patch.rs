@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{EndpointConfig, EndpointStatus, Ordering};
+use super::{Ordering, OutgoingConfig, OutgoingStatus};
 use crate::domain::egress::check_url;
 use crate::domain::events::is_valid_pattern;
 use crate::domain::fields::{clearable, object_of, one_of, optional, string_field};
@@ -14,12 +14,12 @@ use crate::error::{Error, Result};
 
 /// Admin input for an endpoint, validated field by field.
 #[derive(Clone, Default, Serialize)]
-pub struct EndpointPatch {
+pub struct OutgoingPatch {
     pub name: Option<String>,
     pub url: Option<String>,
     pub events: Option<Vec<String>>,
     /// Only `active` or `inactive`: `failed` is the deliveries' to set.
-    pub status: Option<EndpointStatus>,
+    pub status: Option<OutgoingStatus>,
     pub secret: Option<String>,
     pub headers: Option<BTreeMap<String, String>>,
     pub retry_count: Option<u32>,
@@ -27,7 +27,7 @@ pub struct EndpointPatch {
 }
 
 // The signing secret and custom header values read `[redacted]`.
-crate::redacted_debug!(EndpointPatch);
+crate::redacted_debug!(OutgoingPatch);
 
 /// Headers an endpoint may not set: they carry the signature, identify the delivery or belong
 /// to the transport.
@@ -47,7 +47,7 @@ const RESERVED: &[&str] = &[
     "webhook-signature",
 ];
 
-impl EndpointPatch {
+impl OutgoingPatch {
     /// Validates an admin JSON body. `creating` requires `name`, `url` and `events`;
     /// `local_mode` also allows `http://` and loopback URLs.
     pub fn from_json(body: &Map<String, Value>, creating: bool, local_mode: bool) -> Result<Self> {
@@ -64,8 +64,8 @@ impl EndpointPatch {
                 body,
                 "status",
                 &[
-                    ("active", EndpointStatus::Active),
-                    ("inactive", EndpointStatus::Inactive),
+                    ("active", OutgoingStatus::Active),
+                    ("inactive", OutgoingStatus::Inactive),
                 ],
                 "must be active or inactive",
             )?,
@@ -76,7 +76,7 @@ impl EndpointPatch {
         })
     }
 
-    pub fn apply(self, c: &mut EndpointConfig) {
+    pub fn apply(self, c: &mut OutgoingConfig) {
         if let Some(v) = self.name {
             c.name = v;
         }

@@ -3,13 +3,13 @@
 
 use std::collections::BTreeMap;
 
-use super::EndpointConfig;
+use super::OutgoingConfig;
 use crate::domain::secret;
 
 /// The headers of one attempt, in order: defaults (the body's `content_type`), custom headers,
 /// then identification and signatures (which custom headers can never override).
 pub fn signed_headers(
-    endpoint: &EndpointConfig,
+    endpoint: &OutgoingConfig,
     event: &str,
     delivery_id: &str,
     content_type: &str,
@@ -61,7 +61,7 @@ pub fn signed_headers(
 /// Headers as the delivery log shows them: signatures and custom header values redacted.
 pub fn loggable_headers(
     headers: &[(String, String)],
-    endpoint: &EndpointConfig,
+    endpoint: &OutgoingConfig,
 ) -> BTreeMap<String, String> {
     headers
         .iter()
@@ -113,7 +113,7 @@ mod tests {
     #[test]
     fn signatures() {
         let body = r#"{"event":"feed.created","data":{"id":1}}"#;
-        let cfg = EndpointConfig {
+        let cfg = OutgoingConfig {
             id: 1,
             name: "n".into(),
             url: "https://x.example".into(),

@@ -7,9 +7,9 @@ mod guard;
 mod incoming;
 pub mod openapi;
 mod outbox;
+mod outgoing;
 mod ui;
 mod users;
-mod webhooks;
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -37,7 +37,7 @@ pub fn router(app: Arc<App>) -> Router {
         .merge(catalog::routes())
         .merge(users::routes())
         .merge(ui::routes())
-        .merge(webhooks::routes())
+        .merge(outgoing::routes())
         .merge(app_passwords::routes())
         .merge(outbox::routes())
         .route(
@@ -67,7 +67,7 @@ pub fn route_paths() -> Vec<String> {
     let aliased: Vec<String> = paths
         .iter()
         .filter_map(|p| p.strip_prefix("/admin/webhooks"))
-        .flat_map(|rest| webhooks::ALIASES.iter().map(move |a| format!("{a}{rest}")))
+        .flat_map(|rest| outgoing::ALIASES.iter().map(move |a| format!("{a}{rest}")))
         .collect();
     paths.extend(aliased);
     paths.extend(ui::PATHS.iter().map(|p| p.to_string()));
