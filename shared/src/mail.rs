@@ -171,7 +171,7 @@ mod tests {
             last_name: String::new(),
             display_name: "<img src=x onerror=alert(1)>".into(),
             role: "subscriber".into(),
-            status: "active".into(),
+            status: crate::domain::member::MemberStatus::Active,
             meta: Default::default(),
             created_at: "x".into(),
             origin: "by_admin".into(),

@@ -4,7 +4,7 @@ use serde_json::{json, Map, Value};
 
 use super::Outbox;
 use crate::domain::catalog::{slugify, CatalogEntry};
-use crate::domain::events::Event;
+use crate::domain::events::{names, Event, EventName};
 use crate::domain::fields::string_field;
 use crate::domain::membership::Membership;
 use crate::domain::page::{Page, PageRequest};
@@ -71,7 +71,7 @@ impl Catalog {
         self.outbox
             .commit_with_events(
                 vec![((), item)],
-                self.catalog_events(kind, "created", &entry),
+                self.catalog_events(kind, names::SPACE_CREATED, &entry),
                 (),
             )
             .await?
@@ -100,7 +100,7 @@ impl Catalog {
         self.outbox
             .commit_with_events(
                 vec![((), item)],
-                self.catalog_events(kind, "updated", &entry),
+                self.catalog_events(kind, names::SPACE_UPDATED, &entry),
                 (),
             )
             .await?
@@ -114,7 +114,7 @@ impl Catalog {
         self.outbox
             .commit_with_events(
                 vec![((), item)],
-                self.catalog_events(kind, "deleted", &entry),
+                self.catalog_events(kind, names::SPACE_DELETED, &entry),
                 (),
             )
             .await?
@@ -127,10 +127,16 @@ impl Catalog {
         Ok(())
     }
 
-    fn catalog_events(&self, kind: Kind, verb: &str, entry: &CatalogEntry) -> Vec<Event> {
+    /// The event of a change to a space (`space_event`); courses have none in the catalog.
+    fn catalog_events(
+        &self,
+        kind: Kind,
+        space_event: EventName,
+        entry: &CatalogEntry,
+    ) -> Vec<Event> {
         match kind {
             Kind::Space => vec![Event::new(
-                &format!("space.{verb}"),
+                space_event,
                 json!({"space_id": entry.id, "space": entry.view()}),
                 None,
                 None,

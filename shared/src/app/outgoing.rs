@@ -10,7 +10,7 @@ use super::{Deliveries, Outbox};
 use crate::config::Config;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::egress::check_ip;
-use crate::domain::events::{is_catalog_event, Event};
+use crate::domain::events::{names, Event, EventName};
 use crate::domain::format::patch::{render_sample, validate};
 use crate::domain::format::{Destination, DestinationPatch};
 use crate::domain::outgoing::patch::OutgoingPatch;
@@ -216,7 +216,7 @@ impl Outgoing {
     pub async fn test(&self, id: i64) -> Result<(Delivery, SendOutcome)> {
         let ep = self.get(id).await?;
         let event = Event::new(
-            "webhook.test",
+            names::WEBHOOK_TEST,
             json!({"message": "This is a test delivery from Switchboard.", "webhook_id": id, "webhook_name": ep.config.name}),
             None,
             None,
@@ -264,11 +264,9 @@ impl Outgoing {
     /// is sent or stored.
     pub fn preview(&self, body: &Map<String, Value>) -> Result<Value> {
         let event = match body.get("event") {
-            None | Some(Value::Null) => "webhook.test".to_string(),
-            Some(Value::String(s)) if is_catalog_event(s.trim()) => s.trim().to_string(),
-            Some(Value::String(s)) => {
-                return Err(Error::bad_event(&crate::domain::incoming::truncate(s, 80)))
-            }
+            None | Some(Value::Null) => names::WEBHOOK_TEST,
+            Some(Value::String(s)) => EventName::parse(s.trim())
+                .ok_or_else(|| Error::bad_event(&crate::domain::incoming::truncate(s, 80)))?,
             Some(_) => return Err(Error::invalid("event", "must be an event type")),
         };
         let url = match body.get("url") {
@@ -278,8 +276,8 @@ impl Outgoing {
         };
         let mut dest = Destination::default();
         DestinationPatch::from_json(body)?.apply(&mut dest, url);
-        let rendered =
-            render_sample(&dest, &event, 1).map_err(|e| Error::invalid(e.field, e.reason))?;
+        let rendered = render_sample(&dest, event.as_str(), 1)
+            .map_err(|e| Error::invalid(e.field, e.reason))?;
         Ok(json!({
             "event": event,
             "format": dest.format,
@@ -291,15 +289,12 @@ impl Outgoing {
     /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.
     pub async fn publish(&self, body: &Map<String, Value>) -> Result<String> {
         let name = match body.get("event") {
-            Some(Value::String(s)) => s.trim().to_string(),
+            Some(Value::String(s)) => EventName::parse(s.trim()).ok_or_else(|| {
+                Error::bad_event(&crate::domain::incoming::truncate(s.trim(), 80))
+            })?,
             None => return Err(Error::invalid("event", "is required")),
             Some(_) => return Err(Error::invalid("event", "must be a string")),
         };
-        if !is_catalog_event(&name) {
-            return Err(Error::bad_event(&crate::domain::incoming::truncate(
-                &name, 80,
-            )));
-        }
         let data = match body.get("data") {
             None | Some(Value::Null) => json!({}),
             Some(Value::Object(m)) => Value::Object(m.clone()),
@@ -328,7 +323,7 @@ impl Outgoing {
             Some(Value::Object(m)) => Some(Value::Object(m.clone())),
             Some(_) => return Err(Error::invalid("xprofile", "must be an object")),
         };
-        let event = Event::new(&name, data, user_id, xprofile);
+        let event = Event::new(name, data, user_id, xprofile);
         let id = event.event_id.clone();
         self.outbox
             .commit_with_events(Vec::new(), vec![event], ())

@@ -1,6 +1,7 @@
 //! A delivery: one per (event, endpoint), the exact body sent, every HTTP attempt, and where it
 //! stands.
 
+use crate::domain::events::EventName;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
@@ -59,7 +60,7 @@ pub struct Delivery {
     pub id: String,
     pub webhook_id: i64,
     pub event_id: String,
-    pub event: String,
+    pub event: EventName,
     pub status: DeliveryStatus,
     /// The exact body sent (and signed) on every attempt.
     pub payload: String,

@@ -71,29 +71,164 @@ pub const CATALOG: &[(&str, &str)] = &[
 ];
 
 pub fn is_catalog_event(name: &str) -> bool {
-    CATALOG.iter().any(|(e, _)| *e == name)
+    EventName::parse(name).is_some()
 }
 
 fn namespace(name: &str) -> &str {
     name.split('.').next().unwrap_or(name)
 }
 
-/// A subscription pattern is valid when it is `*`, `ns.*` for a catalog namespace, or an event.
-pub fn is_valid_pattern(pattern: &str) -> bool {
-    match pattern.strip_suffix(".*") {
-        _ if pattern == "*" => true,
-        Some(ns) => CATALOG.iter().any(|(e, _)| namespace(e) == ns),
-        None => is_catalog_event(pattern),
+const fn same(a: &str, b: &str) -> bool {
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    let mut i = 0;
+    while i < a.len() {
+        if a[i] != b[i] {
+            return false;
+        }
+        i += 1;
+    }
+    true
+}
+
+/// The name of a catalog event (`space.joined`): checked once, when parsed (or, for the names
+/// the code emits, at compile time through [`EventName::known`]), so everything downstream
+/// holds a name the catalog describes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct EventName(&'static str);
+
+impl EventName {
+    /// A name the code emits; a name missing from [`CATALOG`] fails the build when used in a
+    /// `const`.
+    pub const fn known(name: &'static str) -> Self {
+        let mut i = 0;
+        while i < CATALOG.len() {
+            if same(CATALOG[i].0, name) {
+                return Self(CATALOG[i].0);
+            }
+            i += 1;
+        }
+        panic!("not a catalog event");
+    }
+
+    /// The catalog event of this name, if any.
+    pub fn parse(name: &str) -> Option<Self> {
+        CATALOG
+            .iter()
+            .find(|(e, _)| *e == name)
+            .map(|(e, _)| Self(e))
+    }
+
+    pub fn as_str(self) -> &'static str {
+        self.0
+    }
+
+    pub fn namespace(self) -> &'static str {
+        namespace(self.0)
     }
 }
 
-/// Whether a subscription pattern matches an event name.
-pub fn pattern_matches(pattern: &str, event: &str) -> bool {
-    pattern == "*"
-        || pattern == event
-        || pattern
-            .strip_suffix(".*")
-            .is_some_and(|ns| namespace(event) == ns)
+impl std::fmt::Display for EventName {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl PartialEq<str> for EventName {
+    fn eq(&self, other: &str) -> bool {
+        self.0 == other
+    }
+}
+
+impl PartialEq<&str> for EventName {
+    fn eq(&self, other: &&str) -> bool {
+        self.0 == *other
+    }
+}
+
+impl Serialize for EventName {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for EventName {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let name = std::borrow::Cow::<'de, str>::deserialize(d)?;
+        Self::parse(&name)
+            .ok_or_else(|| serde::de::Error::custom(format!("not a catalog event: {name}")))
+    }
+}
+
+/// The events Switchboard itself emits, checked against [`CATALOG`] when the crate compiles.
+pub mod names {
+    use super::EventName;
+
+    pub const USER_REGISTERED: EventName = EventName::known("user.registered");
+    pub const SPACE_CREATED: EventName = EventName::known("space.created");
+    pub const SPACE_UPDATED: EventName = EventName::known("space.updated");
+    pub const SPACE_DELETED: EventName = EventName::known("space.deleted");
+    pub const SPACE_MEMBER_JOINED: EventName = EventName::known("space.member_joined");
+    pub const SPACE_MEMBER_LEFT: EventName = EventName::known("space.member_left");
+    pub const COURSE_ENROLLED: EventName = EventName::known("course.enrolled");
+    pub const COURSE_UNENROLLED: EventName = EventName::known("course.unenrolled");
+    pub const INCOMING_WEBHOOK_PROCESSED: EventName =
+        EventName::known("incoming_webhook.processed");
+    pub const WEBHOOK_TEST: EventName = EventName::known("webhook.test");
+    pub const ENDPOINT_DISABLED: EventName = EventName::known("endpoint.disabled");
+    pub const ENDPOINT_RECOVERED: EventName = EventName::known("endpoint.recovered");
+}
+
+/// A subscription: `*`, `ns.*` for a catalog namespace, or one catalog event — checked once,
+/// when parsed from admin input or read back.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(try_from = "String", into = "String")]
+pub struct EventPattern(String);
+
+impl EventPattern {
+    /// The pattern, if `pattern` is one.
+    pub fn parse(pattern: &str) -> Option<Self> {
+        let valid = match pattern.strip_suffix(".*") {
+            _ if pattern == "*" => true,
+            Some(ns) => CATALOG.iter().any(|(e, _)| namespace(e) == ns),
+            None => is_catalog_event(pattern),
+        };
+        valid.then(|| Self(pattern.to_string()))
+    }
+
+    /// Every event.
+    pub fn all() -> Self {
+        Self("*".into())
+    }
+
+    /// Whether this subscription covers `event`.
+    pub fn matches(&self, event: EventName) -> bool {
+        let p = self.0.as_str();
+        p == "*"
+            || p == event.as_str()
+            || p.strip_suffix(".*")
+                .is_some_and(|ns| event.namespace() == ns)
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl TryFrom<String> for EventPattern {
+    type Error = String;
+
+    fn try_from(s: String) -> Result<Self, String> {
+        Self::parse(&s).ok_or_else(|| format!("not an event or pattern: {s}"))
+    }
+}
+
+impl From<EventPattern> for String {
+    fn from(p: EventPattern) -> String {
+        p.0
+    }
 }
 
 /// `GET /admin/event-types`: the catalog grouped by namespace.
@@ -125,7 +260,7 @@ pub fn catalog_json() -> Value {
 pub struct Event {
     /// ULID; the idempotency key of everything downstream.
     pub event_id: String,
-    pub event: String,
+    pub event: EventName,
     /// RFC 3339 UTC.
     pub timestamp: String,
     pub data: Value,
@@ -136,10 +271,15 @@ pub struct Event {
 }
 
 impl Event {
-    pub fn new(event: &str, data: Value, user_id: Option<i64>, xprofile: Option<Value>) -> Self {
+    pub fn new(
+        event: EventName,
+        data: Value,
+        user_id: Option<i64>,
+        xprofile: Option<Value>,
+    ) -> Self {
         Self {
             event_id: crate::domain::time::new_ulid().to_string(),
-            event: event.to_string(),
+            event,
             timestamp: super::time::now_rfc3339(),
             data,
             user_id,
@@ -231,7 +371,7 @@ mod tests {
     fn packing_keeps_order_and_size() {
         let big = |i: usize| {
             Event::new(
-                "feed.created",
+                EventName::known("feed.created"),
                 json!({"i": i, "pad": "x".repeat(300)}),
                 None,
                 None,
@@ -251,13 +391,35 @@ mod tests {
 
     #[test]
     fn patterns() {
-        assert!(is_valid_pattern("*"));
-        assert!(is_valid_pattern("space.*"));
-        assert!(!is_valid_pattern("nope.*"));
-        assert!(pattern_matches("space.*", "space.member_joined"));
-        assert!(!pattern_matches("space.*", "spaces.x"));
-        assert!(pattern_matches("*", "feed.created"));
-        assert!(pattern_matches("feed.created", "feed.created"));
-        assert!(!pattern_matches("feed.created", "feed.updated"));
+        let p = |s: &str| EventPattern::parse(s);
+        let e = |s: &str| EventName::parse(s).expect(s);
+        assert!(p("*").is_some());
+        assert!(p("space.*").is_some());
+        assert!(p("nope.*").is_none());
+        assert!(p("space.nope").is_none());
+        assert!(p("space.*").unwrap().matches(e("space.member_joined")));
+        assert!(!p("space.*").unwrap().matches(e("feed.created")));
+        assert!(p("*").unwrap().matches(e("feed.created")));
+        assert!(p("feed.created").unwrap().matches(e("feed.created")));
+        assert!(!p("feed.created").unwrap().matches(e("feed.updated")));
+    }
+
+    #[test]
+    fn names_are_checked_once() {
+        const JOINED: EventName = EventName::known("space.member_joined");
+        assert_eq!(JOINED, "space.member_joined");
+        assert!(EventName::parse("space.nope").is_none());
+        assert_eq!(
+            serde_json::to_value(JOINED).unwrap(),
+            json!("space.member_joined")
+        );
+        let back: EventName = serde_json::from_value(json!("space.member_joined")).unwrap();
+        assert_eq!(back, JOINED);
+        assert!(serde_json::from_value::<EventName>(json!("space.nope")).is_err());
+        assert!(serde_json::from_value::<EventPattern>(json!("nope.*")).is_err());
+        assert_eq!(
+            serde_json::to_value(EventPattern::all()).unwrap(),
+            json!("*")
+        );
     }
 }

@@ -17,8 +17,8 @@ pub struct Member {
     pub display_name: String,
     #[serde(default)]
     pub role: String,
-    #[serde(default = "active")]
-    pub status: String,
+    #[serde(default)]
+    pub status: MemberStatus,
     /// Profile meta set through a webhook's `field_map`.
     #[serde(default)]
     pub meta: Map<String, Value>,
@@ -28,8 +28,13 @@ pub struct Member {
     pub origin: String,
 }
 
-fn active() -> String {
-    "active".into()
+/// A member's status. Switchboard creates members `active` (as FluentCommunity's REST API
+/// shows them); a stored member without a status reads as active.
+#[derive(Clone, Copy, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum MemberStatus {
+    #[default]
+    Active,
 }
 
 impl Member {

@@ -109,7 +109,7 @@ impl Deliveries {
             self.notify_operator(event).await?;
             let targets: Vec<&OutgoingWebhook> = endpoints
                 .iter()
-                .filter(|e| e.subscribed(&event.event))
+                .filter(|e| e.subscribed(event.event))
                 .collect();
             if targets.is_empty() {
                 continue;
@@ -255,7 +255,7 @@ impl Deliveries {
         let now = time::now();
         let headers = signed_headers(
             &ep.config,
-            &d.event,
+            d.event.as_str(),
             &d.id,
             d.content_type(),
             &d.payload,

@@ -27,7 +27,7 @@ impl Deliveries {
         id: String,
     ) -> std::result::Result<Delivery, Box<Delivery>> {
         let ctx = EventContext {
-            event: &event.event,
+            event: event.event.as_str(),
             timestamp: &event.timestamp,
             webhook_id: ep.id(),
             delivery_id: &id,
@@ -39,7 +39,7 @@ impl Deliveries {
             id: id.clone(),
             webhook_id: ep.id(),
             event_id: event.event_id.clone(),
-            event: event.event.clone(),
+            event: event.event,
             status: DeliveryStatus::Pending,
             payload: String::new(),
             content_type: None,
@@ -109,7 +109,7 @@ impl Deliveries {
         }
         let envelope: Value = serde_json::from_str(&d.payload).unwrap_or(Value::Null);
         let ctx = EventContext {
-            event: &d.event,
+            event: d.event.as_str(),
             timestamp: envelope["timestamp"].as_str().unwrap_or_default(),
             webhook_id: ep.id(),
             delivery_id: &d.id,

@@ -9,7 +9,7 @@ use serde_json::json;
 use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
-use crate::domain::events::Event;
+use crate::domain::events::{names, Event, EventName};
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
@@ -17,8 +17,8 @@ use crate::sender::SendOutcome;
 
 const GONE: &str = "HTTP 410 Gone: the endpoint asked to stop deliveries";
 
-pub const DISABLED: &str = "endpoint.disabled";
-pub const RECOVERED: &str = "endpoint.recovered";
+pub const DISABLED: EventName = names::ENDPOINT_DISABLED;
+pub const RECOVERED: EventName = names::ENDPOINT_RECOVERED;
 
 impl Deliveries {
     /// Writes what an attempt changed about its endpoint.

@@ -102,7 +102,7 @@ impl Incoming {
                 first_name: first,
                 last_name: last,
                 role: self.config.default_role.clone(),
-                status: "active".into(),
+                status: crate::domain::member::MemberStatus::Active,
                 meta: payload.mapped_meta(&webhook.field_map),
                 created_at: time::now_rfc3339(),
                 origin: format!("incoming_webhook:{}", webhook.id),

@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::{render, sample, Destination, EventContext, Format};
-use crate::domain::events::{pattern_matches, CATALOG};
+use crate::domain::events::{EventName, EventPattern, CATALOG};
 use crate::error::{Error, Result};
 
 /// Longest `message_template` (characters) and `template` (bytes).
@@ -108,18 +108,19 @@ impl DestinationPatch {
 }
 
 /// The catalog events a subscription list covers (in catalog order).
-fn covered(events: &[String]) -> Vec<&'static str> {
+fn covered(events: &[EventPattern]) -> Vec<&'static str> {
     CATALOG
         .iter()
-        .map(|(e, _)| *e)
-        .filter(|e| events.iter().any(|p| pattern_matches(p, e)))
+        .filter_map(|(e, _)| EventName::parse(e))
+        .filter(|e| events.iter().any(|p| p.matches(*e)))
+        .map(EventName::as_str)
         .collect()
 }
 
 /// The save-time checks: a `template` endpoint has a template; every template the endpoint
 /// holds renders for a sample of each event it subscribes to, and a JSON
 /// template renders valid JSON. Errors name the field.
-pub fn validate(d: &Destination, events: &[String]) -> Result<()> {
+pub fn validate(d: &Destination, events: &[EventPattern]) -> Result<()> {
     if d.format == Format::Template && d.template.is_none() {
         return Err(Error::invalid(
             "template",
@@ -226,7 +227,7 @@ mod tests {
 
     #[test]
     fn save_time_checks_name_the_field() {
-        let events = vec!["feed.*".to_string()];
+        let events = vec![EventPattern::parse("feed.*").unwrap()];
         let mut d = Destination {
             format: Format::Template,
             ..Default::default()

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use super::events::pattern_matches;
+use super::events::{EventName, EventPattern};
 use super::format::Destination;
 
 /// An endpoint's configuration (what admins edit).
@@ -20,7 +20,7 @@ pub struct OutgoingConfig {
     pub id: i64,
     pub name: String,
     pub url: String,
-    pub events: Vec<String>,
+    pub events: Vec<EventPattern>,
     pub secret: String,
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
@@ -116,8 +116,8 @@ impl OutgoingWebhook {
         self.config.ordering == Ordering::Fifo
     }
 
-    pub fn subscribed(&self, event: &str) -> bool {
-        self.config.events.iter().any(|p| pattern_matches(p, event))
+    pub fn subscribed(&self, event: EventName) -> bool {
+        self.config.events.iter().any(|p| p.matches(event))
     }
 
     /// The seed's webhook object.

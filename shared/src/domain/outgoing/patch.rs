@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 
 use super::{Ordering, OutgoingConfig, OutgoingStatus};
 use crate::domain::egress::check_url;
-use crate::domain::events::is_valid_pattern;
+use crate::domain::events::EventPattern;
 use crate::domain::fields::{clearable, object_of, one_of, optional, string_field};
 use crate::domain::incoming::truncate;
 use crate::error::{Error, Result};
@@ -17,7 +17,7 @@ use crate::error::{Error, Result};
 pub struct OutgoingPatch {
     pub name: Option<String>,
     pub url: Option<String>,
-    pub events: Option<Vec<String>>,
+    pub events: Option<Vec<EventPattern>>,
     /// Only `active` or `inactive`: `failed` is the deliveries' to set.
     pub status: Option<OutgoingStatus>,
     pub secret: Option<String>,
@@ -116,7 +116,7 @@ fn url_field(
 }
 
 /// `events`: required on create; a non-empty list of event patterns, each kept once.
-fn events_field(body: &Map<String, Value>, creating: bool) -> Result<Option<Vec<String>>> {
+fn events_field(body: &Map<String, Value>, creating: bool) -> Result<Option<Vec<EventPattern>>> {
     let items = match body.get("events") {
         None if creating => {
             return Err(Error::invalid(
@@ -133,16 +133,14 @@ fn events_field(body: &Map<String, Value>, creating: bool) -> Result<Option<Vec<
             ))
         }
     };
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<EventPattern> = Vec::new();
     for item in items {
         let e = item
             .as_str()
             .ok_or_else(|| Error::invalid("events", "must be a list of event type strings"))?;
-        if !is_valid_pattern(e) {
-            return Err(Error::bad_event(&truncate(e, 80)));
-        }
-        if !out.iter().any(|x| x == e) {
-            out.push(e.to_string());
+        let pattern = EventPattern::parse(e).ok_or_else(|| Error::bad_event(&truncate(e, 80)))?;
+        if !out.contains(&pattern) {
+            out.push(pattern);
         }
     }
     Ok(Some(out))

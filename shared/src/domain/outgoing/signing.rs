@@ -117,7 +117,7 @@ mod tests {
             id: 1,
             name: "n".into(),
             url: "https://x.example".into(),
-            events: vec!["*".into()],
+            events: vec![crate::domain::events::EventPattern::all()],
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             headers: BTreeMap::from([("X-API-Key".to_string(), "k".to_string())]),
             retry_count: 3,

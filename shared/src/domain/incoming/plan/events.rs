@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use super::{Applied, Change, Op, Request};
-use crate::domain::events::Event;
+use crate::domain::events::{names, Event, EventName};
 use crate::domain::member::Member;
 use crate::domain::membership::Kind;
 
@@ -16,7 +16,7 @@ pub(super) fn events(
     response: &Applied,
 ) -> Vec<Event> {
     let xprofile = Some(member.xprofile());
-    let event = |name: &str, extra: Value| {
+    let event = |name: EventName, extra: Value| {
         let mut data = json!({"user_id": member.user_id, "incoming_webhook_id": req.webhook.id, "user": member.public()});
         if let (Some(d), Some(e)) = (data.as_object_mut(), extra.as_object()) {
             d.extend(e.clone());
@@ -25,7 +25,7 @@ pub(super) fn events(
     };
     let mut out = Vec::new();
     if created {
-        out.push(event("user.registered", json!({})));
+        out.push(event(names::USER_REGISTERED, json!({})));
     }
     // Removals first, then additions, spaces before courses (the order of the seeds).
     for kind in Kind::ALL {
@@ -33,21 +33,21 @@ pub(super) fn events(
         let of_kind = || changes.iter().filter(move |c| c.membership.kind == kind);
         for c in of_kind().filter(|c| matches!(c.op, Op::Remove { .. })) {
             let name = match kind {
-                Kind::Space => "space.member_left",
-                Kind::Course => "course.unenrolled",
+                Kind::Space => names::SPACE_MEMBER_LEFT,
+                Kind::Course => names::COURSE_UNENROLLED,
             };
             out.push(event(name, json!({ id_field.clone(): c.membership.id })));
         }
         for c in of_kind().filter(|c| c.op == Op::Add) {
             let name = match kind {
-                Kind::Space => "space.member_joined",
-                Kind::Course => "course.enrolled",
+                Kind::Space => names::SPACE_MEMBER_JOINED,
+                Kind::Course => names::COURSE_ENROLLED,
             };
             out.push(event(name, json!({ id_field.clone(): c.membership.id })));
         }
     }
     out.push(event(
-        "incoming_webhook.processed",
+        names::INCOMING_WEBHOOK_PROCESSED,
         json!({"email": req.email, "created": created, "spaces": response.spaces, "courses": response.courses}),
     ));
     out

@@ -3,7 +3,7 @@
 use serde_json::json;
 
 use super::{Change, Op};
-use crate::domain::events::Event;
+use crate::domain::events::{names, Event};
 use crate::domain::membership::{Kind, MemberState};
 
 /// Timed access at `now` (RFC 3339): each membership whose every grant has ended is removed
@@ -27,8 +27,8 @@ pub fn expire(state: &MemberState, now: &str) -> Vec<(Change, Option<Event>)> {
             let event = match (&change.op, &state.member) {
                 (Op::Remove { .. }, Some(member)) => {
                     let name = match kind {
-                        Kind::Space => "space.member_left",
-                        Kind::Course => "course.unenrolled",
+                        Kind::Space => names::SPACE_MEMBER_LEFT,
+                        Kind::Course => names::COURSE_UNENROLLED,
                     };
                     let data = json!({
                         "user_id": member.user_id,
