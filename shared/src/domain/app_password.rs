@@ -1,7 +1,6 @@
 //! An application password (SPEC §7): its record and API view (never the password or hash).
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use crate::domain::auth::Scope;
 
@@ -21,16 +20,3 @@ pub struct AppPassword {
 }
 
 crate::redacted_debug!(AppPassword);
-
-impl AppPassword {
-    /// What the API shows: never the password or its hash.
-    pub fn view(&self) -> Value {
-        json!({
-            "id": self.id,
-            "name": self.name,
-            "scope": self.scope,
-            "created_at": self.created_at,
-            "last_used_at": self.last_used_at,
-        })
-    }
-}

@@ -5,7 +5,6 @@ use crate::domain::events::EventName;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 /// Where a delivery stands: waiting for an attempt (`pending`), delivered (`success`), or given
 /// up (`failed`: retries exhausted, `410`, or the endpoint disabled).
@@ -105,34 +104,6 @@ impl Delivery {
             self.attempts.remove(0);
         }
         self.attempt_count = total;
-    }
-
-    /// The seed's log row.
-    pub fn summary(&self) -> Value {
-        let last = self.last();
-        json!({
-            "id": self.id,
-            "event": self.event,
-            "status": self.status,
-            "response_code": last.and_then(|a| a.response_code),
-            "response_time": last.map(|a| a.response_time),
-            "attempts": self.total_attempts(),
-            "attempted_at": last.map(|a| a.attempted_at.clone()),
-            "next_attempt_at": self.next_attempt_at,
-        })
-    }
-
-    /// A single delivery with every attempt.
-    pub fn detail(&self) -> Value {
-        let mut v = self.summary();
-        v["webhook_id"] = json!(self.webhook_id);
-        v["event_id"] = json!(self.event_id);
-        v["payload"] = json!(self.payload);
-        v["content_type"] = json!(self.content_type());
-        v["attempts"] = json!(self.attempts);
-        v["attempt_count"] = json!(self.total_attempts());
-        v["created_at"] = json!(self.created_at);
-        v
     }
 }
 

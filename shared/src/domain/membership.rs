@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::member::Member;
 
@@ -143,18 +142,6 @@ impl Membership {
         }
         Some(m)
     }
-
-    pub fn view(&self) -> Value {
-        json!({
-            format!("{}_id", self.kind.noun()): self.id,
-            "user_id": self.user_id,
-            "email": self.email,
-            "origin": self.origin,
-            "incoming_webhook_id": self.incoming_webhook_id,
-            "created_at": self.created_at,
-            "grants": self.effective_grants(),
-        })
-    }
 }
 
 /// A member's partition as read in one query: profile, spaces and courses.
@@ -178,16 +165,5 @@ impl MemberState {
             Kind::Space => &mut self.spaces,
             Kind::Course => &mut self.courses,
         }
-    }
-
-    /// `/admin/users/...`: profile, spaces, courses (each with its grants).
-    pub fn view(&self) -> Value {
-        let Some(m) = &self.member else {
-            return Value::Null;
-        };
-        let mut v = m.public();
-        v["spaces"] = self.spaces.values().map(Membership::view).collect();
-        v["courses"] = self.courses.values().map(Membership::view).collect();
-        v
     }
 }

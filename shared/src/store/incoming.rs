@@ -7,7 +7,7 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::keys;
 use super::{from_item, n, repository, s, to_item, QuerySpec};
@@ -291,9 +291,4 @@ impl IncomingRepo {
             .or_unavailable("PutItem")?;
         Ok(())
     }
-}
-
-/// The run's public view.
-pub fn run_view(r: &Run) -> Value {
-    json!(r)
 }

@@ -20,6 +20,37 @@ pub struct Received {
     pub redelivered: bool,
 }
 
+/// What a queue message carries, read once.
+enum Message {
+    Batch(EventBatch),
+    Retry(RetryMessage),
+    Job(JobMessage),
+    /// Not readable as any of them: logged and dropped (it would fail the same way again).
+    Malformed(&'static str, String),
+}
+
+impl Message {
+    fn parse(body: &str) -> Self {
+        let value: Value = match serde_json::from_str(body) {
+            Ok(v) => v,
+            Err(e) => return Self::Malformed("an unreadable queue message", e.to_string()),
+        };
+        if value.get("retry").is_some() {
+            return match serde_json::from_value::<RetryMessage>(value) {
+                Ok(m) => Self::Retry(m),
+                Err(e) => Self::Malformed("a malformed retry message", e.to_string()),
+            };
+        }
+        if let Some(job) = JobMessage::parse(&value) {
+            return Self::Job(job);
+        }
+        match serde_json::from_value(value) {
+            Ok(b) => Self::Batch(b),
+            Err(e) => Self::Malformed("a malformed event batch", e.to_string()),
+        }
+    }
+}
+
 impl Deliveries {
     /// Handles one queue message (first receipt); an `Err` returns it to the queue.
     pub async fn handle_message(&self, body: &str) -> Result<()> {
@@ -28,38 +59,26 @@ impl Deliveries {
 
     /// Handles one queue message; `redelivered` when SQS delivered it before.
     pub async fn handle_received(&self, body: &str, redelivered: bool) -> Result<()> {
-        let value: Value = match serde_json::from_str(body) {
-            Ok(v) => v,
-            Err(e) => {
-                tracing::error!(error = %e, "dropping an unreadable queue message");
-                return Ok(());
-            }
-        };
-        if value.get("retry").is_some() {
-            return match serde_json::from_value::<RetryMessage>(value) {
-                Ok(m) => self.retry(m.retry, redelivered).await,
-                Err(e) => {
-                    tracing::error!(error = %e, "dropping a malformed retry message");
-                    Ok(())
+        self.handle_parsed(Message::parse(body), redelivered).await
+    }
+
+    async fn handle_parsed(&self, message: Message, redelivered: bool) -> Result<()> {
+        match message {
+            Message::Retry(m) => self.retry(m.retry, redelivered).await,
+            Message::Job(job) => self.run_job(job).await,
+            Message::Batch(batch) => {
+                if !self.outbox.contains(batch.shard, &batch.batch_id).await? {
+                    tracing::info!(batch_id = %batch.batch_id, "batch already handled");
+                    return Ok(());
                 }
-            };
-        }
-        if let Some(job) = JobMessage::parse(&value) {
-            return self.run_job(job).await;
-        }
-        let batch: EventBatch = match serde_json::from_value(value) {
-            Ok(b) => b,
-            Err(e) => {
-                tracing::error!(error = %e, "dropping a malformed event batch");
-                return Ok(());
+                self.fan_out(&batch.events).await?;
+                self.outbox.delete(batch.shard, &batch.batch_id).await
             }
-        };
-        if !self.outbox.contains(batch.shard, &batch.batch_id).await? {
-            tracing::info!(batch_id = %batch.batch_id, "batch already handled");
-            return Ok(());
+            Message::Malformed(what, error) => {
+                tracing::error!(%error, "dropping {what}");
+                Ok(())
+            }
         }
-        self.fan_out(&batch.events).await?;
-        self.outbox.delete(batch.shard, &batch.batch_id).await
     }
 
     /// One batch of received messages (as the event source mapping delivers them), within an
@@ -72,19 +91,30 @@ impl Deliveries {
         deadline: Option<Instant>,
     ) -> Vec<String> {
         self.lanes.set_deadline(deadline);
+        let (batches, rest): (Vec<_>, Vec<_>) = records
+            .iter()
+            .filter_map(|r| Some((r, Message::parse(r.body.as_deref()?))))
+            .partition(|(_, m)| matches!(m, Message::Batch(_)));
+        let batches: Vec<(&Received, EventBatch)> = batches
+            .into_iter()
+            .filter_map(|(r, m)| match m {
+                Message::Batch(b) => Some((r, b)),
+                _ => None,
+            })
+            .collect();
         // Event batches fan out together (one endpoints read, one existence read, records in
         // transactions of 100 for the whole invocation); the rest one by one.
-        let (together, handled_together) = self.fan_out_records(records).await;
-        let rest = records.iter().filter(|r| !together.contains(&r.message_id));
-        let mut handled = futures::future::join_all(rest.map(|r| async move {
-            let ok = match r.body.as_deref() {
-                Some(body) => self.handle_received(body, r.redelivered).await.is_ok(),
-                None => true,
-            };
-            (r.message_id.clone(), ok)
-        }))
-        .await;
-        handled.extend(handled_together);
+        let (one_by_one, mut handled) = self.fan_out_records(batches).await;
+        let rest = rest
+            .into_iter()
+            .chain(one_by_one.into_iter().map(|(r, b)| (r, Message::Batch(b))));
+        handled.extend(
+            futures::future::join_all(rest.map(|(r, m)| async move {
+                let ok = self.handle_parsed(m, r.redelivered).await.is_ok();
+                (r.message_id.clone(), ok)
+            }))
+            .await,
+        );
         self.lanes.set_deadline(None);
         let mut failed = Vec::new();
         for (id, ok) in handled {
@@ -96,41 +126,33 @@ impl Deliveries {
         failed
     }
 
-    /// Fans out every event batch of an SQS batch at once. Returns the message ids it took and
-    /// their results; when the joint fan-out fails, it takes none (each is then handled on its
-    /// own, so one bad record cannot hold the others back).
-    async fn fan_out_records(
+    /// Fans out every event batch of an SQS batch at once and returns their results; when
+    /// there are fewer than two, or the joint fan-out fails, it hands them all back to be
+    /// handled one by one (so one bad record cannot hold the others back).
+    async fn fan_out_records<'r>(
         &self,
-        records: &[Received],
-    ) -> (std::collections::BTreeSet<String>, Vec<(String, bool)>) {
-        let batches: Vec<(String, EventBatch)> = records
-            .iter()
-            .filter_map(|r| {
-                let v: Value = serde_json::from_str(r.body.as_deref()?).ok()?;
-                if v.get("retry").is_some() || JobMessage::parse(&v).is_some() {
-                    return None;
-                }
-                let b: EventBatch = serde_json::from_value(v).ok()?;
-                Some((r.message_id.clone(), b))
-            })
-            .collect();
+        batches: Vec<(&'r Received, EventBatch)>,
+    ) -> (Vec<(&'r Received, EventBatch)>, Vec<(String, bool)>) {
         if batches.len() < 2 {
-            return Default::default();
+            return (batches, vec![]);
         }
-        match self.fan_out_batches(&batches).await {
+        let all: Vec<&EventBatch> = batches.iter().map(|(_, b)| b).collect();
+        match self.fan_out_batches(all).await {
             Ok(()) => (
-                batches.iter().map(|(id, _)| id.clone()).collect(),
-                batches.into_iter().map(|(id, _)| (id, true)).collect(),
+                vec![],
+                batches
+                    .into_iter()
+                    .map(|(r, _)| (r.message_id.clone(), true))
+                    .collect(),
             ),
             Err(e) => {
                 tracing::warn!(error = %e, "joint fan-out failed; handling the batches one by one");
-                Default::default()
+                (batches, vec![])
             }
         }
     }
 
-    async fn fan_out_batches(&self, batches: &[(String, EventBatch)]) -> Result<()> {
-        let all: Vec<&EventBatch> = batches.iter().map(|(_, b)| b).collect();
+    async fn fan_out_batches(&self, all: Vec<&EventBatch>) -> Result<()> {
         let present = self.outbox.present(&all).await?;
         // Present in the outbox, and once (the sweeper may have re-sent a batch).
         let mut seen = std::collections::BTreeSet::new();

@@ -4,7 +4,7 @@
 //! time, so "since" is a key range), one page at a time, saving its progress after each page.
 
 use futures::{stream, StreamExt};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use super::jobs::JobMessage;
 use super::Deliveries;
@@ -16,21 +16,6 @@ use crate::error::{Error, Result};
 /// Deliveries attempted per page, and pages per queue message.
 const PAGE: i32 = 25;
 const PAGES_PER_MESSAGE: usize = 4;
-
-impl RecoverJob {
-    pub fn view(&self) -> Value {
-        json!({
-            "recover_id": self.recover_id,
-            "webhook_id": self.webhook_id,
-            "since": self.since,
-            "status": self.status,
-            "total": self.total.max(self.attempted),
-            "attempted": self.attempted,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
-    }
-}
 
 /// `since`: an RFC 3339 date-time.
 fn parse_since(body: &Map<String, Value>) -> Result<jiff::Timestamp> {

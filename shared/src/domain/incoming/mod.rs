@@ -15,7 +15,7 @@ use std::net::IpAddr;
 
 use ipnet::IpNet;
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Map, Value};
+use serde_json::{Map, Value};
 
 use providers::Source;
 use rules::{Product, Rule};
@@ -99,34 +99,6 @@ pub struct IncomingWebhook {
 impl IncomingWebhook {
     pub fn is_active(&self) -> bool {
         self.status == WebhookStatus::Active
-    }
-
-    /// The admin view: everything but the signing secret, plus the URL to paste.
-    pub fn view(&self, public_base_url: &str) -> Value {
-        json!({
-            "id": self.id,
-            "title": self.title,
-            "key": self.key,
-            "webhook_url": format!("{public_base_url}/webhook/{}", self.key),
-            "space_ids": self.space_ids,
-            "remove_space_ids": self.remove_space_ids,
-            "course_ids": self.course_ids,
-            "remove_course_ids": self.remove_course_ids,
-            "send_wp_welcome_email": self.send_wp_welcome_email,
-            "status": self.status,
-            "allowed_ips": self.allowed_ips,
-            "signing_secret_set": self.signing_secret.is_some(),
-            "field_map": self.field_map,
-            "source": self.source,
-            "source_secret_set": self.source_secret.is_some(),
-            "rules": self.effective_rules(),
-            "rules_customized": self.rules.is_some(),
-            "products": self.products,
-            "running_count": self.running_count,
-            "last_run_at": self.last_run_at,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
-        })
     }
 
     /// The configured rules, or the source's defaults.
@@ -282,6 +254,7 @@ fn fit_json(s: &str, room: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use serde_json::json;
 
     #[test]
     fn mapped_meta_fits_its_budget() {

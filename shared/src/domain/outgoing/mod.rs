@@ -9,7 +9,6 @@ pub mod signing;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
-use serde_json::{json, Value};
 
 use super::events::{EventName, EventPattern};
 use super::format::Destination;
@@ -118,31 +117,6 @@ impl OutgoingWebhook {
 
     pub fn subscribed(&self, event: EventName) -> bool {
         self.config.events.iter().any(|p| p.matches(event))
-    }
-
-    /// The seed's webhook object.
-    pub fn view(&self) -> Value {
-        let c = &self.config;
-        json!({
-            "id": c.id,
-            "name": c.name,
-            "url": c.url,
-            "events": c.events,
-            "status": self.status,
-            "secret": c.secret,
-            "headers": c.headers,
-            "retry_count": c.retry_count,
-            "ordering": c.ordering,
-            "format": c.destination.format,
-            "message_template": c.destination.message_template,
-            "template": c.destination.template,
-            "content_type": c.destination.content_type(),
-            "last_triggered_at": self.last_triggered_at,
-            "last_error": self.last_error,
-            "consecutive_failures": self.consecutive_failures,
-            "created_at": c.created_at,
-            "updated_at": c.updated_at,
-        })
     }
 }
 

@@ -11,6 +11,7 @@ use axum::routing::{delete, get};
 use axum::{Json, Router};
 use serde_json::Value;
 
+use super::views;
 use super::{message, page_request, query_map, seg, PathSeg, Query};
 use crate::app::App;
 use crate::error::{Error, Result};
@@ -27,7 +28,10 @@ pub fn routes() -> Router<Arc<App>> {
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
     let page = app.access().app_password_list(&req).await?;
-    Ok(Json(page.map(|p| p.view()).to_json("app_passwords")))
+    Ok(Json(
+        page.map(|p| views::app_password(&p))
+            .to_json("app_passwords"),
+    ))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
@@ -35,7 +39,7 @@ async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
         .access()
         .app_password_create(&json_object(&body)?)
         .await?;
-    let mut v = record.view();
+    let mut v = views::app_password(&record);
     v["password"] = Value::String(password);
     v["message"] =
         Value::String("Application password created. Copy it now: it is not shown again.".into());

@@ -9,6 +9,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
+use super::views;
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
 use crate::error::Result;
@@ -108,5 +109,5 @@ async fn memberships(
         Kind::Space => "members",
         Kind::Course => "enrollments",
     };
-    Ok(Json(page.map(|m| m.view()).to_json(key)))
+    Ok(Json(page.map(|m| views::membership(&m)).to_json(key)))
 }

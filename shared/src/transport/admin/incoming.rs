@@ -9,10 +9,10 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
+use super::views;
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
 use crate::error::Result;
-use crate::store::incoming::run_view;
 use crate::transport::request::json_object;
 
 const WHAT: &str = "Incoming webhook";
@@ -33,27 +33,29 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
     let base = app.config().public_base_url.clone();
     let page = app.incoming().list(&req).await?;
-    Ok(Json(page.map(|w| w.view(&base)).to_json("webhooks")))
+    Ok(Json(
+        page.map(|w| views::incoming(&w, &base)).to_json("webhooks"),
+    ))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
     let w = app.incoming().create(&json_object(&body)?).await?;
     Ok(created(
-        w.view(&app.config().public_base_url),
+        views::incoming(&w, &app.config().public_base_url),
         "Incoming webhook created successfully.",
     ))
 }
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
     let w = app.incoming().get(seg(id, WHAT)?).await?;
-    Ok(Json(w.view(&app.config().public_base_url)))
+    Ok(Json(views::incoming(&w, &app.config().public_base_url)))
 }
 
 async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let w = app.incoming().update(id, &json_object(&body)?).await?;
     Ok(updated(
-        w.view(&app.config().public_base_url),
+        views::incoming(&w, &app.config().public_base_url),
         "Incoming webhook updated successfully.",
     ))
 }
@@ -66,7 +68,7 @@ async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
 async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
     let w = app.incoming().rotate(seg(id, WHAT)?).await?;
     Ok(updated(
-        w.view(&app.config().public_base_url),
+        views::incoming(&w, &app.config().public_base_url),
         "Webhook key rotated: the old URL no longer works.",
     ))
 }
@@ -81,7 +83,7 @@ async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>>
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     Ok(Json(serde_json::json!({
-        "url": w.view(&app.config().public_base_url)["webhook_url"],
+        "url": views::incoming(&w, &app.config().public_base_url)["webhook_url"],
         "method": "POST",
         "event": s.event,
         "content_type": s.content_type,
@@ -94,5 +96,5 @@ async fn runs(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Result<Resp
     let id = seg(id, WHAT)?;
     let req = page_request(&query_map(q)?)?;
     let page = app.incoming().runs(id, &req).await?;
-    Ok(Json(page.map(|r| run_view(&r)).to_json("runs")).into_response())
+    Ok(Json(page.map(|r| views::run(&r)).to_json("runs")).into_response())
 }

@@ -10,6 +10,7 @@ mod outbox;
 mod outgoing;
 mod ui;
 mod users;
+mod views;
 
 use std::collections::HashMap;
 use std::sync::Arc;

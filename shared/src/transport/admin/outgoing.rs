@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 
+use super::views;
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
 use crate::domain::delivery::DeliveryStatus;
@@ -52,12 +53,15 @@ fn resource() -> Router<Arc<App>> {
 async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
     let page = app.outgoing().list(&req).await?;
-    Ok(Json(page.map(|e| e.view()).to_json("webhooks")))
+    Ok(Json(page.map(|e| views::outgoing(&e)).to_json("webhooks")))
 }
 
 async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
     let e = app.outgoing().create(&json_object(&body)?).await?;
-    Ok(created(e.view(), "Webhook created successfully."))
+    Ok(created(
+        views::outgoing(&e),
+        "Webhook created successfully.",
+    ))
 }
 
 /// The body a format renders for a sample event (nothing is sent or stored).
@@ -66,13 +70,18 @@ async fn preview(State(app): State<Arc<App>>, body: Bytes) -> Result<Json<Value>
 }
 
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
-    Ok(Json(app.outgoing().get(seg(id, WHAT)?).await?.view()))
+    Ok(Json(views::outgoing(
+        &app.outgoing().get(seg(id, WHAT)?).await?,
+    )))
 }
 
 async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let e = app.outgoing().update(id, &json_object(&body)?).await?;
-    Ok(updated(e.view(), "Webhook updated successfully."))
+    Ok(updated(
+        views::outgoing(&e),
+        "Webhook updated successfully.",
+    ))
 }
 
 async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
@@ -83,7 +92,7 @@ async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
 async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
     let e = app.outgoing().rotate_secret(seg(id, WHAT)?).await?;
     Ok(updated(
-        e.view(),
+        views::outgoing(&e),
         "Webhook secret rotated: deliveries are now signed with the new secret.",
     ))
 }
@@ -116,7 +125,9 @@ async fn deliveries(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Resul
         ),
     };
     let page = app.outgoing().deliveries(id, status, &req).await?;
-    Ok(Json(page.map(|d| d.summary()).to_json("deliveries")))
+    Ok(Json(
+        page.map(|d| views::delivery(&d)).to_json("deliveries"),
+    ))
 }
 
 type DeliveryPath = std::result::Result<
@@ -137,14 +148,14 @@ fn delivery_path(p: DeliveryPath) -> Result<(i64, String)> {
 async fn delivery(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Json<Value>> {
     let (id, did) = delivery_path(p)?;
     let d = app.outgoing().delivery(id, &did).await?;
-    Ok(Json(d.detail()))
+    Ok(Json(views::delivery_detail(&d)))
 }
 
 async fn redeliver(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Response> {
     let (id, did) = delivery_path(p)?;
     let d = app.outgoing().redeliver(id, &did).await?;
     let ok = d.status == DeliveryStatus::Success;
-    let mut v = d.detail();
+    let mut v = views::delivery_detail(&d);
     v["success"] = json!(ok);
     Ok(updated(
         v,
@@ -162,7 +173,7 @@ async fn recover(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Resul
         .deliveries()
         .recover_start(id, &json_object(&body)?)
         .await?;
-    Ok((StatusCode::ACCEPTED, Json(job.view())).into_response())
+    Ok((StatusCode::ACCEPTED, Json(views::recover_job(&job))).into_response())
 }
 
 async fn recover_status(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<Json<Value>> {
@@ -172,7 +183,9 @@ async fn recover_status(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<
     if rid.len() != 26 || !rid.bytes().all(|b| b.is_ascii_alphanumeric()) {
         return Err(not_found());
     }
-    Ok(Json(app.deliveries().recover_get(id, &rid).await?.view()))
+    Ok(Json(views::recover_job(
+        &app.deliveries().recover_get(id, &rid).await?,
+    )))
 }
 
 async fn publish(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {

@@ -7,6 +7,7 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::Value;
 
+use super::views;
 use super::{page_request, query_map, seg, PathSeg, Query};
 use crate::app::App;
 use crate::domain::member::normalize_email;
@@ -31,7 +32,7 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
         let items: Vec<Value> = state
             .member
             .is_some()
-            .then(|| state.view())
+            .then(|| views::member(&state))
             .into_iter()
             .collect();
         let page = Page {
@@ -51,5 +52,5 @@ async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
     let id = seg(id, "User")?;
     let state = app.members().by_id(id).await?;
-    Ok(Json(state.view()))
+    Ok(Json(views::member(&state)))
 }
