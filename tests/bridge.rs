@@ -155,7 +155,7 @@ pub fn http_invoke(http: reqwest::Client, url: String) -> Invoke {
 
 /// `dispatch` in process, as the bridge would invoke the function: the batch as an SQS event,
 /// the batch item failures back.
-pub fn in_process(app: Arc<switchboard::App>) -> Invoke {
+pub fn in_process(app: Arc<switchboard::app::App>) -> Invoke {
     Arc::new(move |event: Value| {
         let app = app.clone();
         Box::pin(async move {

@@ -12,7 +12,8 @@ use axum::Router;
 use base64::Engine;
 use http_body_util::BodyExt;
 use serde_json::{json, Value};
-use switchboard::{App, Config};
+use switchboard::app::App;
+use switchboard::config::Config;
 use tower::ServiceExt;
 
 pub use stack::{sdk_config, Stack};

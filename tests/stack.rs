@@ -9,7 +9,7 @@ use aws_sdk_dynamodb::types::{
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
-use switchboard::Config;
+use switchboard::config::Config;
 
 /// SDK configuration for the emulator: `AWS_ENDPOINT_URL` (default `http://127.0.0.1:4566`),
 /// region `us-east-1` and dummy credentials unless the environment has real ones.

@@ -268,7 +268,7 @@ impl Config {
 }
 
 // Passwords and hashes read `[redacted]`.
-crate::redacted_debug!(Config);
+crate::redact::redacted_debug!(Config);
 
 #[cfg(test)]
 #[path = "config_tests.rs"]

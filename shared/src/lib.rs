@@ -16,13 +16,10 @@ pub mod domain;
 pub mod error;
 pub mod mail;
 pub mod queue;
+pub mod redact;
 pub mod resolver;
 pub mod runtime;
 pub mod sender;
 pub mod store;
 pub mod telemetry;
 pub mod transport;
-
-pub use app::App;
-pub use config::Config;
-pub use error::{Error, Result};

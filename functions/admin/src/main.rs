@@ -4,7 +4,8 @@ use std::sync::Arc;
 
 fn main() -> Result<(), lambda_http::Error> {
     switchboard::runtime::start(|| async {
-        let app = Arc::new(switchboard::App::from_env(switchboard::config::Function::Admin).await?);
+        let app =
+            Arc::new(switchboard::app::App::from_env(switchboard::config::Function::Admin).await?);
         lambda_http::run(switchboard::transport::admin::router(app)).await
     })
 }

@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use aws_lambda_events::event::sqs::{SqsBatchResponse, SqsEvent};
 use lambda_runtime::{service_fn, LambdaEvent};
-use switchboard::App;
+use switchboard::app::App;
 
 fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::runtime::start(|| async {

@@ -4,8 +4,9 @@ use std::sync::Arc;
 
 fn main() -> Result<(), lambda_http::Error> {
     switchboard::runtime::start(|| async {
-        let app =
-            Arc::new(switchboard::App::from_env(switchboard::config::Function::Incoming).await?);
+        let app = Arc::new(
+            switchboard::app::App::from_env(switchboard::config::Function::Incoming).await?,
+        );
         lambda_http::run(switchboard::transport::incoming::router(app)).await
     })
 }

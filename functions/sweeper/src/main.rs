@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
 use serde_json::{json, Value};
-use switchboard::App;
+use switchboard::app::App;
 
 fn main() -> Result<(), lambda_runtime::Error> {
     switchboard::runtime::start(|| async {

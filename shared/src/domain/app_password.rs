@@ -19,4 +19,4 @@ pub struct AppPassword {
     pub last_used_epoch: i64,
 }
 
-crate::redacted_debug!(AppPassword);
+crate::redact::redacted_debug!(AppPassword);

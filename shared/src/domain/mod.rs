@@ -15,6 +15,5 @@ pub mod membership;
 pub mod outgoing;
 pub mod page;
 pub mod recover;
-pub mod redact;
 pub mod secret;
 pub mod time;

@@ -153,7 +153,7 @@ impl IncomingWebhook {
 }
 
 // The key and the secrets read `[redacted]`.
-crate::redacted_debug!(IncomingWebhook);
+crate::redact::redacted_debug!(IncomingWebhook);
 
 /// A CIDR, or a bare address taken as a single host.
 pub fn parse_cidr(s: &str) -> Option<IpNet> {

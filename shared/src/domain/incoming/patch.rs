@@ -229,7 +229,7 @@ fn valid_meta_key(s: &str) -> bool {
 }
 
 // The signing and source secrets read `[redacted]`.
-crate::redacted_debug!(WebhookPatch);
+crate::redact::redacted_debug!(WebhookPatch);
 
 type ProviderFields = (
     Option<Source>,

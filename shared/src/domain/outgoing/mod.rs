@@ -48,7 +48,7 @@ pub enum Ordering {
 }
 
 // The signing secret and custom header values read `[redacted]`.
-crate::redacted_debug!(OutgoingConfig);
+crate::redact::redacted_debug!(OutgoingConfig);
 
 /// An endpoint's state: `active` or `inactive` as an admin sets it, `failed` when deliveries
 /// disabled it (`410`, or too many failures in a row).

@@ -27,7 +27,7 @@ pub struct OutgoingPatch {
 }
 
 // The signing secret and custom header values read `[redacted]`.
-crate::redacted_debug!(OutgoingPatch);
+crate::redact::redacted_debug!(OutgoingPatch);
 
 /// Headers an endpoint may not set: they carry the signature, identify the delivery or belong
 /// to the transport.

@@ -49,16 +49,16 @@ pub fn debug<T: Serialize>(name: &str, value: &T, f: &mut fmt::Formatter<'_>) ->
 }
 
 /// Implements `Debug` through [`debug`] for `Serialize` types.
-#[macro_export]
 macro_rules! redacted_debug {
     ($($t:ty),+ $(,)?) => {$(
         impl ::std::fmt::Debug for $t {
             fn fmt(&self, f: &mut ::std::fmt::Formatter<'_>) -> ::std::fmt::Result {
-                $crate::domain::redact::debug(stringify!($t), self, f)
+                $crate::redact::debug(stringify!($t), self, f)
             }
         }
     )+};
 }
+pub(crate) use redacted_debug;
 
 #[cfg(test)]
 mod tests {
@@ -76,7 +76,7 @@ mod tests {
         api_key: String,
     }
 
-    crate::redacted_debug!(Holder);
+    redacted_debug!(Holder);
 
     #[test]
     fn secrets_never_reach_debug() {
