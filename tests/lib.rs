@@ -2,6 +2,7 @@
 //! in-process requests shaped like API Gateway v2 events, and moto's record of sent mail.
 
 pub mod bridge;
+pub mod fixtures;
 pub mod stack;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -225,6 +226,31 @@ impl TestEnv {
             None => vec![],
         };
         call(&self.admin, method, path, headers, raw, "203.0.113.9").await
+    }
+
+    /// An admin call with a raw body and any headers (broken JSON, other credentials, CSRF
+    /// headers) from `ip`.
+    pub async fn admin_raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+        ip: &str,
+    ) -> Resp {
+        let headers = headers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        call(
+            &self.admin,
+            method,
+            path,
+            headers,
+            body.as_bytes().to_vec(),
+            ip,
+        )
+        .await
     }
 
     /// Publishes one event through `POST /admin/events`; the API must accept it (`202`).

@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use serde_json::{json, Value};
-use switchboard_tests::{basic, call, Resp, TestEnv};
+use switchboard_tests::{basic, Resp, TestEnv};
 
 /// A WordPress REST error: `{"code","message","data":{"status"}}` and nothing else.
 #[track_caller]
@@ -52,19 +52,8 @@ async fn raw(
     headers: &[(&str, &str)],
     body: &str,
 ) -> Resp {
-    let headers = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    call(
-        &env.admin,
-        method,
-        path,
-        headers,
-        body.as_bytes().to_vec(),
-        "203.0.113.9",
-    )
-    .await
+    env.admin_raw(method, path, headers, body, "203.0.113.9")
+        .await
 }
 
 async fn raw_json(env: &TestEnv, method: &str, path: &str, body: &str) -> Resp {

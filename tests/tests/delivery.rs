@@ -4,18 +4,10 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
+use switchboard_tests::fixtures::{endpoint_id as endpoint, receiver};
 use switchboard_tests::TestEnv;
 use wiremock::matchers::{body_partial_json, method};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn receiver(status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status))
-        .mount(&server)
-        .await;
-    server
-}
 
 /// A receiver that answers `status` to its first `n` requests, then 200.
 async fn failing_first(n: u64, status: u16) -> MockServer {
@@ -32,16 +24,6 @@ async fn failing_first(n: u64, status: u16) -> MockServer {
         .mount(&server)
         .await;
     server
-}
-
-async fn endpoint(env: &TestEnv, name: &str, url: &str, events: Value, extra: Value) -> i64 {
-    let mut body = json!({"name": name, "url": url, "events": events});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    let r = env.admin("POST", "/admin/webhooks", Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body["id"].as_i64().unwrap_or_default()
 }
 
 /// The bodies a receiver got, parsed.

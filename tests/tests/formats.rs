@@ -8,35 +8,8 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 use switchboard::domain::secret;
 use switchboard::resolver::StaticLookup;
+use switchboard_tests::fixtures::{endpoint, header, receiver};
 use switchboard_tests::TestEnv;
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn receiver() -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200).set_body_string("ok"))
-        .mount(&server)
-        .await;
-    server
-}
-
-async fn endpoint(env: &TestEnv, url: &str, events: Value, extra: Value) -> Value {
-    let mut body = json!({"name": "Receiver", "url": url, "events": events});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    let r = env.admin("POST", "/admin/webhooks", Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body
-}
-
-fn header<'a>(req: &'a wiremock::Request, name: &str) -> &'a str {
-    req.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
 
 fn now() -> i64 {
     std::time::SystemTime::now()
@@ -76,10 +49,10 @@ const HOSTILE_NAME: &str =
 async fn chat_formats_get_messages_with_member_markup_escaped() {
     let env = TestEnv::new().await;
     let (slack, discord, gchat, long) = (
-        receiver().await,
-        receiver().await,
-        receiver().await,
-        receiver().await,
+        receiver(200).await,
+        receiver(200).await,
+        receiver(200).await,
+        receiver(200).await,
     );
     let mut secrets = Vec::new();
     for (rx, format, extra) in [
@@ -171,7 +144,7 @@ async fn chat_formats_get_messages_with_member_markup_escaped() {
 #[tokio::test]
 async fn template_endpoints_receive_exactly_the_rendered_body_signed() {
     let env = TestEnv::new().await;
-    let (json_rx, text_rx) = (receiver().await, receiver().await);
+    let (json_rx, text_rx) = (receiver(200).await, receiver(200).await);
     let template = r#"{"personalizations":[{"to":[{"email":"ops@example.com"}]}],"subject":"New post by {{ xprofile.display_name }}: {{ data.title }}","id":{{ data.id }},"tags":{{ data.tags|tojson }}}"#;
     let ep = endpoint(
         &env,
@@ -340,7 +313,7 @@ async fn bad_templates_are_refused_on_save_naming_the_field() {
 #[tokio::test]
 async fn a_template_that_fails_for_an_event_fails_the_delivery_and_redelivers_once_fixed() {
     let env = TestEnv::new().await;
-    let rx = receiver().await;
+    let rx = receiver(200).await;
     let ep = endpoint(
         &env,
         &rx.uri(),

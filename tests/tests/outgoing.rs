@@ -4,35 +4,10 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 use switchboard::domain::secret;
+use switchboard_tests::fixtures::{endpoint, header, receiver};
 use switchboard_tests::TestEnv;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
-
-async fn receiver(status: u16) -> MockServer {
-    let server = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(status).set_body_string("ok"))
-        .mount(&server)
-        .await;
-    server
-}
-
-async fn endpoint(env: &TestEnv, url: &str, events: Value, extra: Value) -> Value {
-    let mut body = json!({"name": "Receiver", "url": url, "events": events});
-    if let (Some(b), Some(e)) = (body.as_object_mut(), extra.as_object()) {
-        b.extend(e.clone());
-    }
-    let r = env.admin("POST", "/admin/webhooks", Some(body)).await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body
-}
-
-fn header<'a>(req: &'a wiremock::Request, name: &str) -> &'a str {
-    req.headers
-        .get(name)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-}
 
 #[tokio::test]
 async fn endpoint_crud_validation_and_aliases() {

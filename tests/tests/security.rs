@@ -5,33 +5,10 @@
 use std::time::Duration;
 
 use serde_json::{json, Value};
-use switchboard_tests::{basic, call, Resp, TestEnv};
+use switchboard_tests::{basic, Resp, TestEnv};
 
 const IP: &str = "203.0.113.9";
 const HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
-
-async fn req(
-    env: &TestEnv,
-    method: &str,
-    path: &str,
-    headers: &[(&str, &str)],
-    body: &str,
-    ip: &str,
-) -> Resp {
-    let headers = headers
-        .iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-    call(
-        &env.admin,
-        method,
-        path,
-        headers,
-        body.as_bytes().to_vec(),
-        ip,
-    )
-    .await
-}
 
 fn assert_wp(r: &Resp, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
@@ -78,7 +55,7 @@ async fn unsafe_requests_from_other_sites_are_refused_on_every_alias() {
                 ("x-forwarded-proto", "https"),
             ];
             h.extend_from_slice(extra);
-            let r = req(&env, "POST", path, &h, body, IP).await;
+            let r = env.admin_raw("POST", path, &h, body, IP).await;
             assert_wp(&r, 403, "rest_forbidden");
         }
         // DELETE and PUT too.
@@ -87,7 +64,9 @@ async fn unsafe_requests_from_other_sites_are_refused_on_every_alias() {
                 ("authorization", auth.as_str()),
                 ("sec-fetch-site", "cross-site"),
             ];
-            let r = req(&env, method, &format!("{path}/1"), &h, "", IP).await;
+            let r = env
+                .admin_raw(method, &format!("{path}/1"), &h, "", IP)
+                .await;
             assert_wp(&r, 403, "rest_forbidden");
         }
     }
@@ -111,7 +90,9 @@ async fn unsafe_requests_from_other_sites_are_refused_on_every_alias() {
             ("x-forwarded-proto", "https"),
         ];
         h.extend(extra.iter().copied());
-        let r = req(&env, "POST", "/admin/spaces", &h, r#"{"title":"S"}"#, IP).await;
+        let r = env
+            .admin_raw("POST", "/admin/spaces", &h, r#"{"title":"S"}"#, IP)
+            .await;
         assert_eq!(r.status, 201, "{extra:?}: {}", r.text);
     }
     // Safe methods are not refused (a cross-site GET reads nothing without credentials).
@@ -119,7 +100,7 @@ async fn unsafe_requests_from_other_sites_are_refused_on_every_alias() {
         ("authorization", auth.as_str()),
         ("sec-fetch-site", "cross-site"),
     ];
-    let r = req(&env, "GET", "/admin/spaces", &h, "", IP).await;
+    let r = env.admin_raw("GET", "/admin/spaces", &h, "", IP).await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
 
@@ -146,7 +127,7 @@ async fn admin_bodies_must_be_json() {
                 h.push(("content-type", ct));
             }
             let body = r#"{"title":"S","name":"x","url":"http://127.0.0.1:9/","events":["*"],"event":"feed.created"}"#;
-            let r = req(&env, method, path, &h, body, IP).await;
+            let r = env.admin_raw(method, path, &h, body, IP).await;
             assert_wp(&r, 415, "rest_unsupported_media_type");
         }
     }
@@ -157,10 +138,14 @@ async fn admin_bodies_must_be_json() {
         ("authorization", auth.as_str()),
         ("content-type", "application/json; charset=utf-8"),
     ];
-    let r = req(&env, "POST", "/admin/spaces", &h, r#"{"title":"S"}"#, IP).await;
+    let r = env
+        .admin_raw("POST", "/admin/spaces", &h, r#"{"title":"S"}"#, IP)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let h = [("authorization", auth.as_str())];
-    let r = req(&env, "POST", "/admin/webhooks/999/test", &h, "", IP).await;
+    let r = env
+        .admin_raw("POST", "/admin/webhooks/999/test", &h, "", IP)
+        .await;
     assert_eq!(r.status, 404, "{}", r.text);
 }
 
@@ -174,7 +159,7 @@ async fn browsers_never_get_a_basic_challenge_and_the_ui_shell_needs_no_credenti
             .unwrap_or_default()
             .to_string()
     };
-    let r = req(&env, "GET", "/admin/spaces", &[], "", IP).await;
+    let r = env.admin_raw("GET", "/admin/spaces", &[], "", IP).await;
     assert_wp(&r, 401, "rest_forbidden");
     assert!(
         challenge(&r).starts_with("Basic"),
@@ -186,16 +171,20 @@ async fn browsers_never_get_a_basic_challenge_and_the_ui_shell_needs_no_credenti
         ("x-requested-with", "XMLHttpRequest"),
         ("origin", "http://127.0.0.1:9000"),
     ] {
-        let r = req(&env, "GET", "/admin/spaces", &[browser], "", IP).await;
+        let r = env
+            .admin_raw("GET", "/admin/spaces", &[browser], "", IP)
+            .await;
         assert_wp(&r, 401, "rest_forbidden");
         assert_eq!(challenge(&r), "", "{browser:?}");
     }
     for path in ["/admin/ui", "/admin/ui/app.js", "/admin/ui/access.js"] {
-        let r = req(&env, "GET", path, &[("sec-fetch-mode", "navigate")], "", IP).await;
+        let r = env
+            .admin_raw("GET", path, &[("sec-fetch-mode", "navigate")], "", IP)
+            .await;
         assert_eq!(r.status, 200, "{path}");
         assert!(r.headers.contains_key("content-security-policy"));
     }
-    let r = req(&env, "POST", "/admin/ui", &[], "", IP).await;
+    let r = env.admin_raw("POST", "/admin/ui", &[], "", IP).await;
     assert_eq!(r.status, 401, "only reading the shell is free");
 }
 
@@ -209,35 +198,62 @@ async fn failed_sign_ins_back_off_per_source_across_instances() {
     let attacker = "198.51.100.7";
     // Malformed headers are not password guesses: they are never counted.
     for _ in 0..15 {
-        let r = req(
-            &env,
-            "GET",
-            "/admin/spaces",
-            &[("authorization", "Bearer x")],
-            "",
-            attacker,
-        )
-        .await;
+        let r = env
+            .admin_raw(
+                "GET",
+                "/admin/spaces",
+                &[("authorization", "Bearer x")],
+                "",
+                attacker,
+            )
+            .await;
         assert_eq!(r.status, 401);
     }
     let free = switchboard::domain::auth::FREE_FAILURES;
     for i in 0..=free {
-        let r = req(
-            &env,
-            "GET",
-            "/admin/spaces",
-            &[("authorization", wrong.as_str())],
-            "",
-            attacker,
-        )
-        .await;
+        let r = env
+            .admin_raw(
+                "GET",
+                "/admin/spaces",
+                &[("authorization", wrong.as_str())],
+                "",
+                attacker,
+            )
+            .await;
         assert_eq!(r.status, 401, "failure {i}: {}", r.text);
     }
     // Backed off: even the right password is not checked, on this instance or another one.
     let other_instance = TestEnv::on(env.stack.clone(), env.stack.config()).await;
     for e in [&env, &other_instance] {
-        let r = req(
-            e,
+        let r = e
+            .admin_raw(
+                "GET",
+                "/admin/spaces",
+                &[("authorization", right.as_str())],
+                "",
+                attacker,
+            )
+            .await;
+        assert_wp(&r, 429, "rest_rate_limited");
+        let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=4).contains(&after), "{after}");
+    }
+    // Another source is not affected.
+    let r = env
+        .admin_raw(
+            "GET",
+            "/admin/spaces",
+            &[("authorization", right.as_str())],
+            "",
+            IP,
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+
+    // After the wait, the right password passes and resets the count.
+    tokio::time::sleep(Duration::from_millis(5100)).await;
+    let r = other_instance
+        .admin_raw(
             "GET",
             "/admin/spaces",
             &[("authorization", right.as_str())],
@@ -245,55 +261,28 @@ async fn failed_sign_ins_back_off_per_source_across_instances() {
             attacker,
         )
         .await;
-        assert_wp(&r, 429, "rest_rate_limited");
-        let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
-        assert!((1..=4).contains(&after), "{after}");
-    }
-    // Another source is not affected.
-    let r = req(
-        &env,
-        "GET",
-        "/admin/spaces",
-        &[("authorization", right.as_str())],
-        "",
-        IP,
-    )
-    .await;
-    assert_eq!(r.status, 200, "{}", r.text);
-
-    // After the wait, the right password passes and resets the count.
-    tokio::time::sleep(Duration::from_millis(5100)).await;
-    let r = req(
-        &other_instance,
-        "GET",
-        "/admin/spaces",
-        &[("authorization", right.as_str())],
-        "",
-        attacker,
-    )
-    .await;
     assert_eq!(r.status, 200, "{}", r.text);
     for _ in 0..free {
-        let r = req(
-            &env,
+        let r = env
+            .admin_raw(
+                "GET",
+                "/admin/spaces",
+                &[("authorization", wrong.as_str())],
+                "",
+                attacker,
+            )
+            .await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = env
+        .admin_raw(
             "GET",
             "/admin/spaces",
-            &[("authorization", wrong.as_str())],
+            &[("authorization", right.as_str())],
             "",
             attacker,
         )
         .await;
-        assert_eq!(r.status, 401, "{}", r.text);
-    }
-    let r = req(
-        &env,
-        "GET",
-        "/admin/spaces",
-        &[("authorization", right.as_str())],
-        "",
-        attacker,
-    )
-    .await;
     assert_eq!(
         r.status, 200,
         "the count restarted after the success: {}",
@@ -336,7 +325,7 @@ async fn as_app(
         h.push(("content-type", "application/json"));
     }
     let body = body.map(|b| b.to_string()).unwrap_or_default();
-    req(env, method, path, &h, &body, IP).await
+    env.admin_raw(method, path, &h, &body, IP).await
 }
 
 #[tokio::test]
@@ -550,7 +539,9 @@ async fn types_holding_secrets_redact_them_in_debug() {
         ("content-type", "application/json"),
     ];
     let body = json!({"name": "n", "url": "http://127.0.0.1:9/x", "events": ["*"], "secret": "whsec-super-secret-1"});
-    let r = req(&env, "POST", "/admin/webhooks", &h, &body.to_string(), IP).await;
+    let r = env
+        .admin_raw("POST", "/admin/webhooks", &h, &body.to_string(), IP)
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let ep = env
         .app
@@ -563,15 +554,15 @@ async fn types_holding_secrets_redact_them_in_debug() {
         text.contains("127.0.0.1") && !text.contains("whsec-super-secret-1"),
         "{text}"
     );
-    let r = req(
-        &env,
-        "POST",
-        "/admin/incoming-webhooks",
-        &h,
-        r#"{"title":"T","signing_secret":"incoming-secret-123456"}"#,
-        IP,
-    )
-    .await;
+    let r = env
+        .admin_raw(
+            "POST",
+            "/admin/incoming-webhooks",
+            &h,
+            r#"{"title":"T","signing_secret":"incoming-secret-123456"}"#,
+            IP,
+        )
+        .await;
     assert_eq!(r.status, 201, "{}", r.text);
     let key = r.body["key"].as_str().unwrap().to_string();
     let w = env
