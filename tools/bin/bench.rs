@@ -149,6 +149,16 @@ async fn endpoint(env: &TestEnv, body: serde_json::Value) -> bool {
 
 /// With `MOTO_PROFILE` set, `scripts/moto_server.py` profiles DynamoDB requests between
 /// `/__profile/start` and `/__profile/stop` (the 1 -> 1,000 fan-out).
+/// With `PERF_CTL_FIFO` set (`perf record --control=fifo:PATH -D -1 ...`), profiles only the
+/// timed window of the 1,000-endpoint fan-out: `enable` at its start, `disable` at its end.
+fn perf_window(when: bool, what: &str) {
+    if let (true, Ok(path)) = (when, std::env::var("PERF_CTL_FIFO")) {
+        if let Err(e) = std::fs::write(&path, format!("{what}\n")) {
+            eprintln!("perf control {path}: {e}");
+        }
+    }
+}
+
 async fn moto_profile(when: bool, what: &str) {
     let (true, Ok(_), Ok(url)) = (
         when,
@@ -256,6 +266,7 @@ async fn main() {
         let batch = env.queued().await.remove(0).to_string();
         let before_ops = env.calls.operations();
         moto_profile(n == 1000, "start").await;
+        perf_window(n == 1000, "enable");
         let cpu0 = cpu();
         let started = Instant::now();
         if let Err(e) = env.app.deliveries().handle_message(&batch).await {
@@ -265,6 +276,7 @@ async fn main() {
         let elapsed = started.elapsed();
         moto_profile(n == 1000, "stop").await;
         let cpu_used = cpu() - cpu0;
+        perf_window(n == 1000, "disable");
         let (per, ops) = ops_per(&env, &before_ops, n);
         println!(
             "| {n} | {:.0} ms ({delivered} delivered) | {:.0} | {per:.3} | {:.3} ms | {ops} |",
