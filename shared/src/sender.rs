@@ -120,7 +120,7 @@ impl Sender {
     pub async fn post(&self, url: &str, headers: &[(String, String)], body: &str) -> SendOutcome {
         let started = Instant::now();
         let mut outcome = match self.guard(url) {
-            Ok(()) => self.send(url, headers, body).await,
+            Ok(parsed) => self.send(parsed, headers, body).await,
             Err(e) => SendOutcome {
                 error: Some(e),
                 ..Default::default()
@@ -130,10 +130,11 @@ impl Sender {
         outcome
     }
 
-    /// Literal IP hosts never reach the resolver: check them here, with the scheme.
-    fn guard(&self, url: &str) -> Result<(), String> {
+    /// Literal IP hosts never reach the resolver: check them here, with the scheme. The parsed
+    /// URL is what is sent (parsed once).
+    fn guard(&self, url: &str) -> Result<url::Url, String> {
         match self.policy.check_url(url) {
-            Ok(_) => Ok(()),
+            Ok(parsed) => Ok(parsed),
             Err(Blocked::Scheme) => Err("only HTTPS endpoints are allowed".into()),
             Err(Blocked::Address(_) | Blocked::InternalName) => {
                 Err("forbidden (private, loopback or metadata) address".into())
@@ -142,7 +143,7 @@ impl Sender {
         }
     }
 
-    async fn send(&self, url: &str, headers: &[(String, String)], body: &str) -> SendOutcome {
+    async fn send(&self, url: url::Url, headers: &[(String, String)], body: &str) -> SendOutcome {
         let mut req = self.client.post(url).body(body.to_string());
         for (k, v) in headers {
             req = req.header(k.as_str(), v.as_str());

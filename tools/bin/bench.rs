@@ -23,6 +23,10 @@ use switchboard_tests::bridge::{in_process, Poller, DEFAULT_CONCURRENCY};
 use switchboard_tests::{sdk_config, TestEnv};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
+/// The allocator of the `dispatch` binary, so that its CPU figures are this one's.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// A minimal HTTP/1.1 receiver that answers 200 and counts requests; `GET /__count` answers the
 /// count. Runs in the child process.
 async fn serve_receiver() {

@@ -4,7 +4,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 
 use super::incoming::StoredResponse;
 use super::keys::Kind;
-use super::{CatalogRepo, IncomingRepo, MemberRepo, Table};
+use super::{CatalogRepo, IncomingRepo, MemberRepo, RunRepo, Table};
 use crate::domain::incoming::plan::{Op, Plan};
 use crate::error::Result;
 
@@ -72,6 +72,7 @@ pub struct ExecutionRepo {
     members: MemberRepo,
     catalog: CatalogRepo,
     incoming: IncomingRepo,
+    runs: RunRepo,
 }
 
 impl ExecutionRepo {
@@ -79,7 +80,8 @@ impl ExecutionRepo {
         Self {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
-            incoming: IncomingRepo::new(table),
+            incoming: IncomingRepo::new(table.clone()),
+            runs: RunRepo::new(table),
         }
     }
 
@@ -119,10 +121,7 @@ impl ExecutionRepo {
             self.incoming
                 .count_run(plan.run.webhook_id, &plan.run.time)?,
         ));
-        items.push((
-            Tag::Other,
-            self.incoming.put_run(&plan.run, retention_days)?,
-        ));
+        items.push((Tag::Other, self.runs.put(&plan.run, retention_days)?));
         if let Some((hash, stored)) = idempotency {
             items.push((
                 Tag::Idempotency,

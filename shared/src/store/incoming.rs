@@ -1,4 +1,4 @@
-//! Incoming webhooks, their key lookup items, activity log and idempotency records.
+//! Incoming webhooks, their key lookup items and idempotency records (the activity log is [`super::runs`]).
 //!
 //! The main item (`IWH`/`{id}`) holds the configuration under `data` plus the run counters at
 //! top level, so executions (`ADD running_count`) and admin edits (`SET data`) never clobber
@@ -12,7 +12,6 @@ use serde_json::Value;
 use super::keys;
 use super::{from_item, n, repository, s, to_item, QuerySpec};
 use crate::aws::OrUnavailable;
-pub use crate::domain::incoming::run::Run;
 use crate::domain::incoming::IncomingWebhook;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
@@ -42,14 +41,6 @@ struct KeyItem {
     pk: String,
     sk: String,
     data: IncomingWebhook,
-}
-
-#[derive(Serialize, Deserialize)]
-struct RunItem {
-    pk: String,
-    sk: String,
-    data: Run,
-    expires_at: i64,
 }
 
 /// A stored response for a repeated `Idempotency-Key`.
@@ -206,40 +197,6 @@ impl IncomingRepo {
             &[],
             vec![(":one", n(1)), (":t", s(now))],
         )
-    }
-
-    pub fn put_run(&self, run: &Run, retention_days: i64) -> Result<TransactWriteItem> {
-        let item = to_item(&RunItem {
-            pk: keys::runs(run.webhook_id),
-            sk: run.id.clone(),
-            data: run.clone(),
-            expires_at: crate::domain::time::ttl_after_days(retention_days),
-        })?;
-        self.table.put(item, None)
-    }
-
-    /// Records a failed run outside any transaction (best effort, logged on failure).
-    pub async fn record_run(&self, run: &Run, retention_days: i64) {
-        let write = self.put_run(run, retention_days);
-        let result = match write {
-            Ok(w) => self.table.transact(vec![((), w)]).await.map(|_| ()),
-            Err(e) => Err(e),
-        };
-        if let Err(e) = result {
-            tracing::warn!(error = %e, webhook_id = run.webhook_id, "could not record run");
-        }
-    }
-
-    /// Activity log, newest first.
-    pub async fn runs(&self, webhook_id: i64, req: &PageRequest) -> Result<Page<Run>> {
-        let page = self
-            .table
-            .page(
-                &QuerySpec::table(keys::runs(webhook_id)).newest_first(),
-                req,
-            )
-            .await?;
-        page.try_map(|i| from_item::<RunItem>(i).map(|r| r.data))
     }
 
     pub async fn stored_response(&self, key_hash: &str) -> Result<Option<StoredResponse>> {

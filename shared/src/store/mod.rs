@@ -18,6 +18,7 @@ pub mod outbox;
 pub mod outgoing;
 pub mod provider;
 mod query;
+pub mod runs;
 pub mod signin;
 mod tx;
 
@@ -41,6 +42,7 @@ pub use outbox::OutboxRepo;
 pub use outgoing::OutgoingRepo;
 pub use provider::ProviderRepo;
 pub use query::QuerySpec;
+pub use runs::RunRepo;
 pub use signin::SigninRepo;
 pub use tx::TxResult;
 
@@ -84,6 +86,7 @@ pub struct Repositories {
     pub members: MemberRepo,
     pub catalog: CatalogRepo,
     pub incoming: IncomingRepo,
+    pub runs: RunRepo,
     pub providers: ProviderRepo,
     pub outgoing: OutgoingRepo,
     pub deliveries: DeliveryRepo,
@@ -102,6 +105,7 @@ impl Repositories {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
             incoming: IncomingRepo::new(table.clone()),
+            runs: RunRepo::new(table.clone()),
             providers: ProviderRepo::new(table.clone()),
             outgoing: OutgoingRepo::new(table.clone()),
             deliveries: DeliveryRepo::new(table.clone()),

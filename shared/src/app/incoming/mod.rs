@@ -35,7 +35,7 @@ use crate::mail::Mailer;
 use crate::store::execution::{conflict, Conflict, Tag};
 use crate::store::incoming::StoredResponse;
 use crate::store::{
-    CatalogRepo, ExecutionRepo, IncomingRepo, MemberRepo, ProviderRepo, Repositories,
+    CatalogRepo, ExecutionRepo, IncomingRepo, MemberRepo, ProviderRepo, Repositories, RunRepo,
 };
 
 const MAX_ATTEMPTS: usize = 8;
@@ -44,6 +44,8 @@ const MAX_ATTEMPTS: usize = 8;
 #[derive(Debug)]
 pub struct Incoming {
     webhooks: IncomingRepo,
+    /// The activity log.
+    runs: RunRepo,
     members: MemberRepo,
     catalog: CatalogRepo,
     providers: ProviderRepo,
@@ -66,6 +68,7 @@ impl Incoming {
     ) -> Self {
         Self {
             webhooks: repos.incoming.clone(),
+            runs: repos.runs.clone(),
             members: repos.members.clone(),
             catalog: repos.catalog.clone(),
             providers: repos.providers.clone(),
@@ -84,7 +87,7 @@ impl Incoming {
     /// An incoming webhook's activity log, newest first (`404` for an unknown webhook).
     pub async fn runs(&self, id: i64, req: &PageRequest) -> Result<Page<Run>> {
         self.get(id).await?;
-        self.webhooks.runs(id, req).await
+        self.runs.list(id, req).await
     }
 
     /// Executes one call; every outcome, success or not, is an [`Executed`] or an [`Error`]
@@ -319,9 +322,7 @@ impl Incoming {
         run.email = email.map(str::to_string);
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.error = Some(error.to_string());
-        self.webhooks
-            .record_run(&run, self.config.log_retention_days)
-            .await;
+        self.runs.record(&run, self.config.log_retention_days).await;
     }
 }
 

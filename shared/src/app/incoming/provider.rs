@@ -255,9 +255,7 @@ impl Incoming {
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.event = ev.map(|e| e.kind.clone());
         run.reason = Some(skip.reason.clone());
-        self.webhooks
-            .record_run(&run, self.config.log_retention_days)
-            .await;
+        self.runs.record(&run, self.config.log_retention_days).await;
         tracing::info!(
             webhook_id = webhook.id,
             outcome = ?skip.outcome,

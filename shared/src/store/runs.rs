@@ -1,0 +1,61 @@
+//! The activity log of incoming webhooks: one item per execution, newest first
+//! (`pk = IWH#{id}#RUNS`, `sk = {run ulid}`), expiring after the log retention.
+
+use aws_sdk_dynamodb::types::TransactWriteItem;
+use serde::{Deserialize, Serialize};
+
+use super::keys;
+use super::{from_item, repository, to_item, QuerySpec};
+pub use crate::domain::incoming::run::Run;
+use crate::domain::page::{Page, PageRequest};
+use crate::error::Result;
+
+#[derive(Serialize, Deserialize)]
+struct RunItem {
+    pk: String,
+    sk: String,
+    data: Run,
+    expires_at: i64,
+}
+
+repository!(
+    /// Runs (executions) of incoming webhooks.
+    RunRepo
+);
+
+impl RunRepo {
+    /// A run's write, for the execution's transaction.
+    pub fn put(&self, run: &Run, retention_days: i64) -> Result<TransactWriteItem> {
+        let item = to_item(&RunItem {
+            pk: keys::runs(run.webhook_id),
+            sk: run.id.clone(),
+            data: run.clone(),
+            expires_at: crate::domain::time::ttl_after_days(retention_days),
+        })?;
+        self.table.put(item, None)
+    }
+
+    /// Records a failed run outside any transaction (best effort, logged on failure).
+    pub async fn record(&self, run: &Run, retention_days: i64) {
+        let write = self.put(run, retention_days);
+        let result = match write {
+            Ok(w) => self.table.transact(vec![((), w)]).await.map(|_| ()),
+            Err(e) => Err(e),
+        };
+        if let Err(e) = result {
+            tracing::warn!(error = %e, webhook_id = run.webhook_id, "could not record run");
+        }
+    }
+
+    /// Activity log, newest first.
+    pub async fn list(&self, webhook_id: i64, req: &PageRequest) -> Result<Page<Run>> {
+        let page = self
+            .table
+            .page(
+                &QuerySpec::table(keys::runs(webhook_id)).newest_first(),
+                req,
+            )
+            .await?;
+        page.try_map(|i| from_item::<RunItem>(i).map(|r| r.data))
+    }
+}
