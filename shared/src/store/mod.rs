@@ -96,6 +96,8 @@ pub struct Repositories {
     pub outbox: OutboxRepo,
     pub app_passwords: AppPasswordRepo,
     pub signin: SigninRepo,
+    /// A plan's writes, from the member, catalog, incoming and run repositories.
+    pub execution: ExecutionRepo,
 }
 
 impl Repositories {
@@ -115,6 +117,7 @@ impl Repositories {
             outbox: OutboxRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
+            execution: ExecutionRepo::new(table.clone()),
             table,
         }
     }

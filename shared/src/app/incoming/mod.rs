@@ -72,7 +72,7 @@ impl Incoming {
             members: repos.members.clone(),
             catalog: repos.catalog.clone(),
             providers: repos.providers.clone(),
-            execution: ExecutionRepo::new(repos.table.clone()),
+            execution: repos.execution.clone(),
             outbox,
             mailer,
             limiter,
