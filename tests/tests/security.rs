@@ -10,6 +10,18 @@ use switchboard_tests::{basic, Resp, TestEnv};
 const IP: &str = "203.0.113.9";
 const HOST: &str = "a1b2c3d4e5.execute-api.us-east-1.amazonaws.com";
 
+/// `GET /admin/spaces` with this `Authorization`, from `ip`.
+async fn spaces_as(env: &TestEnv, authorization: &str, ip: &str) -> Resp {
+    env.admin_raw(
+        "GET",
+        "/admin/spaces",
+        &[("authorization", authorization)],
+        "",
+        ip,
+    )
+    .await
+}
+
 fn assert_wp(r: &Resp, status: u16, code: &str) {
     assert_eq!(r.status, status, "{}", r.text);
     assert_eq!(r.body["code"], code, "{}", r.text);
@@ -198,91 +210,35 @@ async fn failed_sign_ins_back_off_per_source_across_instances() {
     let attacker = "198.51.100.7";
     // Malformed headers are not password guesses: they are never counted.
     for _ in 0..15 {
-        let r = env
-            .admin_raw(
-                "GET",
-                "/admin/spaces",
-                &[("authorization", "Bearer x")],
-                "",
-                attacker,
-            )
-            .await;
+        let r = spaces_as(&env, "Bearer x", attacker).await;
         assert_eq!(r.status, 401);
     }
     let free = switchboard::domain::auth::FREE_FAILURES;
     for i in 0..=free {
-        let r = env
-            .admin_raw(
-                "GET",
-                "/admin/spaces",
-                &[("authorization", wrong.as_str())],
-                "",
-                attacker,
-            )
-            .await;
+        let r = spaces_as(&env, wrong.as_str(), attacker).await;
         assert_eq!(r.status, 401, "failure {i}: {}", r.text);
     }
     // Backed off: even the right password is not checked, on this instance or another one.
     let other_instance = TestEnv::on(env.stack.clone(), env.stack.config()).await;
     for e in [&env, &other_instance] {
-        let r = e
-            .admin_raw(
-                "GET",
-                "/admin/spaces",
-                &[("authorization", right.as_str())],
-                "",
-                attacker,
-            )
-            .await;
+        let r = spaces_as(e, right.as_str(), attacker).await;
         assert_wp(&r, 429, "rest_rate_limited");
         let after: u64 = r.headers["retry-after"].to_str().unwrap().parse().unwrap();
         assert!((1..=4).contains(&after), "{after}");
     }
     // Another source is not affected.
-    let r = env
-        .admin_raw(
-            "GET",
-            "/admin/spaces",
-            &[("authorization", right.as_str())],
-            "",
-            IP,
-        )
-        .await;
+    let r = spaces_as(&env, right.as_str(), IP).await;
     assert_eq!(r.status, 200, "{}", r.text);
 
     // After the wait, the right password passes and resets the count.
     tokio::time::sleep(Duration::from_millis(5100)).await;
-    let r = other_instance
-        .admin_raw(
-            "GET",
-            "/admin/spaces",
-            &[("authorization", right.as_str())],
-            "",
-            attacker,
-        )
-        .await;
+    let r = spaces_as(&other_instance, right.as_str(), attacker).await;
     assert_eq!(r.status, 200, "{}", r.text);
     for _ in 0..free {
-        let r = env
-            .admin_raw(
-                "GET",
-                "/admin/spaces",
-                &[("authorization", wrong.as_str())],
-                "",
-                attacker,
-            )
-            .await;
+        let r = spaces_as(&env, wrong.as_str(), attacker).await;
         assert_eq!(r.status, 401, "{}", r.text);
     }
-    let r = env
-        .admin_raw(
-            "GET",
-            "/admin/spaces",
-            &[("authorization", right.as_str())],
-            "",
-            attacker,
-        )
-        .await;
+    let r = spaces_as(&env, right.as_str(), attacker).await;
     assert_eq!(
         r.status, 200,
         "the count restarted after the success: {}",
