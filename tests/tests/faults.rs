@@ -8,9 +8,8 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering::SeqCst;
 
 use serde_json::{json, Value};
+use switchboard_tests::fixtures::{endpoint_id, receiver};
 use switchboard_tests::{enc, Stack, TestEnv};
-use wiremock::matchers::method;
-use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn events_of(batches: &[Value]) -> Vec<Value> {
     batches
@@ -95,20 +94,8 @@ async fn every_failed_call_of_an_execution_leaves_a_state_a_retry_completes() {
 #[tokio::test]
 async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() {
     let env = TestEnv::new().await;
-    let rx = MockServer::start().await;
-    Mock::given(method("POST"))
-        .respond_with(ResponseTemplate::new(200))
-        .mount(&rx)
-        .await;
-    let ep = env
-        .admin(
-            "POST",
-            "/admin/webhooks",
-            Some(json!({"name": "rx", "url": rx.uri(), "events": ["feed.created"]})),
-        )
-        .await;
-    assert_eq!(ep.status, 201, "{}", ep.text);
-    let wid = ep.body["id"].as_i64().unwrap();
+    let rx = receiver(200).await;
+    let wid = endpoint_id(&env, "rx", &rx.uri(), json!(["feed.created"]), json!({})).await;
 
     // The batch of the n-th event, as SQS would hand it to dispatch.
     let batch_of = |n: usize| {

@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 use switchboard_tests::bridge::{in_process, Poller, DEFAULT_CONCURRENCY};
+use switchboard_tests::fixtures::endpoint_id;
 use switchboard_tests::{sdk_config, TestEnv};
 use wiremock::matchers::method;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -39,15 +40,7 @@ async fn hung() -> String {
 }
 
 async fn endpoint(env: &TestEnv, name: &str, url: &str) -> i64 {
-    let r = env
-        .admin(
-            "POST",
-            "/admin/webhooks",
-            Some(json!({"name": name, "url": url, "events": ["feed.created"]})),
-        )
-        .await;
-    assert_eq!(r.status, 201, "{}", r.text);
-    r.body["id"].as_i64().unwrap_or_default()
+    endpoint_id(env, name, url, json!(["feed.created"]), json!({})).await
 }
 
 struct Run {
