@@ -3,7 +3,9 @@
 //! `pk = WEBHOOK#{id}#DELIVERIES`, `sk = {delivery ulid}` lists an endpoint's deliveries newest
 //! first; `gsi1pk = WEBHOOK#{id}#{status}` lists them by status with exact counts (the index entry
 //! moves when the status changes). `attempt_count` is kept at top level for the optimistic
-//! conditions that make concurrent or repeated processing harmless.
+//! conditions that make concurrent or repeated processing harmless. The record is written and
+//! read whole: the body sent is its own string attribute `payload` (it never changes), and the
+//! rest of the delivery — status, attempts — is one JSON string `data` (see [`super::json_text`]).
 
 use std::collections::HashMap;
 
@@ -22,9 +24,28 @@ struct DeliveryItem {
     sk: String,
     gsi1pk: String,
     gsi1sk: String,
+    /// Absent in records written before it had its own attribute (then it is in `data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    payload: Option<String>,
+    /// The delivery, its payload left empty when `payload` holds it.
+    #[serde(with = "super::json_text")]
     data: Delivery,
     attempt_count: usize,
     expires_at: i64,
+}
+
+impl From<DeliveryItem> for Delivery {
+    fn from(item: DeliveryItem) -> Self {
+        let mut d = item.data;
+        if let Some(payload) = item.payload {
+            d.payload = payload;
+        }
+        d
+    }
+}
+
+fn delivery(item: super::Item) -> Result<Delivery> {
+    from_item::<DeliveryItem>(item).map(Delivery::from)
 }
 
 repository!(
@@ -34,12 +55,15 @@ repository!(
 
 impl DeliveryRepo {
     fn delivery_item(&self, d: &Delivery, retention_days: i64) -> Result<super::Item> {
+        let mut data = d.clone();
+        let payload = std::mem::take(&mut data.payload);
         to_item(&DeliveryItem {
             pk: keys::deliveries(d.webhook_id),
             sk: d.id.clone(),
             gsi1pk: keys::deliveries_by_status(d.webhook_id, d.status),
             gsi1sk: d.id.clone(),
-            data: d.clone(),
+            payload: Some(payload),
+            data,
             attempt_count: d.total_attempts(),
             expires_at: crate::domain::time::ttl_after_days(retention_days),
         })
@@ -75,7 +99,7 @@ impl DeliveryRepo {
             .table
             .get_as::<DeliveryItem>(&keys::deliveries(webhook_id), delivery_id)
             .await?
-            .map(|i| i.data))
+            .map(Delivery::from))
     }
 
     /// The deliveries that already exist among `wanted` (webhook id, delivery id).
@@ -86,7 +110,7 @@ impl DeliveryRepo {
             .collect();
         let mut found = HashMap::new();
         for item in self.table.batch_get(keys, None).await? {
-            let d = from_item::<DeliveryItem>(item)?.data;
+            let d = delivery(item)?;
             found.insert(d.id.clone(), d);
         }
         Ok(found)
@@ -104,10 +128,7 @@ impl DeliveryRepo {
             None => QuerySpec::table(keys::deliveries(webhook_id)),
         }
         .newest_first();
-        self.table
-            .page(&spec, req)
-            .await?
-            .try_map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
+        self.table.page(&spec, req).await?.try_map(delivery)
     }
 
     /// Creates a delivery that waits in its FIFO endpoint's line: the record and the line
@@ -144,7 +165,7 @@ impl DeliveryRepo {
             .items
             .unwrap_or_default()
             .into_iter()
-            .map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
+            .map(delivery)
             .collect::<Result<Vec<_>>>()?;
         Ok((items, more))
     }
@@ -213,7 +234,7 @@ impl DeliveryRepo {
         out.items
             .unwrap_or_default()
             .into_iter()
-            .map(|i| from_item::<DeliveryItem>(i).map(|d| d.data))
+            .map(delivery)
             .collect()
     }
 

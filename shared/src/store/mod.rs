@@ -12,6 +12,7 @@ pub mod deliveries;
 pub mod execution;
 pub mod incoming;
 pub mod jobs;
+mod json_text;
 pub mod keys;
 pub mod members;
 pub mod outbox;
