@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::{json, Value};
 use switchboard::domain::secret;
 use switchboard_tests::fixtures::{endpoint, header, receiver};
@@ -954,5 +955,123 @@ async fn a_failed_manual_redelivery_keeps_the_scheduled_retry() {
             .attempts
             .len(),
         3
+    );
+}
+
+/// The stored shape before configuration and deliveries became JSON strings: a map.
+fn as_map(v: &Value) -> AttributeValue {
+    match v {
+        Value::Null => AttributeValue::Null(true),
+        Value::Bool(b) => AttributeValue::Bool(*b),
+        Value::Number(n) => AttributeValue::N(n.to_string()),
+        Value::String(s) => AttributeValue::S(s.clone()),
+        Value::Array(a) => AttributeValue::L(a.iter().map(as_map).collect()),
+        Value::Object(o) => {
+            AttributeValue::M(o.iter().map(|(k, v)| (k.clone(), as_map(v))).collect())
+        }
+    }
+}
+
+#[tokio::test]
+async fn endpoints_and_deliveries_stored_as_maps_still_read_edit_and_redeliver() {
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    let ep = endpoint(&env, &rx.uri(), json!(["feed.created"]), json!({})).await;
+    let wid = ep["id"].as_i64().unwrap();
+    let t = env
+        .admin("POST", &format!("/admin/webhooks/{wid}/test"), None)
+        .await;
+    let did = t.body["delivery_id"].as_str().unwrap().to_string();
+    let client = env.app.store_for_tests().table.client().0.clone();
+    // Rewrite both items as they were stored before: `data` a map holding everything.
+    let mut rewritten = 0;
+    for mut item in env.all_items().await {
+        let sk = item["sk"].as_s().unwrap().clone();
+        let is_endpoint = sk == format!("{wid:012}") && item["pk"].as_s().unwrap() == "WEBHOOK";
+        if !(is_endpoint || sk == did) {
+            continue;
+        }
+        let mut data: Value = serde_json::from_str(item["data"].as_s().unwrap()).unwrap();
+        if let Some(AttributeValue::S(payload)) = item.remove("payload") {
+            data["payload"] = Value::String(payload);
+        }
+        item.remove("revision");
+        item.insert("data".into(), as_map(&data));
+        client
+            .put_item()
+            .table_name(&env.stack.table)
+            .set_item(Some(item))
+            .send()
+            .await
+            .unwrap();
+        rewritten += 1;
+    }
+    assert_eq!(rewritten, 2);
+
+    let got = env
+        .admin("GET", &format!("/admin/webhooks/{wid}"), None)
+        .await;
+    assert_eq!(got.status, 200, "{}", got.text);
+    assert_eq!(got.body["name"], ep["name"]);
+    // The edit's condition holds in both shapes: a stale revision is refused.
+    let repo = &env.app.store_for_tests().outgoing;
+    let stale = |cfg: &switchboard::domain::outgoing::OutgoingConfig| cfg.revision - 1;
+    let cfg = repo.get(wid).await.unwrap().unwrap().config;
+    assert!(repo
+        .save(&cfg, stale(&cfg), None, false)
+        .await
+        .unwrap()
+        .is_none());
+    let edit = env
+        .admin(
+            "PUT",
+            &format!("/admin/webhooks/{wid}"),
+            Some(json!({"name": "Renamed"})),
+        )
+        .await;
+    assert_eq!(edit.status, 200, "{}", edit.text);
+    let again = env
+        .admin(
+            "PUT",
+            &format!("/admin/webhooks/{wid}"),
+            Some(json!({"name": "Renamed twice"})),
+        )
+        .await;
+    assert_eq!(
+        again.status, 200,
+        "an edit of the new shape: {}",
+        again.text
+    );
+    assert_eq!(again.body["name"], "Renamed twice");
+    let cfg = repo.get(wid).await.unwrap().unwrap().config;
+    assert!(repo
+        .save(&cfg, stale(&cfg), None, false)
+        .await
+        .unwrap()
+        .is_none());
+
+    let d = env
+        .admin(
+            "GET",
+            &format!("/admin/webhooks/{wid}/deliveries/{did}"),
+            None,
+        )
+        .await;
+    assert_eq!(d.status, 200, "{}", d.text);
+    assert_eq!(d.body["attempts"].as_array().unwrap().len(), 1);
+    let redo = env
+        .admin(
+            "POST",
+            &format!("/admin/webhooks/{wid}/deliveries/{did}/redeliver"),
+            None,
+        )
+        .await;
+    assert_eq!(redo.status, 200, "{}", redo.text);
+    assert_eq!(redo.body["attempt_count"], 2);
+    let sent = rx.received_requests().await.unwrap();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(
+        sent[0].body, sent[1].body,
+        "the same body, read from the map"
     );
 }

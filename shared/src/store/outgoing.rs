@@ -1,6 +1,8 @@
 //! Outgoing webhook endpoints: `pk = WEBHOOK`, `sk = {id:012}`; the admin-edited configuration
-//! under `data`, the delivery state (`status`, `last_triggered_at`, `last_error`,
-//! `consecutive_failures`) at top level, so deliveries and edits never overwrite each other.
+//! under `data` (one JSON string, see [`super::json_text`]: `dispatch` reads every endpoint for
+//! each batch of events) with its `revision` beside it for the optimistic edit, the delivery
+//! state (`status`, `last_triggered_at`, `last_error`, `consecutive_failures`) at top level, so
+//! deliveries and edits never overwrite each other.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
@@ -18,7 +20,12 @@ pub const FAILURES_BEFORE_DISABLE: i64 = 5;
 struct OutgoingItem {
     pk: String,
     sk: String,
+    #[serde(with = "super::json_text")]
     data: OutgoingConfig,
+    /// `data`'s revision, for the edit's condition (absent in items written before: then the
+    /// condition reads it inside `data`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    revision: Option<i64>,
     status: OutgoingStatus,
     #[serde(default)]
     last_triggered_at: Option<String>,
@@ -92,6 +99,7 @@ impl OutgoingRepo {
                 pk: keys::WEBHOOK.into(),
                 sk: keys::id_sk(e.id()),
                 data: e.config.clone(),
+                revision: Some(e.config.revision),
                 status: e.status,
                 last_triggered_at: None,
                 last_error: None,
@@ -111,9 +119,13 @@ impl OutgoingRepo {
         status: Option<OutgoingStatus>,
         reactivated: bool,
     ) -> Result<Option<OutgoingWebhook>> {
-        let data = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(cfg).map_err(Error::dep)?;
-        let mut expr = "SET #d = :d".to_string();
-        let mut values = vec![(":d", data), (":prev", n(prev_revision))];
+        let data = serde_json::to_string(cfg).map_err(Error::dep)?;
+        let mut expr = "SET #d = :d, #r = :rev".to_string();
+        let mut values = vec![
+            (":d", s(data)),
+            (":rev", n(cfg.revision)),
+            (":prev", n(prev_revision)),
+        ];
         if let Some(st) = status {
             expr.push_str(", #s = :s");
             if st == OutgoingStatus::Active {
@@ -137,7 +149,7 @@ impl OutgoingRepo {
                 keys::WEBHOOK,
                 &keys::id_sk(cfg.id),
                 &expr,
-                "attribute_exists(pk) AND #d.#r = :prev",
+                "attribute_exists(pk) AND (#r = :prev OR (attribute_not_exists(#r) AND #d.#r = :prev))",
                 names,
                 values,
             )
