@@ -102,6 +102,8 @@ async fn endpoint_crud_validation_and_aliases() {
     );
     err(&env.admin("POST", "/admin/webhooks", Some(json!({"name": "x", "url": "https://x.example", "events": ["feed.created"], "retry_count": 9}))).await, 400, "invalid_param");
     err(&env.admin("POST", "/admin/webhooks", Some(json!({"name": "x", "url": "https://x.example", "events": ["feed.created"], "headers": {"webhook-signature": "x"}}))).await, 400, "invalid_param");
+    let long_name = "x".repeat(257);
+    err(&env.admin("POST", "/admin/webhooks", Some(json!({"name": "x", "url": "https://x.example", "events": ["feed.created"], "headers": {long_name: "x"}}))).await, 400, "invalid_param");
     err(
         &env.admin(
             "POST",

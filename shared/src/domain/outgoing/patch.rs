@@ -172,7 +172,8 @@ fn custom_headers(v: &Value) -> Result<BTreeMap<String, String>> {
     )
 }
 
-/// One custom header's value: a valid HTTP header (value up to 4 KiB), not one of [`RESERVED`].
+/// One custom header's value: a valid HTTP header (name up to 256 bytes, value up to 4 KiB),
+/// not one of [`RESERVED`].
 fn custom_header(name: &str, v: &Value) -> Result<String> {
     let value = v.as_str().ok_or_else(|| {
         Error::invalid(
@@ -180,7 +181,7 @@ fn custom_header(name: &str, v: &Value) -> Result<String> {
             format!("'{}' must have a string value", truncate(name, 40)),
         )
     })?;
-    let name_ok = http::HeaderName::from_bytes(name.as_bytes()).is_ok();
+    let name_ok = name.len() <= 256 && http::HeaderName::from_bytes(name.as_bytes()).is_ok();
     let value_ok = http::HeaderValue::from_str(value).is_ok() && value.len() <= 4096;
     if !name_ok || !value_ok {
         return Err(Error::invalid(
