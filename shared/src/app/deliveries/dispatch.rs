@@ -73,22 +73,38 @@ impl Deliveries {
                 }
             }
         }
-        // Record attempts as they finish, in chunks of whatever is ready (up to 100): a slow
-        // endpoint never holds back the records of the others.
-        let mut done = stream::iter(sends)
-            .buffer_unordered(self.config.dispatch_concurrency)
-            .ready_chunks(100);
-        let mut failed = None;
-        while let Some(chunk) = done.next().await {
-            let mut sent = Vec::with_capacity(chunk.len());
-            for r in chunk {
-                match r {
-                    Ok(s) => sent.push(s),
-                    Err(e) => failed = Some(e),
+        // Sending and recording run side by side: attempts are recorded as they finish, in
+        // chunks of whatever is ready (up to 100), while the next ones are being sent. A slow
+        // endpoint never holds back the records of the others, and a record being written
+        // never holds back a send.
+        let (finished, mut ready) = tokio::sync::mpsc::unbounded_channel();
+        let sending = async move {
+            stream::iter(sends)
+                .buffer_unordered(self.config.dispatch_concurrency)
+                .for_each(|r| {
+                    // The recorder only goes away on an error, which fails the whole message.
+                    let _ = finished.send(r);
+                    async {}
+                })
+                .await;
+        };
+        let recording = async {
+            let mut failed = None;
+            let mut chunk = Vec::with_capacity(100);
+            while ready.recv_many(&mut chunk, 100).await > 0 {
+                let mut sent = Vec::with_capacity(chunk.len());
+                for r in chunk.drain(..) {
+                    match r {
+                        Ok(s) => sent.push(s),
+                        Err(e) => failed = Some(e),
+                    }
                 }
+                self.record_first_attempts(sent).await?;
             }
-            self.record_first_attempts(sent).await?;
-        }
+            Ok::<_, crate::error::Error>(failed)
+        };
+        let ((), recorded) = tokio::join!(sending, recording);
+        let failed = recorded?;
         for webhook_id in lines {
             self.kick_line(webhook_id, 0).await?;
         }
