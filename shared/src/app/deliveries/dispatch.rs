@@ -82,11 +82,11 @@ impl Deliveries {
             stream::iter(sends)
                 .buffer_unordered(self.config.dispatch_concurrency)
                 .for_each(|r| {
-                    // The recorder only goes away on an error, which fails the whole message.
                     let _ = finished.send(r);
                     async {}
                 })
                 .await;
+            Ok(())
         };
         let recording = async {
             let mut failed = None;
@@ -103,8 +103,9 @@ impl Deliveries {
             }
             Ok::<_, crate::error::Error>(failed)
         };
-        let ((), recorded) = tokio::join!(sending, recording);
-        let failed = recorded?;
+        // A record that cannot be written fails the message at once: the sends still running
+        // are dropped, as before (SQS redelivers; what was recorded is skipped).
+        let ((), failed) = tokio::try_join!(sending, recording)?;
         for webhook_id in lines {
             self.kick_line(webhook_id, 0).await?;
         }
