@@ -15,6 +15,15 @@ pub fn serialize<T: Serialize, S: Serializer>(value: &T, serializer: S) -> Resul
     serializer.serialize_str(&text)
 }
 
+/// The attribute value a field marked `json_text` is stored as (for update expressions).
+pub fn attribute<T: Serialize>(
+    value: &T,
+) -> crate::error::Result<aws_sdk_dynamodb::types::AttributeValue> {
+    serde_json::to_string(value)
+        .map(aws_sdk_dynamodb::types::AttributeValue::S)
+        .map_err(crate::error::Error::dep)
+}
+
 pub fn deserialize<'de, T: DeserializeOwned, D: Deserializer<'de>>(
     deserializer: D,
 ) -> Result<T, D::Error> {
@@ -75,6 +84,7 @@ mod tests {
         .unwrap();
         let text = item["data"].as_s().unwrap();
         assert_eq!(serde_json::from_str::<Inner>(text).unwrap(), inner());
+        assert_eq!(&super::attribute(&inner()).unwrap(), &item["data"]);
         let back: Text = from_item(item).unwrap();
         assert_eq!(back.data, inner());
     }

@@ -11,7 +11,7 @@ use super::keys;
 use super::{from_item, n, repository, s, to_item, Item, QuerySpec};
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Consecutive failed deliveries after which an endpoint is set `failed`.
 pub const FAILURES_BEFORE_DISABLE: i64 = 5;
@@ -119,10 +119,9 @@ impl OutgoingRepo {
         status: Option<OutgoingStatus>,
         reactivated: bool,
     ) -> Result<Option<OutgoingWebhook>> {
-        let data = serde_json::to_string(cfg).map_err(Error::dep)?;
         let mut expr = "SET #d = :d, #r = :rev".to_string();
         let mut values = vec![
-            (":d", s(data)),
+            (":d", super::json_text::attribute(cfg)?),
             (":rev", n(cfg.revision)),
             (":prev", n(prev_revision)),
         ];
