@@ -133,14 +133,16 @@ impl Sender {
     /// Literal IP hosts never reach the resolver: check them here, with the scheme. The parsed
     /// URL is what is sent (parsed once).
     fn guard(&self, url: &str) -> Result<url::Url, String> {
-        match self.policy.check_url(url) {
-            Ok(parsed) => Ok(parsed),
-            Err(Blocked::Scheme) => Err("only HTTPS endpoints are allowed".into()),
-            Err(Blocked::Address(_) | Blocked::InternalName) => {
-                Err("forbidden (private, loopback or metadata) address".into())
+        self.policy.check_url(url).map_err(|blocked| {
+            match blocked {
+                Blocked::Scheme => "only HTTPS endpoints are allowed",
+                Blocked::Address(_) | Blocked::InternalName => {
+                    "forbidden (private, loopback or metadata) address"
+                }
+                _ => "invalid URL",
             }
-            Err(_) => Err("invalid URL".into()),
-        }
+            .to_string()
+        })
     }
 
     async fn send(&self, url: url::Url, headers: &[(String, String)], body: &str) -> SendOutcome {
