@@ -23,10 +23,15 @@ pub const MAX_ACCESS_DAYS: u32 = 3650;
 
 impl Access {
     /// When a grant made at `now` (Unix seconds) by event `ev` ends; `None`: it does not
-    /// (`period_end` on an event that names no period).
+    /// (`period_end` on an event that names no period). Days count from when the provider says
+    /// the event happened, so a retried delivery of it grants the same end; from `now` when the
+    /// event names no time or one in the future.
     pub fn expires_at(self, now: i64, ev: &ProviderEvent) -> Option<i64> {
         match self {
-            Access::Days { days } => Some(now + i64::from(days) * 86_400),
+            Access::Days { days } => {
+                let from = ev.occurred_at.filter(|&at| at <= now).unwrap_or(now);
+                Some(from + i64::from(days) * 86_400)
+            }
             Access::PeriodEnd => ev.period_end,
         }
     }

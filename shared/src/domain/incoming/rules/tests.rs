@@ -133,3 +133,17 @@ fn validation_names_the_field() {
     let wide: Vec<Value> = (0..3).map(|i| json!({"match": format!("m{i}"), "space_ids": (1..=10).map(|s| s + i * 10).collect::<Vec<i64>>()})).collect();
     assert!(products_from_json(&Value::Array(wide)).is_err());
 }
+
+#[test]
+fn timed_access_counts_days_from_the_event() {
+    let days = Access::Days { days: 30 };
+    let now = 1_800_000_000;
+    let mut e = ev("checkout.session.completed", Some("paid"), &[]);
+    assert_eq!(days.expires_at(now, &e), Some(now + 30 * 86_400), "no time");
+    e.occurred_at = Some(now - 5);
+    assert_eq!(days.expires_at(now, &e), Some(now - 5 + 30 * 86_400));
+    e.occurred_at = Some(now + 3_600);
+    assert_eq!(days.expires_at(now, &e), Some(now + 30 * 86_400), "future");
+    e.period_end = Some(now + 7);
+    assert_eq!(Access::PeriodEnd.expires_at(now, &e), Some(now + 7));
+}
