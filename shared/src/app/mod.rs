@@ -8,6 +8,7 @@
 //! | [`Deliveries`] | the delivery engine: fan-out, attempts, retries, FIFO lines, health, recover (§6.3, §6.7) | store, queue, mailer, sender, lanes |
 //! | [`Catalog`] | spaces and courses (§5) | store, outbox |
 //! | [`Members`] | member lookups, the end of timed access | store, outbox |
+//! | [`Erasure`] | erasing a member (§7.1), a job carried by the queue | store, outbox, queue |
 //! | [`Access`] | signing in, application passwords (§7) | store |
 //! | [`Outbox`] | committing changes with their events, the fast path to SQS, the outbox sweep | store, queue |
 //!
@@ -16,6 +17,7 @@
 pub mod access;
 pub mod catalog;
 pub mod deliveries;
+pub mod erasure;
 pub mod incoming;
 pub mod limiter;
 pub mod members;
@@ -27,6 +29,7 @@ use std::sync::Arc;
 pub use access::Access;
 pub use catalog::Catalog;
 pub use deliveries::Deliveries;
+pub use erasure::Erasure;
 pub use incoming::Incoming;
 pub use members::Members;
 pub use outbox::Outbox;
@@ -47,6 +50,7 @@ pub struct App {
     deliveries: Arc<Deliveries>,
     catalog: Catalog,
     members: Members,
+    erasure: Erasure,
     access: Access,
     outbox: Outbox,
     /// The repositories, for tests that set up or inspect items directly.
@@ -87,11 +91,13 @@ impl App {
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let outbox = Outbox::new(repos.outbox.clone(), queue.clone(), config.clone());
+        let erasure = Erasure::new(&repos, queue.clone(), outbox.clone(), config.clone());
         let deliveries = Arc::new(Deliveries::new(
             &repos,
             queue,
             mailer.clone(),
             outbox.clone(),
+            erasure.clone(),
             config.clone(),
         ));
         Self {
@@ -111,6 +117,7 @@ impl App {
             ),
             catalog: Catalog::new(&repos, outbox.clone()),
             members: Members::new(&repos, outbox.clone()),
+            erasure,
             access: Access::new(&repos, config.clone()),
             deliveries,
             outbox,
@@ -147,6 +154,10 @@ impl App {
 
     pub fn members(&self) -> &Members {
         &self.members
+    }
+
+    pub fn erasure(&self) -> &Erasure {
+        &self.erasure
     }
 
     pub fn access(&self) -> &Access {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod delivery;
 pub mod egress;
+pub mod erasure;
 pub mod events;
 pub mod fields;
 pub mod format;

@@ -32,6 +32,9 @@ struct DeliveryItem {
     data: Delivery,
     attempt_count: usize,
     expires_at: i64,
+    /// The erasure that redacted this delivery, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    erased_by: Option<String>,
 }
 
 impl From<DeliveryItem> for Delivery {
@@ -66,6 +69,7 @@ impl DeliveryRepo {
             data,
             attempt_count: d.total_attempts(),
             expires_at: crate::domain::time::ttl_after_days(retention_days),
+            erased_by: None,
         })
     }
 
@@ -264,6 +268,58 @@ impl DeliveryRepo {
             }
         }
         Ok(created)
+    }
+}
+
+impl DeliveryRepo {
+    /// Up to `limit` deliveries of an endpoint after delivery `after` and up to `until`,
+    /// oldest first, each with the erasure that redacted it; and whether more follow.
+    pub async fn walk(
+        &self,
+        webhook_id: i64,
+        after: Option<&str>,
+        until: &str,
+        limit: i32,
+    ) -> Result<(Vec<(Delivery, Option<String>)>, bool)> {
+        let (items, more) = self
+            .table
+            .walk(&keys::deliveries(webhook_id), after, until, limit)
+            .await?;
+        let ds = items
+            .into_iter()
+            .map(|i| {
+                from_item::<DeliveryItem>(i).map(|item| {
+                    let by = item.erased_by.clone();
+                    (Delivery::from(item), by)
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok((ds, more))
+    }
+
+    /// Rewrites a delivery's body and attempts in place for erasure `erasure_id`, keeping its
+    /// expiry and status, only if no attempt was recorded since it was read; `false` otherwise.
+    pub async fn replace(&self, d: &Delivery, erasure_id: &str) -> Result<bool> {
+        let mut data = d.clone();
+        let payload = std::mem::take(&mut data.payload);
+        let prev = u64::try_from(d.total_attempts()).unwrap_or(u64::MAX);
+        Ok(self
+            .table
+            .update_if(
+                &keys::deliveries(d.webhook_id),
+                &d.id,
+                "SET #d = :d, payload = :p, erased_by = :e",
+                "attempt_count = :prev",
+                &[("#d", "data")],
+                vec![
+                    (":d", super::json_text::attribute(&data)?),
+                    (":p", s(payload)),
+                    (":prev", super::n(prev)),
+                    (":e", s(erasure_id)),
+                ],
+            )
+            .await?
+            .is_some())
     }
 }
 

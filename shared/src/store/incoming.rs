@@ -87,6 +87,11 @@ impl IncomingRepo {
             .map(MainItem::into_webhook))
     }
 
+    /// The first incoming webhook id after `after` (all of them, one at a time, without a Scan).
+    pub async fn id_after(&self, after: Option<i64>) -> Result<Option<i64>> {
+        self.table.id_after(keys::IWH, after).await
+    }
+
     pub async fn list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
         let page = self.table.page(&QuerySpec::table(keys::IWH), req).await?;
         page.try_map(|i| from_item::<MainItem>(i).map(MainItem::into_webhook))

@@ -1,9 +1,11 @@
-//! Delivery-side bookkeeping: FIFO lines and their lease, recover jobs, operator notices.
+//! Background bookkeeping: FIFO lines and their lease, recover jobs, operator notices, erasure
+//! jobs.
 
 use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::{key, n, repository, s, to_item};
+use crate::domain::erasure::ErasureJob;
 use crate::domain::recover::RecoverJob;
 use crate::error::{Error, Result};
 
@@ -28,6 +30,28 @@ repository!(
     /// Operator notices: one claim per event, so an alert is sent once.
     NoticeRepo
 );
+repository!(
+    /// Erasure jobs: one item per job, its progress counted in `steps`, and one claim per
+    /// member naming their job.
+    ErasureRepo
+);
+
+#[derive(Serialize, Deserialize)]
+struct ErasureItem {
+    pk: String,
+    sk: String,
+    data: ErasureJob,
+    steps: u64,
+    expires_at: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct ErasureClaim {
+    pk: String,
+    sk: String,
+    erasure_id: String,
+    expires_at: i64,
+}
 
 /// The line entry of a delivery (written in the transaction that creates the delivery).
 pub(super) fn line_entry(webhook_id: i64, event_id: &str, delivery_id: &str) -> super::Item {
@@ -183,5 +207,60 @@ impl NoticeRepo {
             .await
             .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
         Ok(())
+    }
+}
+
+impl ErasureRepo {
+    fn job_item(&self, job: &ErasureJob, retention_days: i64) -> Result<super::Item> {
+        to_item(&ErasureItem {
+            pk: keys::erasure(&job.erasure_id),
+            sk: keys::ERASURE_SK.into(),
+            data: job.clone(),
+            steps: job.steps,
+            expires_at: crate::domain::time::ttl_after_days(retention_days),
+        })
+    }
+
+    /// Stores a new job and the member's claim on it together; `false` when the member's
+    /// erasure exists already.
+    pub async fn create(&self, job: &ErasureJob, retention_days: i64) -> Result<bool> {
+        let claim = to_item(&ErasureClaim {
+            pk: keys::erasure_of_user(job.user_id),
+            sk: keys::ERASURE_OF_USER_SK.into(),
+            erasure_id: job.erasure_id.clone(),
+            expires_at: crate::domain::time::ttl_after_days(retention_days),
+        })?;
+        let items = vec![
+            ((), self.table.put_new(self.job_item(job, retention_days)?)?),
+            ((), self.table.put_new(claim)?),
+        ];
+        Ok(self.table.transact(items).await?.is_ok())
+    }
+
+    /// Saves progress only if nobody else advanced the job since it was read.
+    pub async fn save(&self, job: &ErasureJob, prev_steps: u64, retention_days: i64) -> Result<bool> {
+        self.table
+            .put_unchanged(self.job_item(job, retention_days)?, "steps", prev_steps)
+            .await
+    }
+
+    pub async fn get(&self, erasure_id: &str) -> Result<Option<ErasureJob>> {
+        Ok(self
+            .table
+            .get_as::<ErasureItem>(&keys::erasure(erasure_id), keys::ERASURE_SK)
+            .await?
+            .map(|i| i.data))
+    }
+
+    /// The erasure of member `user_id`, if one was started (and not yet expired).
+    pub async fn of_user(&self, user_id: i64) -> Result<Option<ErasureJob>> {
+        let claim = self
+            .table
+            .get_as::<ErasureClaim>(&keys::erasure_of_user(user_id), keys::ERASURE_OF_USER_SK)
+            .await?;
+        match claim {
+            Some(c) => self.get(&c.erasure_id).await,
+            None => Ok(None),
+        }
     }
 }

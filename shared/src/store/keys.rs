@@ -18,7 +18,8 @@
 //! | incoming webhook by key | `IWHKEY#{key}` | `IWHKEY` | |
 //! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
 //! | provider object state | `IWH#{id}#OBJ#{provider}:{object id}` | `OBJ` | |
-//! | provider customer | `CUSTOMER#{provider}#{customer id}` | `CUSTOMER` | |
+//! | provider customer (per incoming webhook) | `IWH#{id}#CUSTOMER#{provider}:{customer id}` | `CUSTOMER` | |
+//! | a member's provider customer (erasure finds the maps) | `MEMBER#{email}` | `CUSTOMER#{id}#{provider}:{customer id}` | |
 //! | idempotency record | `IDEM#{sha256(webhook key, Idempotency-Key)}` | `IDEM` | |
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
@@ -30,6 +31,8 @@
 //! | application password | `APPPW` | `{id:012}` | |
 //! | application password name claim | `APPPWNAME#{name lower-cased}` | `APPPWNAME` | |
 //! | sign-in failures of a source | `SIGNIN#{ip or /64}` | `SIGNIN` | |
+//! | erasure job | `ERASURE#{erasure ulid}` | `ERASURE` | |
+//! | erasure of a member (one per user id) | `ERASUREUSER#{user_id}` | `ERASUREUSER` | |
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -155,12 +158,20 @@ pub fn provider_object(webhook_id: i64, object: &str) -> String {
 
 pub const PROVIDER_OBJECT_SK: &str = "OBJ";
 
-/// Provider customer id → member email.
-pub fn provider_customer(source: &str, customer: &str) -> String {
-    format!("CUSTOMER#{source}#{customer}")
+/// Provider customer id → member email, within one incoming webhook.
+pub fn provider_customer(webhook_id: i64, source: &str, customer: &str) -> String {
+    format!("IWH#{webhook_id}#CUSTOMER#{source}:{customer}")
 }
 
 pub const PROVIDER_CUSTOMER_SK: &str = "CUSTOMER";
+
+/// Sort keys of a member's customer references in their partition (so erasure finds the maps).
+pub const MEMBER_CUSTOMER_PREFIX: &str = "CUSTOMER#";
+
+/// Sort key of one customer reference in the member's partition.
+pub fn member_customer_sk(webhook_id: i64, source: &str, customer: &str) -> String {
+    format!("{MEMBER_CUSTOMER_PREFIX}{webhook_id}#{source}:{customer}")
+}
 
 pub const APP_PASSWORDS: &str = "APPPW";
 
@@ -177,3 +188,17 @@ pub fn signin(source: &str) -> String {
 }
 
 pub const SIGNIN_SK: &str = "SIGNIN";
+
+/// An erasure job (SPEC §7.1).
+pub fn erasure(erasure_id: &str) -> String {
+    format!("ERASURE#{erasure_id}")
+}
+
+pub const ERASURE_SK: &str = "ERASURE";
+
+/// The one erasure of a member: names its job, so a repeated `DELETE` finds it.
+pub fn erasure_of_user(user_id: i64) -> String {
+    format!("ERASUREUSER#{user_id}")
+}
+
+pub const ERASURE_OF_USER_SK: &str = "ERASUREUSER";

@@ -108,6 +108,9 @@ impl MemberRepo {
             if sk == keys::PROFILE {
                 let p: ProfileItem = from_item(item)?;
                 state.member = Some(p.data);
+            } else if sk.starts_with(keys::MEMBER_CUSTOMER_PREFIX) {
+                // A customer map's reference (see `ProviderRepo`), not a membership.
+                continue;
             } else {
                 let m: MembershipItem = from_item(item)?;
                 state.of_mut(m.m.kind).insert(m.m.id, m.m);
@@ -163,6 +166,25 @@ impl MemberRepo {
             })
             .collect();
         self.table.delete_all(keys).await
+    }
+
+    /// Deletes memberships whatever state they are in (erasure), 25 per BatchWriteItem.
+    pub async fn delete_memberships(&self, ms: &[Membership]) -> Result<usize> {
+        let keys = ms
+            .iter()
+            .map(|m| super::key(keys::member(&m.email), m.kind.membership_sk(m.id)))
+            .collect();
+        self.table.delete_all(keys).await
+    }
+
+    /// Erasure's last writes of a member: the profile (and so the email's claim), only while
+    /// it exists, and the login claim.
+    pub fn erase_profile(&self, member: &Member) -> Result<Vec<TransactWriteItem>> {
+        Ok(vec![
+            self.table
+                .delete_existing(&keys::member(&member.email), keys::PROFILE)?,
+            self.table.delete(&keys::login(&member.login), "LOGIN")?,
+        ])
     }
 
     /// The member's profile, only if the email is still free.

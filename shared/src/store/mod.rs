@@ -37,7 +37,7 @@ pub use catalog::CatalogRepo;
 pub use deliveries::DeliveryRepo;
 pub use execution::ExecutionRepo;
 pub use incoming::IncomingRepo;
-pub use jobs::{LineRepo, NoticeRepo, RecoverRepo};
+pub use jobs::{ErasureRepo, LineRepo, NoticeRepo, RecoverRepo};
 pub use members::MemberRepo;
 pub use outbox::OutboxRepo;
 pub use outgoing::OutgoingRepo;
@@ -94,6 +94,7 @@ pub struct Repositories {
     pub recover_jobs: RecoverRepo,
     pub lines: LineRepo,
     pub notices: NoticeRepo,
+    pub erasures: ErasureRepo,
     pub outbox: OutboxRepo,
     pub app_passwords: AppPasswordRepo,
     pub signin: SigninRepo,
@@ -115,6 +116,7 @@ impl Repositories {
             recover_jobs: RecoverRepo::new(table.clone()),
             lines: LineRepo::new(table.clone()),
             notices: NoticeRepo::new(table.clone()),
+            erasures: ErasureRepo::new(table.clone()),
             outbox: OutboxRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),

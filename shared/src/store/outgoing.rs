@@ -75,6 +75,11 @@ impl OutgoingRepo {
             .transpose()
     }
 
+    /// The first endpoint id after `after` (all of them, one at a time, without a Scan).
+    pub async fn id_after(&self, after: Option<i64>) -> Result<Option<i64>> {
+        self.table.id_after(keys::WEBHOOK, after).await
+    }
+
     pub async fn list(&self, req: &PageRequest) -> Result<Page<OutgoingWebhook>> {
         self.table
             .page(&QuerySpec::table(keys::WEBHOOK), req)

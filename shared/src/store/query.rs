@@ -224,6 +224,65 @@ impl Table {
     }
 }
 
+impl Table {
+    /// Up to `limit` items of `partition` whose sort key is after `after` and at most `until`,
+    /// in sort key order; and whether more follow (a bounded walk that resumes from the last
+    /// sort key it returned).
+    pub async fn walk(
+        &self,
+        partition: &str,
+        after: Option<&str>,
+        until: &str,
+        limit: i32,
+    ) -> Result<(Vec<Item>, bool)> {
+        let out = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .key_condition_expression("pk = :p AND sk BETWEEN :from AND :until")
+            .expression_attribute_values(":p", s(partition))
+            // ULIDs start with a digit; `after` itself is read again and dropped.
+            .expression_attribute_values(":from", s(after.unwrap_or("0")))
+            .expression_attribute_values(":until", s(until))
+            .consistent_read(true)
+            .limit(limit.max(2))
+            .send()
+            .await
+            .or_unavailable("Query")?;
+        let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
+        let mut items = out.items.unwrap_or_default();
+        items.retain(|i| after.is_none() || i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != after);
+        Ok((items, more))
+    }
+
+    /// The first id after `after` in a partition of `{id:012}` sort keys (webhooks,
+    /// endpoints), if any.
+    pub async fn id_after(&self, partition: &str, after: Option<i64>) -> Result<Option<i64>> {
+        let q = self
+            .client
+            .query()
+            .table_name(&self.name)
+            .expression_attribute_values(":p", s(partition));
+        let q = match after {
+            Some(id) => q
+                .key_condition_expression("pk = :p AND sk > :after")
+                .expression_attribute_values(":after", s(super::keys::id_sk(id))),
+            None => q.key_condition_expression("pk = :p"),
+        };
+        let out = q
+            .projection_expression("sk")
+            .limit(1)
+            .send()
+            .await
+            .or_unavailable("Query")?;
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .first()
+            .and_then(|i| i.get("sk")?.as_s().ok()?.parse().ok()))
+    }
+}
+
 fn encode_cursor(k: &Item) -> String {
     let map: serde_json::Map<String, serde_json::Value> = k
         .iter()

@@ -8,7 +8,7 @@ use super::keys;
 use super::{from_item, repository, to_item, QuerySpec};
 pub use crate::domain::incoming::run::Run;
 use crate::domain::page::{Page, PageRequest};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
 struct RunItem {
@@ -16,6 +16,9 @@ struct RunItem {
     sk: String,
     data: Run,
     expires_at: i64,
+    /// The erasure that redacted this run, if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    erased_by: Option<String>,
 }
 
 repository!(
@@ -31,6 +34,7 @@ impl RunRepo {
             sk: run.id.clone(),
             data: run.clone(),
             expires_at: crate::domain::time::ttl_after_days(retention_days),
+            erased_by: None,
         })?;
         self.table.put(item, None)
     }
@@ -57,5 +61,43 @@ impl RunRepo {
             )
             .await?;
         page.try_map(|i| from_item::<RunItem>(i).map(|r| r.data))
+    }
+
+    /// Up to `limit` runs of a webhook after run `after` and up to `until`, oldest first, each
+    /// with the erasure that redacted it; and whether more follow.
+    pub async fn walk(
+        &self,
+        webhook_id: i64,
+        after: Option<&str>,
+        until: &str,
+        limit: i32,
+    ) -> Result<(Vec<(Run, Option<String>)>, bool)> {
+        let (items, more) = self
+            .table
+            .walk(&keys::runs(webhook_id), after, until, limit)
+            .await?;
+        let runs = items
+            .into_iter()
+            .map(|i| from_item::<RunItem>(i).map(|r| (r.data, r.erased_by)))
+            .collect::<Result<Vec<_>>>()?;
+        Ok((runs, more))
+    }
+
+    /// Rewrites a run in place for erasure `erasure_id`, keeping its expiry; a run the log
+    /// dropped meanwhile stays dropped.
+    pub async fn replace(&self, run: &Run, erasure_id: &str) -> Result<()> {
+        let data =
+            serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(run).map_err(Error::dep)?;
+        self.table
+            .update_if(
+                &keys::runs(run.webhook_id),
+                &run.id,
+                "SET #d = :d, erased_by = :e",
+                "attribute_exists(pk)",
+                &[("#d", "data")],
+                vec![(":d", data), (":e", super::s(erasure_id))],
+            )
+            .await
+            .map(|_| ())
     }
 }

@@ -101,6 +101,16 @@ impl Table {
         Ok(TransactWriteItem::builder().delete(del).build())
     }
 
+    /// Deletes an item whether or not it exists.
+    pub fn delete(&self, pk: &str, sk: &str) -> Result<TransactWriteItem> {
+        let del = Delete::builder()
+            .table_name(&self.name)
+            .set_key(Some(key(pk, sk)))
+            .build()
+            .map_err(Error::dep)?;
+        Ok(TransactWriteItem::builder().delete(del).build())
+    }
+
     pub fn check_exists(&self, pk: &str, sk: &str) -> Result<TransactWriteItem> {
         let check = if_exists!(ConditionCheck, &self.name, pk, sk)?;
         Ok(TransactWriteItem::builder().condition_check(check).build())

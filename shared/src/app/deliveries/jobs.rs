@@ -1,5 +1,5 @@
 //! Background work carried by the event queue besides batches and retries: draining a FIFO
-//! endpoint's line, and recover jobs. Also the sweeper's check for overdue deliveries.
+//! endpoint's line, recover jobs and erasures. Also the sweeper's check for overdue deliveries.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -17,6 +17,8 @@ pub enum JobMessage {
     Line { webhook_id: i64 },
     /// Continue a recover job.
     Recover { webhook_id: i64, recover_id: String },
+    /// Continue an erasure (see [`crate::app::Erasure`]).
+    Erase { erasure_id: String },
 }
 
 /// A `pending` delivery this long past its due time (or, never attempted, this long after it
@@ -25,7 +27,9 @@ const OVERDUE_SECONDS: i64 = 600;
 
 impl JobMessage {
     pub fn parse(value: &Value) -> Option<Self> {
-        let is_job = value.get("line").is_some() || value.get("recover").is_some();
+        let is_job = ["line", "recover", "erase"]
+            .iter()
+            .any(|k| value.get(k).is_some());
         if !is_job {
             return None;
         }
@@ -46,6 +50,7 @@ impl Deliveries {
                 webhook_id,
                 recover_id,
             } => self.recover_step(webhook_id, &recover_id).await,
+            JobMessage::Erase { erasure_id } => self.erasure.step(&erasure_id).await.map(|_| ()),
         }
     }
 

@@ -24,7 +24,7 @@ pub mod retries;
 
 use std::sync::Arc;
 
-use super::Outbox;
+use super::{Erasure, Outbox};
 use crate::config::Config;
 use crate::mail::Mailer;
 use crate::queue::Queue;
@@ -60,6 +60,8 @@ pub struct Deliveries {
     lanes: lanes::Lanes,
     /// `endpoint.disabled` / `endpoint.recovered` commit with the endpoint's status.
     outbox: Outbox,
+    /// Erasure steps carried by the queue.
+    erasure: Erasure,
     config: Arc<Config>,
 }
 
@@ -71,6 +73,7 @@ impl Deliveries {
         queue: Queue,
         mailer: Mailer,
         outbox: Outbox,
+        erasure: Erasure,
         config: Arc<Config>,
     ) -> Self {
         let timeout = std::time::Duration::from_secs(config.delivery_timeout_seconds.max(1));
@@ -86,6 +89,7 @@ impl Deliveries {
             queue,
             mailer,
             outbox,
+            erasure,
             config,
         }
     }

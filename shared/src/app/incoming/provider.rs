@@ -1,6 +1,6 @@
 //! Executing a provider event (SPEC §4.4): verify the provider's signature over the raw body,
-//! read the event, decide by the webhook's rules, resolve the member (customer mapping first,
-//! then the email), refuse events older than what was applied to the same provider objects,
+//! read the event, decide by the webhook's rules, resolve the member (the event's email first,
+//! then the customer id mapped within this webhook), refuse events older than what was applied to the same provider objects,
 //! then plan and commit like a form call (grants with their provenance).
 
 use serde_json::{json, Value};
@@ -133,7 +133,7 @@ impl Incoming {
             },
             async {
                 match &ev.customer {
-                    Some(c) => self.providers.customer_email(source, c).await,
+                    Some(c) => self.providers.customer_email(webhook.id, source, c).await,
                     None => Ok(None),
                 }
             },
@@ -147,9 +147,11 @@ impl Incoming {
         }
         let event_email = ev.email.as_deref().and_then(member::normalize_email);
         let mapped = mapped?;
-        // Record who a customer id is, whatever the event does.
-        if let (Some(c), Some(e), None) = (&ev.customer, &event_email, &mapped) {
-            self.providers.map_customer(source, c, e).await?;
+        // Record (or correct) who a customer id is in this webhook, whatever the event does.
+        if let (Some(c), Some(e)) = (&ev.customer, &event_email) {
+            if mapped.as_ref() != Some(e) {
+                self.providers.map_customer(webhook.id, source, c, e).await?;
+            }
         }
         let decision = rules::decide(&webhook.effective_rules(), ev);
         let action = decision.action;
@@ -173,7 +175,8 @@ impl Incoming {
         let decided = Decided {
             action,
             intent,
-            email: mapped.or(event_email),
+            // The event's own email wins; the map serves events that carry only a customer id.
+            email: event_email.or(mapped),
             key_hash,
             seen: seen?,
             at: ev.occurred_at.unwrap_or(now),

@@ -25,6 +25,10 @@ pub const CATALOG: &[(&str, &str)] = &[
     ("user.profile_updated", "User profile updated"),
     ("user.followed", "User followed another user"),
     ("user.unfollowed", "User unfollowed another user"),
+    (
+        "user.deleted",
+        "A member was erased (data: user_id only), so subscribed systems can erase them too",
+    ),
     ("course.enrolled", "User enrolled in course"),
     ("course.unenrolled", "User unenrolled from course"),
     ("lesson.completed", "User completed lesson"),
@@ -168,6 +172,7 @@ pub mod names {
     use super::EventName;
 
     pub const USER_REGISTERED: EventName = EventName::known("user.registered");
+    pub const USER_DELETED: EventName = EventName::known("user.deleted");
     pub const SPACE_CREATED: EventName = EventName::known("space.created");
     pub const SPACE_UPDATED: EventName = EventName::known("space.updated");
     pub const SPACE_DELETED: EventName = EventName::known("space.deleted");

@@ -107,6 +107,18 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "members",
         "A member with spaces and courses",
     ),
+    (
+        "delete",
+        "/admin/users/{id}",
+        "members",
+        "Erase a member (202 while the erasure runs, 200 when done at once; operator and admin only)",
+    ),
+    (
+        "get",
+        "/admin/users/erasures/{erasure_id}",
+        "members",
+        "An erasure: status (running/done) and what it erased",
+    ),
     ("get", "/admin/event-types", "events", "The event catalog"),
     (
         "post",
@@ -331,6 +343,9 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
             json!({"description": "Created", "content": {"application/json": {}}});
         op["responses"]["202"] = json!({"description": "Accepted (events, recover jobs)", "content": {"application/json": {}}});
     }
+    if method == "delete" && path == "/admin/users/{id}" {
+        op["responses"]["202"] = json!({"description": "Accepted (the erasure runs on)", "content": {"application/json": {}}});
+    }
     if let Some(schema) = body_schema(method, path) {
         op["requestBody"] =
             json!({"required": true, "content": {"application/json": {"schema": schema}}});
@@ -341,7 +356,7 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
 /// The ids in `path` (`{id}` is a number, the others strings).
 fn path_parameters(path: &str) -> Vec<Value> {
     let mut params = Vec::new();
-    for name in ["id", "delivery_id", "recover_id", "batch_id"] {
+    for name in ["id", "delivery_id", "recover_id", "batch_id", "erasure_id"] {
         if path.contains(&format!("{{{name}}}")) {
             let schema = if name == "id" {
                 json!({"type": "integer"})
