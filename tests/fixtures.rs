@@ -53,3 +53,34 @@ pub fn header<'a>(req: &'a wiremock::Request, name: &str) -> &'a str {
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
 }
+
+/// Posts a signed WooCommerce `order.created` (status `processing`) of `customer` with `email`
+/// to the webhook `key` whose source secret is `secret`; the provider must grant.
+pub async fn woocommerce_order(
+    env: &TestEnv,
+    key: &str,
+    secret: &str,
+    order: i64,
+    customer: i64,
+    email: &str,
+) {
+    use switchboard::domain::incoming::providers::{sign, Source};
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/providers/woocommerce/order-v3-retrieve-example.json");
+    let mut o: Value =
+        serde_json::from_slice(&std::fs::read(base).expect("fixture")).expect("json");
+    o["id"] = json!(order);
+    o["status"] = json!("processing");
+    o["customer_id"] = json!(customer);
+    o["billing"]["email"] = json!(email);
+    o["date_modified_gmt"] = json!("2026-01-01T10:00:00");
+    let body = o.to_string().into_bytes();
+    let now = switchboard::domain::time::now().as_second();
+    let mut h = sign(Source::Woocommerce, secret, &body, now, "order.created", "");
+    h.push(("content-type".into(), "application/json".into()));
+    let h = h.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    let r = env
+        .incoming("POST", &format!("/webhook/{key}"), h, body)
+        .await;
+    assert_eq!(r.body["outcome"], "granted", "{}", r.text);
+}

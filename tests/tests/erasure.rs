@@ -2,43 +2,17 @@
 //! redacts their runs and deliveries, emits `user.deleted`, and the email can join again.
 
 use serde_json::{json, Value};
-use switchboard::domain::incoming::providers::{sign, Source};
-use switchboard_tests::fixtures::{endpoint_id, receiver};
+use switchboard_tests::fixtures::{endpoint_id, receiver, woocommerce_order};
 use switchboard_tests::{basic, enc, TestEnv};
-
-/// A member with two spaces (a form webhook), a third granted by a WooCommerce order of
-/// customer 7 (a customer map and an object state), their runs and deliveries.
-pub struct Member {
-    pub email: String,
-    pub user_id: i64,
-}
 
 async fn woo_webhook(env: &TestEnv, space: i64) -> String {
     let (_, key) = env
-        .webhook(json!({"title": "Shop", "source": "woocommerce", "source_secret": "ws",
-            "space_ids": [space]}))
+        .webhook(
+            json!({"title": "Shop", "source": "woocommerce", "source_secret": "ws",
+            "space_ids": [space]}),
+        )
         .await;
     key
-}
-
-async fn woo_order(env: &TestEnv, key: &str, order: i64, email: &str) {
-    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("fixtures/providers/woocommerce/order-v3-retrieve-example.json");
-    let mut o: Value = serde_json::from_slice(&std::fs::read(base).unwrap()).unwrap();
-    o["id"] = json!(order);
-    o["status"] = json!("processing");
-    o["customer_id"] = json!(7);
-    o["billing"]["email"] = json!(email);
-    o["date_modified_gmt"] = json!("2026-01-01T10:00:00");
-    let body = o.to_string().into_bytes();
-    let now = jiff::Timestamp::now().as_second();
-    let mut h = sign(Source::Woocommerce, "ws", &body, now, "order.created", "");
-    h.push(("content-type".into(), "application/json".into()));
-    let h = h.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
-    let r = env
-        .incoming("POST", &format!("/webhook/{key}"), h, body)
-        .await;
-    assert_eq!(r.body["outcome"], "granted", "{}", r.text);
 }
 
 async fn user_id(env: &TestEnv, email: &str) -> i64 {
@@ -62,7 +36,10 @@ async fn delete_until_done(env: &TestEnv, user_id: i64) -> Value {
         .admin("DELETE", &format!("/admin/users/{user_id}"), None)
         .await;
     assert!(matches!(r.status, 200 | 202), "{} {}", r.status, r.text);
-    let id = r.body["erasure_id"].as_str().expect("erasure_id").to_string();
+    let id = r.body["erasure_id"]
+        .as_str()
+        .expect("erasure_id")
+        .to_string();
     env.pump().await;
     let g = env
         .admin("GET", &format!("/admin/users/erasures/{id}"), None)
@@ -88,17 +65,26 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
     let shop = woo_webhook(&env, s3).await;
     let ada = "ada.erased@example.com";
     let r = env
-        .post_form(&key, &[("email", ada), ("first_name", "Ada"), ("user_login", "ada")])
+        .post_form(
+            &key,
+            &[("email", ada), ("first_name", "Ada"), ("user_login", "ada")],
+        )
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
-    woo_order(&env, &shop, 501, ada).await;
-    let r = env.post_form(&key, &[("email", "bob.kept@example.com")]).await;
+    woocommerce_order(&env, &shop, "ws", 501, 7, ada).await;
+    let r = env
+        .post_form(&key, &[("email", "bob.kept@example.com")])
+        .await;
     assert_eq!(r.status, 200, "{}", r.text);
     env.pump().await;
     let ada_id = user_id(&env, ada).await;
     let bob_id = user_id(&env, "bob.kept@example.com").await;
     let runs_before = env
-        .admin("GET", &format!("/admin/incoming-webhooks/{form}/runs"), None)
+        .admin(
+            "GET",
+            &format!("/admin/incoming-webhooks/{form}/runs"),
+            None,
+        )
         .await;
     let deliveries_before = env
         .admin("GET", &format!("/admin/webhooks/{ep}/deliveries"), None)
@@ -107,15 +93,30 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
 
     // Only the operator and `admin` erase; unknown ids are 404.
     let pw = env
-        .admin("POST", "/admin/app-passwords", Some(json!({"name": "dash", "scope": "read"})))
+        .admin(
+            "POST",
+            "/admin/app-passwords",
+            Some(json!({"name": "dash", "scope": "read"})),
+        )
         .await;
     let read = basic("dash", pw.body["password"].as_str().unwrap());
     let r = env
-        .admin_raw("DELETE", &format!("/admin/users/{ada_id}"), &[("authorization", &read)], "", "203.0.113.9")
+        .admin_raw(
+            "DELETE",
+            &format!("/admin/users/{ada_id}"),
+            &[("authorization", &read)],
+            "",
+            "203.0.113.9",
+        )
         .await;
     assert_eq!(r.status, 403, "{}", r.text);
     let r = env.admin("DELETE", "/admin/users/999999", None).await;
-    assert_eq!((r.status, r.body["code"].as_str()), (404, Some("not_found")), "{}", r.text);
+    assert_eq!(
+        (r.status, r.body["code"].as_str()),
+        (404, Some("not_found")),
+        "{}",
+        r.text
+    );
     let r = env.admin("GET", "/admin/users/erasures/nope", None).await;
     assert_eq!(r.status, 404, "{}", r.text);
 
@@ -125,7 +126,10 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
     assert_eq!(counts["customer_maps"], 1, "{job}");
     assert_eq!(counts["object_states"], 1, "{job}");
     assert_eq!(counts["runs_redacted"], 2, "{job}");
-    assert!(counts["deliveries_redacted"].as_u64().unwrap() >= 4, "{job}");
+    assert!(
+        counts["deliveries_redacted"].as_u64().unwrap() >= 4,
+        "{job}"
+    );
     assert!(job.get("email").is_none());
 
     // No item names her any more: profile, claims, memberships, expiry entries, customer map,
@@ -144,7 +148,9 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
     };
     assert_eq!(kinds("#CUSTOMER#"), 0);
     assert_eq!(kinds("#OBJ#"), 0);
-    let r = env.admin("GET", &format!("/admin/users/{ada_id}"), None).await;
+    let r = env
+        .admin("GET", &format!("/admin/users/{ada_id}"), None)
+        .await;
     assert_eq!(r.status, 404, "{}", r.text);
     let r = env
         .admin("GET", &format!("/admin/spaces/{s1}/members"), None)
@@ -159,19 +165,34 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
 
     // Runs and deliveries stay as counted, redacted rows.
     let runs = env
-        .admin("GET", &format!("/admin/incoming-webhooks/{form}/runs"), None)
+        .admin(
+            "GET",
+            &format!("/admin/incoming-webhooks/{form}/runs"),
+            None,
+        )
         .await;
-    assert_eq!(runs.body["pagination"]["total"], runs_before.body["pagination"]["total"]);
+    assert_eq!(
+        runs.body["pagination"]["total"],
+        runs_before.body["pagination"]["total"]
+    );
     for run in runs.body["runs"].as_array().unwrap() {
         if run["user_id"] == ada_id {
-            assert_eq!((run["email"].as_str(), &run["source_ip"]), (Some("<erased>"), &Value::Null), "{run}");
+            assert_eq!(
+                (run["email"].as_str(), &run["source_ip"]),
+                (Some("<erased>"), &Value::Null),
+                "{run}"
+            );
             assert_eq!(run["status_code"], 200);
         } else {
             assert_eq!(run["email"], "bob.kept@example.com", "{run}");
         }
     }
     let deliveries = env
-        .admin("GET", &format!("/admin/webhooks/{ep}/deliveries?per_page=100"), None)
+        .admin(
+            "GET",
+            &format!("/admin/webhooks/{ep}/deliveries?per_page=100"),
+            None,
+        )
         .await;
     let total = |b: &Value| b["pagination"]["total"].as_u64().unwrap();
     // Before, plus user.deleted.
@@ -183,10 +204,19 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
         .list(ep, None, &Default::default())
         .await
         .unwrap();
-    let erased = page.items.iter().filter(|d| d.payload == "<erased>").count();
-    assert_eq!(erased as u64, counts["deliveries_redacted"].as_u64().unwrap());
-    assert!(page.items.iter().all(|d| d.status
-        == switchboard::domain::delivery::DeliveryStatus::Success));
+    let erased = page
+        .items
+        .iter()
+        .filter(|d| d.payload == "<erased>")
+        .count();
+    assert_eq!(
+        erased as u64,
+        counts["deliveries_redacted"].as_u64().unwrap()
+    );
+    assert!(page
+        .items
+        .iter()
+        .all(|d| d.status == switchboard::domain::delivery::DeliveryStatus::Success));
 
     // user.deleted reached the subscriber, with the id only.
     let got: Vec<Value> = rx
@@ -207,9 +237,21 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
     assert_eq!(again.status, 200, "{}", again.text);
     assert_eq!(again.body["erasure_id"], job["erasure_id"]);
     let r = env.post_form(&key, &[("email", ada)]).await;
-    assert_eq!((r.status, &r.body["created"]), (200, &json!(true)), "{}", r.text);
+    assert_eq!(
+        (r.status, &r.body["created"]),
+        (200, &json!(true)),
+        "{}",
+        r.text
+    );
     let new_id = r.body["user_id"].as_i64().unwrap();
     assert_ne!(new_id, ada_id);
-    let r = env.admin("GET", &format!("/admin/users/{new_id}"), None).await;
-    assert_eq!(r.body["spaces"].as_array().map(Vec::len), Some(2), "{}", r.text);
+    let r = env
+        .admin("GET", &format!("/admin/users/{new_id}"), None)
+        .await;
+    assert_eq!(
+        r.body["spaces"].as_array().map(Vec::len),
+        Some(2),
+        "{}",
+        r.text
+    );
 }

@@ -8,7 +8,7 @@ use std::collections::BTreeSet;
 use std::sync::atomic::Ordering::SeqCst;
 
 use serde_json::{json, Value};
-use switchboard_tests::fixtures::{endpoint_id, receiver};
+use switchboard_tests::fixtures::{endpoint_id, receiver, woocommerce_order};
 use switchboard_tests::{enc, Stack, TestEnv};
 
 fn events_of(batches: &[Value]) -> Vec<Value> {
@@ -188,4 +188,135 @@ async fn every_failed_call_of_a_fan_out_leaves_a_state_a_redelivery_completes() 
         .await
         .unwrap();
     assert_eq!(pending.total, 0, "no delivery stuck pending");
+}
+
+/// One member's world for the erasure matrix: two spaces (a form webhook and a WooCommerce
+/// order, so a customer map and an object state), runs, delivered events; and the erasure's
+/// calls counted from the `DELETE`. Returns the env, the receiver, the member's id and email.
+async fn erasure_world() -> (TestEnv, wiremock::MockServer, i64, &'static str) {
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    endpoint_id(&env, "rx", &rx.uri(), json!(["*"]), json!({})).await;
+    let (s1, s2) = (
+        env.make("spaces", "One").await,
+        env.make("spaces", "Shop").await,
+    );
+    let (_, key) = env
+        .webhook(json!({"title": "Join", "space_ids": [s1]}))
+        .await;
+    let (_, shop) = env
+        .webhook(
+            json!({"title": "Shop", "source": "woocommerce", "source_secret": "ws",
+            "space_ids": [s2]}),
+        )
+        .await;
+    let email = "erase.me@example.com";
+    let r = env.post_form(&key, &[("email", email)]).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let user_id = r.body["user_id"].as_i64().unwrap();
+    woocommerce_order(&env, &shop, "ws", 77, 7, email).await;
+    env.pump().await;
+    (env, rx, user_id, email)
+}
+
+/// What an erasure leaves: the job's counts, whether any item still names the member, and the
+/// `user.deleted` events the subscriber got (after the outbox sweep and the queue are drained).
+async fn erasure_end_state(
+    env: &TestEnv,
+    rx: &wiremock::MockServer,
+    user_id: i64,
+    email: &str,
+) -> Value {
+    let mut cfg = env.stack.config();
+    cfg.outbox_grace_seconds = -5;
+    TestEnv::on(env.stack.clone(), cfg)
+        .await
+        .app
+        .outbox()
+        .sweep()
+        .await
+        .unwrap();
+    env.pump().await;
+    let job = env
+        .admin("DELETE", &format!("/admin/users/{user_id}"), None)
+        .await;
+    let named = env
+        .all_items()
+        .await
+        .iter()
+        .filter(|i| format!("{i:?}").to_lowercase().contains(email))
+        .count();
+    let deleted: Vec<Value> = rx
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+        .filter(|b| b["event"] == "user.deleted")
+        .map(|b| b["data"].to_string())
+        .collect::<BTreeSet<_>>()
+        .iter()
+        .filter_map(|d| serde_json::from_str(d).ok())
+        .collect();
+    json!({"status": job.status, "job": job.body["status"], "counts": job.body["counts"],
+        "items_naming_the_member": named, "user_deleted": deleted})
+}
+
+#[tokio::test]
+async fn every_failed_call_of_an_erasure_leaves_a_state_a_retry_completes() {
+    let (env, rx, user_id, email) = erasure_world().await;
+    let before = env.calls.total.load(SeqCst);
+    let r = env
+        .admin("DELETE", &format!("/admin/users/{user_id}"), None)
+        .await;
+    assert_eq!(
+        r.status, 200,
+        "the erasure completes within the request: {}",
+        r.text
+    );
+    let calls = env.calls.total.load(SeqCst) - before;
+    assert!(calls >= 10, "an erasure makes {calls} calls");
+    let clean = erasure_end_state(&env, &rx, user_id, email).await;
+    assert_eq!(clean["items_naming_the_member"], 0, "{clean}");
+    assert_eq!(
+        clean["user_deleted"],
+        json!([{"user_id": user_id}]),
+        "{clean}"
+    );
+
+    let mut failed = 0;
+    for after in [false, true] {
+        for k in 1..=calls {
+            let (env, rx, user_id, email) = erasure_world().await;
+            env.calls.fail_in(k, after);
+            let first = env
+                .admin("DELETE", &format!("/admin/users/{user_id}"), None)
+                .await;
+            env.calls.fail_in(0, false);
+            assert!(
+                matches!(first.status, 200 | 202 | 503),
+                "call {k} failing (after: {after}): {} {}",
+                first.status,
+                first.text
+            );
+            failed += usize::from(first.status != 200);
+            // The caller retries (a repeated DELETE continues the same erasure); the queue
+            // carries whatever the failed step left to it.
+            let retry = env
+                .admin("DELETE", &format!("/admin/users/{user_id}"), None)
+                .await;
+            assert_eq!(
+                retry.status, 200,
+                "retry after call {k} (after: {after}): {}",
+                retry.text
+            );
+            let end = erasure_end_state(&env, &rx, user_id, email).await;
+            assert_eq!(end, clean, "call {k} failing (after: {after})");
+        }
+    }
+    assert!(
+        failed >= calls,
+        "the faults were injected ({failed} first calls did not finish)"
+    );
+    println!("erasure: {calls} calls × 2 fault modes, {failed} first DELETEs did not finish, all retries converged");
 }

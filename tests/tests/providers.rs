@@ -955,7 +955,8 @@ async fn every_provider_sample_is_signed_and_executes() {
 
 /// A signed WooCommerce order event from customer `customer` (no email when `email` is `None`).
 fn woo_order(order: i64, customer: i64, email: Option<&str>, modified: &str) -> Vec<u8> {
-    let mut o: Value = serde_json::from_slice(&woo("processing", "x@example.com", modified)).unwrap();
+    let mut o: Value =
+        serde_json::from_slice(&woo("processing", "x@example.com", modified)).unwrap();
     o["id"] = json!(order);
     o["customer_id"] = json!(customer);
     o["billing"]["email"] = email.map_or(Value::Null, |e| json!(e));
@@ -965,7 +966,10 @@ fn woo_order(order: i64, customer: i64, email: Option<&str>, modified: &str) -> 
 #[tokio::test]
 async fn customer_ids_map_per_webhook_and_the_events_email_wins() {
     let env = TestEnv::new().await;
-    let (space_a, space_b) = (env.make("spaces", "Store A").await, env.make("spaces", "Store B").await);
+    let (space_a, space_b) = (
+        env.make("spaces", "Store A").await,
+        env.make("spaces", "Store B").await,
+    );
     let (_, key_a) =
         provider_webhook(&env, "woocommerce", "wa", json!({"space_ids": [space_a]})).await;
     let (_, key_b) =
@@ -983,30 +987,59 @@ async fn customer_ids_map_per_webhook_and_the_events_email_wins() {
         format!("{}@example.com", unique("bob")),
     );
     // Customer 7 of store A is Ada; customer 7 of store B is Bob.
-    let r = post(&env, &key_a, &order("wa", woo_order(101, 7, Some(&ada), "2026-01-01T10:00:00"))).await;
+    let r = post(
+        &env,
+        &key_a,
+        &order("wa", woo_order(101, 7, Some(&ada), "2026-01-01T10:00:00")),
+    )
+    .await;
     assert_eq!(r.body["outcome"], "granted", "{}", r.text);
-    let r = post(&env, &key_b, &order("wb", woo_order(201, 7, Some(&bob), "2026-01-01T10:00:00"))).await;
+    let r = post(
+        &env,
+        &key_b,
+        &order("wb", woo_order(201, 7, Some(&bob), "2026-01-01T10:00:00")),
+    )
+    .await;
     assert_eq!(r.body["outcome"], "granted", "{}", r.text);
     assert_eq!(spaces_of(&env, &ada).await, Some(vec![space_a]));
     assert_eq!(spaces_of(&env, &bob).await, Some(vec![space_b]));
     // An event of store B naming only customer 7 resolves to Bob, never to Ada.
-    let r = post(&env, &key_b, &order("wb", woo_order(202, 7, None, "2026-01-01T11:00:00"))).await;
+    let r = post(
+        &env,
+        &key_b,
+        &order("wb", woo_order(202, 7, None, "2026-01-01T11:00:00")),
+    )
+    .await;
     assert_eq!(r.body["outcome"], "granted", "{}", r.text);
     assert_eq!(spaces_of(&env, &ada).await, Some(vec![space_a]));
 
     // Store A's customer 7 now buys as Cleo: the event's own email wins over the map, and the
     // map follows it.
     let cleo = format!("{}@example.com", unique("cleo"));
-    let r = post(&env, &key_a, &order("wa", woo_order(102, 7, Some(&cleo), "2026-01-01T12:00:00"))).await;
+    let r = post(
+        &env,
+        &key_a,
+        &order("wa", woo_order(102, 7, Some(&cleo), "2026-01-01T12:00:00")),
+    )
+    .await;
     assert_eq!(r.body["outcome"], "granted", "{}", r.text);
     assert_eq!(spaces_of(&env, &cleo).await, Some(vec![space_a]));
-    let r = post(&env, &key_a, &order("wa", woo_order(103, 7, None, "2026-01-01T13:00:00"))).await;
+    let r = post(
+        &env,
+        &key_a,
+        &order("wa", woo_order(103, 7, None, "2026-01-01T13:00:00")),
+    )
+    .await;
     assert_eq!(r.body["outcome"], "granted", "{}", r.text);
     let u = env
         .admin("GET", &format!("/admin/users?email={}", enc(&cleo)), None)
         .await;
     let cleo_id = u.body["users"][0]["user_id"].clone();
-    assert_eq!(r.body["user_id"], cleo_id, "the map now names Cleo: {}", r.text);
+    assert_eq!(
+        r.body["user_id"], cleo_id,
+        "the map now names Cleo: {}",
+        r.text
+    );
 
     // The old table-wide items are not read.
     let legacy = env

@@ -23,8 +23,8 @@ use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::queue::Queue;
 use crate::store::{
-    DeliveryRepo, ErasureRepo, IncomingRepo, MemberRepo, OutgoingRepo, ProviderRepo,
-    Repositories, RunRepo,
+    DeliveryRepo, ErasureRepo, IncomingRepo, MemberRepo, OutgoingRepo, ProviderRepo, Repositories,
+    RunRepo,
 };
 
 /// Rows read per page, and pages (or the member's items) per step.
@@ -87,13 +87,14 @@ impl Erasure {
         let now_ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
         let mut job = ErasureJob::new(user_id, &member.email, now_ms, &time::rfc3339(now));
         // What the member phase erases, counted once (a redone step finds less).
-        job.counts.memberships = Kind::ALL
-            .iter()
-            .map(|k| state.of(*k).len() as u64)
-            .sum();
+        job.counts.memberships = Kind::ALL.iter().map(|k| state.of(*k).len() as u64).sum();
         job.counts.customer_maps = self.providers.customers_of(&member.email).await?.len() as u64;
         job.counts.object_states = granted_objects(&state).len() as u64;
-        if !self.jobs.create(&job, self.config.log_retention_days).await? {
+        if !self
+            .jobs
+            .create(&job, self.config.log_retention_days)
+            .await?
+        {
             // A concurrent DELETE started it first.
             job = self
                 .jobs
@@ -205,7 +206,12 @@ impl Erasure {
             .into_iter()
             .map(|i| ((), i))
             .collect();
-        let event = Event::new(names::USER_DELETED, json!({ "user_id": user_id }), None, None);
+        let event = Event::new(
+            names::USER_DELETED,
+            json!({ "user_id": user_id }),
+            None,
+            None,
+        );
         if self
             .outbox
             .commit_with_events(items, vec![event], ())
@@ -219,7 +225,10 @@ impl Erasure {
 
     /// One page of one incoming webhook's runs.
     async fn redact_runs(&self, job: &mut ErasureJob, email: &str) -> Result<()> {
-        let Some(owner) = self.owner(job, |after| self.incoming.id_after(after)).await? else {
+        let Some(owner) = self
+            .owner(job, |after| self.incoming.id_after(after))
+            .await?
+        else {
             return Ok(());
         };
         let after = job.cursor.after.clone();
@@ -236,13 +245,18 @@ impl Erasure {
             }
         }
         let last = runs.last().map(|(r, _)| r.id.clone());
-        self.advance(job, owner, more, last, |after| self.incoming.id_after(after))
-            .await
+        self.advance(job, owner, more, last, |after| {
+            self.incoming.id_after(after)
+        })
+        .await
     }
 
     /// One page of one endpoint's deliveries.
     async fn redact_deliveries(&self, job: &mut ErasureJob, email: &str) -> Result<()> {
-        let Some(owner) = self.owner(job, |after| self.outgoing.id_after(after)).await? else {
+        let Some(owner) = self
+            .owner(job, |after| self.outgoing.id_after(after))
+            .await?
+        else {
             return Ok(());
         };
         let after = job.cursor.after.clone();
@@ -263,8 +277,10 @@ impl Erasure {
             }
         }
         let last = ds.last().map(|(d, _)| d.id.clone());
-        self.advance(job, owner, more, last, |after| self.outgoing.id_after(after))
-            .await
+        self.advance(job, owner, more, last, |after| {
+            self.outgoing.id_after(after)
+        })
+        .await
     }
 
     /// The webhook / endpoint the walk is in: the cursor's, or the first one (none: the phase

@@ -148,8 +148,8 @@ fn value_names(v: &Value, user_id: i64, email: &str, key: Option<&str>) -> bool 
     match v {
         Value::Object(m) => m.iter().any(|(k, v)| {
             let id_key = k == "user_id" || (key == Some("user") && k == "id");
-            let is_id = v.as_i64() == Some(user_id)
-                || v.as_str().is_some_and(|s| s == user_id.to_string());
+            let is_id =
+                v.as_i64() == Some(user_id) || v.as_str().is_some_and(|s| s == user_id.to_string());
             (id_key && is_id) || value_names(v, user_id, email, Some(k))
         }),
         Value::Array(a) => a.iter().any(|v| value_names(v, user_id, email, key)),
@@ -203,10 +203,20 @@ mod tests {
         let x = redact_run(&r, 42, "ada@example.com").expect("redacted");
         assert_eq!(x.email.as_deref(), Some(ERASED));
         assert_eq!(x.source_ip, None);
-        assert_eq!((x.id.as_str(), x.time.as_str()), (r.id.as_str(), r.time.as_str()));
-        assert_eq!((x.status_code, x.outcome, x.user_id), (200, RunOutcome::Success, Some(42)));
+        assert_eq!(
+            (x.id.as_str(), x.time.as_str()),
+            (r.id.as_str(), r.time.as_str())
+        );
+        assert_eq!(
+            (x.status_code, x.outcome, x.user_id),
+            (200, RunOutcome::Success, Some(42))
+        );
         assert_eq!(x.spaces.added, vec![1, 2]);
-        assert_eq!(redact_run(&x, 42, "ada@example.com"), None, "already erased");
+        assert_eq!(
+            redact_run(&x, 42, "ada@example.com"),
+            None,
+            "already erased"
+        );
         // By email alone (an unresolved run), or in its reason.
         assert!(redact_run(&run(None, Some("ada@example.com")), 42, "ada@example.com").is_some());
         let mut u = run(None, None);
@@ -216,7 +226,14 @@ mod tests {
             Some(ERASED.into())
         );
         // Another member's run stays.
-        assert_eq!(redact_run(&run(Some(7), Some("bob@example.com")), 42, "ada@example.com"), None);
+        assert_eq!(
+            redact_run(
+                &run(Some(7), Some("bob@example.com")),
+                42,
+                "ada@example.com"
+            ),
+            None
+        );
     }
 
     fn delivery(event: &str, payload: Value) -> Delivery {
@@ -240,8 +257,15 @@ mod tests {
         let x = redact_delivery(&joined, 42, "ada@example.com").expect("by user id");
         assert_eq!(x.payload, ERASED);
         assert_eq!(x.attempts[0].response_body, ERASED);
-        assert_eq!((x.status, x.attempts[0].response_code), (joined.status, Some(200)));
-        assert_eq!(redact_delivery(&x, 42, "ada@example.com"), None, "already erased");
+        assert_eq!(
+            (x.status, x.attempts[0].response_code),
+            (joined.status, Some(200))
+        );
+        assert_eq!(
+            redact_delivery(&x, 42, "ada@example.com"),
+            None,
+            "already erased"
+        );
         let by_email = delivery("feed.created", json!({"data": {"by": "Ada@Example.com"}}));
         assert!(redact_delivery(&by_email, 42, "ada@example.com").is_some());
         let slack = Delivery {
@@ -258,7 +282,12 @@ mod tests {
     #[test]
     fn phases_run_in_order_and_the_done_job_forgets_the_email() {
         let mut j = ErasureJob::new(42, "ada@example.com", 1_700_000_000_000, "t");
-        assert!(j.until.as_str() > ulid::Ulid::from_parts(1_700_000_000_000, 0).to_string().as_str());
+        assert!(
+            j.until.as_str()
+                > ulid::Ulid::from_parts(1_700_000_000_000, 0)
+                    .to_string()
+                    .as_str()
+        );
         j.cursor.owner = Some(3);
         j.next_phase();
         assert_eq!((j.phase, j.cursor.owner), (Phase::Runs, None));
@@ -266,7 +295,10 @@ mod tests {
         assert_eq!(j.phase, Phase::Deliveries);
         assert_eq!(j.status, JobStatus::Running);
         j.next_phase();
-        assert_eq!((j.phase, j.status, j.email.as_deref()), (Phase::Done, JobStatus::Done, None));
+        assert_eq!(
+            (j.phase, j.status, j.email.as_deref()),
+            (Phase::Done, JobStatus::Done, None)
+        );
         assert!(j.public().get("email").is_none());
     }
 }

@@ -238,7 +238,12 @@ impl ErasureRepo {
     }
 
     /// Saves progress only if nobody else advanced the job since it was read.
-    pub async fn save(&self, job: &ErasureJob, prev_steps: u64, retention_days: i64) -> Result<bool> {
+    pub async fn save(
+        &self,
+        job: &ErasureJob,
+        prev_steps: u64,
+        retention_days: i64,
+    ) -> Result<bool> {
         self.table
             .put_unchanged(self.job_item(job, retention_days)?, "steps", prev_steps)
             .await

@@ -171,7 +171,10 @@ impl ProviderRepo {
             .client
             .delete_item()
             .table_name(&self.table.name)
-            .set_key(Some(super::key(r.map_pk.clone(), keys::PROVIDER_CUSTOMER_SK)))
+            .set_key(Some(super::key(
+                r.map_pk.clone(),
+                keys::PROVIDER_CUSTOMER_SK,
+            )))
             .condition_expression("email = :e")
             .expression_attribute_values(":e", super::s(email))
             .send()

@@ -251,7 +251,9 @@ impl Table {
             .or_unavailable("Query")?;
         let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
         let mut items = out.items.unwrap_or_default();
-        items.retain(|i| after.is_none() || i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != after);
+        items.retain(|i| {
+            after.is_none() || i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != after
+        });
         Ok((items, more))
     }
 

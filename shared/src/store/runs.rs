@@ -86,8 +86,7 @@ impl RunRepo {
     /// Rewrites a run in place for erasure `erasure_id`, keeping its expiry; a run the log
     /// dropped meanwhile stays dropped.
     pub async fn replace(&self, run: &Run, erasure_id: &str) -> Result<()> {
-        let data =
-            serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(run).map_err(Error::dep)?;
+        let data = serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(run).map_err(Error::dep)?;
         self.table
             .update_if(
                 &keys::runs(run.webhook_id),

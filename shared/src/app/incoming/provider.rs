@@ -150,7 +150,9 @@ impl Incoming {
         // Record (or correct) who a customer id is in this webhook, whatever the event does.
         if let (Some(c), Some(e)) = (&ev.customer, &event_email) {
             if mapped.as_ref() != Some(e) {
-                self.providers.map_customer(webhook.id, source, c, e).await?;
+                self.providers
+                    .map_customer(webhook.id, source, c, e)
+                    .await?;
             }
         }
         let decision = rules::decide(&webhook.effective_rules(), ev);

@@ -73,10 +73,7 @@ async fn erase(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
 
 async fn erasure(
     State(app): State<Arc<App>>,
-    id: std::result::Result<
-        axum::extract::Path<String>,
-        axum::extract::rejection::PathRejection,
-    >,
+    id: std::result::Result<axum::extract::Path<String>, axum::extract::rejection::PathRejection>,
 ) -> Result<Json<Value>> {
     let not_found = || Error::NotFound("Erasure not found.".into());
     let axum::extract::Path(raw) = id.map_err(|_| not_found())?;
