@@ -255,3 +255,50 @@ async fn delete_erases_the_member_redacts_logs_emits_user_deleted_and_the_email_
         r.text
     );
 }
+
+#[tokio::test]
+async fn a_long_log_is_walked_page_by_page_through_the_queue() {
+    let env = TestEnv::new().await;
+    let (form, key) = env.webhook(json!({"title": "Busy"})).await;
+    let ada = "ada.busy@example.com";
+    for i in 0..70 {
+        let email = if i % 2 == 0 {
+            ada.to_string()
+        } else {
+            format!("other{i}@example.com")
+        };
+        let r = env.post_form(&key, &[("email", &email)]).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let ada_id = user_id(&env, ada).await;
+    let r = env
+        .admin("DELETE", &format!("/admin/users/{ada_id}"), None)
+        .await;
+    // The member's items and four pages fit one step; the rest continues on the queue.
+    assert_eq!(
+        (r.status, r.body["status"].as_str()),
+        (202, Some("running")),
+        "{}",
+        r.text
+    );
+    let id = r.body["erasure_id"].as_str().unwrap().to_string();
+    // The queue alone completes it.
+    env.pump().await;
+    let g = env
+        .admin("GET", &format!("/admin/users/erasures/{id}"), None)
+        .await;
+    assert_eq!(g.body["status"], "done", "{}", g.text);
+    assert_eq!(g.body["counts"]["runs_redacted"], 35, "{}", g.text);
+    let runs = env
+        .admin(
+            "GET",
+            &format!("/admin/incoming-webhooks/{form}/runs?per_page=100"),
+            None,
+        )
+        .await;
+    let rows = runs.body["runs"].as_array().unwrap();
+    assert_eq!(rows.len(), 70);
+    let erased = rows.iter().filter(|r| r["email"] == "<erased>").count();
+    assert_eq!(erased, 35);
+    assert!(rows.iter().all(|r| r["email"] != ada));
+}

@@ -24,7 +24,7 @@ use crate::error::{Error, Result};
 use crate::queue::Queue;
 use crate::store::{
     DeliveryRepo, ErasureRepo, IncomingRepo, MemberRepo, OutgoingRepo, ProviderRepo, Repositories,
-    RunRepo,
+    RunRepo, Walk,
 };
 
 /// Rows read per page, and pages (or the member's items) per step.
@@ -175,8 +175,7 @@ impl Erasure {
                 self.erase_member(job.user_id, &email).await?;
                 job.next_phase();
             }
-            Phase::Runs => self.redact_runs(job, &email).await?,
-            Phase::Deliveries => self.redact_deliveries(job, &email).await?,
+            Phase::Runs | Phase::Deliveries => self.redact_page(job, &email).await?,
             Phase::Done => {}
         }
         Ok(())
@@ -223,19 +222,63 @@ impl Erasure {
         Ok(())
     }
 
-    /// One page of one incoming webhook's runs.
-    async fn redact_runs(&self, job: &mut ErasureJob, email: &str) -> Result<()> {
-        let Some(owner) = self
-            .owner(job, |after| self.incoming.id_after(after))
-            .await?
-        else {
+    /// One page of one incoming webhook's runs or one endpoint's deliveries, then the cursor
+    /// moves on: the next page, the next webhook / endpoint, or the next phase.
+    async fn redact_page(&self, job: &mut ErasureJob, email: &str) -> Result<()> {
+        let owner = match job.cursor.owner {
+            Some(owner) => Some(owner),
+            None => self.owner_after(job.phase, None).await?,
+        };
+        let Some(owner) = owner else {
+            job.next_phase();
             return Ok(());
         };
-        let after = job.cursor.after.clone();
-        let (runs, more) = self
-            .runs
-            .walk(owner, after.as_deref(), &job.until, PAGE)
-            .await?;
+        let walk = Walk {
+            after: job.cursor.after.clone(),
+            until: job.until.clone(),
+            limit: PAGE,
+        };
+        let (last, more) = match job.phase {
+            Phase::Runs => self.redact_runs(job, owner, &walk, email).await?,
+            _ => self.redact_deliveries(job, owner, &walk, email).await?,
+        };
+        job.cursor = match (more, last) {
+            (true, Some(last)) => Cursor {
+                owner: Some(owner),
+                after: Some(last),
+            },
+            _ => match self.owner_after(job.phase, Some(owner)).await? {
+                Some(next) => Cursor {
+                    owner: Some(next),
+                    after: None,
+                },
+                None => {
+                    job.next_phase();
+                    return Ok(());
+                }
+            },
+        };
+        Ok(())
+    }
+
+    /// The next incoming webhook (runs) or endpoint (deliveries) after `after`.
+    async fn owner_after(&self, phase: Phase, after: Option<i64>) -> Result<Option<i64>> {
+        match phase {
+            Phase::Runs => self.incoming.id_after(after).await,
+            _ => self.outgoing.id_after(after).await,
+        }
+    }
+
+    /// Redacts the runs of one page that name the member; returns the last run id and whether
+    /// more follow.
+    async fn redact_runs(
+        &self,
+        job: &mut ErasureJob,
+        webhook_id: i64,
+        walk: &Walk,
+        email: &str,
+    ) -> Result<(Option<String>, bool)> {
+        let (runs, more) = self.runs.walk(webhook_id, walk).await?;
         for (run, erased_by) in &runs {
             if erased_by.as_deref() == Some(job.erasure_id.as_str()) {
                 job.counts.runs_redacted += 1; // an earlier attempt of this page
@@ -244,26 +287,19 @@ impl Erasure {
                 job.counts.runs_redacted += 1;
             }
         }
-        let last = runs.last().map(|(r, _)| r.id.clone());
-        self.advance(job, owner, more, last, |after| {
-            self.incoming.id_after(after)
-        })
-        .await
+        Ok((runs.last().map(|(r, _)| r.id.clone()), more))
     }
 
-    /// One page of one endpoint's deliveries.
-    async fn redact_deliveries(&self, job: &mut ErasureJob, email: &str) -> Result<()> {
-        let Some(owner) = self
-            .owner(job, |after| self.outgoing.id_after(after))
-            .await?
-        else {
-            return Ok(());
-        };
-        let after = job.cursor.after.clone();
-        let (ds, more) = self
-            .deliveries
-            .walk(owner, after.as_deref(), &job.until, PAGE)
-            .await?;
+    /// Redacts the deliveries of one page that name the member; returns the last delivery id
+    /// and whether more follow.
+    async fn redact_deliveries(
+        &self,
+        job: &mut ErasureJob,
+        endpoint_id: i64,
+        walk: &Walk,
+        email: &str,
+    ) -> Result<(Option<String>, bool)> {
+        let (ds, more) = self.deliveries.walk(endpoint_id, walk).await?;
         for (d, erased_by) in &ds {
             if erased_by.as_deref() == Some(job.erasure_id.as_str()) {
                 job.counts.deliveries_redacted += 1;
@@ -276,61 +312,7 @@ impl Erasure {
                 job.counts.deliveries_redacted += 1;
             }
         }
-        let last = ds.last().map(|(d, _)| d.id.clone());
-        self.advance(job, owner, more, last, |after| {
-            self.outgoing.id_after(after)
-        })
-        .await
-    }
-
-    /// The webhook / endpoint the walk is in: the cursor's, or the first one (none: the phase
-    /// is over).
-    async fn owner<F, Fut>(&self, job: &mut ErasureJob, first_after: F) -> Result<Option<i64>>
-    where
-        F: Fn(Option<i64>) -> Fut,
-        Fut: std::future::Future<Output = Result<Option<i64>>>,
-    {
-        if let Some(owner) = job.cursor.owner {
-            return Ok(Some(owner));
-        }
-        let first = first_after(None).await?;
-        if first.is_none() {
-            job.next_phase();
-        }
-        Ok(first)
-    }
-
-    /// After a page: the next page of the same partition, or the next partition, or the next
-    /// phase.
-    async fn advance<F, Fut>(
-        &self,
-        job: &mut ErasureJob,
-        owner: i64,
-        more: bool,
-        last: Option<String>,
-        next_after: F,
-    ) -> Result<()>
-    where
-        F: Fn(Option<i64>) -> Fut,
-        Fut: std::future::Future<Output = Result<Option<i64>>>,
-    {
-        if let (true, Some(last)) = (more, last) {
-            job.cursor = Cursor {
-                owner: Some(owner),
-                after: Some(last),
-            };
-            return Ok(());
-        }
-        match next_after(Some(owner)).await? {
-            Some(next) => {
-                job.cursor = Cursor {
-                    owner: Some(next),
-                    after: None,
-                }
-            }
-            None => job.next_phase(),
-        }
-        Ok(())
+        Ok((ds.last().map(|(d, _)| d.id.clone()), more))
     }
 }
 

@@ -272,29 +272,21 @@ impl DeliveryRepo {
 }
 
 impl DeliveryRepo {
-    /// Up to `limit` deliveries of an endpoint after delivery `after` and up to `until`,
-    /// oldest first, each with the erasure that redacted it; and whether more follow.
+    /// One page of an endpoint's deliveries, oldest first, each with the erasure that
+    /// redacted it; and whether more follow.
     pub async fn walk(
         &self,
         webhook_id: i64,
-        after: Option<&str>,
-        until: &str,
-        limit: i32,
+        walk: &super::Walk,
     ) -> Result<(Vec<(Delivery, Option<String>)>, bool)> {
-        let (items, more) = self
-            .table
-            .walk(&keys::deliveries(webhook_id), after, until, limit)
-            .await?;
-        let ds = items
-            .into_iter()
-            .map(|i| {
-                from_item::<DeliveryItem>(i).map(|item| {
-                    let by = item.erased_by.clone();
-                    (Delivery::from(item), by)
-                })
-            })
-            .collect::<Result<Vec<_>>>()?;
-        Ok((ds, more))
+        let decode = |i| {
+            let item = from_item::<DeliveryItem>(i)?;
+            let by = item.erased_by.clone();
+            Ok((Delivery::from(item), by))
+        };
+        self.table
+            .walk(&keys::deliveries(webhook_id), walk, decode)
+            .await
     }
 
     /// Rewrites a delivery's body and attempts in place for erasure `erasure_id`, keeping its

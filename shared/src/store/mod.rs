@@ -42,7 +42,7 @@ pub use members::MemberRepo;
 pub use outbox::OutboxRepo;
 pub use outgoing::OutgoingRepo;
 pub use provider::ProviderRepo;
-pub use query::QuerySpec;
+pub use query::{QuerySpec, Walk};
 pub use runs::RunRepo;
 pub use signin::SigninRepo;
 pub use tx::TxResult;

@@ -62,6 +62,15 @@ impl QuerySpec {
     }
 }
 
+/// A bounded walk through a partition in sort key order (ULID sort keys): up to `limit` items
+/// after `after` and at most `until`; it resumes from the last sort key a page returned.
+#[derive(Clone, Debug)]
+pub struct Walk {
+    pub after: Option<String>,
+    pub until: String,
+    pub limit: i32,
+}
+
 /// Items counted past the requested page before a total becomes a lower bound.
 pub const COUNT_AHEAD: usize = 1000;
 
@@ -225,16 +234,14 @@ impl Table {
 }
 
 impl Table {
-    /// Up to `limit` items of `partition` whose sort key is after `after` and at most `until`,
-    /// in sort key order; and whether more follow (a bounded walk that resumes from the last
-    /// sort key it returned).
-    pub async fn walk(
+    /// One page of a [`Walk`] over `partition`, each item decoded; and whether more follow.
+    pub async fn walk<T>(
         &self,
         partition: &str,
-        after: Option<&str>,
-        until: &str,
-        limit: i32,
-    ) -> Result<(Vec<Item>, bool)> {
+        walk: &Walk,
+        decode: impl Fn(Item) -> Result<T>,
+    ) -> Result<(Vec<T>, bool)> {
+        let after = walk.after.as_deref();
         let out = self
             .client
             .query()
@@ -243,18 +250,24 @@ impl Table {
             .expression_attribute_values(":p", s(partition))
             // ULIDs start with a digit; `after` itself is read again and dropped.
             .expression_attribute_values(":from", s(after.unwrap_or("0")))
-            .expression_attribute_values(":until", s(until))
+            .expression_attribute_values(":until", s(walk.until.clone()))
             .consistent_read(true)
-            .limit(limit.max(2))
+            .limit(walk.limit.max(2))
             .send()
             .await
             .or_unavailable("Query")?;
         let more = out.last_evaluated_key.is_some_and(|k| !k.is_empty());
-        let mut items = out.items.unwrap_or_default();
-        items.retain(|i| {
-            after.is_none() || i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != after
-        });
-        Ok((items, more))
+        let rows = out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|i| {
+                after.is_none()
+                    || i.get("sk").and_then(|v| v.as_s().ok()).map(String::as_str) != after
+            })
+            .map(decode)
+            .collect::<Result<Vec<_>>>()?;
+        Ok((rows, more))
     }
 
     /// The first id after `after` in a partition of `{id:012}` sort keys (webhooks,

@@ -5,7 +5,7 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, repository, to_item, QuerySpec};
+use super::{from_item, repository, to_item, QuerySpec, Walk};
 pub use crate::domain::incoming::run::Run;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
@@ -63,24 +63,15 @@ impl RunRepo {
         page.try_map(|i| from_item::<RunItem>(i).map(|r| r.data))
     }
 
-    /// Up to `limit` runs of a webhook after run `after` and up to `until`, oldest first, each
-    /// with the erasure that redacted it; and whether more follow.
+    /// One page of a webhook's runs, oldest first, each with the erasure that redacted it;
+    /// and whether more follow.
     pub async fn walk(
         &self,
         webhook_id: i64,
-        after: Option<&str>,
-        until: &str,
-        limit: i32,
+        walk: &Walk,
     ) -> Result<(Vec<(Run, Option<String>)>, bool)> {
-        let (items, more) = self
-            .table
-            .walk(&keys::runs(webhook_id), after, until, limit)
-            .await?;
-        let runs = items
-            .into_iter()
-            .map(|i| from_item::<RunItem>(i).map(|r| (r.data, r.erased_by)))
-            .collect::<Result<Vec<_>>>()?;
-        Ok((runs, more))
+        let decode = |i| from_item::<RunItem>(i).map(|r| (r.data, r.erased_by));
+        self.table.walk(&keys::runs(webhook_id), walk, decode).await
     }
 
     /// Rewrites a run in place for erasure `erasure_id`, keeping its expiry; a run the log
