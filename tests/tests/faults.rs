@@ -1,5 +1,5 @@
 //! The fault matrix (issue 9): every AWS call (DynamoDB, SQS, SES) of an incoming execution (a
-//! new member joining a space, with the welcome email) and of a fan-out is made
+//! new member joining a space, with the welcome email), of a fan-out and of an erasure is made
 //! to fail in turn — before it is sent, and after AWS applied it (the response lost) — and the
 //! retry the caller or SQS makes must complete the work: never a 5xx other than `503`, never a
 //! duplicate member or delivery, never a lost event.
