@@ -11,8 +11,12 @@ use crate::config::Config;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::egress::check_ip;
 use crate::domain::events::{names, Event, EventName};
-use crate::domain::format::patch::{render_sample, validate};
+use crate::domain::fields::optional;
+use crate::domain::format::patch::{sample_context, validate};
+use crate::domain::format::render;
+use crate::domain::format::sample::sample;
 use crate::domain::format::{Destination, DestinationPatch};
+use crate::domain::outgoing::filter::Filter;
 use crate::domain::outgoing::patch::OutgoingPatch;
 use crate::domain::outgoing::signing::delivery_id;
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
@@ -138,6 +142,7 @@ impl Outgoing {
             revision: 0,
             ordering: Default::default(),
             destination: Default::default(),
+            filter: None,
         };
         patch.apply(&mut config);
         // A known chat webhook URL chooses its format when none is given.
@@ -276,14 +281,24 @@ impl Outgoing {
         };
         let mut dest = Destination::default();
         DestinationPatch::from_json(body)?.apply(&mut dest, url);
-        let rendered = render_sample(&dest, event.as_str(), 1)
-            .map_err(|e| Error::invalid(e.field, e.reason))?;
-        Ok(json!({
+        // The catalog's sample, or the caller's own `data` / `xprofile`.
+        let (sample_data, sample_xprofile) = sample(event.as_str());
+        let data = optional(body, "data", object_field("data"))?.unwrap_or(sample_data);
+        let xprofile = optional(body, "xprofile", object_field("xprofile"))?.or(sample_xprofile);
+        let ctx = sample_context(event.as_str(), 1, &data, xprofile.as_ref());
+        let rendered = render(&dest, &ctx).map_err(|e| Error::invalid(e.field, e.reason))?;
+        let mut out = json!({
             "event": event,
             "format": dest.format,
             "content_type": rendered.content_type,
             "body": rendered.body,
-        }))
+        });
+        if let Some(f) = optional(body, "filter", |v| {
+            Filter::parse(v).map_err(|e| Error::invalid("filter", e.0))
+        })? {
+            out["filter_passes"] = json!(f.matches(&ctx.payload_json()));
+        }
+        Ok(out)
     }
 
     /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.
@@ -342,5 +357,13 @@ fn outcome_of(d: &Delivery) -> SendOutcome {
         duration_ms: last.map(|a| a.response_time).unwrap_or(0),
         error: last.and_then(|a| a.error.clone()),
         retry_after: None,
+    }
+}
+
+/// An object field (for [`optional`]).
+fn object_field(field: &'static str) -> impl FnOnce(&Value) -> Result<Value> {
+    move |v| match v {
+        Value::Object(_) => Ok(v.clone()),
+        _ => Err(Error::invalid(field, "must be an object")),
     }
 }

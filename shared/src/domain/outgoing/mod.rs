@@ -2,6 +2,7 @@
 //! Admin input is [`patch`], the signed request of one attempt [`signing`], the schedule of
 //! retries [`retry`]; where deliveries may go is [`super::egress`].
 
+pub mod filter;
 pub mod patch;
 pub mod retry;
 pub mod signing;
@@ -34,6 +35,9 @@ pub struct OutgoingConfig {
     /// The body format (SPEC §6.8).
     #[serde(default)]
     pub destination: Destination,
+    /// Which subscribed events it receives (SPEC §6.9); `None`: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<filter::Filter>,
 }
 
 /// How an endpoint's deliveries are sequenced.
@@ -117,6 +121,15 @@ impl OutgoingWebhook {
 
     pub fn subscribed(&self, event: EventName) -> bool {
         self.config.events.iter().any(|p| p.matches(event))
+    }
+
+    /// Whether its filter lets through a delivery whose payload (SPEC §6.3) `payload` builds;
+    /// the payload is built only when there is a filter.
+    pub fn passes(&self, payload: impl FnOnce() -> serde_json::Value) -> bool {
+        self.config
+            .filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&payload()))
     }
 }
 

@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
+use super::filter::Filter;
 use super::{Ordering, OutgoingConfig, OutgoingStatus};
 use crate::domain::egress::check_url;
 use crate::domain::events::EventPattern;
@@ -24,6 +25,8 @@ pub struct OutgoingPatch {
     pub headers: Option<BTreeMap<String, String>>,
     pub retry_count: Option<u32>,
     pub ordering: Option<Ordering>,
+    /// `Some(None)` clears the filter.
+    pub filter: Option<Option<Filter>>,
 }
 
 // The signing secret and custom header values read `[redacted]`.
@@ -73,6 +76,11 @@ impl OutgoingPatch {
             headers: clearable(body, "headers", custom_headers)?,
             retry_count: optional(body, "retry_count", retry_count)?,
             ordering: optional(body, "ordering", ordering)?,
+            filter: clearable(body, "filter", |v| {
+                Filter::parse(v)
+                    .map(Some)
+                    .map_err(|e| Error::invalid("filter", e.0))
+            })?,
         })
     }
 
@@ -97,6 +105,9 @@ impl OutgoingPatch {
         }
         if let Some(v) = self.ordering {
             c.ordering = v;
+        }
+        if let Some(v) = self.filter {
+            c.filter = v;
         }
     }
 }

@@ -126,6 +126,7 @@ mod tests {
             revision: 0,
             ordering: Ordering::None,
             destination: Destination::default(),
+            filter: None,
         };
         let h = signed_headers(
             &cfg,

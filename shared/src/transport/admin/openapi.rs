@@ -228,6 +228,11 @@ fn format_properties() -> Value {
     })
 }
 
+/// An endpoint's payload filter (SPEC §6.9).
+fn filter_schema() -> Value {
+    json!({"type": ["object", "null"], "description": "Dot paths into the delivered payload (data.space_id, xprofile.meta.plan, event) to a literal (equality) or operators $eq $ne $in $nin $gt $gte $lt $lte $exists $contains, combined by $and $or $not; every key must match. At most 4 KiB, paths at most 8 deep. The preview answers filter_passes for its sample."})
+}
+
 /// Request bodies documented in detail (the others are plain objects).
 fn body_schema(method: &str, path: &str) -> Option<Value> {
     let mut props = format_properties();
@@ -236,6 +241,9 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
             props["event"] = json!({"type": "string", "default": "webhook.test", "description": "A catalog event: the sample rendered"});
             props["url"] =
                 json!({"type": "string", "description": "Chooses the format when none is given"});
+            props["data"] = json!({"type": "object", "description": "The sample's data (default: the catalog's sample of the event)"});
+            props["xprofile"] = json!({"type": "object", "description": "The sample's xprofile"});
+            props["filter"] = filter_schema();
             Some(json!({"type": "object", "properties": props}))
         }
         ("post", "/admin/webhooks") | ("put", "/admin/webhooks/{id}") => {
@@ -251,6 +259,7 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
                     json!({"type": "string", "enum": ["active", "inactive"]}),
                 ),
                 ("secret", json!({"type": "string"})),
+                ("filter", filter_schema()),
                 (
                     "headers",
                     json!({"type": "object", "additionalProperties": {"type": "string"}}),

@@ -29,6 +29,7 @@ pub fn outgoing(w: &OutgoingWebhook) -> Value {
         "message_template": c.destination.message_template,
         "template": c.destination.template,
         "content_type": c.destination.content_type(),
+        "filter": c.filter,
         "last_triggered_at": w.last_triggered_at,
         "last_error": w.last_error,
         "consecutive_failures": w.consecutive_failures,
