@@ -126,3 +126,118 @@ async fn preview_says_whether_a_sample_passes() {
     let r = preview(json!({"event": "feed.created"})).await;
     assert!(r.body.get("filter_passes").is_none(), "{}", r.text);
 }
+
+#[tokio::test]
+async fn rotation_keeps_the_previous_secret_signing_for_the_overlap() {
+    use switchboard::domain::secret;
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    let id = endpoint_id(&env, "rx", &rx.uri(), json!(["feed.created"]), json!({})).await;
+    let path = format!("/admin/webhooks/{id}");
+    let old = env.admin("GET", &path, None).await.body["secret"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    for bad in [
+        json!({"overlap_seconds": -1}),
+        json!({"overlap_seconds": 604_801}),
+        json!({"overlap_seconds": "1h"}),
+    ] {
+        let r = env
+            .admin("POST", &format!("{path}/rotate-secret"), Some(bad))
+            .await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert_eq!(r.body["code"], "invalid_param");
+    }
+    assert_eq!(env.admin("GET", &path, None).await.body["secret"], old);
+    // Default overlap: 24 h.
+    let r = env
+        .admin("POST", &format!("{path}/rotate-secret"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let new = r.body["secret"].as_str().unwrap().to_string();
+    assert_ne!(new, old);
+    assert_eq!(r.body["previous_secret"], old.as_str());
+    let until: jiff::Timestamp = r.body["previous_secret_expires_at"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    let left = until.as_second() - jiff::Timestamp::now().as_second();
+    assert!((86_000..=86_400).contains(&left), "{left}");
+
+    env.publish(json!({"event": "feed.created", "data": {"n": 1}}))
+        .await;
+    env.pump().await;
+    let reqs = rx.received_requests().await.unwrap();
+    let req = reqs.last().unwrap();
+    let h = |n: &str| req.headers.get(n).unwrap().to_str().unwrap().to_string();
+    let sigs = h("webhook-signature");
+    assert_eq!(sigs.split(' ').count(), 2, "{sigs}");
+    let now = jiff::Timestamp::now().as_second();
+    for s in [&new, &old] {
+        assert!(secret::standard_webhooks_verify(
+            s,
+            &h("webhook-id"),
+            &h("webhook-timestamp"),
+            &sigs,
+            &req.body,
+            now
+        ));
+    }
+    assert_eq!(
+        h("x-fluent-signature"),
+        format!(
+            "sha256={}",
+            secret::hmac_sha256_hex(new.as_bytes(), &req.body)
+        )
+    );
+
+    // overlap 0 ends it at once.
+    let r = env
+        .admin(
+            "POST",
+            &format!("{path}/rotate-secret"),
+            Some(json!({"overlap_seconds": 0})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["previous_secret"], Value::Null);
+    let newest = r.body["secret"].as_str().unwrap().to_string();
+    env.publish(json!({"event": "feed.created", "data": {"n": 2}}))
+        .await;
+    env.pump().await;
+    let reqs = rx.received_requests().await.unwrap();
+    let req = reqs.last().unwrap();
+    let sigs = req
+        .headers
+        .get("webhook-signature")
+        .unwrap()
+        .to_str()
+        .unwrap();
+    assert_eq!(sigs.split(' ').count(), 1);
+    assert!(!secret::standard_webhooks_verify(
+        &new,
+        req.headers.get("webhook-id").unwrap().to_str().unwrap(),
+        req.headers
+            .get("webhook-timestamp")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        sigs,
+        &req.body,
+        jiff::Timestamp::now().as_second()
+    ));
+    assert!(secret::standard_webhooks_verify(
+        &newest,
+        req.headers.get("webhook-id").unwrap().to_str().unwrap(),
+        req.headers
+            .get("webhook-timestamp")
+            .unwrap()
+            .to_str()
+            .unwrap(),
+        sigs,
+        &req.body,
+        jiff::Timestamp::now().as_second()
+    ));
+}

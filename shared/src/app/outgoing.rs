@@ -17,7 +17,7 @@ use crate::domain::format::render;
 use crate::domain::format::sample::sample;
 use crate::domain::format::{Destination, DestinationPatch};
 use crate::domain::outgoing::filter::Filter;
-use crate::domain::outgoing::patch::OutgoingPatch;
+use crate::domain::outgoing::patch::{overlap_seconds, OutgoingPatch};
 use crate::domain::outgoing::signing::delivery_id;
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
@@ -143,6 +143,7 @@ impl Outgoing {
             ordering: Default::default(),
             destination: Default::default(),
             filter: None,
+            previous_secret: None,
         };
         patch.apply(&mut config);
         // A known chat webhook URL chooses its format when none is given.
@@ -203,9 +204,16 @@ impl Outgoing {
             })
     }
 
-    pub async fn rotate_secret(&self, id: i64) -> Result<OutgoingWebhook> {
+    /// `POST .../rotate-secret`: a new secret, the old one signing beside it for the overlap
+    /// the body asks for (SPEC §6.9).
+    pub async fn rotate_secret(
+        &self,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> Result<OutgoingWebhook> {
+        let overlap = overlap_seconds(body)?;
         let mut config = self.get(id).await?.config;
-        config.secret = secret::outgoing_secret();
+        config.rotate(secret::outgoing_secret(), overlap, jiff::Timestamp::now());
         self.save(config, None, false).await
     }
 

@@ -160,7 +160,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "post",
         "/admin/webhooks/{id}/rotate-secret",
         "outgoing webhooks",
-        "Rotate the signing secret",
+        "Rotate the signing secret; the previous one keeps signing beside it for overlap_seconds (default 86400, 0-604800)",
     ),
     (
         "get",
@@ -245,6 +245,12 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
             props["xprofile"] = json!({"type": "object", "description": "The sample's xprofile"});
             props["filter"] = filter_schema();
             Some(json!({"type": "object", "properties": props}))
+        }
+        ("post", "/admin/webhooks/{id}/rotate-secret") => {
+            Some(json!({"type": "object", "properties": {
+                "overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800, "default": 86_400,
+                    "description": "How long the previous secret keeps signing beside the new one"},
+            }}))
         }
         ("post", "/admin/webhooks") | ("put", "/admin/webhooks/{id}") => {
             for (k, v) in [

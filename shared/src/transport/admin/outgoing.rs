@@ -89,12 +89,18 @@ async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
     Ok(message("Webhook deleted successfully."))
 }
 
-async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    let e = app.outgoing().rotate_secret(seg(id, WHAT)?).await?;
-    Ok(updated(
-        views::outgoing(&e),
-        "Webhook secret rotated: deliveries are now signed with the new secret.",
-    ))
+async fn rotate(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+    let id = seg(id, WHAT)?;
+    let e = app
+        .outgoing()
+        .rotate_secret(id, &json_object(&body)?)
+        .await?;
+    let message = if e.config.previous_secret.is_some() {
+        "Webhook secret rotated: deliveries are signed with the new secret and, until the overlap ends, the previous one."
+    } else {
+        "Webhook secret rotated: deliveries are now signed with the new secret."
+    };
+    Ok(updated(views::outgoing(&e), message))
 }
 
 async fn test(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {

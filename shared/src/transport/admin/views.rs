@@ -22,6 +22,8 @@ pub fn outgoing(w: &OutgoingWebhook) -> Value {
         "events": c.events,
         "status": w.status,
         "secret": c.secret,
+        "previous_secret": c.previous_secret.as_ref().map(|p| &p.secret),
+        "previous_secret_expires_at": c.previous_secret.as_ref().map(|p| &p.until),
         "headers": c.headers,
         "retry_count": c.retry_count,
         "ordering": c.ordering,
