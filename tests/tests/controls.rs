@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 use switchboard_tests::fixtures::{endpoint_id, receiver};
-use switchboard_tests::TestEnv;
+use switchboard_tests::{basic, TestEnv};
 
 async fn bodies(rx: &wiremock::MockServer) -> Vec<Value> {
     rx.received_requests()
@@ -240,4 +240,117 @@ async fn rotation_keeps_the_previous_secret_signing_for_the_overlap() {
         &req.body,
         jiff::Timestamp::now().as_second()
     ));
+}
+
+#[tokio::test]
+async fn publish_is_idempotent_by_key_or_event_id() {
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    let id = endpoint_id(&env, "rx", &rx.uri(), json!(["feed.created"]), json!({})).await;
+    let post = |key: Option<&'static str>, body: Value| {
+        let env = &env;
+        async move {
+            let auth = basic("admin", "admin");
+            let mut headers = vec![
+                ("content-type", "application/json"),
+                ("authorization", auth.as_str()),
+            ];
+            if let Some(k) = key {
+                headers.push(("idempotency-key", k));
+            }
+            env.admin_raw(
+                "POST",
+                "/admin/events",
+                &headers,
+                &body.to_string(),
+                "203.0.113.1",
+            )
+            .await
+        }
+    };
+    let body = json!({"event": "feed.created", "data": {"id": 1, "title": "t"}});
+    let first = post(Some("order-1"), body.clone()).await;
+    assert_eq!(first.status, 202, "{}", first.text);
+    // The same key and body (keys in another order): the first answer, nothing published.
+    let again = post(
+        Some("order-1"),
+        json!({"data": {"title": "t", "id": 1}, "event": "feed.created"}),
+    )
+    .await;
+    assert_eq!((again.status, &again.body), (202, &first.body));
+    // The same key, another body: 409.
+    let other = post(
+        Some("order-1"),
+        json!({"event": "feed.created", "data": {"id": 2}}),
+    )
+    .await;
+    assert_eq!(other.status, 409, "{}", other.text);
+    assert_eq!(other.body["code"], "idempotency_conflict");
+    // A body's own event_id does the same; another key is another event.
+    let own = json!({"event": "feed.created", "event_id": "post-42", "data": {"id": 42}});
+    let a = post(None, own.clone()).await;
+    let b = post(None, own.clone()).await;
+    assert_eq!((a.status, b.status), (202, 202));
+    assert_eq!(a.body["event_id"], b.body["event_id"]);
+    assert_ne!(a.body["event_id"], first.body["event_id"]);
+    let c = post(
+        None,
+        json!({"event": "feed.created", "event_id": "post-42", "data": {"id": 43}}),
+    )
+    .await;
+    assert_eq!(c.status, 409, "{}", c.text);
+    let fresh = post(Some("order-2"), body.clone()).await;
+    assert_ne!(fresh.body["event_id"], first.body["event_id"]);
+    for (key, bad) in [
+        (Some("é"), body.clone()),
+        (
+            None,
+            json!({"event": "feed.created", "event_id": "has space"}),
+        ),
+        (
+            None,
+            json!({"event": "feed.created", "event_id": "x".repeat(65)}),
+        ),
+    ] {
+        let r = post(key, bad).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert_eq!(r.body["code"], "invalid_param");
+    }
+    env.pump().await;
+    // order-1, post-42 and order-2: three deliveries.
+    assert_eq!(rx.received_requests().await.unwrap().len(), 3);
+    let log = env
+        .admin("GET", &format!("/admin/webhooks/{id}/deliveries"), None)
+        .await;
+    assert_eq!(log.body["pagination"]["total"], 3, "{}", log.text);
+}
+
+/// Concurrent publishes under one key publish one event.
+#[tokio::test]
+async fn concurrent_publishes_with_one_key_publish_once() {
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    endpoint_id(&env, "rx", &rx.uri(), json!(["feed.created"]), json!({})).await;
+    let body = json!({"event": "feed.created", "data": {"id": 7}}).to_string();
+    let auth = basic("admin", "admin");
+    let headers = [
+        ("content-type", "application/json"),
+        ("idempotency-key", "same"),
+        ("authorization", auth.as_str()),
+    ];
+    let calls =
+        (0..8).map(|_| env.admin_raw("POST", "/admin/events", &headers, &body, "203.0.113.1"));
+    let answers = futures::future::join_all(calls).await;
+    let ok: Vec<&Value> = answers
+        .iter()
+        .filter(|r| r.status == 202)
+        .map(|r| &r.body["event_id"])
+        .collect();
+    assert!(!ok.is_empty());
+    assert!(ok.iter().all(|id| *id == ok[0]), "{ok:?}");
+    for r in &answers {
+        assert!(r.status == 202 || r.status == 409, "{}", r.text);
+    }
+    env.pump().await;
+    assert_eq!(rx.received_requests().await.unwrap().len(), 1);
 }

@@ -21,11 +21,11 @@ use crate::domain::outgoing::patch::{overlap_seconds, OutgoingPatch};
 use crate::domain::outgoing::signing::delivery_id;
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::{secret, time};
+use crate::domain::{publish, secret, time};
 use crate::error::{Error, Result};
 use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
-use crate::store::{DeliveryRepo, OutgoingRepo, Repositories};
+use crate::store::{DeliveryRepo, OutgoingRepo, PublishRecord, PublishRepo, Repositories};
 
 /// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
 /// and the batch travels on SQS.
@@ -41,6 +41,7 @@ pub struct Outgoing {
     webhooks: OutgoingRepo,
     deliveries: DeliveryRepo,
     outbox: Outbox,
+    publishes: PublishRepo,
     /// The delivery engine: tests and redeliveries are attempted through it.
     engine: Arc<Deliveries>,
     /// Resolves endpoint hosts for the save-time address check.
@@ -60,6 +61,7 @@ impl Outgoing {
             webhooks: repos.outgoing.clone(),
             deliveries: repos.deliveries.clone(),
             outbox,
+            publishes: repos.publishes.clone(),
             engine,
             resolver,
             config,
@@ -309,8 +311,16 @@ impl Outgoing {
         Ok(out)
     }
 
-    /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.
-    pub async fn publish(&self, body: &Map<String, Value>) -> Result<String> {
+    /// `POST /admin/events`: any catalog event, fanned out like the built-in ones. With an
+    /// idempotency key (the header's, or the body's `event_id`), a repeat within 24 h answers
+    /// the first call's event id and publishes nothing; a repeat with another body is `409`.
+    pub async fn publish(
+        &self,
+        body: &Map<String, Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<String> {
+        let key = publish::publish_key(idempotency_key, body)
+            .map_err(|e| Error::invalid(e.field, e.reason))?;
         let name = match body.get("event") {
             Some(Value::String(s)) => EventName::parse(s.trim()).ok_or_else(|| {
                 Error::bad_event(&crate::domain::incoming::truncate(s.trim(), 80))
@@ -348,11 +358,42 @@ impl Outgoing {
         };
         let event = Event::new(name, data, user_id, xprofile);
         let id = event.event_id.clone();
-        self.outbox
-            .commit_with_events(Vec::new(), vec![event], ())
+        let Some(key) = key else {
+            self.outbox
+                .commit_with_events(Vec::new(), vec![event], false)
+                .await?
+                .map_err(|_| Error::Dependency("the event could not be stored".into()))?;
+            return Ok(id);
+        };
+        let record = PublishRecord {
+            event_id: id.clone(),
+            body: publish::fingerprint(body),
+            expires_at: time::now().as_second() + publish::IDEMPOTENCY_WINDOW_SECONDS,
+        };
+        let first = vec![(true, self.publishes.put_first(&key, &record)?)];
+        match self
+            .outbox
+            .commit_with_events(first, vec![event], false)
             .await?
-            .map_err(|_| Error::Dependency("the event could not be stored".into()))?;
-        Ok(id)
+        {
+            Ok(()) => Ok(id),
+            Err(failed) if failed.contains(&true) => {
+                // The key is taken: the first call's answer, if it was for the same body.
+                let earlier = self.publishes.get(&key).await?.ok_or_else(|| {
+                    Error::Conflict(
+                        "Please retry: the idempotency key is being used concurrently.".into(),
+                    )
+                })?;
+                if earlier.body == record.body {
+                    Ok(earlier.event_id)
+                } else {
+                    Err(Error::IdempotencyConflict(
+                        "This idempotency key was used with a different request body.".into(),
+                    ))
+                }
+            }
+            Err(_) => Err(Error::Dependency("the event could not be stored".into())),
+        }
     }
 }
 

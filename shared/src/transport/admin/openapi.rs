@@ -316,6 +316,11 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
     if is_list(method, path) {
         params.extend(page_parameters());
     }
+    if (method, path) == ("post", "/admin/events") {
+        params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "1-255 printable ASCII: a repeat within 24 h answers the first call's event_id and publishes nothing; with another body it is 409 idempotency_conflict (a body's own event_id does the same)",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"}}));
+    }
     let mut op = json!({
         "tags": [tag],
         "summary": summary,

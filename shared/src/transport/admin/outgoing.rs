@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -194,7 +194,10 @@ async fn recover_status(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<
     )))
 }
 
-async fn publish(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
-    let event_id = app.outgoing().publish(&json_object(&body)?).await?;
+async fn publish(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let event_id = app.outgoing().publish(&json_object(&body)?, key).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))).into_response())
 }
