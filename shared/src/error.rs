@@ -39,6 +39,9 @@ pub enum Error {
     Invalid { code: Code, message: String },
     #[error("{0}")]
     Conflict(String),
+    /// `409`: an idempotency key reused with a different request.
+    #[error("{0}")]
+    IdempotencyConflict(String),
     /// A dependency (DynamoDB, SQS, SES) failed; the detail is logged, never returned.
     #[error("A dependency failed; nothing was changed, retry later.")]
     Dependency(String),

@@ -11,17 +11,21 @@ use crate::config::Config;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::egress::check_ip;
 use crate::domain::events::{names, Event, EventName};
-use crate::domain::format::patch::{render_sample, validate};
+use crate::domain::fields::optional;
+use crate::domain::format::patch::{sample_context, validate};
+use crate::domain::format::render;
+use crate::domain::format::sample::sample;
 use crate::domain::format::{Destination, DestinationPatch};
-use crate::domain::outgoing::patch::OutgoingPatch;
+use crate::domain::outgoing::filter::Filter;
+use crate::domain::outgoing::patch::{overlap_seconds, OutgoingPatch};
 use crate::domain::outgoing::signing::delivery_id;
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
-use crate::domain::{secret, time};
+use crate::domain::{publish, secret, time};
 use crate::error::{Error, Result};
 use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
-use crate::store::{DeliveryRepo, OutgoingRepo, Repositories};
+use crate::store::{DeliveryRepo, OutgoingRepo, PublishRecord, PublishRepo, Repositories};
 
 /// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
 /// and the batch travels on SQS.
@@ -37,6 +41,7 @@ pub struct Outgoing {
     webhooks: OutgoingRepo,
     deliveries: DeliveryRepo,
     outbox: Outbox,
+    publishes: PublishRepo,
     /// The delivery engine: tests and redeliveries are attempted through it.
     engine: Arc<Deliveries>,
     /// Resolves endpoint hosts for the save-time address check.
@@ -56,6 +61,7 @@ impl Outgoing {
             webhooks: repos.outgoing.clone(),
             deliveries: repos.deliveries.clone(),
             outbox,
+            publishes: repos.publishes.clone(),
             engine,
             resolver,
             config,
@@ -138,6 +144,8 @@ impl Outgoing {
             revision: 0,
             ordering: Default::default(),
             destination: Default::default(),
+            filter: None,
+            previous_secret: None,
         };
         patch.apply(&mut config);
         // A known chat webhook URL chooses its format when none is given.
@@ -198,9 +206,16 @@ impl Outgoing {
             })
     }
 
-    pub async fn rotate_secret(&self, id: i64) -> Result<OutgoingWebhook> {
+    /// `POST .../rotate-secret`: a new secret, the old one signing beside it for the overlap
+    /// the body asks for (SPEC §6.9).
+    pub async fn rotate_secret(
+        &self,
+        id: i64,
+        body: &Map<String, Value>,
+    ) -> Result<OutgoingWebhook> {
+        let overlap = overlap_seconds(body)?;
         let mut config = self.get(id).await?.config;
-        config.secret = secret::outgoing_secret();
+        config.rotate(secret::outgoing_secret(), overlap, jiff::Timestamp::now());
         self.save(config, None, false).await
     }
 
@@ -276,18 +291,36 @@ impl Outgoing {
         };
         let mut dest = Destination::default();
         DestinationPatch::from_json(body)?.apply(&mut dest, url);
-        let rendered = render_sample(&dest, event.as_str(), 1)
-            .map_err(|e| Error::invalid(e.field, e.reason))?;
-        Ok(json!({
+        // The catalog's sample, or the caller's own `data` / `xprofile`.
+        let (sample_data, sample_xprofile) = sample(event.as_str());
+        let data = optional(body, "data", object_field("data"))?.unwrap_or(sample_data);
+        let xprofile = optional(body, "xprofile", object_field("xprofile"))?.or(sample_xprofile);
+        let ctx = sample_context(event.as_str(), 1, &data, xprofile.as_ref());
+        let rendered = render(&dest, &ctx).map_err(|e| Error::invalid(e.field, e.reason))?;
+        let mut out = json!({
             "event": event,
             "format": dest.format,
             "content_type": rendered.content_type,
             "body": rendered.body,
-        }))
+        });
+        if let Some(f) = optional(body, "filter", |v| {
+            Filter::parse(v).map_err(|e| Error::invalid("filter", e.0))
+        })? {
+            out["filter_passes"] = json!(f.matches(&ctx.payload_json()));
+        }
+        Ok(out)
     }
 
-    /// `POST /admin/events`: any catalog event, fanned out like the built-in ones.
-    pub async fn publish(&self, body: &Map<String, Value>) -> Result<String> {
+    /// `POST /admin/events`: any catalog event, fanned out like the built-in ones. With an
+    /// idempotency key (the header's, or the body's `event_id`), a repeat within 24 h answers
+    /// the first call's event id and publishes nothing; a repeat with another body is `409`.
+    pub async fn publish(
+        &self,
+        body: &Map<String, Value>,
+        idempotency_key: Option<&str>,
+    ) -> Result<String> {
+        let key = publish::publish_key(idempotency_key, body)
+            .map_err(|e| Error::invalid(e.field, e.reason))?;
         let name = match body.get("event") {
             Some(Value::String(s)) => EventName::parse(s.trim()).ok_or_else(|| {
                 Error::bad_event(&crate::domain::incoming::truncate(s.trim(), 80))
@@ -325,11 +358,42 @@ impl Outgoing {
         };
         let event = Event::new(name, data, user_id, xprofile);
         let id = event.event_id.clone();
-        self.outbox
-            .commit_with_events(Vec::new(), vec![event], ())
+        let Some(key) = key else {
+            self.outbox
+                .commit_with_events(Vec::new(), vec![event], false)
+                .await?
+                .map_err(|_| Error::Dependency("the event could not be stored".into()))?;
+            return Ok(id);
+        };
+        let record = PublishRecord {
+            event_id: id.clone(),
+            body: publish::fingerprint(body),
+            expires_at: time::now().as_second() + publish::IDEMPOTENCY_WINDOW_SECONDS,
+        };
+        let first = vec![(true, self.publishes.put_first(&key, &record)?)];
+        match self
+            .outbox
+            .commit_with_events(first, vec![event], false)
             .await?
-            .map_err(|_| Error::Dependency("the event could not be stored".into()))?;
-        Ok(id)
+        {
+            Ok(()) => Ok(id),
+            Err(failed) if failed.contains(&true) => {
+                // The key is taken: the first call's answer, if it was for the same body.
+                let earlier = self.publishes.get(&key).await?.ok_or_else(|| {
+                    Error::Conflict(
+                        "Please retry: the idempotency key is being used concurrently.".into(),
+                    )
+                })?;
+                if earlier.body == record.body {
+                    Ok(earlier.event_id)
+                } else {
+                    Err(Error::IdempotencyConflict(
+                        "This idempotency key was used with a different request body.".into(),
+                    ))
+                }
+            }
+            Err(_) => Err(Error::Dependency("the event could not be stored".into())),
+        }
     }
 }
 
@@ -342,5 +406,13 @@ fn outcome_of(d: &Delivery) -> SendOutcome {
         duration_ms: last.map(|a| a.response_time).unwrap_or(0),
         error: last.and_then(|a| a.error.clone()),
         retry_after: None,
+    }
+}
+
+/// An object field (for [`optional`]).
+fn object_field(field: &'static str) -> impl FnOnce(&Value) -> Result<Value> {
+    move |v| match v {
+        Value::Object(_) => Ok(v.clone()),
+        _ => Err(Error::invalid(field, "must be an object")),
     }
 }

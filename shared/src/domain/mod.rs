@@ -15,6 +15,7 @@ pub mod member;
 pub mod membership;
 pub mod outgoing;
 pub mod page;
+pub mod publish;
 pub mod recover;
 pub mod secret;
 pub mod time;

@@ -21,6 +21,7 @@
 //! | provider customer (per incoming webhook) | `IWH#{id}#CUSTOMER#{provider}:{customer id}` | `CUSTOMER` | |
 //! | a member's provider customer (erasure finds the maps) | `MEMBER#{email}` | `CUSTOMER#{id}#{provider}:{customer id}` | |
 //! | idempotency record | `IDEM#{sha256(webhook key, Idempotency-Key)}` | `IDEM` | |
+//! | publish idempotency record | `PUBLISH#{sha256(key or event id)}` | `PUBLISH` | |
 //! | outbox batch | `OUTBOX#{shard}` | `{batch ulid}` | |
 //! | endpoint (outgoing webhook) | `WEBHOOK` | `{id:012}` | |
 //! | delivery | `WEBHOOK#{id}#DELIVERIES` | `{delivery ulid}` | `WEBHOOK#{id}#{status}` / `{delivery ulid}` |
@@ -104,6 +105,13 @@ pub fn idempotency(key_hash: &str) -> String {
 }
 
 pub const IDEM_SK: &str = "IDEM";
+
+/// A publish's idempotency record (`key_hash`: see `domain::publish::publish_key`).
+pub fn publish(key_hash: &str) -> String {
+    format!("PUBLISH#{key_hash}")
+}
+
+pub const PUBLISH_SK: &str = "PUBLISH";
 
 pub fn outbox(shard: u32) -> String {
     format!("OUTBOX#{shard}")

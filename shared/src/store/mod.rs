@@ -18,6 +18,7 @@ pub mod members;
 pub mod outbox;
 pub mod outgoing;
 pub mod provider;
+pub mod publishes;
 mod query;
 pub mod runs;
 pub mod signin;
@@ -42,6 +43,7 @@ pub use members::MemberRepo;
 pub use outbox::OutboxRepo;
 pub use outgoing::OutgoingRepo;
 pub use provider::ProviderRepo;
+pub use publishes::{PublishRecord, PublishRepo};
 pub use query::{QuerySpec, Walk};
 pub use runs::RunRepo;
 pub use signin::SigninRepo;
@@ -96,6 +98,7 @@ pub struct Repositories {
     pub notices: NoticeRepo,
     pub erasures: ErasureRepo,
     pub outbox: OutboxRepo,
+    pub publishes: PublishRepo,
     pub app_passwords: AppPasswordRepo,
     pub signin: SigninRepo,
     /// A plan's writes, from the member, catalog, incoming and run repositories.
@@ -118,6 +121,7 @@ impl Repositories {
             notices: NoticeRepo::new(table.clone()),
             erasures: ErasureRepo::new(table.clone()),
             outbox: OutboxRepo::new(table.clone()),
+            publishes: PublishRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
             execution: ExecutionRepo::new(table.clone()),

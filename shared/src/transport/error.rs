@@ -25,7 +25,7 @@ impl Error {
             Error::PayloadTooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             Error::RateLimited => StatusCode::TOO_MANY_REQUESTS,
             Error::Invalid { .. } => StatusCode::BAD_REQUEST,
-            Error::Conflict(_) => StatusCode::CONFLICT,
+            Error::Conflict(_) | Error::IdempotencyConflict(_) => StatusCode::CONFLICT,
             Error::Dependency(_) => StatusCode::SERVICE_UNAVAILABLE,
         }
     }
@@ -82,6 +82,7 @@ impl Error {
             (Error::PayloadTooLarge(_), _) => "rest_payload_too_large",
             (Error::RateLimited, _) => "rest_rate_limited",
             (Error::Conflict(_), _) => "conflict",
+            (Error::IdempotencyConflict(_), _) => "idempotency_conflict",
             (Error::Locked(_), _) => "locked",
             (Error::Dependency(_), _) => "service_unavailable",
         }

@@ -133,6 +133,15 @@ impl Deliveries {
             }
             let xprofile = self.xprofile_for(event).await?;
             for ep in targets {
+                // A filter that refuses the event makes no delivery record (SPEC §6.9).
+                let id = delivery_id(&event.event_id, ep.id());
+                if !ep.passes(|| {
+                    event
+                        .context(ep.id(), &id, xprofile.as_ref())
+                        .payload_json()
+                }) {
+                    continue;
+                }
                 jobs.push((ep.clone(), event, xprofile.clone()));
             }
         }

@@ -26,14 +26,7 @@ impl Deliveries {
         xprofile: Option<&Value>,
         id: String,
     ) -> std::result::Result<Delivery, Box<Delivery>> {
-        let ctx = EventContext {
-            event: event.event.as_str(),
-            timestamp: &event.timestamp,
-            webhook_id: ep.id(),
-            delivery_id: &id,
-            data: &event.data,
-            xprofile,
-        };
+        let ctx = event.context(ep.id(), &id, xprofile);
         let rendered = render(&ep.config.destination, &ctx);
         let mut d = Delivery {
             id: id.clone(),

@@ -134,6 +134,24 @@ pub struct EventContext<'a> {
     pub xprofile: Option<&'a Value>,
 }
 
+impl EventContext<'_> {
+    /// The `standard` payload of SPEC §6.3 as a JSON value (what an endpoint's filter reads,
+    /// whatever format the endpoint receives).
+    pub fn payload_json(&self) -> Value {
+        let mut v = serde_json::json!({
+            "event": self.event,
+            "timestamp": self.timestamp,
+            "webhook_id": self.webhook_id,
+            "delivery_id": self.delivery_id,
+            "data": self.data,
+        });
+        if let Some(x) = self.xprofile {
+            v["xprofile"] = x.clone();
+        }
+        v
+    }
+}
+
 /// A body ready to be signed and sent.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Rendered {

@@ -166,15 +166,27 @@ pub fn render_sample(
     webhook_id: i64,
 ) -> std::result::Result<super::Rendered, super::RenderError> {
     let (data, xprofile) = sample::sample(event);
-    let ctx = EventContext {
+    render(
+        dest,
+        &sample_context(event, webhook_id, &data, xprofile.as_ref()),
+    )
+}
+
+/// A sample event's context: the fixed time and delivery id the preview shows.
+pub fn sample_context<'a>(
+    event: &'a str,
+    webhook_id: i64,
+    data: &'a Value,
+    xprofile: Option<&'a Value>,
+) -> EventContext<'a> {
+    EventContext {
         event,
         timestamp: "2024-01-15T10:30:00Z",
         webhook_id,
         delivery_id: "01HQ3Z9X4K8M2N5P7R9T1V3W5Y",
-        data: &data,
-        xprofile: xprofile.as_ref(),
-    };
-    render(dest, &ctx)
+        data,
+        xprofile,
+    }
 }
 
 #[cfg(test)]

@@ -2,6 +2,7 @@
 //! Admin input is [`patch`], the signed request of one attempt [`signing`], the schedule of
 //! retries [`retry`]; where deliveries may go is [`super::egress`].
 
+pub mod filter;
 pub mod patch;
 pub mod retry;
 pub mod signing;
@@ -34,6 +35,48 @@ pub struct OutgoingConfig {
     /// The body format (SPEC §6.8).
     #[serde(default)]
     pub destination: Destination,
+    /// Which subscribed events it receives (SPEC §6.9); `None`: all of them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<filter::Filter>,
+    /// The secret the last rotation replaced, still signing beside the new one for its overlap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_secret: Option<PreviousSecret>,
+}
+
+/// A rotated-away secret and the end of its overlap (SPEC §6.9).
+#[derive(Clone, Serialize, Deserialize, PartialEq)]
+pub struct PreviousSecret {
+    pub secret: String,
+    /// RFC 3339 UTC: the first instant it no longer signs.
+    pub until: String,
+}
+
+crate::redact::redacted_debug!(PreviousSecret);
+
+/// The longest overlap a rotation may ask for (7 days) and the default one (24 h).
+pub const MAX_OVERLAP_SECONDS: i64 = 7 * 86_400;
+pub const DEFAULT_OVERLAP_SECONDS: i64 = 86_400;
+
+impl OutgoingConfig {
+    /// Rotation: `new` signs from now on; the secret it replaces keeps signing beside it for
+    /// `overlap_seconds` (at most one previous secret: a rotation during an overlap drops the
+    /// oldest; `0` ends every overlap at once).
+    pub fn rotate(&mut self, new: String, overlap_seconds: i64, now: jiff::Timestamp) {
+        let old = std::mem::replace(&mut self.secret, new);
+        self.previous_secret = (overlap_seconds > 0).then(|| PreviousSecret {
+            secret: old,
+            until: (now + jiff::SignedDuration::from_secs(overlap_seconds)).to_string(),
+        });
+    }
+
+    /// The previous secret, if it still signs at `unix` seconds.
+    pub fn overlapping_secret(&self, unix: i64) -> Option<&PreviousSecret> {
+        self.previous_secret.as_ref().filter(|p| {
+            p.until
+                .parse::<jiff::Timestamp>()
+                .is_ok_and(|until| unix < until.as_second())
+        })
+    }
 }
 
 /// How an endpoint's deliveries are sequenced.
@@ -117,6 +160,15 @@ impl OutgoingWebhook {
 
     pub fn subscribed(&self, event: EventName) -> bool {
         self.config.events.iter().any(|p| p.matches(event))
+    }
+
+    /// Whether its filter lets through a delivery whose payload (SPEC §6.3) `payload` builds;
+    /// the payload is built only when there is a filter.
+    pub fn passes(&self, payload: impl FnOnce() -> serde_json::Value) -> bool {
+        self.config
+            .filter
+            .as_ref()
+            .is_none_or(|f| f.matches(&payload()))
     }
 }
 

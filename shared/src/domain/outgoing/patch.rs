@@ -5,7 +5,10 @@ use std::collections::BTreeMap;
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Ordering, OutgoingConfig, OutgoingStatus};
+use super::filter::Filter;
+use super::{
+    Ordering, OutgoingConfig, OutgoingStatus, DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS,
+};
 use crate::domain::egress::check_url;
 use crate::domain::events::EventPattern;
 use crate::domain::fields::{clearable, object_of, one_of, optional, string_field};
@@ -24,6 +27,8 @@ pub struct OutgoingPatch {
     pub headers: Option<BTreeMap<String, String>>,
     pub retry_count: Option<u32>,
     pub ordering: Option<Ordering>,
+    /// `Some(None)` clears the filter.
+    pub filter: Option<Option<Filter>>,
 }
 
 // The signing secret and custom header values read `[redacted]`.
@@ -73,6 +78,11 @@ impl OutgoingPatch {
             headers: clearable(body, "headers", custom_headers)?,
             retry_count: optional(body, "retry_count", retry_count)?,
             ordering: optional(body, "ordering", ordering)?,
+            filter: clearable(body, "filter", |v| {
+                Filter::parse(v)
+                    .map(Some)
+                    .map_err(|e| Error::invalid("filter", e.0))
+            })?,
         })
     }
 
@@ -97,6 +107,9 @@ impl OutgoingPatch {
         }
         if let Some(v) = self.ordering {
             c.ordering = v;
+        }
+        if let Some(v) = self.filter {
+            c.filter = v;
         }
     }
 }
@@ -196,6 +209,21 @@ fn custom_header(name: &str, v: &Value) -> Result<String> {
         ));
     }
     Ok(value.to_string())
+}
+
+/// A rotation's `overlap_seconds`: 0 to 7 days, 24 h when absent (SPEC §6.9).
+pub fn overlap_seconds(body: &Map<String, Value>) -> Result<i64> {
+    optional(body, "overlap_seconds", |v| {
+        v.as_i64()
+            .filter(|n| (0..=MAX_OVERLAP_SECONDS).contains(n))
+            .ok_or_else(|| {
+                Error::invalid(
+                    "overlap_seconds",
+                    format!("must be an integer from 0 to {MAX_OVERLAP_SECONDS}"),
+                )
+            })
+    })
+    .map(|v| v.unwrap_or(DEFAULT_OVERLAP_SECONDS))
 }
 
 /// `retry_count`: 0 to 5, as a number or a numeric string.

@@ -47,15 +47,27 @@ pub fn signed_headers(
         ("webhook-timestamp".to_string(), timestamp.to_string()),
         (
             "webhook-signature".to_string(),
-            secret::standard_webhooks_sign(
-                &endpoint.secret,
-                delivery_id,
-                timestamp,
-                body.as_bytes(),
-            ),
+            standard_signatures(endpoint, delivery_id, timestamp, body),
         ),
     ]);
     h
+}
+
+/// `webhook-signature`: the current secret's, then during a rotation's overlap the previous
+/// secret's, space-separated as Standard Webhooks allows (SPEC §6.9).
+fn standard_signatures(
+    endpoint: &OutgoingConfig,
+    delivery_id: &str,
+    timestamp: i64,
+    body: &str,
+) -> String {
+    let sign = |s: &str| secret::standard_webhooks_sign(s, delivery_id, timestamp, body.as_bytes());
+    let mut sig = sign(&endpoint.secret);
+    if let Some(previous) = endpoint.overlapping_secret(timestamp) {
+        sig.push(' ');
+        sig.push_str(&sign(&previous.secret));
+    }
+    sig
 }
 
 /// Headers as the delivery log shows them: signatures and custom header values redacted.
@@ -126,6 +138,8 @@ mod tests {
             revision: 0,
             ordering: Ordering::None,
             destination: Destination::default(),
+            filter: None,
+            previous_secret: None,
         };
         let h = signed_headers(
             &cfg,
@@ -162,5 +176,58 @@ mod tests {
         assert_eq!(logged["X-API-Key"], "[redacted]");
         assert_eq!(logged["webhook-signature"], "[redacted]");
         assert_eq!(logged["X-FluentCRM-Event"], "feed.created");
+    }
+
+    #[test]
+    fn rotation_overlap_signs_with_both_secrets() {
+        let body = r#"{"event":"feed.created"}"#;
+        let mut cfg: OutgoingConfig = serde_json::from_value(serde_json::json!({
+            "id": 1, "name": "n", "url": "https://x.example", "events": ["*"],
+            "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "retry_count": 3,
+            "created_at": "", "updated_at": "",
+        }))
+        .unwrap();
+        let old = cfg.secret.clone();
+        let now: jiff::Timestamp = "2026-01-01T00:00:00Z".parse().unwrap();
+        let t0 = now.as_second();
+        cfg.rotate("whsec_bmV3IHNlY3JldCBmb3IgdGVzdHM=".into(), 3600, now);
+        let new = cfg.secret.clone();
+        let sig_at = |cfg: &OutgoingConfig, t: i64| {
+            let h = signed_headers(cfg, "feed.created", "d1", "application/json", body, t);
+            let get = |n: &str| {
+                h.iter()
+                    .find(|(k, _)| k == n)
+                    .map(|(_, v)| v.clone())
+                    .unwrap()
+            };
+            (get("webhook-signature"), get("X-Fluent-Signature"))
+        };
+        let verify = |secret: &str, sigs: &str, t: i64| {
+            secret::standard_webhooks_verify(secret, "d1", &t.to_string(), sigs, body.as_bytes(), t)
+        };
+        // Within the overlap: both `v1,` signatures, new first; the seed header uses the new one.
+        let (sw, seed) = sig_at(&cfg, t0 + 3599);
+        assert_eq!(sw.split(' ').count(), 2, "{sw}");
+        assert!(verify(&new, &sw, t0 + 3599) && verify(&old, &sw, t0 + 3599));
+        assert_eq!(
+            seed,
+            format!(
+                "sha256={}",
+                secret::hmac_sha256_hex(new.as_bytes(), body.as_bytes())
+            )
+        );
+        // After it: the new secret only.
+        let (sw, _) = sig_at(&cfg, t0 + 3600);
+        assert_eq!(sw.split(' ').count(), 1);
+        assert!(verify(&new, &sw, t0 + 3600) && !verify(&old, &sw, t0 + 3600));
+        // A rotation during the overlap drops the oldest; overlap 0 ends every overlap.
+        cfg.rotate("whsec_dGhpcmQgc2VjcmV0IGZvciB0ZXN0cw==".into(), 3600, now);
+        assert_eq!(cfg.previous_secret.as_ref().unwrap().secret, new);
+        let (sw, _) = sig_at(&cfg, t0 + 10);
+        assert!(!verify(&old, &sw, t0 + 10) && verify(&new, &sw, t0 + 10));
+        cfg.rotate("whsec_Zm91cnRoIHNlY3JldCBmb3IgdGVzdHM=".into(), 0, now);
+        assert!(cfg.previous_secret.is_none());
+        assert_eq!(sig_at(&cfg, t0 + 10).0.split(' ').count(), 1);
+        assert!(!format!("{:?}", cfg).contains("whsec_"));
     }
 }

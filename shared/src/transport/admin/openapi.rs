@@ -172,7 +172,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "post",
         "/admin/webhooks/{id}/rotate-secret",
         "outgoing webhooks",
-        "Rotate the signing secret",
+        "Rotate the signing secret; the previous one keeps signing beside it for overlap_seconds (default 86400, 0-604800)",
     ),
     (
         "get",
@@ -240,6 +240,11 @@ fn format_properties() -> Value {
     })
 }
 
+/// An endpoint's payload filter (SPEC §6.9).
+fn filter_schema() -> Value {
+    json!({"type": ["object", "null"], "description": "Dot paths into the delivered payload (data.space_id, xprofile.meta.plan, event) to a literal (equality) or operators $eq $ne $in $nin $gt $gte $lt $lte $exists $contains, combined by $and $or $not; every key must match. At most 4 KiB, paths at most 8 deep. The preview answers filter_passes for its sample."})
+}
+
 /// Request bodies documented in detail (the others are plain objects).
 fn body_schema(method: &str, path: &str) -> Option<Value> {
     let mut props = format_properties();
@@ -248,7 +253,16 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
             props["event"] = json!({"type": "string", "default": "webhook.test", "description": "A catalog event: the sample rendered"});
             props["url"] =
                 json!({"type": "string", "description": "Chooses the format when none is given"});
+            props["data"] = json!({"type": "object", "description": "The sample's data (default: the catalog's sample of the event)"});
+            props["xprofile"] = json!({"type": "object", "description": "The sample's xprofile"});
+            props["filter"] = filter_schema();
             Some(json!({"type": "object", "properties": props}))
+        }
+        ("post", "/admin/webhooks/{id}/rotate-secret") => {
+            Some(json!({"type": "object", "properties": {
+                "overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800, "default": 86_400,
+                    "description": "How long the previous secret keeps signing beside the new one"},
+            }}))
         }
         ("post", "/admin/webhooks") | ("put", "/admin/webhooks/{id}") => {
             for (k, v) in [
@@ -263,6 +277,7 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
                     json!({"type": "string", "enum": ["active", "inactive"]}),
                 ),
                 ("secret", json!({"type": "string"})),
+                ("filter", filter_schema()),
                 (
                     "headers",
                     json!({"type": "object", "additionalProperties": {"type": "string"}}),
@@ -312,6 +327,11 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
     let mut params = path_parameters(path);
     if is_list(method, path) {
         params.extend(page_parameters());
+    }
+    if (method, path) == ("post", "/admin/events") {
+        params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
+            "description": "1-255 printable ASCII: a repeat within 24 h answers the first call's event_id and publishes nothing; with another body it is 409 idempotency_conflict (a body's own event_id does the same)",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[ -~]+$"}}));
     }
     let mut op = json!({
         "tags": [tag],

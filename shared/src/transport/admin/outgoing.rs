@@ -4,7 +4,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::State;
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
@@ -89,12 +89,18 @@ async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
     Ok(message("Webhook deleted successfully."))
 }
 
-async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
-    let e = app.outgoing().rotate_secret(seg(id, WHAT)?).await?;
-    Ok(updated(
-        views::outgoing(&e),
-        "Webhook secret rotated: deliveries are now signed with the new secret.",
-    ))
+async fn rotate(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+    let id = seg(id, WHAT)?;
+    let e = app
+        .outgoing()
+        .rotate_secret(id, &json_object(&body)?)
+        .await?;
+    let message = if e.config.previous_secret.is_some() {
+        "Webhook secret rotated: deliveries are signed with the new secret and, until the overlap ends, the previous one."
+    } else {
+        "Webhook secret rotated: deliveries are now signed with the new secret."
+    };
+    Ok(updated(views::outgoing(&e), message))
 }
 
 async fn test(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
@@ -188,7 +194,10 @@ async fn recover_status(State(app): State<Arc<App>>, p: DeliveryPath) -> Result<
     )))
 }
 
-async fn publish(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
-    let event_id = app.outgoing().publish(&json_object(&body)?).await?;
+async fn publish(State(app): State<Arc<App>>, headers: HeaderMap, body: Bytes) -> Result<Response> {
+    let key = headers
+        .get("idempotency-key")
+        .map(|v| v.to_str().unwrap_or("\u{0}"));
+    let event_id = app.outgoing().publish(&json_object(&body)?, key).await?;
     Ok((StatusCode::ACCEPTED, Json(json!({ "event_id": event_id }))).into_response())
 }
