@@ -17,6 +17,7 @@ use super::retries::{decide, RetryRef};
 use super::{Deliveries, Trigger};
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
+use crate::domain::format::EventContext;
 use crate::domain::outgoing::signing::{delivery_id, loggable_headers, signed_headers};
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
@@ -136,9 +137,7 @@ impl Deliveries {
                 // A filter that refuses the event makes no delivery record (SPEC §6.9).
                 let id = delivery_id(&event.event_id, ep.id());
                 if !ep.passes(|| {
-                    event
-                        .context(ep.id(), &id, xprofile.as_ref())
-                        .payload_json()
+                    EventContext::of(event, ep.id(), &id, xprofile.as_ref()).payload_json()
                 }) {
                     continue;
                 }

@@ -26,7 +26,7 @@ impl Deliveries {
         xprofile: Option<&Value>,
         id: String,
     ) -> std::result::Result<Delivery, Box<Delivery>> {
-        let ctx = event.context(ep.id(), &id, xprofile);
+        let ctx = EventContext::of(event, ep.id(), &id, xprofile);
         let rendered = render(&ep.config.destination, &ctx);
         let mut d = Delivery {
             id: id.clone(),

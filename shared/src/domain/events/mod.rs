@@ -39,25 +39,6 @@ impl Event {
     }
 }
 
-impl Event {
-    /// What a format renders for one endpoint's delivery of this event.
-    pub fn context<'a>(
-        &'a self,
-        webhook_id: i64,
-        delivery_id: &'a str,
-        xprofile: Option<&'a Value>,
-    ) -> crate::domain::format::EventContext<'a> {
-        crate::domain::format::EventContext {
-            event: self.event.as_str(),
-            timestamp: &self.timestamp,
-            webhook_id,
-            delivery_id,
-            data: &self.data,
-            xprofile,
-        }
-    }
-}
-
 /// A group of events written by one state change: one outbox item, one SQS message.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct EventBatch {

@@ -18,6 +18,8 @@ pub mod template;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
+use crate::domain::events::Event;
+
 pub use patch::DestinationPatch;
 
 /// The content type of every body but a template's.
@@ -134,7 +136,24 @@ pub struct EventContext<'a> {
     pub xprofile: Option<&'a Value>,
 }
 
-impl EventContext<'_> {
+impl<'a> EventContext<'a> {
+    /// What a format renders for one endpoint's delivery of `event`.
+    pub fn of(
+        event: &'a Event,
+        webhook_id: i64,
+        delivery_id: &'a str,
+        xprofile: Option<&'a Value>,
+    ) -> Self {
+        Self {
+            event: event.event.as_str(),
+            timestamp: &event.timestamp,
+            webhook_id,
+            delivery_id,
+            data: &event.data,
+            xprofile,
+        }
+    }
+
     /// The `standard` payload of SPEC §6.3 as a JSON value (what an endpoint's filter reads,
     /// whatever format the endpoint receives).
     pub fn payload_json(&self) -> Value {
