@@ -226,14 +226,7 @@ impl IncomingRepo {
             sk: keys::IDEM_SK.into(),
             r: r.clone(),
         })?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", n(jiff::Timestamp::now().as_second()))
-            .build()
-            .map_err(Error::dep)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.table.put_unless_live(item)
     }
 
     /// Overwrites a stored response after the fact (e.g. the welcome email failed).

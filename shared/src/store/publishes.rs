@@ -4,8 +4,8 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
-use super::{keys, n, repository, to_item};
-use crate::error::{Error, Result};
+use super::{keys, repository, to_item};
+use crate::error::Result;
 
 /// What a first publish answered, and the body it answered for.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -38,14 +38,7 @@ impl PublishRepo {
             sk: keys::PUBLISH_SK.into(),
             r: r.clone(),
         })?;
-        let put = aws_sdk_dynamodb::types::Put::builder()
-            .table_name(&self.table.name)
-            .set_item(Some(item))
-            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
-            .expression_attribute_values(":now", n(jiff::Timestamp::now().as_second()))
-            .build()
-            .map_err(Error::dep)?;
-        Ok(TransactWriteItem::builder().put(put).build())
+        self.table.put_unless_live(item)
     }
 
     /// The live record of a key (read only after `put_first` was refused).

@@ -87,6 +87,19 @@ impl Table {
         self.put(item, Some("attribute_not_exists(pk)"))
     }
 
+    /// A put that creates the item unless a live one holds its key (an item whose
+    /// `expires_at` has passed, not yet removed by TTL, is replaced): idempotency records.
+    pub fn put_unless_live(&self, item: Item) -> Result<TransactWriteItem> {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(item))
+            .condition_expression("attribute_not_exists(pk) OR expires_at < :now")
+            .expression_attribute_values(":now", super::n(jiff::Timestamp::now().as_second()))
+            .build()
+            .map_err(Error::dep)?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+
     /// A put that creates (the item must be new) or replaces (it must exist).
     pub fn put_creating(&self, item: Item, creating: bool) -> Result<TransactWriteItem> {
         if creating {
