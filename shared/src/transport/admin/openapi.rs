@@ -258,6 +258,22 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
             props["filter"] = filter_schema();
             Some(json!({"type": "object", "properties": props}))
         }
+        ("post", "/admin/incoming-webhooks") | ("put", "/admin/incoming-webhooks/{id}") => {
+            Some(json!({"type": "object", "properties": {
+                "title": {"type": "string", "maxLength": 200},
+                "space_ids": {"type": "array", "items": {"type": "integer"}},
+                "remove_space_ids": {"type": "array", "items": {"type": "integer"}},
+                "course_ids": {"type": "array", "items": {"type": "integer"}},
+                "remove_course_ids": {"type": "array", "items": {"type": "integer"}},
+                "send_wp_welcome_email": {"type": "boolean"},
+                "status": {"type": "string", "enum": ["active", "inactive"]},
+                "allowed_ips": {"type": ["array", "null"], "items": {"type": "string"}},
+                "signing_secret": {"type": ["string", "null"], "minLength": 16, "maxLength": 256},
+                "field_map": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+                "expect_every_hours": {"type": ["integer", "null"], "minimum": 1, "maximum": 720,
+                    "description": "Silence alert: when no call was accepted for this many hours, the operator gets one email and an incoming_webhook.silent event (incoming_webhook.resumed when calls resume); null turns it off"},
+            }}))
+        }
         ("post", "/admin/webhooks/{id}/rotate-secret") => {
             Some(json!({"type": "object", "properties": {
                 "overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800, "default": 86_400,
