@@ -306,6 +306,7 @@ impl Incoming {
             self.welcome(&plan.member, &mut body, x.key_hash, stored)
                 .await;
         }
+        observe(RunOutcome::Success, x.webhook.source);
         tracing::info!(
             webhook_id = x.webhook.id,
             user_id = plan.member.user_id,
@@ -332,8 +333,18 @@ impl Incoming {
         run.email = email.map(str::to_string);
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.error = Some(error.to_string());
+        observe(RunOutcome::Failed, webhook.source);
         self.runs.record(&run, self.config.log_retention_days).await;
     }
+}
+
+/// Counts one execution (a run of the activity log) in the metrics.
+fn observe(outcome: RunOutcome, source: Source) {
+    crate::metrics::Observation::Execution {
+        source: source.name(),
+        outcome: outcome.name(),
+    }
+    .emit();
 }
 
 /// What [`Incoming::execute`] reads first; each read's error counts only where the call needs it.

@@ -44,6 +44,11 @@ impl Incoming {
                 done.resumed += 1;
             }
         }
+        crate::metrics::Observation::Silence {
+            silent: done.silent as u64,
+            resumed: done.resumed as u64,
+        }
+        .emit();
         Ok(done)
     }
 
