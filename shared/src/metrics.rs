@@ -19,7 +19,7 @@ pub const NAMESPACE: &str = "Switchboard";
 /// One thing worth counting or timing.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum Observation<'a> {
-    /// One delivery attempt: its outcome (`delivered`, `failed`, `pending` = a retry is due) and
+    /// One delivery attempt: its outcome (`success`, `failed`, `pending` = a retry is due) and
     /// its latency.
     Attempt {
         endpoint_id: i64,
@@ -245,7 +245,7 @@ mod tests {
     fn lines_carry_ids_and_names_only() {
         let v = Observation::Attempt {
             endpoint_id: 42,
-            outcome: "delivered",
+            outcome: "success",
             latency_ms: 5,
         }
         .line("dispatch", 1);
