@@ -255,4 +255,26 @@ mod tests {
         assert!(e.text.contains("<Orders>") && e.text.contains("HTTP 410"));
         assert!(e.html.contains("/admin/ui#/outgoing/7"));
     }
+
+    #[test]
+    fn silent_notice_names_the_webhook_its_last_call_and_links_the_ui() {
+        let cfg = Config::defaults();
+        let e = incoming_silent_email(
+            &cfg,
+            "operator@example.com",
+            3,
+            "<Stripe>",
+            24,
+            Some("2026-01-01T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(e.to, "operator@example.com");
+        assert_eq!(e.subject, "Incoming webhook silent: <Stripe>");
+        assert!(!e.html.contains("<Stripe>"), "escaped in HTML");
+        assert!(e.text.contains("<Stripe>") && e.text.contains("every 24 hours"));
+        assert!(e.text.contains("2026-01-01T10:00:00Z"));
+        assert!(e.html.contains("/admin/ui#/incoming/3"));
+        let never = incoming_silent_email(&cfg, "o@example.com", 3, "S", 1, None).unwrap();
+        assert!(never.text.contains("never called"), "{}", never.text);
+    }
 }
