@@ -15,6 +15,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod mail;
+pub mod metrics;
 pub mod queue;
 pub mod redact;
 pub mod resolver;

@@ -53,6 +53,28 @@ struct DisabledText<'a> {
     d: &'a Disabled<'a>,
 }
 
+/// What the operator's "incoming webhook silent" notice says, in both of its forms.
+struct Silent<'a> {
+    site_name: &'a str,
+    title: &'a str,
+    webhook_id: i64,
+    hours: u16,
+    last_call: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "incoming_silent.html")]
+struct SilentHtml<'a> {
+    s: &'a Silent<'a>,
+}
+
+#[derive(Template)]
+#[template(path = "incoming_silent.txt", escape = "none")]
+struct SilentText<'a> {
+    s: &'a Silent<'a>,
+}
+
 /// A rendered email.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Email {
@@ -106,6 +128,39 @@ pub fn endpoint_disabled_email(
     let html = DisabledHtml { d: &d }.render().map_err(Error::dep)?;
     let text = DisabledText { d: &d }.render().map_err(Error::dep)?;
     let subject = format!("Outgoing webhook disabled: {name}").replace(['\r', '\n'], " ");
+    Ok(Email {
+        to: to.to_string(),
+        subject,
+        html,
+        text,
+    })
+}
+
+/// The operator's notice that incoming webhook `webhook_id` went silent (SPEC §6.9; pure).
+/// `last_call_at`: the last accepted call, `None` when it was never called.
+pub fn incoming_silent_email(
+    config: &Config,
+    to: &str,
+    webhook_id: i64,
+    title: &str,
+    hours: u16,
+    last_call_at: Option<&str>,
+) -> Result<Email> {
+    let link = format!(
+        "{}#/incoming/{webhook_id}",
+        config.admin_ui_url.trim_end_matches('/')
+    );
+    let s = Silent {
+        site_name: &config.site_name,
+        title,
+        webhook_id,
+        hours,
+        last_call: last_call_at.unwrap_or("it was set up (it was never called)"),
+        link: &link,
+    };
+    let html = SilentHtml { s: &s }.render().map_err(Error::dep)?;
+    let text = SilentText { s: &s }.render().map_err(Error::dep)?;
+    let subject = format!("Incoming webhook silent: {title}").replace(['\r', '\n'], " ");
     Ok(Email {
         to: to.to_string(),
         subject,
@@ -199,5 +254,27 @@ mod tests {
         assert!(!e.html.contains("<Orders>"), "escaped in HTML");
         assert!(e.text.contains("<Orders>") && e.text.contains("HTTP 410"));
         assert!(e.html.contains("/admin/ui#/outgoing/7"));
+    }
+
+    #[test]
+    fn silent_notice_names_the_webhook_its_last_call_and_links_the_ui() {
+        let cfg = Config::defaults();
+        let e = incoming_silent_email(
+            &cfg,
+            "operator@example.com",
+            3,
+            "<Stripe>",
+            24,
+            Some("2026-01-01T10:00:00Z"),
+        )
+        .unwrap();
+        assert_eq!(e.to, "operator@example.com");
+        assert_eq!(e.subject, "Incoming webhook silent: <Stripe>");
+        assert!(!e.html.contains("<Stripe>"), "escaped in HTML");
+        assert!(e.text.contains("<Stripe>") && e.text.contains("every 24 hours"));
+        assert!(e.text.contains("2026-01-01T10:00:00Z"));
+        assert!(e.html.contains("/admin/ui#/incoming/3"));
+        let never = incoming_silent_email(&cfg, "o@example.com", 3, "S", 1, None).unwrap();
+        assert!(never.text.contains("never called"), "{}", never.text);
     }
 }

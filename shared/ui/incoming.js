@@ -67,6 +67,7 @@ async function webhookForm(w) {
     clearSecret = h('input', { type: 'checkbox', name: 'clear_signing_secret' });
     clearSecret.id = 'incoming-clear-secret';
   }
+  const expectHours = h('input', { type: 'number', name: 'expect_every_hours', min: 1, max: 720, step: 1, inputmode: 'numeric', placeholder: 'Off', value: w && w.expect_every_hours ? String(w.expect_every_hours) : '' });
   const src = sourceSection(w);
   const fieldMap = pairsEditor({ pairs: w ? w.field_map : {}, keyLabel: 'Payload field', valueLabel: 'Profile meta key', addLabel: 'Add a field mapping', keyPlaceholder: 'company', valuePlaceholder: 'company_name' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, w ? 'Save changes' : 'Create webhook');
@@ -120,6 +121,7 @@ async function webhookForm(w) {
         h('p', { class: 'field-error', id: 'incoming-secret-err', hidden: true }),
       ),
       field({ label: 'Field map', name: 'field_map', control: fieldMap.el, group: true, hint: 'Optional: store extra payload fields on a new member’s profile, under the meta key you choose.' }),
+      field({ label: 'Silence alert after (hours)', name: 'expect_every_hours', control: expectHours, hint: '1 to 720. When no call is accepted for that long, the operator gets one email and an incoming_webhook.silent event; incoming_webhook.resumed follows when calls resume. Empty: off.' }),
     ),
     h('p', { class: 'actions sticky-actions' }, submit, cancel),
   );
@@ -141,6 +143,7 @@ async function webhookForm(w) {
         .map((s) => s.trim())
         .filter(Boolean),
       field_map: fieldMap.value(),
+      expect_every_hours: expectHours.value.trim() === '' ? null : Number(expectHours.value),
     };
     if (clearSecret && clearSecret.checked) body.signing_secret = null;
     else if (secret.value !== '') body.signing_secret = secret.value;

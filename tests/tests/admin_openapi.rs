@@ -71,3 +71,52 @@ async fn bodies_that_are_not_utf8_are_refused_on_every_route() {
         }
     }
 }
+
+/// The OpenAPI 3.1 `webhooks` section: one operation per catalog event, its body a valid JSON
+/// Schema of the delivered payload that accepts the delivery the standard format really sends.
+#[tokio::test]
+async fn every_catalog_event_is_a_webhook_with_a_valid_payload_schema() {
+    let env = TestEnv::new().await;
+    let doc = env.admin("GET", "/admin/openapi.json", None).await;
+    assert_eq!(doc.status, 200);
+    let hooks = doc.body["webhooks"].as_object().expect("webhooks");
+    assert_eq!(hooks.len(), switchboard::domain::events::CATALOG.len());
+    for (event, _) in switchboard::domain::events::CATALOG {
+        let op = &hooks[*event]["post"];
+        let body = &op["requestBody"]["content"]["application/json"];
+        let reference = body["schema"]["$ref"].as_str().expect("$ref");
+        assert_eq!(reference, format!("#/components/schemas/{event}"));
+        let schema = &doc.body["components"]["schemas"][*event];
+        assert!(
+            jsonschema::meta::is_valid(schema),
+            "{event}: not a valid JSON Schema: {schema}"
+        );
+        let validator = jsonschema::validator_for(schema).expect("compiles");
+        // The real delivered body of the catalog's sample, as an endpoint receives it.
+        let (data, xprofile) = switchboard::domain::format::sample::sample(event);
+        let delivered = switchboard::domain::format::standard::payload(
+            event,
+            "2024-01-15T10:30:00Z",
+            7,
+            "01HQ3Z9X4K8M2N5P7R9T1V3W5Y",
+            &data,
+            xprofile.as_ref(),
+        );
+        let delivered: serde_json::Value = serde_json::from_str(&delivered).expect("json");
+        let errors: Vec<String> = validator
+            .iter_errors(&delivered)
+            .map(|e| e.to_string())
+            .collect();
+        assert!(errors.is_empty(), "{event}: {errors:?}");
+        assert!(validator.is_valid(&body["example"]), "{event}: example");
+        // Another event's payload is refused (the `event` const).
+        let mut other = delivered.clone();
+        other["event"] = json!("webhook.test");
+        assert_eq!(validator.is_valid(&other), *event == "webhook.test");
+    }
+    let silent = &doc.body["components"]["schemas"]["incoming_webhook.silent"];
+    let data = &silent["properties"]["data"]["properties"];
+    for field in ["webhook_id", "title", "last_call_at"] {
+        assert!(data.get(field).is_some(), "{field}: {silent}");
+    }
+}

@@ -16,6 +16,7 @@ fn main() -> Result<(), lambda_runtime::Error> {
                 let resent = app.outbox().sweep().await?;
                 let rescheduled = app.deliveries().sweep_deliveries().await?;
                 let expired = app.members().expire_grants().await?;
+                tracing::info!(swept = ?app.incoming().sweep_silence().await?, "silence alerts swept");
                 tracing::info!(
                     resent,
                     rescheduled,

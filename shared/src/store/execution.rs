@@ -86,10 +86,12 @@ impl ExecutionRepo {
     }
 
     /// The writes of a plan, each tagged. `password_hash` is given when the plan creates the
-    /// member; `idempotency` stores the response under the caller's key.
+    /// member; `idempotency` stores the response under the caller's key; `expect_every_hours`
+    /// moves the webhook's silence due time on the counter update it already makes.
     pub fn plan_items(
         &self,
         plan: &Plan,
+        expect_every_hours: Option<u16>,
         password_hash: Option<&str>,
         idempotency: Option<(&str, &StoredResponse)>,
         retention_days: i64,
@@ -119,7 +121,7 @@ impl ExecutionRepo {
         items.push((
             Tag::Webhook,
             self.incoming
-                .count_run(plan.run.webhook_id, &plan.run.time)?,
+                .count_run(plan.run.webhook_id, &plan.run.time, expect_every_hours)?,
         ));
         items.push((Tag::Other, self.runs.put(&plan.run, retention_days)?));
         if let Some((hash, stored)) = idempotency {

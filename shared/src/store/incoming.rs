@@ -12,7 +12,7 @@ use serde_json::Value;
 use super::keys;
 use super::{from_item, n, repository, s, to_item, QuerySpec};
 use crate::aws::OrUnavailable;
-use crate::domain::incoming::IncomingWebhook;
+use crate::domain::incoming::{silence, IncomingWebhook};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
 
@@ -25,6 +25,11 @@ struct MainItem {
     running_count: i64,
     #[serde(default)]
     last_run_at: Option<String>,
+    /// The silence index (`SILENCE` / due#id), while `expect_every_hours` is set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
 }
 
 impl MainItem {
@@ -133,6 +138,8 @@ impl IncomingRepo {
             data: w.clone(),
             running_count: 0,
             last_run_at: None,
+            gsi2pk: w.silence_due().map(|_| keys::SILENCE.to_string()),
+            gsi2sk: w.silence_due().map(|due| keys::silence_sk(&due, w.id)),
         })?;
         Ok(vec![self.table.put_new(main)?, self.put_key_item(w, true)?])
     }
@@ -155,20 +162,30 @@ impl IncomingRepo {
         let mut data = w.clone();
         data.running_count = 0;
         data.last_run_at = None;
+        let mut values = vec![
+            (
+                ":d",
+                serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(&data).map_err(Error::dep)?,
+            ),
+            (":prev", n(prev_revision)),
+        ];
+        // The silence index follows the setting (counted from the later of the last call and
+        // this save).
+        let expression = match w.silence_due() {
+            Some(due) => {
+                values.push((":gp", s(keys::SILENCE)));
+                values.push((":gs", s(keys::silence_sk(&due, w.id))));
+                "SET #d = :d, gsi2pk = :gp, gsi2sk = :gs"
+            }
+            None => "SET #d = :d REMOVE gsi2pk, gsi2sk",
+        };
         let main = self.table.update(
             keys::IWH,
             &keys::id_sk(w.id),
-            "SET #d = :d",
+            expression,
             Some("attribute_exists(pk) AND #d.#r = :prev"),
             &[("#d", "data"), ("#r", "revision")],
-            vec![
-                (
-                    ":d",
-                    serde_dynamo::aws_sdk_dynamodb_1::to_attribute_value(&data)
-                        .map_err(Error::dep)?,
-                ),
-                (":prev", n(prev_revision)),
-            ],
+            values,
         )?;
         let mut items = vec![main];
         match old_key {
@@ -192,15 +209,34 @@ impl IncomingRepo {
         ])
     }
 
-    /// Counts one run on the main item (only while the webhook exists).
-    pub fn count_run(&self, webhook_id: i64, now: &str) -> Result<TransactWriteItem> {
+    /// Counts one run on the main item (only while the webhook exists). With
+    /// `expect_every_hours`, the same update moves the silence due time (SPEC §6.9): no extra
+    /// round trip, and the keys-only index is written only when the rounded due time changes.
+    pub fn count_run(
+        &self,
+        webhook_id: i64,
+        now: &str,
+        expect_every_hours: Option<u16>,
+    ) -> Result<TransactWriteItem> {
+        let mut values = vec![(":one", n(1)), (":t", s(now))];
+        let due = expect_every_hours
+            .zip(now.parse::<jiff::Timestamp>().ok())
+            .map(|(h, at)| silence::due_key(at, h));
+        let expression = match due {
+            Some(due) => {
+                values.push((":gp", s(keys::SILENCE)));
+                values.push((":gs", s(keys::silence_sk(&due, webhook_id))));
+                "ADD running_count :one SET last_run_at = :t, gsi2pk = :gp, gsi2sk = :gs"
+            }
+            None => "ADD running_count :one SET last_run_at = :t",
+        };
         self.table.update(
             keys::IWH,
             &keys::id_sk(webhook_id),
-            "ADD running_count :one SET last_run_at = :t",
+            expression,
             Some("attribute_exists(pk)"),
             &[],
-            vec![(":one", n(1)), (":t", s(now))],
+            values,
         )
     }
 

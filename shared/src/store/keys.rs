@@ -10,12 +10,16 @@
 //! Memberships with a timed grant are also on `gsi2` (sparse): `EXPIRING` /
 //! `{next grant end}#{email}#{space|course}#{id}`.
 //!
+//! Incoming webhooks with `expect_every_hours` are also on `gsi2` (sparse, on their main item):
+//! `SILENCE` / `{due, RFC 3339}#{id:012}`; the entry is removed while an alert is open.
+//!
 //! | item | pk | sk | gsi1pk / gsi1sk |
 //! |---|---|---|---|
 //! | login claim | `LOGIN#{login lower-cased}` | `LOGIN` | |
 //! | space / course | `SPACE` / `COURSE` | `{id:012}` | |
 //! | incoming webhook | `IWH` | `{id:012}` | |
 //! | incoming webhook by key | `IWHKEY#{key}` | `IWHKEY` | |
+//! | open silence alert of an incoming webhook | `SILENCED` | `{id:012}` | |
 //! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
 //! | provider object state | `IWH#{id}#OBJ#{provider}:{object id}` | `OBJ` | |
 //! | provider customer (per incoming webhook) | `IWH#{id}#CUSTOMER#{provider}:{customer id}` | `CUSTOMER` | |
@@ -94,6 +98,18 @@ pub fn webhook_key(key: &str) -> String {
 }
 
 pub const WEBHOOK_KEY_SK: &str = "IWHKEY";
+
+/// The silence index's one partition (incoming webhooks that expect calls, by due time). Not
+/// sharded: an entry moves at most once per due bucket (`domain::incoming::silence`).
+pub const SILENCE: &str = "SILENCE";
+
+/// Silence index sort key: the due time first, so a range query finds everything overdue.
+pub fn silence_sk(due: &str, webhook_id: i64) -> String {
+    format!("{due}#{webhook_id:012}")
+}
+
+/// The partition of open silence alerts (one item per silent webhook, `id_sk`).
+pub const SILENCED: &str = "SILENCED";
 
 pub fn runs(webhook_id: i64) -> String {
     format!("IWH#{webhook_id}#RUNS")

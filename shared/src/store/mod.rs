@@ -22,6 +22,7 @@ pub mod publishes;
 mod query;
 pub mod runs;
 pub mod signin;
+pub mod silence;
 mod tx;
 
 use std::collections::HashMap;
@@ -47,6 +48,7 @@ pub use publishes::{PublishRecord, PublishRepo};
 pub use query::{QuerySpec, Walk};
 pub use runs::RunRepo;
 pub use signin::SigninRepo;
+pub use silence::SilenceRepo;
 pub use tx::TxResult;
 
 pub type Item = HashMap<String, AttributeValue>;
@@ -101,6 +103,7 @@ pub struct Repositories {
     pub publishes: PublishRepo,
     pub app_passwords: AppPasswordRepo,
     pub signin: SigninRepo,
+    pub silence: SilenceRepo,
     /// A plan's writes, from the member, catalog, incoming and run repositories.
     pub execution: ExecutionRepo,
 }
@@ -124,6 +127,7 @@ impl Repositories {
             publishes: PublishRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
+            silence: SilenceRepo::new(table.clone()),
             execution: ExecutionRepo::new(table.clone()),
             table,
         }

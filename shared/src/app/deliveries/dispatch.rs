@@ -22,6 +22,7 @@ use crate::domain::outgoing::signing::{delivery_id, loggable_headers, signed_hea
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
+use crate::metrics::Observation;
 use crate::sender::SendOutcome;
 
 /// What fan-out does with one delivery an event calls for.
@@ -46,6 +47,7 @@ impl Deliveries {
     /// Sends the first attempt of every delivery the events call for, then records them in
     /// batches (see [`Deliveries::record_first_attempts`]).
     pub async fn fan_out(&self, events: &[Event]) -> Result<()> {
+        observe_queue_age(events);
         let mut sends = Vec::new();
         let mut lines = std::collections::BTreeSet::new();
         for plan in self.plan(events).await? {
@@ -323,11 +325,34 @@ impl Deliveries {
             return Ok(d);
         }
         log_attempt(ep, &d, &outcome);
+        Observation::Attempt {
+            endpoint_id: ep.id(),
+            outcome: &d.status.to_string(),
+            latency_ms: outcome.duration_ms,
+        }
+        .emit();
         self.record_health(ep, &d, &outcome, trigger, now).await?;
         if retry {
             self.schedule_retry(&d).await?;
         }
         Ok(d)
+    }
+}
+
+/// How long the oldest of `events` waited between its publish and this fan-out.
+fn observe_queue_age(events: &[Event]) {
+    let now = time::now().as_millisecond();
+    let oldest = events
+        .iter()
+        .filter_map(|e| e.timestamp.parse::<jiff::Timestamp>().ok())
+        .map(|t| t.as_millisecond())
+        .min();
+    if let Some(at) = oldest {
+        Observation::QueueAge {
+            seconds: (now - at).max(0) as f64 / 1000.0,
+            events: events.len(),
+        }
+        .emit();
     }
 }
 

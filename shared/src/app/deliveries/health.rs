@@ -19,6 +19,7 @@ const GONE: &str = "HTTP 410 Gone: the endpoint asked to stop deliveries";
 
 pub const DISABLED: EventName = names::ENDPOINT_DISABLED;
 pub const RECOVERED: EventName = names::ENDPOINT_RECOVERED;
+pub const SILENT: EventName = names::INCOMING_WEBHOOK_SILENT;
 
 impl Deliveries {
     /// Writes what an attempt changed about its endpoint.
@@ -89,13 +90,14 @@ impl Deliveries {
             .is_ok())
     }
 
-    /// The operator's email for an `endpoint.disabled` event (at most once per event).
+    /// The operator's email for an `endpoint.disabled` or `incoming_webhook.silent` event (at
+    /// most once per event).
     pub(crate) async fn notify_operator(&self, event: &Event) -> Result<()> {
-        if event.event != DISABLED {
+        if event.event != DISABLED && event.event != SILENT {
             return Ok(());
         }
         let Some(to) = self.config.operator_email.as_deref() else {
-            tracing::info!("OPERATOR_EMAIL is not set: no email for a disabled endpoint");
+            tracing::info!(event = %event.event, "OPERATOR_EMAIL is not set: no operator email");
             return Ok(());
         };
         let retention = self.config.log_retention_days;
@@ -103,13 +105,28 @@ impl Deliveries {
             return Ok(());
         }
         let text = |k: &str| event.data[k].as_str().unwrap_or_default().to_string();
-        let email = crate::mail::endpoint_disabled_email(
-            &self.config,
-            to,
-            event.data["webhook_id"].as_i64().unwrap_or_default(),
-            &text("name"),
-            &text("last_error"),
-        )?;
+        let webhook_id = event.data["webhook_id"].as_i64().unwrap_or_default();
+        let email = if event.event == SILENT {
+            let hours = event.data["expect_every_hours"]
+                .as_u64()
+                .unwrap_or_default();
+            crate::mail::incoming_silent_email(
+                &self.config,
+                to,
+                webhook_id,
+                &text("title"),
+                u16::try_from(hours).unwrap_or_default(),
+                event.data["last_call_at"].as_str(),
+            )?
+        } else {
+            crate::mail::endpoint_disabled_email(
+                &self.config,
+                to,
+                webhook_id,
+                &text("name"),
+                &text("last_error"),
+            )?
+        };
         if let Err(e) = self.mailer.send(&email).await {
             // Give the claim back so that the redelivered message tries again.
             self.notices.unclaim(&event.event_id).await?;

@@ -90,6 +90,7 @@ impl Incoming {
             source_secret: None,
             rules: None,
             products: vec![],
+            expect_every_hours: None,
             running_count: 0,
             last_run_at: None,
             created_at: now.clone(),

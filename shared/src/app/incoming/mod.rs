@@ -11,6 +11,7 @@ pub mod admin;
 mod call;
 mod new_member;
 pub mod provider;
+mod silence;
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -19,6 +20,7 @@ pub(crate) use self::call::Execution;
 use self::call::{admitted, form_email, replayed};
 pub use self::call::{Call, ErrorKind, Executed};
 use self::new_member::NewMember;
+pub use self::silence::SilenceSweep;
 use super::limiter::RateLimiter;
 use super::Outbox;
 use crate::config::Config;
@@ -36,6 +38,7 @@ use crate::store::execution::{conflict, Conflict, Tag};
 use crate::store::incoming::StoredResponse;
 use crate::store::{
     CatalogRepo, ExecutionRepo, IncomingRepo, MemberRepo, ProviderRepo, Repositories, RunRepo,
+    SilenceRepo,
 };
 
 const MAX_ATTEMPTS: usize = 8;
@@ -51,6 +54,8 @@ pub struct Incoming {
     providers: ProviderRepo,
     /// A plan's writes, from every repository it touches.
     execution: ExecutionRepo,
+    /// The silence index and open alerts (SPEC §6.9).
+    silence: SilenceRepo,
     outbox: Outbox,
     /// The welcome email.
     mailer: Mailer,
@@ -73,6 +78,7 @@ impl Incoming {
             catalog: repos.catalog.clone(),
             providers: repos.providers.clone(),
             execution: repos.execution.clone(),
+            silence: repos.silence.clone(),
             outbox,
             mailer,
             limiter,
@@ -275,9 +281,13 @@ impl Incoming {
         };
         let idem = x.key_hash.map(|h| (h, &stored));
         let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
-        let mut items =
-            self.execution
-                .plan_items(&plan, hash, idem, self.config.log_retention_days)?;
+        let mut items = self.execution.plan_items(
+            &plan,
+            x.webhook.expect_every_hours,
+            hash,
+            idem,
+            self.config.log_retention_days,
+        )?;
         for (object, prev) in &x.objects {
             items.push((
                 Tag::Object,
@@ -296,6 +306,7 @@ impl Incoming {
             self.welcome(&plan.member, &mut body, x.key_hash, stored)
                 .await;
         }
+        observe(RunOutcome::Success, x.webhook.source);
         tracing::info!(
             webhook_id = x.webhook.id,
             user_id = plan.member.user_id,
@@ -322,8 +333,18 @@ impl Incoming {
         run.email = email.map(str::to_string);
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.error = Some(error.to_string());
+        observe(RunOutcome::Failed, webhook.source);
         self.runs.record(&run, self.config.log_retention_days).await;
     }
+}
+
+/// Counts one execution (a run of the activity log) in the metrics.
+fn observe(outcome: RunOutcome, source: Source) {
+    crate::metrics::Observation::Execution {
+        source: source.name(),
+        outcome: outcome.name(),
+    }
+    .emit();
 }
 
 /// What [`Incoming::execute`] reads first; each read's error counts only where the call needs it.

@@ -260,6 +260,7 @@ impl Incoming {
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.event = ev.map(|e| e.kind.clone());
         run.reason = Some(skip.reason.clone());
+        super::observe(skip.outcome, webhook.source);
         self.runs.record(&run, self.config.log_retention_days).await;
         tracing::info!(
             webhook_id = webhook.id,

@@ -64,6 +64,14 @@ pub const CATALOG: &[(&str, &str)] = &[
         "incoming_webhook.processed",
         "An incoming webhook call was executed successfully",
     ),
+    (
+        "incoming_webhook.silent",
+        "An incoming webhook with expect_every_hours got no accepted call for that long (emitted by Switchboard)",
+    ),
+    (
+        "incoming_webhook.resumed",
+        "A silent incoming webhook accepted a call again (emitted by Switchboard)",
+    ),
     ("webhook.test", "Test delivery sent from the admin API"),
     (
         "endpoint.disabled",
@@ -182,6 +190,8 @@ pub mod names {
     pub const COURSE_UNENROLLED: EventName = EventName::known("course.unenrolled");
     pub const INCOMING_WEBHOOK_PROCESSED: EventName =
         EventName::known("incoming_webhook.processed");
+    pub const INCOMING_WEBHOOK_SILENT: EventName = EventName::known("incoming_webhook.silent");
+    pub const INCOMING_WEBHOOK_RESUMED: EventName = EventName::known("incoming_webhook.resumed");
     pub const WEBHOOK_TEST: EventName = EventName::known("webhook.test");
     pub const ENDPOINT_DISABLED: EventName = EventName::known("endpoint.disabled");
     pub const ENDPOINT_RECOVERED: EventName = EventName::known("endpoint.recovered");

@@ -115,8 +115,8 @@ mod tests {
     #[test]
     fn catalog_has_both_seeds() {
         // The seeds' 24 + 26, `incoming_webhook.processed`, `webhook.test`, the two
-        // `endpoint.*` and `user.deleted` (erasure).
-        assert_eq!(CATALOG.len(), 24 + 26 + 2 + 2 + 1);
+        // `endpoint.*`, `user.deleted` (erasure) and the two silence alerts.
+        assert_eq!(CATALOG.len(), 24 + 26 + 2 + 2 + 1 + 2);
         assert!(is_catalog_event("user.deleted"));
         assert!(is_catalog_event("commerce.revenue_recorded"));
         assert!(!is_catalog_event("invalid.event"));

@@ -88,6 +88,20 @@ fn switchboard(event: &str) -> Option<(Value, Option<Value>)> {
             json!({"message": "This is a test delivery from Switchboard.", "webhook_id": 1, "webhook_name": "My endpoint"}),
             None,
         )),
+        "endpoint.disabled" => Some((
+            json!({"webhook_id": 1, "name": "My endpoint", "last_error": "HTTP 500"}),
+            None,
+        )),
+        "endpoint.recovered" => Some((json!({"webhook_id": 1, "name": "My endpoint"}), None)),
+        "incoming_webhook.silent" => Some((
+            json!({"webhook_id": 1, "title": "Stripe purchases", "last_call_at": "2024-01-15T10:30:00Z", "expect_every_hours": 24}),
+            None,
+        )),
+        "incoming_webhook.resumed" => Some((
+            json!({"webhook_id": 1, "title": "Stripe purchases", "last_call_at": "2024-01-17T08:00:00Z", "silent_since": "2024-01-15T10:30:00Z"}),
+            None,
+        )),
+        "user.deleted" => Some((json!({"user_id": 45}), None)),
         "incoming_webhook.processed" => Some(with_member(json!({
             "email": "jane@example.com", "created": true,
             "spaces": {"added": [12], "removed": [], "skipped": []},

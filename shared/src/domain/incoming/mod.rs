@@ -6,6 +6,7 @@ pub mod plan;
 pub mod providers;
 pub mod rules;
 pub mod run;
+pub mod silence;
 
 pub use patch::{id_list, status_field, WebhookPatch};
 pub use plan::Outcome;
@@ -85,6 +86,9 @@ pub struct IncomingWebhook {
     pub rules: Option<Vec<Rule>>,
     #[serde(default)]
     pub products: Vec<Product>,
+    /// Silence alert after this many hours without an accepted call (SPEC §6.9); `None`: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub expect_every_hours: Option<u16>,
     #[serde(default)]
     pub running_count: i64,
     #[serde(default)]
@@ -97,6 +101,18 @@ pub struct IncomingWebhook {
 }
 
 impl IncomingWebhook {
+    /// The silence index's due time (SPEC §6.9), counted from the later of the last accepted
+    /// call and the last admin save; `None` when silence alerts are off.
+    pub fn silence_due(&self) -> Option<String> {
+        let hours = self.expect_every_hours?;
+        let base = [self.last_run_at.as_deref(), Some(self.updated_at.as_str())]
+            .into_iter()
+            .flatten()
+            .filter_map(|t| t.parse::<jiff::Timestamp>().ok())
+            .max()?;
+        Some(silence::due_key(base, hours))
+    }
+
     pub fn is_active(&self) -> bool {
         self.status == WebhookStatus::Active
     }

@@ -33,6 +33,8 @@ pub struct WebhookPatch {
     /// `Some(None)` restores the source's defaults.
     pub rules: Option<Option<Vec<Rule>>>,
     pub products: Option<Vec<Product>>,
+    /// `Some(None)` turns silence alerts off.
+    pub expect_every_hours: Option<Option<u16>>,
 }
 
 pub fn id_list(body: &Map<String, Value>, field: &str) -> Result<Option<Vec<i64>>> {
@@ -113,6 +115,7 @@ impl WebhookPatch {
             allowed_ips,
             signing_secret,
             field_map,
+            expect_every_hours: clearable(body, "expect_every_hours", super::silence::parse_hours)?,
         })
     }
 
@@ -178,6 +181,9 @@ impl WebhookPatch {
         }
         if let Some(v) = self.products {
             w.products = v;
+        }
+        if let Some(v) = self.expect_every_hours {
+            w.expect_every_hours = v;
         }
     }
 }

@@ -16,6 +16,18 @@ pub enum RunOutcome {
     Unresolved,
 }
 
+impl RunOutcome {
+    /// The name the log and the metrics use (as serialized).
+    pub fn name(self) -> &'static str {
+        match self {
+            RunOutcome::Success => "success",
+            RunOutcome::Failed => "failed",
+            RunOutcome::Ignored => "ignored",
+            RunOutcome::Unresolved => "unresolved",
+        }
+    }
+}
+
 /// The `welcome_email` field of a response and a run.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

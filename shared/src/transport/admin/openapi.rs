@@ -6,6 +6,9 @@
 
 use serde_json::{json, Map, Value};
 
+use crate::domain::events::CATALOG;
+use crate::domain::format::{sample, EventContext};
+
 /// `(method, path, tag, summary)` of every admin route (aliases are listed once, below).
 pub const ROUTES: &[(&str, &str, &str, &str)] = &[
     (
@@ -258,6 +261,22 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
             props["filter"] = filter_schema();
             Some(json!({"type": "object", "properties": props}))
         }
+        ("post", "/admin/incoming-webhooks") | ("put", "/admin/incoming-webhooks/{id}") => {
+            Some(json!({"type": "object", "properties": {
+                "title": {"type": "string", "maxLength": 200},
+                "space_ids": {"type": "array", "items": {"type": "integer"}},
+                "remove_space_ids": {"type": "array", "items": {"type": "integer"}},
+                "course_ids": {"type": "array", "items": {"type": "integer"}},
+                "remove_course_ids": {"type": "array", "items": {"type": "integer"}},
+                "send_wp_welcome_email": {"type": "boolean"},
+                "status": {"type": "string", "enum": ["active", "inactive"]},
+                "allowed_ips": {"type": ["array", "null"], "items": {"type": "string"}},
+                "signing_secret": {"type": ["string", "null"], "minLength": 16, "maxLength": 256},
+                "field_map": {"type": ["object", "null"], "additionalProperties": {"type": "string"}},
+                "expect_every_hours": {"type": ["integer", "null"], "minimum": 1, "maximum": 720,
+                    "description": "Silence alert: when no call was accepted for this many hours, the operator gets one email and an incoming_webhook.silent event (incoming_webhook.resumed when calls resume); null turns it off"},
+            }}))
+        }
         ("post", "/admin/webhooks/{id}/rotate-secret") => {
             Some(json!({"type": "object", "properties": {
                 "overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800, "default": 86_400,
@@ -302,7 +321,8 @@ pub fn document() -> Value {
         let entry = paths.entry(path.to_string()).or_insert_with(|| json!({}));
         entry[*method] = operation(method, path, tag, summary);
     }
-    json!({
+    let mut schemas = Map::new();
+    let mut doc = json!({
         "openapi": "3.1.0",
         "info": {
             "title": "Switchboard admin API",
@@ -319,7 +339,118 @@ pub fn document() -> Value {
             }},
         },
         "paths": paths,
+        "webhooks": webhooks(&mut schemas),
+    });
+    if let Some(m) = doc["components"]["schemas"].as_object_mut() {
+        m.extend(schemas);
+    }
+    doc
+}
+
+/// OpenAPI 3.1 `webhooks`: one operation per catalog event, the POST an endpoint receives,
+/// whose body is the delivered payload of SPEC §6.3 (its schema under `components.schemas`,
+/// named after the event, so receivers can generate types).
+fn webhooks(schemas: &mut Map<String, Value>) -> Value {
+    let mut hooks = Map::new();
+    for (event, description) in CATALOG {
+        let (data, xprofile) = sample::sample(event);
+        schemas.insert(
+            event.to_string(),
+            payload_schema(event, description, &data, xprofile.as_ref()),
+        );
+        let example = EventContext {
+            event,
+            timestamp: "2024-01-15T10:30:00Z",
+            webhook_id: 1,
+            delivery_id: "01HQ3Z9X4K8M2N5P7R9T1V3W5Y",
+            data: &data,
+            xprofile: xprofile.as_ref(),
+        }
+        .payload_json();
+        hooks.insert(
+            event.to_string(),
+            json!({"post": {
+                "summary": event,
+                "description": description,
+                "operationId": format!("receive_{}", event.replace('.', "_")),
+                "parameters": delivery_headers(),
+                "requestBody": {"required": true, "content": {"application/json": {
+                    "schema": {"$ref": format!("#/components/schemas/{event}")},
+                    "example": example,
+                }}},
+                "responses": {
+                    "2XX": {"description": "Acknowledged (any 2xx within 30 s); anything else is retried"},
+                    "410": {"description": "Gone: the endpoint is disabled at once"},
+                },
+            }}),
+        );
+    }
+    Value::Object(hooks)
+}
+
+/// The headers every delivery carries (SPEC §6.3).
+fn delivery_headers() -> Vec<Value> {
+    [
+        ("webhook-id", "Standard Webhooks message id (the delivery id)"),
+        ("webhook-timestamp", "Unix seconds of the attempt"),
+        ("webhook-signature", "v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, space-separated (two during a secret rotation's overlap)"),
+        ("X-Fluent-Signature", "sha256=<hex HMAC-SHA256 of the raw body>"),
+        ("X-FluentCRM-Signature", "sha256=<hex HMAC-SHA256 of the raw body>"),
+        ("X-FluentCRM-Event", "The event name"),
+        ("X-FluentCRM-Webhook-ID", "The endpoint's id"),
+        ("X-FluentCRM-Delivery", "The delivery id"),
+    ]
+    .into_iter()
+    .map(|(name, description)| json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}}))
+    .collect()
+}
+
+/// The JSON Schema of one event's delivered payload (the standard format).
+fn payload_schema(event: &str, description: &str, data: &Value, xprofile: Option<&Value>) -> Value {
+    let mut props = json!({
+        "event": {"type": "string", "const": event},
+        "timestamp": {"type": "string", "format": "date-time"},
+        "webhook_id": {"type": "integer", "description": "The receiving endpoint's id"},
+        "delivery_id": {"type": "string", "description": "The same on every attempt: deduplicate on it"},
+        "data": infer_schema(data),
+    });
+    props["xprofile"] = match xprofile {
+        Some(x) => infer_schema(x),
+        None => {
+            json!({"type": "object", "description": "The member's community profile, when the event is about a member"})
+        }
+    };
+    json!({
+        "$schema": "https://json-schema.org/draft/2020-12/schema",
+        "title": event,
+        "description": description,
+        "type": "object",
+        "required": ["event", "timestamp", "webhook_id", "delivery_id", "data"],
+        "properties": props,
     })
+}
+
+/// A schema describing `v`'s shape (the types of the catalog's sample; extra properties are
+/// allowed, since publishers may add their own).
+fn infer_schema(v: &Value) -> Value {
+    match v {
+        Value::Null => json!({}),
+        Value::Bool(_) => json!({"type": "boolean"}),
+        Value::Number(n) if n.is_i64() || n.is_u64() => json!({"type": "integer"}),
+        Value::Number(_) => json!({"type": "number"}),
+        Value::String(_) => json!({"type": "string"}),
+        Value::Array(items) => match items.first() {
+            Some(first) => json!({"type": "array", "items": infer_schema(first)}),
+            None => json!({"type": "array"}),
+        },
+        Value::Object(m) => {
+            let props: Map<String, Value> = m
+                .iter()
+                .map(|(k, v)| (k.clone(), infer_schema(v)))
+                .collect();
+            json!({"type": "object", "properties": props})
+        }
+    }
 }
 
 /// One route's operation: its parameters, its responses and, for writes, its body.

@@ -61,6 +61,7 @@ pub fn incoming(w: &IncomingWebhook, public_base_url: &str) -> Value {
         "rules": w.effective_rules(),
         "rules_customized": w.rules.is_some(),
         "products": w.products,
+        "expect_every_hours": w.expect_every_hours,
         "running_count": w.running_count,
         "last_run_at": w.last_run_at,
         "created_at": w.created_at,
