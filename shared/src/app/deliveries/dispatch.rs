@@ -13,8 +13,9 @@
 use futures::{stream, StreamExt};
 use serde_json::Value;
 
-use super::retries::{decide, RetryRef};
+use super::retries::RetryRef;
 use super::{Deliveries, Trigger};
+use crate::domain::delivery::machine::{self, HealthChange, Step};
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
 use crate::domain::format::EventContext;
@@ -39,7 +40,7 @@ struct Sent {
     ep: OutgoingWebhook,
     d: Delivery,
     /// `None`: handed to the slow lane without an attempt.
-    outcome: Option<(SendOutcome, bool, jiff::Timestamp)>,
+    outcome: Option<(SendOutcome, Step, jiff::Timestamp)>,
 }
 
 impl Deliveries {
@@ -233,19 +234,18 @@ impl Deliveries {
                 tracing::info!(delivery_id = %s.d.id, "attempt already recorded elsewhere");
                 continue;
             }
-            let Some((outcome, retry, at)) = &s.outcome else {
+            let Some((outcome, step, at)) = &s.outcome else {
                 continue;
             };
             log_attempt(&s.ep, &s.d, outcome);
-            if outcome.success() && !s.ep.recovering {
+            if step.health == HealthChange::Succeeded {
                 if s.ep.success_changes_health(*at) {
                     succeeded.insert(s.ep.id());
                 }
             } else {
-                self.record_health(&s.ep, &s.d, outcome, Trigger::Scheduled, *at)
-                    .await?;
+                self.record_health(&s.ep, step.health, outcome, *at).await?;
             }
-            if *retry {
+            if step.schedule {
                 self.schedule_retry(&s.d).await?;
             }
         }
@@ -267,14 +267,14 @@ impl Deliveries {
         }
     }
 
-    /// Sends one attempt of `d` to `ep` and decides what comes next (nothing is written):
-    /// the outcome, whether a retry is due, and when the attempt was made.
+    /// Sends one attempt of `d` to `ep` and applies the state machine's step to it (nothing is
+    /// written): the outcome, the step, and when the attempt was made.
     async fn send_attempt(
         &self,
         ep: &OutgoingWebhook,
         d: &mut Delivery,
         trigger: Trigger,
-    ) -> Result<(SendOutcome, bool, jiff::Timestamp)> {
+    ) -> Result<(SendOutcome, Step, jiff::Timestamp)> {
         let prev = d.total_attempts();
         let slot = self.lanes.send_slot().await?;
         let now = time::now();
@@ -297,8 +297,18 @@ impl Deliveries {
             response_time: outcome.duration_ms,
             error: outcome.error.clone(),
         });
-        let retry = decide(d, &outcome, trigger, ep.config.retry_count, prev, now);
-        Ok((outcome, retry, now))
+        let step = machine::after_attempt(
+            d,
+            outcome.outcome(),
+            trigger,
+            ep.config.retry_count,
+            prev,
+            ep.health(),
+            now,
+            rand::random::<f64>(),
+        );
+        step.apply(d);
+        Ok((outcome, step, now))
     }
 
     /// Sends one attempt of `d` to `ep`, records it, and decides what comes next.
@@ -309,7 +319,7 @@ impl Deliveries {
         trigger: Trigger,
     ) -> Result<Delivery> {
         let prev = d.total_attempts();
-        let (outcome, retry, now) = self.send_attempt(ep, &mut d, trigger).await?;
+        let (outcome, step, now) = self.send_attempt(ep, &mut d, trigger).await?;
         let retention = self.config.log_retention_days;
         // A first attempt creates the record, unless it already exists without an attempt
         // (FIFO line, slow lane): then it is saved over that one.
@@ -323,8 +333,8 @@ impl Deliveries {
             return Ok(d);
         }
         log_attempt(ep, &d, &outcome);
-        self.record_health(ep, &d, &outcome, trigger, now).await?;
-        if retry {
+        self.record_health(ep, step.health, &outcome, now).await?;
+        if step.schedule {
             self.schedule_retry(&d).await?;
         }
         Ok(d)

@@ -33,13 +33,7 @@ use crate::store::{
     DeliveryRepo, LineRepo, MemberRepo, NoticeRepo, OutgoingRepo, RecoverRepo, Repositories,
 };
 
-/// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
-/// admin (test and redeliver: reported, never retried, never counted against the endpoint).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Scheduled,
-    Manual,
-}
+pub use crate::domain::delivery::machine::Trigger;
 
 /// The delivery engine of one instance.
 #[derive(Debug)]

@@ -8,11 +8,9 @@ use serde::{Deserialize, Serialize};
 use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
-use crate::domain::outgoing::retry::retry_delay;
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::sender::SendOutcome;
 
 /// The longest delay one SQS message can carry.
 const MAX_SQS_DELAY: i64 = 900;
@@ -129,47 +127,5 @@ impl Deliveries {
             .save(&d, prev, self.config.log_retention_days)
             .await
             .map(|_| ())
-    }
-}
-
-/// Sets the delivery's status after an attempt (`prev` attempts before it); returns whether
-/// a retry is to be scheduled.
-pub(crate) fn decide(
-    d: &mut Delivery,
-    outcome: &SendOutcome,
-    trigger: Trigger,
-    retry_count: u32,
-    prev: usize,
-    now: jiff::Timestamp,
-) -> bool {
-    let retries_done = u32::try_from(prev).unwrap_or(u32::MAX);
-    if outcome.success() {
-        d.status = DeliveryStatus::Success;
-        d.next_attempt_at = None;
-        false
-    } else if trigger == Trigger::Manual {
-        if d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some() {
-            // Still waiting for its scheduled retry: re-announce it with the new attempt count
-            // (the old retry message no longer matches and is dropped).
-            true
-        } else {
-            d.status = DeliveryStatus::Failed;
-            false
-        }
-    } else if outcome.status != Some(410) && retries_done < retry_count {
-        let retry_after = match outcome.status {
-            Some(429) | Some(503) => outcome.retry_after,
-            _ => None,
-        };
-        let delay = retry_delay(retries_done + 1, rand::random::<f64>(), retry_after);
-        d.status = DeliveryStatus::Pending;
-        d.next_attempt_at = Some(time::rfc3339(
-            now + jiff::SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
-        ));
-        true
-    } else {
-        d.status = DeliveryStatus::Failed;
-        d.next_attempt_at = None;
-        false
     }
 }

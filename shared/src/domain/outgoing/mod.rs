@@ -154,6 +154,14 @@ impl OutgoingWebhook {
         self.consecutive_failures != 0 || self.recovering || !recent
     }
 
+    /// What the delivery state machine reads of it.
+    pub fn health(&self) -> crate::domain::delivery::machine::Health {
+        crate::domain::delivery::machine::Health {
+            recovering: self.recovering,
+            paused: false,
+        }
+    }
+
     pub fn is_fifo(&self) -> bool {
         self.config.ordering == Ordering::Fifo
     }

@@ -1,6 +1,8 @@
 //! A delivery: one per (event, endpoint), the exact body sent, every HTTP attempt, and where it
 //! stands.
 
+pub mod machine;
+
 use crate::domain::events::EventName;
 use std::collections::BTreeMap;
 
