@@ -49,6 +49,7 @@ impl Deliveries {
     pub async fn fan_out(&self, events: &[Event]) -> Result<()> {
         let mut sends = Vec::new();
         let mut lines = std::collections::BTreeSet::new();
+        let mut held = Vec::new();
         for plan in self.plan(events).await? {
             match plan {
                 Plan::Done => {}
@@ -64,7 +65,21 @@ impl Deliveries {
                             continue;
                         }
                     };
-                    if ep.is_fifo() {
+                    if ep.is_paused() {
+                        // Kept, not sent (SPEC §6.9); a FIFO endpoint's stay in its line, in
+                        // publish order, for the resume.
+                        let d = Delivery {
+                            status: DeliveryStatus::Held,
+                            ..d
+                        };
+                        if ep.is_fifo() {
+                            self.deliveries
+                                .create_in_line(&d, self.config.log_retention_days)
+                                .await?;
+                        } else {
+                            held.push(d);
+                        }
+                    } else if ep.is_fifo() {
                         self.deliveries
                             .create_in_line(&d, self.config.log_retention_days)
                             .await?;
@@ -74,6 +89,12 @@ impl Deliveries {
                     }
                 }
             }
+        }
+        for chunk in held.chunks(100) {
+            let records: Vec<&Delivery> = chunk.iter().collect();
+            self.deliveries
+                .create_batch(&records, self.config.log_retention_days)
+                .await?;
         }
         // Sending and recording run side by side: attempts are recorded as they finish, in
         // chunks of whatever is ready (up to 100), while the next ones are being sent. A slow
@@ -114,14 +135,15 @@ impl Deliveries {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Matches the events against the active endpoints and reads which deliveries exist.
+    /// Matches the events against the active (and paused) endpoints and reads which deliveries
+    /// exist.
     async fn plan<'a>(&self, events: &'a [Event]) -> Result<Vec<Plan<'a>>> {
         let endpoints: Vec<OutgoingWebhook> = self
             .webhooks
             .all()
             .await?
             .into_iter()
-            .filter(OutgoingWebhook::is_active)
+            .filter(|e| e.is_active() || e.is_paused())
             .collect();
         let mut jobs = Vec::new();
         for event in events {

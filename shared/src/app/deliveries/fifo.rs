@@ -40,12 +40,14 @@ impl Deliveries {
         let ep = self.webhooks.get(webhook_id).await?;
         match ep {
             Some(ep) if ep.is_active() => self.drain_line(&ep, None).await,
+            // Paused: the line keeps its entries until the resume kicks it again.
+            Some(ep) if ep.is_paused() => Ok(()),
             other => loop {
                 let Some(head) = self.lines.head(webhook_id, 1).await?.pop() else {
                     return Ok(());
                 };
                 if let Some(d) = self.deliveries.get(webhook_id, &head.delivery_id).await? {
-                    if d.status == DeliveryStatus::Pending {
+                    if matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Held) {
                         self.abandon(d, other.as_ref()).await?;
                     }
                 }
@@ -107,6 +109,8 @@ impl Deliveries {
             };
             let d = match self.deliveries.get(ep.id(), &head.delivery_id).await? {
                 Some(d) if d.status == DeliveryStatus::Pending => d,
+                // Not yet released by the resume: the line waits for it (publish order).
+                Some(d) if d.status == DeliveryStatus::Held => return Ok(LineState::Waiting),
                 _ => {
                     self.lines.remove(ep.id(), &head.sort_key).await?;
                     continue;

@@ -8,6 +8,7 @@
 //! | [`retries`] | the retry schedule on the slow lane |
 //! | [`fifo`] | ordered endpoints: one delivery at a time, in publish order |
 //! | [`formats`] | rendering a delivery's body in its endpoint's format |
+//! | [`hold`] | paused endpoints: deliveries kept `held`, released in order on resume |
 //! | [`health`] | an endpoint's health after each attempt; disabling and telling the operator |
 //! | [`jobs`] | background jobs carried by the queue; the sweeper's overdue check |
 //! | [`recover`] | re-attempting an endpoint's failed deliveries since a time |
@@ -17,6 +18,7 @@ pub mod dispatch;
 pub mod fifo;
 pub mod formats;
 pub mod health;
+pub mod hold;
 pub mod jobs;
 pub mod lanes;
 pub mod recover;

@@ -103,6 +103,7 @@ impl Deliveries {
                 self.schedule_retry(&d).await
             }
             Some(ep) if ep.is_active() => Ok(()),
+            Some(ep) if ep.is_paused() => self.hold(d).await,
             other => self.abandon(d, other.as_ref()).await,
         }
     }

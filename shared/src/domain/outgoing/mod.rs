@@ -93,13 +93,15 @@ pub enum Ordering {
 // The signing secret and custom header values read `[redacted]`.
 crate::redact::redacted_debug!(OutgoingConfig);
 
-/// An endpoint's state: `active` or `inactive` as an admin sets it, `failed` when deliveries
-/// disabled it (`410`, or too many failures in a row).
+/// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
+/// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
+/// deliveries disabled it (`410`, or too many failures in a row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutgoingStatus {
     Active,
     Inactive,
+    Paused,
     Failed,
 }
 
@@ -108,6 +110,7 @@ impl OutgoingStatus {
         match self {
             Self::Active => "active",
             Self::Inactive => "inactive",
+            Self::Paused => "paused",
             Self::Failed => "failed",
         }
     }
@@ -140,6 +143,11 @@ impl OutgoingWebhook {
         self.status == OutgoingStatus::Active
     }
 
+    /// Paused: its deliveries are made `held`, and sent when it is active again.
+    pub fn is_paused(&self) -> bool {
+        self.status == OutgoingStatus::Paused
+    }
+
     /// Whether a successful delivery at `now` must be written: it resets the failure count,
     /// ends a recovery, or `last_triggered_at` is older than [`TRIGGERED_GRANULARITY_SECS`]
     /// (kept coarse, so that a success after successes writes nothing).
@@ -158,7 +166,7 @@ impl OutgoingWebhook {
     pub fn health(&self) -> crate::domain::delivery::machine::Health {
         crate::domain::delivery::machine::Health {
             recovering: self.recovering,
-            paused: false,
+            paused: self.is_paused(),
         }
     }
 

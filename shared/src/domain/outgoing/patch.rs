@@ -71,8 +71,9 @@ impl OutgoingPatch {
                 &[
                     ("active", OutgoingStatus::Active),
                     ("inactive", OutgoingStatus::Inactive),
+                    ("paused", OutgoingStatus::Paused),
                 ],
-                "must be active or inactive",
+                "must be active, inactive or paused",
             )?,
             secret: optional(body, "secret", signing_secret)?,
             headers: clearable(body, "headers", custom_headers)?,

@@ -178,7 +178,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/admin/webhooks/{id}/deliveries",
         "outgoing webhooks",
-        "Deliveries, newest first (?status=)",
+        "Deliveries, newest first (?status=pending|held|success|failed; held: kept while the endpoint is paused)",
     ),
     (
         "get",
@@ -274,7 +274,8 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
                 ),
                 (
                     "status",
-                    json!({"type": "string", "enum": ["active", "inactive"]}),
+                    json!({"type": "string", "enum": ["active", "inactive", "paused"],
+                        "description": "inactive: events are not delivered and not kept; paused: deliveries are kept as held (GET shows their count as held) and sent, in publish order for fifo endpoints, when it is active again; a paused endpoint is never auto-disabled"}),
                 ),
                 ("secret", json!({"type": "string"})),
                 ("filter", filter_schema()),

@@ -40,6 +40,16 @@ pub fn outgoing(w: &OutgoingWebhook) -> Value {
     })
 }
 
+/// [`outgoing`] with `held`, the count of held deliveries, when the endpoint is paused or
+/// still has some (other endpoints' shape is unchanged).
+pub fn outgoing_with_held(w: &OutgoingWebhook, held: u64) -> Value {
+    let mut v = outgoing(w);
+    if w.is_paused() || held > 0 {
+        v["held"] = json!(held);
+    }
+    v
+}
+
 /// The admin view: everything but the signing secret, plus the URL to paste.
 pub fn incoming(w: &IncomingWebhook, public_base_url: &str) -> Value {
     json!({
