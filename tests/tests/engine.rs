@@ -167,3 +167,97 @@ async fn a_paused_endpoint_is_never_disabled_and_inactive_keeps_nothing() {
     assert_eq!(bad.status, 400, "{}", bad.text);
     assert_eq!(bad.body["code"], "invalid_param");
 }
+
+/// Pumps the queues (delayed messages included) until `done` or `limit` passes.
+async fn pump_until(env: &TestEnv, limit: std::time::Duration, done: impl AsyncFn() -> bool) {
+    let start = std::time::Instant::now();
+    while !done().await && start.elapsed() < limit {
+        env.pump().await;
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_throttled_endpoint_receives_at_its_rate_and_costs_the_others_nothing() {
+    let env = TestEnv::new().await;
+    let (slow, free) = (receiver(200).await, receiver(200).await);
+    let throttled = endpoint_id(
+        &env,
+        "Throttled",
+        &slow.uri(),
+        json!(["feed.created"]),
+        json!({"rate_limit": 2}),
+    )
+    .await;
+    endpoint_id(
+        &env,
+        "Free",
+        &free.uri(),
+        json!(["feed.created"]),
+        json!({}),
+    )
+    .await;
+    let ep = env
+        .admin("GET", &format!("/admin/webhooks/{throttled}"), None)
+        .await;
+    assert_eq!(ep.body["rate_limit"], 2, "{}", ep.text);
+    let started = std::time::Instant::now();
+    for n in 1..=12 {
+        env.publish(json!({"event": "feed.created", "data": {"n": n}}))
+            .await;
+    }
+    // When the unthrottled endpoint had everything, watched while the queues are pumped.
+    let watch_free = async {
+        while bodies(&free).await.len() < 12 && started.elapsed().as_secs() < 60 {
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        started.elapsed()
+    };
+    let pumping = pump_until(&env, std::time::Duration::from_secs(60), async || {
+        bodies(&slow).await.len() >= 12
+    });
+    let (free_done, ()) = tokio::join!(watch_free, pumping);
+    assert_eq!(bodies(&free).await.len(), 12);
+    let received = slow.received_requests().await.unwrap_or_default();
+    assert_eq!(received.len(), 12);
+    let spread = started.elapsed();
+    eprintln!("throttle: unthrottled done after {free_done:?}, 12 at 2/s after {spread:?}");
+    assert!(
+        spread >= std::time::Duration::from_secs(5),
+        "12 at 2/s take at least 5 s: {spread:?}"
+    );
+    assert!(
+        free_done < spread / 2,
+        "free {free_done:?} vs throttled {spread:?}"
+    );
+    let mut got = ns(&bodies(&slow).await);
+    got.sort_unstable();
+    assert_eq!(got, (1..=12).collect::<Vec<_>>());
+    // Waiting is not failing: nothing failed, nothing counted.
+    assert!(deliveries(&env, throttled, "failed").await.is_empty());
+    let ep = env
+        .admin("GET", &format!("/admin/webhooks/{throttled}"), None)
+        .await;
+    assert_eq!(ep.body["consecutive_failures"], 0);
+    assert_eq!(ep.body["status"], "active");
+
+    for bad in [json!(0), json!(1001), json!("fast"), json!(2.5)] {
+        let r = env
+            .admin(
+                "PUT",
+                &format!("/admin/webhooks/{throttled}"),
+                Some(json!({"rate_limit": bad})),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert!(r.text.contains("rate_limit"), "{}", r.text);
+    }
+    let r = env
+        .admin(
+            "PUT",
+            &format!("/admin/webhooks/{throttled}"),
+            Some(json!({"rate_limit": null})),
+        )
+        .await;
+    assert_eq!(r.body["rate_limit"], Value::Null, "{}", r.text);
+}

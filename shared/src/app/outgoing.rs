@@ -145,6 +145,7 @@ impl Outgoing {
             ordering: Default::default(),
             destination: Default::default(),
             filter: None,
+            rate_limit: None,
             previous_secret: None,
         };
         patch.apply(&mut config);

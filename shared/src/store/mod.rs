@@ -20,6 +20,7 @@ pub mod outgoing;
 pub mod provider;
 pub mod publishes;
 mod query;
+pub mod rate;
 pub mod runs;
 pub mod signin;
 mod tx;
@@ -45,6 +46,7 @@ pub use outgoing::OutgoingRepo;
 pub use provider::ProviderRepo;
 pub use publishes::{PublishRecord, PublishRepo};
 pub use query::{QuerySpec, Walk};
+pub use rate::RateRepo;
 pub use runs::RunRepo;
 pub use signin::SigninRepo;
 pub use tx::TxResult;
@@ -101,6 +103,8 @@ pub struct Repositories {
     pub publishes: PublishRepo,
     pub app_passwords: AppPasswordRepo,
     pub signin: SigninRepo,
+    /// Throttle windows of rate-limited endpoints.
+    pub rates: RateRepo,
     /// A plan's writes, from the member, catalog, incoming and run repositories.
     pub execution: ExecutionRepo,
 }
@@ -124,6 +128,7 @@ impl Repositories {
             publishes: PublishRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
+            rates: RateRepo::new(table.clone()),
             execution: ExecutionRepo::new(table.clone()),
             table,
         }

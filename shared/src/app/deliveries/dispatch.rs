@@ -191,6 +191,19 @@ impl Deliveries {
     /// A first attempt within the fast lane's budget; beyond it (or while the endpoint's
     /// breaker is open) the delivery is handed to the slow lane.
     async fn fast_lane(&self, ep: OutgoingWebhook, mut d: Delivery) -> Result<Sent> {
+        if self
+            .take_turn(&ep, std::time::Duration::ZERO)
+            .await?
+            .is_some()
+        {
+            // Throttled: it waits on the slow lane, holding no one's send (SPEC §6.9).
+            d.next_attempt_at = Some(time::now_rfc3339());
+            return Ok(Sent {
+                ep,
+                d,
+                outcome: None,
+            });
+        }
         if self.config.fast_lane_ms == 0 {
             let outcome = self.send_attempt(&ep, &mut d, Trigger::Scheduled).await?;
             return Ok(Sent {

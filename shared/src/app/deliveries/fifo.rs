@@ -18,6 +18,9 @@ use crate::error::Result;
 /// How long one message keeps delivering a line before handing over to a fresh message.
 const LINE_BUDGET: Duration = Duration::from_secs(60);
 
+/// How long the line's head waits in place for a turn of a throttled endpoint.
+const THROTTLE_WAIT: Duration = Duration::from_secs(2);
+
 /// Why a line stopped.
 #[derive(Debug, PartialEq)]
 enum LineState {
@@ -133,6 +136,9 @@ impl Deliveries {
                 .saturating_sub(event_ms);
             if age < self.config.fifo_settle_ms {
                 return Ok(LineState::Settling(self.config.fifo_settle_ms - age));
+            }
+            if let Some(ms) = self.take_turn(ep, THROTTLE_WAIT).await? {
+                return Ok(LineState::Settling(u64::try_from(ms).unwrap_or(1000)));
             }
             let d = self.attempt(ep, d, Trigger::Scheduled).await?;
             if d.status == DeliveryStatus::Pending {

@@ -6,6 +6,7 @@
 //! | [`dispatch`] | fan-out: match events to endpoints, first attempts, records in batches |
 //! | [`lanes`] | fast lane / slow lane, the circuit breaker, one send budget per instance |
 //! | [`retries`] | the retry schedule on the slow lane |
+//! | [`throttle`] | `rate_limit`: a shared window counter per endpoint; excess waits |
 //! | [`fifo`] | ordered endpoints: one delivery at a time, in publish order |
 //! | [`formats`] | rendering a delivery's body in its endpoint's format |
 //! | [`hold`] | paused endpoints: deliveries kept `held`, released in order on resume |
@@ -23,6 +24,7 @@ pub mod jobs;
 pub mod lanes;
 pub mod recover;
 pub mod retries;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -32,7 +34,8 @@ use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::sender::Sender;
 use crate::store::{
-    DeliveryRepo, LineRepo, MemberRepo, NoticeRepo, OutgoingRepo, RecoverRepo, Repositories,
+    DeliveryRepo, LineRepo, MemberRepo, NoticeRepo, OutgoingRepo, RateRepo, RecoverRepo,
+    Repositories,
 };
 
 pub use crate::domain::delivery::machine::Trigger;
@@ -49,6 +52,8 @@ pub struct Deliveries {
     lines: LineRepo,
     /// One operator alert per event.
     notices: NoticeRepo,
+    /// Throttle windows (`rate_limit`).
+    rates: RateRepo,
     queue: Queue,
     /// Operator alerts (`endpoint.disabled`).
     mailer: Mailer,
@@ -82,6 +87,7 @@ impl Deliveries {
             recover_jobs: repos.recover_jobs.clone(),
             lines: repos.lines.clone(),
             notices: repos.notices.clone(),
+            rates: repos.rates.clone(),
             queue,
             mailer,
             outbox,

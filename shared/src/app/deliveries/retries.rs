@@ -12,6 +12,9 @@ use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::{Error, Result};
 
+/// How long a throttled retry waits in place for a turn before it is queued again.
+const THROTTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 /// The longest delay one SQS message can carry.
 const MAX_SQS_DELAY: i64 = 900;
 
@@ -97,6 +100,14 @@ impl Deliveries {
                 self.drain_line(&ep, due).await
             }
             Some(ep) if ep.is_active() && total + 1 == r.attempt as usize => {
+                if let Some(ms) = self.take_turn(&ep, THROTTLE_WAIT).await? {
+                    // Throttled: the same attempt again once the endpoint has a turn.
+                    let later = RetryRef {
+                        not_before: time::now().as_second() + (ms / 1000).max(1),
+                        ..r
+                    };
+                    return self.enqueue_retry(&later).await;
+                }
                 self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ())
             }
             Some(ep) if ep.is_active() && redelivered && total == r.attempt as usize => {

@@ -4,6 +4,7 @@
 
 pub mod filter;
 pub mod patch;
+pub mod rate;
 pub mod retry;
 pub mod signing;
 
@@ -38,6 +39,9 @@ pub struct OutgoingConfig {
     /// Which subscribed events it receives (SPEC §6.9); `None`: all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<filter::Filter>,
+    /// Deliveries per second at most (SPEC §6.9); `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
     /// The secret the last rotation replaced, still signing beside the new one for its overlap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<PreviousSecret>,

@@ -280,6 +280,11 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
                 ("secret", json!({"type": "string"})),
                 ("filter", filter_schema()),
                 (
+                    "rate_limit",
+                    json!({"type": ["integer", "null"], "minimum": 1, "maximum": 1000,
+                        "description": "Deliveries per second to this endpoint (null: unlimited). Excess deliveries wait (not failed, not counted toward auto-disable) without holding other endpoints; enforced across instances by a conditional counter per window in the table"}),
+                ),
+                (
                     "headers",
                     json!({"type": "object", "additionalProperties": {"type": "string"}}),
                 ),

@@ -32,6 +32,7 @@ pub fn outgoing(w: &OutgoingWebhook) -> Value {
         "template": c.destination.template,
         "content_type": c.destination.content_type(),
         "filter": c.filter,
+        "rate_limit": c.rate_limit,
         "last_triggered_at": w.last_triggered_at,
         "last_error": w.last_error,
         "consecutive_failures": w.consecutive_failures,
