@@ -28,6 +28,14 @@ impl SendOutcome {
         self.status.is_some_and(|s| (200..300).contains(&s))
     }
 
+    /// What the delivery state machine reads of it.
+    pub fn outcome(&self) -> crate::domain::delivery::machine::Outcome {
+        crate::domain::delivery::machine::Outcome {
+            status: self.status,
+            retry_after: self.retry_after,
+        }
+    }
+
     /// A short description for `last_error` (never the URL, which may hold a secret).
     pub fn error_text(&self) -> String {
         match (&self.error, self.status) {

@@ -227,7 +227,7 @@ export function sinceEl(value) {
 
 export function badge(status) {
   const s = String(status || 'unknown');
-  const known = ['active', 'inactive', 'failed', 'success', 'pending'];
+  const known = ['active', 'inactive', 'failed', 'success', 'pending', 'paused', 'held'];
   return h('span', { class: `badge badge-${known.includes(s) ? s : 'other'}` }, s);
 }
 

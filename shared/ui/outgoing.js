@@ -197,7 +197,7 @@ async function endpointForm(w) {
   const catalog = await loadEventTypes();
   const name = h('input', { type: 'text', name: 'name', required: true, maxlength: 200, value: w ? w.name : '', autocomplete: 'off', placeholder: 'e.g. Slack notifications' });
   const url = h('input', { type: 'url', name: 'url', required: true, value: w ? w.url : '', autocomplete: 'off', spellcheck: 'false', placeholder: 'https://example.com/webhooks/switchboard', class: 'mono' });
-  const status = h('select', { name: 'status' }, h('option', { value: 'active' }, 'Active: receives events'), h('option', { value: 'inactive' }, 'Inactive: receives nothing'));
+  const status = h('select', { name: 'status' }, h('option', { value: 'active' }, 'Active: receives events'), h('option', { value: 'inactive' }, 'Inactive: receives nothing'), h('option', { value: 'paused' }, 'Paused: deliveries are kept (held) until resumed'));
   if (w && w.status === 'failed') status.prepend(h('option', { value: 'failed' }, 'Failed: disabled after repeated failures (choose Active to re-activate)'));
   status.value = w ? w.status : 'active';
   const ordering = h('select', { name: 'ordering' }, h('option', { value: 'none' }, 'As they come (fastest)'), h('option', { value: 'fifo' }, 'In publish order, one at a time (FIFO)'));
@@ -270,11 +270,21 @@ export async function detail(screen, params) {
   const setStatus = async (button, status, busyText) => {
     try {
       w = await withBusy(button, busyText, () => api('PUT', `/admin/webhooks/${id}`, { status }));
-      toast(status === 'active' ? 'The endpoint is active again: new events are delivered to it.' : 'The endpoint is disabled.');
+      const told = {
+        active: 'The endpoint is active again: new events (and any held deliveries) are delivered to it.',
+        paused: 'The endpoint is paused: its deliveries are kept as held until you resume it.',
+      };
+      toast(told[status] || 'The endpoint is disabled.');
       renderMeta();
     } catch (err) {
       if (err.status !== 401) toast(err.message, 'error');
     }
+  };
+
+  const pauseButton = () => {
+    const pause = h('button', { type: 'button', class: 'btn btn-small', id: 'pause' }, 'Pause');
+    pause.addEventListener('click', () => setStatus(pause, 'paused', 'Pausing…'));
+    return pause;
   };
 
   const renderMeta = () => {
@@ -291,6 +301,11 @@ export async function detail(screen, params) {
           h('p', null, reactivate),
         ),
       );
+    } else if (w.status === 'paused') {
+      const resume = h('button', { type: 'button', class: 'btn btn-primary', id: 'resume' }, 'Resume');
+      resume.addEventListener('click', () => setStatus(resume, 'active', 'Resuming…'));
+      const held = w.held ?? 0;
+      banner.replaceChildren(h('div', { class: 'alert alert-warn' }, h('p', null, h('strong', null, 'This endpoint is paused.'), ` Its deliveries are kept (${held} held) and sent when it is resumed, in publish order for FIFO endpoints.`), h('p', null, resume)));
     } else if (w.status === 'inactive') {
       const activate = h('button', { type: 'button', class: 'btn' }, 'Activate');
       activate.addEventListener('click', () => setStatus(activate, 'active', 'Activating…'));
@@ -300,7 +315,9 @@ export async function detail(screen, params) {
     }
     info.replaceChildren(
       facts([
-        ['Status', badge(w.status)],
+        ['Status', w.status === 'active' ? h('span', null, badge(w.status), ' ', pauseButton()) : badge(w.status)],
+        ['Held', w.held != null ? String(w.held) : '0'],
+        ['Rate limit', w.rate_limit ? `${w.rate_limit} deliveries/s` : 'Unlimited'],
         ['URL', h('span', { class: 'mono break' }, w.url)],
         ['Format', formatLabel(w.format)],
         ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],

@@ -5,6 +5,9 @@
 //! - a backlog: 10,000 events published by 8 clients to one endpoint while the bridge's poller
 //!   (4 batches in flight per queue, as `make dev`) dispatches them: end-to-end time,
 //!   deliveries per second, dispatch's DynamoDB calls per delivery, CPU per event;
+//! - throttle: N events (`BENCH_THROTTLE_EVENTS`, 20) to an unthrottled endpoint alone, then
+//!   beside one at `rate_limit: 5`: the unthrottled one's time both ways (their ratio) and the
+//!   throttled one's achieved rate;
 //! - incoming executions: AWS calls per call (new member, existing member);
 //! - argon2id: the cost of one password hash.
 //!
@@ -12,7 +15,8 @@
 //! the dispatch side's alone (moto is a separate process too).
 //!
 //! `make bench` (or `PROFILE=release make bench`; `BENCH_EVENTS` changes the backlog size,
-//! `BENCH_ONLY=backlog` runs only the backlog, `BENCH_ONLY=fanout` only the fan-out).
+//! `BENCH_ONLY=backlog` runs only the backlog, `BENCH_ONLY=fanout` only the fan-out,
+//! `BENCH_ONLY=throttle` only the throttle).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -292,6 +296,10 @@ async fn main() {
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
     );
 
+    if std::env::var("BENCH_ONLY").as_deref() == Ok("throttle") {
+        throttle().await;
+        return;
+    }
     if std::env::var("BENCH_ONLY").as_deref() == Ok("backlog") {
         backlog().await;
         return;
@@ -321,6 +329,7 @@ async fn main() {
         return;
     }
     backlog().await;
+    throttle().await;
 
     println!("\n## Incoming execution: AWS calls per call");
     let env = TestEnv::new().await;
@@ -404,6 +413,62 @@ async fn main() {
         times[2].as_secs_f64() * 1000.0
     );
     tokio::time::sleep(Duration::from_millis(10)).await;
+}
+
+/// Publishes `n` events and pumps the queues (delayed messages too) until `rx` has `want`
+/// requests: the time that took.
+async fn publish_and_wait(env: &TestEnv, rx: &Receiver, n: usize, want: usize) -> Duration {
+    let started = Instant::now();
+    for i in 0..n {
+        env.publish(json!({"event": "feed.created", "data": {"n": i}}))
+            .await;
+    }
+    while rx.count().await < want && started.elapsed() < Duration::from_secs(120) {
+        env.pump().await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    started.elapsed()
+}
+
+/// The throttle: an unthrottled endpoint's time alone and beside a throttled one.
+async fn throttle() {
+    let n: usize = std::env::var("BENCH_THROTTLE_EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(20);
+    let rate = 5;
+    println!("\n## Throttle: {n} events, an unthrottled endpoint beside one at {rate}/s");
+    let env = TestEnv::new().await;
+    let (free, slow) = (Receiver::spawn().await, Receiver::spawn().await);
+    if !endpoint(
+        &env,
+        json!({"name": "free", "url": free.url, "events": ["feed.created"]}),
+    )
+    .await
+    {
+        return;
+    }
+    let alone = publish_and_wait(&env, &free, n, n).await;
+    let body = json!({"name": "throttled", "url": slow.url, "events": ["feed.created"], "rate_limit": rate});
+    if !endpoint(&env, body).await {
+        return;
+    }
+    // The unthrottled endpoint's time is read while the throttled one still waits.
+    let started = Instant::now();
+    let beside = async {
+        free.wait_for(2 * n, Duration::from_secs(120)).await;
+        started.elapsed()
+    };
+    let (beside, throttled) = tokio::join!(beside, publish_and_wait(&env, &slow, n, n));
+    println!(
+        "- unthrottled alone {:.0} ms, beside the throttled one {:.0} ms (ratio {:.2}); throttled: {} in {:.1} s ({:.1}/s, limit {rate}/s)",
+        alone.as_secs_f64() * 1000.0,
+        beside.as_secs_f64() * 1000.0,
+        beside.as_secs_f64() / alone.as_secs_f64().max(1e-9),
+        slow.count().await,
+        throttled.as_secs_f64(),
+        slow.count().await as f64 / throttled.as_secs_f64().max(1e-9),
+    );
 }
 
 /// 10,000 events (`BENCH_EVENTS`) published by 8 clients to one endpoint, then dispatched

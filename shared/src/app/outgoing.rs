@@ -145,6 +145,7 @@ impl Outgoing {
             ordering: Default::default(),
             destination: Default::default(),
             filter: None,
+            rate_limit: None,
             previous_secret: None,
         };
         patch.apply(&mut config);
@@ -184,7 +185,17 @@ impl Outgoing {
         if recheck {
             validate(&config.destination, &config.events)?;
         }
-        self.save(config, status, reactivated).await
+        let saved = self.save(config, status, reactivated).await?;
+        if current.is_paused() && saved.is_active() {
+            // Resumed: its held deliveries are released (SPEC §6.9).
+            self.engine.resume(id).await?;
+        }
+        Ok(saved)
+    }
+
+    /// How many deliveries of an endpoint are held (paused).
+    pub async fn held_count(&self, id: i64) -> Result<u64> {
+        self.engine.held_count(id).await
     }
 
     async fn save(

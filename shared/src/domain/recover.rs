@@ -23,4 +23,11 @@ pub struct RecoverJob {
     pub cursor: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Steps in a row whose attempt could not be made (the job ends after a few).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub step_errors: u32,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }

@@ -176,22 +176,7 @@ impl DeliveryRepo {
 
     /// How many deliveries [`DeliveryRepo::failed_after`] would walk through.
     pub async fn failed_after_count(&self, webhook_id: i64, after: &str) -> Result<u64> {
-        let mut total = 0u64;
-        let mut start = None;
-        loop {
-            let out = self
-                .failed_query(webhook_id, after)
-                .select(aws_sdk_dynamodb::types::Select::Count)
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
-            total += u64::try_from(out.count).unwrap_or(0);
-            match out.last_evaluated_key {
-                Some(k) if !k.is_empty() => start = Some(k),
-                _ => return Ok(total),
-            }
-        }
+        count_all(self.failed_query(webhook_id, after)).await
     }
 
     fn failed_query(
@@ -217,6 +202,39 @@ impl DeliveryRepo {
 
     /// Up to `limit` pending deliveries of an endpoint, oldest first (the sweeper's check).
     pub async fn pending(&self, webhook_id: i64, limit: i32) -> Result<Vec<Delivery>> {
+        self.oldest_in(webhook_id, DeliveryStatus::Pending, limit)
+            .await
+    }
+
+    /// Up to `limit` held deliveries of a paused endpoint, oldest (first published) first.
+    pub async fn held(&self, webhook_id: i64, limit: i32) -> Result<Vec<Delivery>> {
+        self.oldest_in(webhook_id, DeliveryStatus::Held, limit)
+            .await
+    }
+
+    /// How many deliveries of an endpoint are in `status` (index partition, `Select::Count`).
+    pub async fn count(&self, webhook_id: i64, status: DeliveryStatus) -> Result<u64> {
+        count_all(
+            self.table
+                .client
+                .query()
+                .table_name(&self.table.name)
+                .index_name(super::GSI1)
+                .key_condition_expression("gsi1pk = :p")
+                .expression_attribute_values(
+                    ":p",
+                    s(keys::deliveries_by_status(webhook_id, status)),
+                ),
+        )
+        .await
+    }
+
+    async fn oldest_in(
+        &self,
+        webhook_id: i64,
+        status: DeliveryStatus,
+        limit: i32,
+    ) -> Result<Vec<Delivery>> {
         let out = self
             .table
             .client
@@ -224,13 +242,7 @@ impl DeliveryRepo {
             .table_name(&self.table.name)
             .index_name(super::GSI1)
             .key_condition_expression("gsi1pk = :p")
-            .expression_attribute_values(
-                ":p",
-                s(keys::deliveries_by_status(
-                    webhook_id,
-                    DeliveryStatus::Pending,
-                )),
-            )
+            .expression_attribute_values(":p", s(keys::deliveries_by_status(webhook_id, status)))
             .limit(limit)
             .send()
             .await
@@ -336,4 +348,26 @@ fn transaction_chunks<'a>(ds: &[&'a Delivery]) -> Vec<Vec<&'a Delivery>> {
         }
     }
     out
+}
+
+/// How many items a query matches, page by page (`Select::Count`).
+async fn count_all(
+    query: aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder,
+) -> Result<u64> {
+    let mut total = 0u64;
+    let mut start = None;
+    loop {
+        let out = query
+            .clone()
+            .select(aws_sdk_dynamodb::types::Select::Count)
+            .set_exclusive_start_key(start)
+            .send()
+            .await
+            .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+        total += u64::try_from(out.count).unwrap_or(0);
+        match out.last_evaluated_key {
+            Some(k) if !k.is_empty() => start = Some(k),
+            _ => return Ok(total),
+        }
+    }
 }

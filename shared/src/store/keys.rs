@@ -156,6 +156,15 @@ pub fn deliveries_by_status(
     format!("WEBHOOK#{webhook_id}#{status}")
 }
 
+/// An endpoint's throttle windows (`rate_limit`): one counter item per window, with a TTL.
+pub fn rate(webhook_id: i64) -> String {
+    format!("WEBHOOK#{webhook_id}#RATE")
+}
+
+pub fn rate_window_sk(index: i64) -> String {
+    format!("{index:020}")
+}
+
 /// A FIFO endpoint's line of deliveries waiting their turn (and its lease).
 pub fn line(webhook_id: i64) -> String {
     format!("WEBHOOK#{webhook_id}#LINE")

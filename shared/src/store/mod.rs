@@ -20,6 +20,7 @@ pub mod outgoing;
 pub mod provider;
 pub mod publishes;
 mod query;
+pub mod rate;
 pub mod runs;
 pub mod signin;
 pub mod silence;
@@ -46,6 +47,7 @@ pub use outgoing::OutgoingRepo;
 pub use provider::ProviderRepo;
 pub use publishes::{PublishRecord, PublishRepo};
 pub use query::{QuerySpec, Walk};
+pub use rate::RateRepo;
 pub use runs::RunRepo;
 pub use signin::SigninRepo;
 pub use silence::SilenceRepo;
@@ -104,6 +106,8 @@ pub struct Repositories {
     pub app_passwords: AppPasswordRepo,
     pub signin: SigninRepo,
     pub silence: SilenceRepo,
+    /// Throttle windows of rate-limited endpoints.
+    pub rates: RateRepo,
     /// A plan's writes, from the member, catalog, incoming and run repositories.
     pub execution: ExecutionRepo,
 }
@@ -128,6 +132,7 @@ impl Repositories {
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
             silence: SilenceRepo::new(table.clone()),
+            rates: RateRepo::new(table.clone()),
             execution: ExecutionRepo::new(table.clone()),
             table,
         }

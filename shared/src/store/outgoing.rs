@@ -13,9 +13,6 @@ use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
 
-/// Consecutive failed deliveries after which an endpoint is set `failed`.
-pub const FAILURES_BEFORE_DISABLE: i64 = 5;
-
 #[derive(Serialize, Deserialize)]
 struct OutgoingItem {
     pk: String,
@@ -245,9 +242,9 @@ impl OutgoingRepo {
         Ok(())
     }
 
-    /// A delivery whose retries are exhausted: one more consecutive failure. Returns whether
-    /// the count reached [`FAILURES_BEFORE_DISABLE`] (the caller then disables the endpoint).
-    pub async fn delivery_failed(&self, id: i64, error: &str) -> Result<bool> {
+    /// A delivery whose retries are exhausted: one more consecutive failure. Returns the new
+    /// count (the delivery state machine says whether it disables the endpoint).
+    pub async fn delivery_failed(&self, id: i64, error: &str) -> Result<i64> {
         let updated = self
             .table
             .update_if(
@@ -266,7 +263,7 @@ impl OutgoingRepo {
                     .and_then(|v| v.parse::<i64>().ok())
             })
             .unwrap_or(0);
-        Ok(count >= FAILURES_BEFORE_DISABLE)
+        Ok(count)
     }
 
     /// Sets an active endpoint `failed` (410 Gone, or too many failures), as a transaction item:

@@ -13,8 +13,9 @@
 use futures::{stream, StreamExt};
 use serde_json::Value;
 
-use super::retries::{decide, RetryRef};
+use super::retries::RetryRef;
 use super::{Deliveries, Trigger};
+use crate::domain::delivery::machine::{self, HealthChange, Step};
 use crate::domain::delivery::{Attempt, Delivery, DeliveryStatus};
 use crate::domain::events::Event;
 use crate::domain::format::EventContext;
@@ -40,7 +41,7 @@ struct Sent {
     ep: OutgoingWebhook,
     d: Delivery,
     /// `None`: handed to the slow lane without an attempt.
-    outcome: Option<(SendOutcome, bool, jiff::Timestamp)>,
+    outcome: Option<(SendOutcome, Step, jiff::Timestamp)>,
 }
 
 impl Deliveries {
@@ -50,6 +51,7 @@ impl Deliveries {
         observe_queue_age(events);
         let mut sends = Vec::new();
         let mut lines = std::collections::BTreeSet::new();
+        let mut held = Vec::new();
         for plan in self.plan(events).await? {
             match plan {
                 Plan::Done => {}
@@ -65,7 +67,21 @@ impl Deliveries {
                             continue;
                         }
                     };
-                    if ep.is_fifo() {
+                    if ep.is_paused() {
+                        // Kept, not sent (SPEC §6.9); a FIFO endpoint's stay in its line, in
+                        // publish order, for the resume.
+                        let d = Delivery {
+                            status: DeliveryStatus::Held,
+                            ..d
+                        };
+                        if ep.is_fifo() {
+                            self.deliveries
+                                .create_in_line(&d, self.config.log_retention_days)
+                                .await?;
+                        } else {
+                            held.push(d);
+                        }
+                    } else if ep.is_fifo() {
                         self.deliveries
                             .create_in_line(&d, self.config.log_retention_days)
                             .await?;
@@ -75,6 +91,12 @@ impl Deliveries {
                     }
                 }
             }
+        }
+        for chunk in held.chunks(100) {
+            let records: Vec<&Delivery> = chunk.iter().collect();
+            self.deliveries
+                .create_batch(&records, self.config.log_retention_days)
+                .await?;
         }
         // Sending and recording run side by side: attempts are recorded as they finish, in
         // chunks of whatever is ready (up to 100), while the next ones are being sent. A slow
@@ -115,14 +137,15 @@ impl Deliveries {
         failed.map_or(Ok(()), Err)
     }
 
-    /// Matches the events against the active endpoints and reads which deliveries exist.
+    /// Matches the events against the active (and paused) endpoints and reads which deliveries
+    /// exist.
     async fn plan<'a>(&self, events: &'a [Event]) -> Result<Vec<Plan<'a>>> {
         let endpoints: Vec<OutgoingWebhook> = self
             .webhooks
             .all()
             .await?
             .into_iter()
-            .filter(OutgoingWebhook::is_active)
+            .filter(|e| e.is_active() || e.is_paused())
             .collect();
         let mut jobs = Vec::new();
         for event in events {
@@ -170,6 +193,19 @@ impl Deliveries {
     /// A first attempt within the fast lane's budget; beyond it (or while the endpoint's
     /// breaker is open) the delivery is handed to the slow lane.
     async fn fast_lane(&self, ep: OutgoingWebhook, mut d: Delivery) -> Result<Sent> {
+        if self
+            .take_turn(&ep, std::time::Duration::ZERO)
+            .await?
+            .is_some()
+        {
+            // Throttled: it waits on the slow lane, holding no one's send (SPEC §6.9).
+            d.next_attempt_at = Some(time::now_rfc3339());
+            return Ok(Sent {
+                ep,
+                d,
+                outcome: None,
+            });
+        }
         if self.config.fast_lane_ms == 0 {
             let outcome = self.send_attempt(&ep, &mut d, Trigger::Scheduled).await?;
             return Ok(Sent {
@@ -235,19 +271,18 @@ impl Deliveries {
                 tracing::info!(delivery_id = %s.d.id, "attempt already recorded elsewhere");
                 continue;
             }
-            let Some((outcome, retry, at)) = &s.outcome else {
+            let Some((outcome, step, at)) = &s.outcome else {
                 continue;
             };
             log_attempt(&s.ep, &s.d, outcome);
-            if outcome.success() && !s.ep.recovering {
+            if step.health == HealthChange::Succeeded {
                 if s.ep.success_changes_health(*at) {
                     succeeded.insert(s.ep.id());
                 }
             } else {
-                self.record_health(&s.ep, &s.d, outcome, Trigger::Scheduled, *at)
-                    .await?;
+                self.record_health(&s.ep, step.health, outcome, *at).await?;
             }
-            if *retry {
+            if step.schedule {
                 self.schedule_retry(&s.d).await?;
             }
         }
@@ -269,14 +304,14 @@ impl Deliveries {
         }
     }
 
-    /// Sends one attempt of `d` to `ep` and decides what comes next (nothing is written):
-    /// the outcome, whether a retry is due, and when the attempt was made.
+    /// Sends one attempt of `d` to `ep` and applies the state machine's step to it (nothing is
+    /// written): the outcome, the step, and when the attempt was made.
     async fn send_attempt(
         &self,
         ep: &OutgoingWebhook,
         d: &mut Delivery,
         trigger: Trigger,
-    ) -> Result<(SendOutcome, bool, jiff::Timestamp)> {
+    ) -> Result<(SendOutcome, Step, jiff::Timestamp)> {
         let prev = d.total_attempts();
         let slot = self.lanes.send_slot().await?;
         let now = time::now();
@@ -299,8 +334,18 @@ impl Deliveries {
             response_time: outcome.duration_ms,
             error: outcome.error.clone(),
         });
-        let retry = decide(d, &outcome, trigger, ep.config.retry_count, prev, now);
-        Ok((outcome, retry, now))
+        let step = machine::after_attempt(
+            d,
+            outcome.outcome(),
+            trigger,
+            ep.config.retry_count,
+            prev,
+            ep.health(),
+            now,
+            rand::random::<f64>(),
+        );
+        step.apply(d);
+        Ok((outcome, step, now))
     }
 
     /// Sends one attempt of `d` to `ep`, records it, and decides what comes next.
@@ -311,7 +356,7 @@ impl Deliveries {
         trigger: Trigger,
     ) -> Result<Delivery> {
         let prev = d.total_attempts();
-        let (outcome, retry, now) = self.send_attempt(ep, &mut d, trigger).await?;
+        let (outcome, step, now) = self.send_attempt(ep, &mut d, trigger).await?;
         let retention = self.config.log_retention_days;
         // A first attempt creates the record, unless it already exists without an attempt
         // (FIFO line, slow lane): then it is saved over that one.
@@ -331,8 +376,8 @@ impl Deliveries {
             latency_ms: outcome.duration_ms,
         }
         .emit();
-        self.record_health(ep, &d, &outcome, trigger, now).await?;
-        if retry {
+        self.record_health(ep, step.health, &outcome, now).await?;
+        if step.schedule {
             self.schedule_retry(&d).await?;
         }
         Ok(d)

@@ -18,6 +18,9 @@ use crate::error::Result;
 /// How long one message keeps delivering a line before handing over to a fresh message.
 const LINE_BUDGET: Duration = Duration::from_secs(60);
 
+/// How long the line's head waits in place for a turn of a throttled endpoint.
+const THROTTLE_WAIT: Duration = Duration::from_secs(2);
+
 /// Why a line stopped.
 #[derive(Debug, PartialEq)]
 enum LineState {
@@ -40,12 +43,14 @@ impl Deliveries {
         let ep = self.webhooks.get(webhook_id).await?;
         match ep {
             Some(ep) if ep.is_active() => self.drain_line(&ep, None).await,
+            // Paused: the line keeps its entries until the resume kicks it again.
+            Some(ep) if ep.is_paused() => Ok(()),
             other => loop {
                 let Some(head) = self.lines.head(webhook_id, 1).await?.pop() else {
                     return Ok(());
                 };
                 if let Some(d) = self.deliveries.get(webhook_id, &head.delivery_id).await? {
-                    if d.status == DeliveryStatus::Pending {
+                    if matches!(d.status, DeliveryStatus::Pending | DeliveryStatus::Held) {
                         self.abandon(d, other.as_ref()).await?;
                     }
                 }
@@ -107,6 +112,8 @@ impl Deliveries {
             };
             let d = match self.deliveries.get(ep.id(), &head.delivery_id).await? {
                 Some(d) if d.status == DeliveryStatus::Pending => d,
+                // Not yet released by the resume: the line waits for it (publish order).
+                Some(d) if d.status == DeliveryStatus::Held => return Ok(LineState::Waiting),
                 _ => {
                     self.lines.remove(ep.id(), &head.sort_key).await?;
                     continue;
@@ -129,6 +136,9 @@ impl Deliveries {
                 .saturating_sub(event_ms);
             if age < self.config.fifo_settle_ms {
                 return Ok(LineState::Settling(self.config.fifo_settle_ms - age));
+            }
+            if let Some(ms) = self.take_turn(ep, THROTTLE_WAIT).await? {
+                return Ok(LineState::Settling(u64::try_from(ms).unwrap_or(1000)));
             }
             let d = self.attempt(ep, d, Trigger::Scheduled).await?;
             if d.status == DeliveryStatus::Pending {

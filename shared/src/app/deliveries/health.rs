@@ -7,51 +7,48 @@
 use serde_json::json;
 
 use super::Deliveries;
-use super::Trigger;
-use crate::domain::delivery::{Delivery, DeliveryStatus};
+use crate::domain::delivery::machine::{disables_after, HealthChange, GONE};
 use crate::domain::events::{names, Event, EventName};
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
 
-const GONE: &str = "HTTP 410 Gone: the endpoint asked to stop deliveries";
-
 pub const DISABLED: EventName = names::ENDPOINT_DISABLED;
 pub const RECOVERED: EventName = names::ENDPOINT_RECOVERED;
 pub const SILENT: EventName = names::INCOMING_WEBHOOK_SILENT;
 
 impl Deliveries {
-    /// Writes what an attempt changed about its endpoint.
+    /// Writes what an attempt changed about its endpoint (the state machine's `change`).
     pub(crate) async fn record_health(
         &self,
         ep: &OutgoingWebhook,
-        d: &Delivery,
+        change: HealthChange,
         outcome: &SendOutcome,
-        trigger: Trigger,
         now: jiff::Timestamp,
     ) -> Result<()> {
-        if outcome.success() {
-            if !ep.success_changes_health(now) {
-                return Ok(());
+        match change {
+            HealthChange::Succeeded | HealthChange::Recovered => {
+                if !ep.success_changes_health(now) {
+                    return Ok(());
+                }
+                let now = time::rfc3339(now);
+                if change == HealthChange::Recovered && self.mark_recovered(ep, &now).await? {
+                    return Ok(());
+                }
+                self.webhooks.succeeded(ep.id(), &now).await
             }
-            let now = time::rfc3339(now);
-            if ep.recovering && self.mark_recovered(ep, &now).await? {
-                return Ok(());
+            HealthChange::Disable => self.disable(ep, GONE).await,
+            HealthChange::CountFailure => {
+                let error = outcome.error_text();
+                let count = self.webhooks.delivery_failed(ep.id(), &error).await?;
+                if disables_after(count, ep.health()) {
+                    self.disable(ep, &error).await?;
+                }
+                Ok(())
             }
-            return self.webhooks.succeeded(ep.id(), &now).await;
+            HealthChange::Errored => self.webhooks.errored(ep.id(), &outcome.error_text()).await,
         }
-        let error = outcome.error_text();
-        if outcome.status == Some(410) {
-            return self.disable(ep, GONE).await;
-        }
-        if trigger == Trigger::Scheduled && d.status == DeliveryStatus::Failed {
-            if self.webhooks.delivery_failed(ep.id(), &error).await? {
-                self.disable(ep, &error).await?;
-            }
-            return Ok(());
-        }
-        self.webhooks.errored(ep.id(), &error).await
     }
 
     /// Sets the endpoint `failed` and publishes `endpoint.disabled`, once per disable.

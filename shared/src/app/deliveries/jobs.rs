@@ -17,6 +17,8 @@ pub enum JobMessage {
     Line { webhook_id: i64 },
     /// Continue a recover job.
     Recover { webhook_id: i64, recover_id: String },
+    /// Release a resumed endpoint's held deliveries.
+    Resume { webhook_id: i64 },
     /// Continue an erasure (see [`crate::app::Erasure`]).
     Erase { erasure_id: String },
 }
@@ -27,7 +29,7 @@ const OVERDUE_SECONDS: i64 = 600;
 
 impl JobMessage {
     pub fn parse(value: &Value) -> Option<Self> {
-        let is_job = ["line", "recover", "erase"]
+        let is_job = ["line", "recover", "resume", "erase"]
             .iter()
             .any(|k| value.get(k).is_some());
         if !is_job {
@@ -50,6 +52,7 @@ impl Deliveries {
                 webhook_id,
                 recover_id,
             } => self.recover_step(webhook_id, &recover_id).await,
+            JobMessage::Resume { webhook_id } => self.resume_step(webhook_id).await,
             JobMessage::Erase { erasure_id } => self.erasure.step(&erasure_id).await.map(|_| ()),
         }
     }
@@ -61,6 +64,10 @@ impl Deliveries {
         let now = time::now().as_second();
         let mut rescheduled = 0;
         for ep in self.webhooks.all().await? {
+            // An active endpoint with held deliveries lost its resume message.
+            if ep.is_active() && !self.deliveries.held(ep.id(), 1).await?.is_empty() {
+                self.resume(ep.id()).await?;
+            }
             let pending = self.deliveries.pending(ep.id(), 200).await?;
             let overdue: Vec<_> = pending
                 .into_iter()

@@ -6,8 +6,10 @@
 //! | [`dispatch`] | fan-out: match events to endpoints, first attempts, records in batches |
 //! | [`lanes`] | fast lane / slow lane, the circuit breaker, one send budget per instance |
 //! | [`retries`] | the retry schedule on the slow lane |
+//! | [`throttle`] | `rate_limit`: a shared window counter per endpoint; excess waits |
 //! | [`fifo`] | ordered endpoints: one delivery at a time, in publish order |
 //! | [`formats`] | rendering a delivery's body in its endpoint's format |
+//! | [`hold`] | paused endpoints: deliveries kept `held`, released in order on resume |
 //! | [`health`] | an endpoint's health after each attempt; disabling and telling the operator |
 //! | [`jobs`] | background jobs carried by the queue; the sweeper's overdue check |
 //! | [`recover`] | re-attempting an endpoint's failed deliveries since a time |
@@ -17,10 +19,12 @@ pub mod dispatch;
 pub mod fifo;
 pub mod formats;
 pub mod health;
+pub mod hold;
 pub mod jobs;
 pub mod lanes;
 pub mod recover;
 pub mod retries;
+pub mod throttle;
 
 use std::sync::Arc;
 
@@ -30,16 +34,11 @@ use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::sender::Sender;
 use crate::store::{
-    DeliveryRepo, LineRepo, MemberRepo, NoticeRepo, OutgoingRepo, RecoverRepo, Repositories,
+    DeliveryRepo, LineRepo, MemberRepo, NoticeRepo, OutgoingRepo, RateRepo, RecoverRepo,
+    Repositories,
 };
 
-/// How an attempt was triggered: by the schedule (retries and failure counting apply) or by an
-/// admin (test and redeliver: reported, never retried, never counted against the endpoint).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Trigger {
-    Scheduled,
-    Manual,
-}
+pub use crate::domain::delivery::machine::Trigger;
 
 /// The delivery engine of one instance.
 #[derive(Debug)]
@@ -53,6 +52,8 @@ pub struct Deliveries {
     lines: LineRepo,
     /// One operator alert per event.
     notices: NoticeRepo,
+    /// Throttle windows (`rate_limit`).
+    rates: RateRepo,
     queue: Queue,
     /// Operator alerts (`endpoint.disabled`).
     mailer: Mailer,
@@ -86,6 +87,7 @@ impl Deliveries {
             recover_jobs: repos.recover_jobs.clone(),
             lines: repos.lines.clone(),
             notices: repos.notices.clone(),
+            rates: repos.rates.clone(),
             queue,
             mailer,
             outbox,

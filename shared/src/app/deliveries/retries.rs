@@ -8,11 +8,12 @@ use serde::{Deserialize, Serialize};
 use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
-use crate::domain::outgoing::retry::retry_delay;
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::{Error, Result};
-use crate::sender::SendOutcome;
+
+/// How long a throttled retry waits in place for a turn before it is queued again.
+const THROTTLE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// The longest delay one SQS message can carry.
 const MAX_SQS_DELAY: i64 = 900;
@@ -99,12 +100,21 @@ impl Deliveries {
                 self.drain_line(&ep, due).await
             }
             Some(ep) if ep.is_active() && total + 1 == r.attempt as usize => {
+                if let Some(ms) = self.take_turn(&ep, THROTTLE_WAIT).await? {
+                    // Throttled: the same attempt again once the endpoint has a turn.
+                    let later = RetryRef {
+                        not_before: time::now().as_second() + (ms / 1000).max(1),
+                        ..r
+                    };
+                    return self.enqueue_retry(&later).await;
+                }
                 self.attempt(&ep, d, Trigger::Scheduled).await.map(|_| ())
             }
             Some(ep) if ep.is_active() && redelivered && total == r.attempt as usize => {
                 self.schedule_retry(&d).await
             }
             Some(ep) if ep.is_active() => Ok(()),
+            Some(ep) if ep.is_paused() => self.hold(d).await,
             other => self.abandon(d, other.as_ref()).await,
         }
     }
@@ -129,47 +139,5 @@ impl Deliveries {
             .save(&d, prev, self.config.log_retention_days)
             .await
             .map(|_| ())
-    }
-}
-
-/// Sets the delivery's status after an attempt (`prev` attempts before it); returns whether
-/// a retry is to be scheduled.
-pub(crate) fn decide(
-    d: &mut Delivery,
-    outcome: &SendOutcome,
-    trigger: Trigger,
-    retry_count: u32,
-    prev: usize,
-    now: jiff::Timestamp,
-) -> bool {
-    let retries_done = u32::try_from(prev).unwrap_or(u32::MAX);
-    if outcome.success() {
-        d.status = DeliveryStatus::Success;
-        d.next_attempt_at = None;
-        false
-    } else if trigger == Trigger::Manual {
-        if d.status == DeliveryStatus::Pending && d.next_attempt_at.is_some() {
-            // Still waiting for its scheduled retry: re-announce it with the new attempt count
-            // (the old retry message no longer matches and is dropped).
-            true
-        } else {
-            d.status = DeliveryStatus::Failed;
-            false
-        }
-    } else if outcome.status != Some(410) && retries_done < retry_count {
-        let retry_after = match outcome.status {
-            Some(429) | Some(503) => outcome.retry_after,
-            _ => None,
-        };
-        let delay = retry_delay(retries_done + 1, rand::random::<f64>(), retry_after);
-        d.status = DeliveryStatus::Pending;
-        d.next_attempt_at = Some(time::rfc3339(
-            now + jiff::SignedDuration::from_secs(i64::try_from(delay).unwrap_or(i64::MAX / 2)),
-        ));
-        true
-    } else {
-        d.status = DeliveryStatus::Failed;
-        d.next_attempt_at = None;
-        false
     }
 }

@@ -4,6 +4,7 @@
 
 pub mod filter;
 pub mod patch;
+pub mod rate;
 pub mod retry;
 pub mod signing;
 
@@ -38,6 +39,9 @@ pub struct OutgoingConfig {
     /// Which subscribed events it receives (SPEC §6.9); `None`: all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<filter::Filter>,
+    /// Deliveries per second at most (SPEC §6.9); `None`: unlimited.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate_limit: Option<u32>,
     /// The secret the last rotation replaced, still signing beside the new one for its overlap.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub previous_secret: Option<PreviousSecret>,
@@ -93,13 +97,15 @@ pub enum Ordering {
 // The signing secret and custom header values read `[redacted]`.
 crate::redact::redacted_debug!(OutgoingConfig);
 
-/// An endpoint's state: `active` or `inactive` as an admin sets it, `failed` when deliveries
-/// disabled it (`410`, or too many failures in a row).
+/// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
+/// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
+/// deliveries disabled it (`410`, or too many failures in a row).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum OutgoingStatus {
     Active,
     Inactive,
+    Paused,
     Failed,
 }
 
@@ -108,6 +114,7 @@ impl OutgoingStatus {
         match self {
             Self::Active => "active",
             Self::Inactive => "inactive",
+            Self::Paused => "paused",
             Self::Failed => "failed",
         }
     }
@@ -140,6 +147,11 @@ impl OutgoingWebhook {
         self.status == OutgoingStatus::Active
     }
 
+    /// Paused: its deliveries are made `held`, and sent when it is active again.
+    pub fn is_paused(&self) -> bool {
+        self.status == OutgoingStatus::Paused
+    }
+
     /// Whether a successful delivery at `now` must be written: it resets the failure count,
     /// ends a recovery, or `last_triggered_at` is older than [`TRIGGERED_GRANULARITY_SECS`]
     /// (kept coarse, so that a success after successes writes nothing).
@@ -152,6 +164,14 @@ impl OutgoingWebhook {
                 (now - jiff::SignedDuration::from_secs(TRIGGERED_GRANULARITY_SECS)) < t
             });
         self.consecutive_failures != 0 || self.recovering || !recent
+    }
+
+    /// What the delivery state machine reads of it.
+    pub fn health(&self) -> crate::domain::delivery::machine::Health {
+        crate::domain::delivery::machine::Health {
+            recovering: self.recovering,
+            paused: self.is_paused(),
+        }
     }
 
     pub fn is_fifo(&self) -> bool {

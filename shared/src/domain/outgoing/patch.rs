@@ -6,6 +6,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::filter::Filter;
+use super::rate::{MAX_RATE, MIN_RATE};
 use super::{
     Ordering, OutgoingConfig, OutgoingStatus, DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS,
 };
@@ -29,6 +30,8 @@ pub struct OutgoingPatch {
     pub ordering: Option<Ordering>,
     /// `Some(None)` clears the filter.
     pub filter: Option<Option<Filter>>,
+    /// `Some(None)` clears the throttle.
+    pub rate_limit: Option<Option<u32>>,
 }
 
 // The signing secret and custom header values read `[redacted]`.
@@ -71,13 +74,15 @@ impl OutgoingPatch {
                 &[
                     ("active", OutgoingStatus::Active),
                     ("inactive", OutgoingStatus::Inactive),
+                    ("paused", OutgoingStatus::Paused),
                 ],
-                "must be active or inactive",
+                "must be active, inactive or paused",
             )?,
             secret: optional(body, "secret", signing_secret)?,
             headers: clearable(body, "headers", custom_headers)?,
             retry_count: optional(body, "retry_count", retry_count)?,
             ordering: optional(body, "ordering", ordering)?,
+            rate_limit: clearable(body, "rate_limit", |v| rate_limit(v).map(Some))?,
             filter: clearable(body, "filter", |v| {
                 Filter::parse(v)
                     .map(Some)
@@ -107,6 +112,9 @@ impl OutgoingPatch {
         }
         if let Some(v) = self.ordering {
             c.ordering = v;
+        }
+        if let Some(v) = self.rate_limit {
+            c.rate_limit = v;
         }
         if let Some(v) = self.filter {
             c.filter = v;
@@ -233,6 +241,19 @@ fn retry_count(v: &Value) -> Result<u32> {
         .filter(|n| *n <= 5)
         .map(|n| n as u32)
         .ok_or_else(|| Error::invalid("retry_count", "must be an integer from 0 to 5"))
+}
+
+/// `rate_limit`: an integer of deliveries per second, 1–1,000.
+fn rate_limit(v: &Value) -> Result<u32> {
+    v.as_u64()
+        .filter(|n| (u64::from(MIN_RATE)..=u64::from(MAX_RATE)).contains(n))
+        .map(|n| n as u32)
+        .ok_or_else(|| {
+            Error::invalid(
+                "rate_limit",
+                "must be an integer from 1 to 1000 (deliveries per second), or null",
+            )
+        })
 }
 
 /// `ordering`: `none` or `fifo`.

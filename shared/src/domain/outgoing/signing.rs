@@ -139,6 +139,7 @@ mod tests {
             ordering: Ordering::None,
             destination: Destination::default(),
             filter: None,
+            rate_limit: None,
             previous_secret: None,
         };
         let h = signed_headers(

@@ -181,7 +181,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/admin/webhooks/{id}/deliveries",
         "outgoing webhooks",
-        "Deliveries, newest first (?status=)",
+        "Deliveries, newest first (?status=pending|held|success|failed; held: kept while the endpoint is paused)",
     ),
     (
         "get",
@@ -293,10 +293,16 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
                 ),
                 (
                     "status",
-                    json!({"type": "string", "enum": ["active", "inactive"]}),
+                    json!({"type": "string", "enum": ["active", "inactive", "paused"],
+                        "description": "inactive: events are not delivered and not kept; paused: deliveries are kept as held (GET shows their count as held) and sent, in publish order for fifo endpoints, when it is active again; a paused endpoint is never auto-disabled"}),
                 ),
                 ("secret", json!({"type": "string"})),
                 ("filter", filter_schema()),
+                (
+                    "rate_limit",
+                    json!({"type": ["integer", "null"], "minimum": 1, "maximum": 1000,
+                        "description": "Deliveries per second to this endpoint (null: unlimited). Excess deliveries wait (not failed, not counted toward auto-disable) without holding other endpoints; enforced across instances by a conditional counter per window in the table"}),
+                ),
                 (
                     "headers",
                     json!({"type": "object", "additionalProperties": {"type": "string"}}),

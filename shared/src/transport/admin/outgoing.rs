@@ -69,10 +69,11 @@ async fn preview(State(app): State<Arc<App>>, body: Bytes) -> Result<Json<Value>
     Ok(Json(app.outgoing().preview(&json_object(&body)?)?))
 }
 
+/// One endpoint; with `held` (its held deliveries) when it is paused or still has some.
 async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
-    Ok(Json(views::outgoing(
-        &app.outgoing().get(seg(id, WHAT)?).await?,
-    )))
+    let e = app.outgoing().get(seg(id, WHAT)?).await?;
+    let held = app.outgoing().held_count(e.id()).await?;
+    Ok(Json(views::outgoing_with_held(&e, held)))
 }
 
 async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {

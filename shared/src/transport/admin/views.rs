@@ -32,12 +32,23 @@ pub fn outgoing(w: &OutgoingWebhook) -> Value {
         "template": c.destination.template,
         "content_type": c.destination.content_type(),
         "filter": c.filter,
+        "rate_limit": c.rate_limit,
         "last_triggered_at": w.last_triggered_at,
         "last_error": w.last_error,
         "consecutive_failures": w.consecutive_failures,
         "created_at": c.created_at,
         "updated_at": c.updated_at,
     })
+}
+
+/// [`outgoing`] with `held`, the count of held deliveries, when the endpoint is paused or
+/// still has some (other endpoints' shape is unchanged).
+pub fn outgoing_with_held(w: &OutgoingWebhook, held: u64) -> Value {
+    let mut v = outgoing(w);
+    if w.is_paused() || held > 0 {
+        v["held"] = json!(held);
+    }
+    v
 }
 
 /// The admin view: everything but the signing secret, plus the URL to paste.

@@ -1,27 +1,32 @@
 //! A delivery: one per (event, endpoint), the exact body sent, every HTTP attempt, and where it
 //! stands.
 
+pub mod machine;
+
 use crate::domain::events::EventName;
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a delivery stands: waiting for an attempt (`pending`), delivered (`success`), or given
-/// up (`failed`: retries exhausted, `410`, or the endpoint disabled).
+/// Where a delivery stands: waiting for an attempt (`pending`), kept while its endpoint is
+/// paused (`held`: sent when it is active again), delivered (`success`), or given up (`failed`:
+/// retries exhausted, `410`, or the endpoint disabled).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum DeliveryStatus {
     Pending,
+    Held,
     Success,
     Failed,
 }
 
 impl DeliveryStatus {
-    pub const ALL: [Self; 3] = [Self::Pending, Self::Success, Self::Failed];
+    pub const ALL: [Self; 4] = [Self::Pending, Self::Held, Self::Success, Self::Failed];
 
     pub fn as_str(self) -> &'static str {
         match self {
             Self::Pending => "pending",
+            Self::Held => "held",
             Self::Success => "success",
             Self::Failed => "failed",
         }
