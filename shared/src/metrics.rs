@@ -31,9 +31,9 @@ pub enum Observation<'a> {
     /// One execution of an incoming webhook: its outcome (`success`, `failed`, `ignored`,
     /// `unresolved`) and its source (`form` or a provider).
     Execution { source: &'a str, outcome: &'a str },
-    /// Deliveries kept as `held` for a paused endpoint (the hook for pausing, SPEC §6.9).
+    /// A delivery kept as `held` for a paused endpoint (SPEC §6.9).
     Held { endpoint_id: i64, count: u64 },
-    /// Deliveries that waited for an endpoint's `rate_limit` (the hook for throttling, §6.9).
+    /// A delivery that found no turn in its endpoint's `rate_limit` window and waits (§6.9).
     Throttled { endpoint_id: i64, count: u64 },
     /// Silence alerts opened and closed by one sweep.
     Silence { silent: u64, resumed: u64 },

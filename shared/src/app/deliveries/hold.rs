@@ -14,6 +14,7 @@ use super::Deliveries;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::time;
 use crate::error::Result;
+use crate::metrics::Observation;
 
 /// Held deliveries released per page.
 const PAGE: i32 = 100;
@@ -30,6 +31,11 @@ impl Deliveries {
         let prev = d.total_attempts();
         d.status = DeliveryStatus::Held;
         d.next_attempt_at = None;
+        Observation::Held {
+            endpoint_id: d.webhook_id,
+            count: 1,
+        }
+        .emit();
         self.deliveries
             .save(&d, prev, self.config.log_retention_days)
             .await

@@ -14,6 +14,7 @@ use crate::domain::outgoing::rate::window;
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::time;
 use crate::error::Result;
+use crate::metrics::Observation;
 
 impl Deliveries {
     /// Takes a turn to send to `ep`, waiting in place at most `max_wait` for one. `None`: send
@@ -36,6 +37,11 @@ impl Deliveries {
             let ms = w.remaining_ms + i64::from(rand::random::<u8>() % 20);
             let wait = Duration::from_millis(u64::try_from(ms).unwrap_or(0));
             if waited + wait > max_wait {
+                Observation::Throttled {
+                    endpoint_id: ep.id(),
+                    count: 1,
+                }
+                .emit();
                 return Ok(Some(ms));
             }
             tokio::time::sleep(wait).await;
