@@ -7,6 +7,9 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+echo "== admin UI: eslint"
+scripts/ui_lint.sh
+
 echo "== SAM template: cfn-lint and sam validate --lint"
 scripts/template_check.sh
 
