@@ -13,6 +13,9 @@ scripts/ui_lint.sh
 echo "== SAM template: cfn-lint and sam validate --lint"
 scripts/template_check.sh
 
+echo "== emulator: moto speed patches answer as moto does (scripts/moto_equivalence.py)"
+.venv/bin/python scripts/moto_equivalence.py
+
 echo "== receivers' toolchains (node express, php, standardwebhooks)"
 (cd tests/receivers && npm ci --no-audit --no-fund --loglevel=error)
 if ! command -v php >/dev/null 2>&1; then
