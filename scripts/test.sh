@@ -32,7 +32,9 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$port
 echo "== moto on $AWS_ENDPOINT_URL"
 
 echo "== cargo test"
-cargo test --workspace
+# With the `local` feature the e2e, schemathesis and browser phases reuse these builds (the
+# feature adds only the Runtime API relay for `cargo lambda watch`, which no test reaches).
+cargo test --workspace --features local
 
 echo "== seed clients against cargo lambda watch"
 scripts/e2e.sh
