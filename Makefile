@@ -39,4 +39,4 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf target fuzz/target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules
+	rm -rf target fuzz/target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules tests/lint/node_modules

@@ -1,9 +1,22 @@
-"""moto server with DynamoDB requests serialized and cheap transaction backups.
+"""moto server with DynamoDB requests serialized, queues made thread-safe, and speed patches.
 
 moto's DynamoDB backend checks a condition and then writes without a lock, so two concurrent
 requests can both pass `attribute_not_exists` — which real DynamoDB never allows. Serializing the
 DynamoDB requests (and only them: SQS long polls, SES and the moto API stay concurrent) restores
-the atomic conditional writes and transactions that Switchboard's uniqueness relies on.
+the atomic conditional writes and transactions that Switchboard's uniqueness relies on
+(`serialize_dynamodb`); `atomic_queues` does the same for SQS's message lists. Both are fixes and
+always on.
+
+The speed patches (`SPEED_PATCHES`) reach into moto's private internals. They are written against
+one moto release, `PINNED_MOTO` (requirements-dev.txt pins it): with any other version they are
+left out and moto answers on its own. `scripts/moto_equivalence.py` (run by `make test`) sends a
+fixed corpus of the requests Switchboard makes to a patched and an unpatched server and requires
+identical answers.
+
+Environment: `MOTO_PATCHES=all` (default), `none`, or a comma list of patch names;
+`MOTO_PATCHES_OFF=a,b` leaves those out of the selection. `MOTO_PROFILE=file` loads
+`moto_profile.py` (profiling, not loaded otherwise). `MOTO_GC`, `MOTO_WSGI`: see
+`rare_collections` and `serve`.
 
 Usage: python scripts/moto_server.py -H 127.0.0.1 -p 4566
 """
@@ -12,7 +25,6 @@ import os
 import signal
 import sys
 import threading
-import time
 
 from moto.moto_server.werkzeug_app import (
     DomainDispatcherApplication,
@@ -672,108 +684,19 @@ def cached_module_list():
     backends.list_of_moto_modules = lambda: modules
 
 
-PROFILE = None
-SPY = None
-WINDOW = []
-GC_TIME = [0.0, 0, None]
+def serialize_dynamodb(app, inner=None):
+    """Runs DynamoDB requests one at a time (their whole answer is produced under the lock);
+    other services' requests run concurrently. `inner` (profiling) wraps the app inside."""
+    served = inner(app) if inner else app
 
-
-def gc_timer(phase, info):
-    if phase == "start":
-        GC_TIME[2] = time.perf_counter()
-    elif GC_TIME[2] is not None:
-        GC_TIME[0] += time.perf_counter() - GC_TIME[2]
-        GC_TIME[1] += 1
-PROFILING = False
-OPS = {}
-STATS = threading.Lock()
-
-
-def detail(environ):
-    """`Operation [IndexName] [KeyConditionExpression]` of a JSON request (body left readable)."""
-    import io
-    import json
-
-    op = environ.get("HTTP_X_AMZ_TARGET", "").split(".")[-1] or environ.get("PATH_INFO", "")
-    size = int(environ.get("CONTENT_LENGTH") or 0)
-    raw = environ["wsgi.input"].read(size)
-    environ["wsgi.input"] = io.BytesIO(raw)
-    try:
-        body = json.loads(raw or b"{}")
-        extra = " ".join(str(body.get(k, "")) for k in ("IndexName", "KeyConditionExpression"))
-    except (ValueError, AttributeError):
-        extra = ""
-    return f"{op} {extra}".strip()
-
-
-def sample(start):
-    """With `MOTO_PYSPY=file` (and `MOTO_PROFILE`), py-spy samples the whole server (every
-    thread, not only DynamoDB's) between `/__profile/start` and `/__profile/stop` instead of
-    cProfile: `--nonblocking`, 250 Hz, raw (collapsed stacks) unless `MOTO_PYSPY_FORMAT` says.
-    `MOTO_PYSPY=off` profiles nothing: the `.ops` table and the window's CPU time only."""
-    global SPY
-    out = os.environ.get("MOTO_PYSPY")
-    if not out:
-        return
-    if out == "off":
-        SPY = False
-        return
-    import subprocess
-
-    if start and SPY is None:
-        fmt = os.environ.get("MOTO_PYSPY_FORMAT", "raw")
-        cmd = ["py-spy", "record", "--nonblocking", "-r", "250", "-f", fmt, "-o", out, "-p", str(os.getpid())]
-        SPY = subprocess.Popen(cmd)
-        time.sleep(0.5)  # attached before the profiled requests start
-    elif not start and SPY:
-        SPY.send_signal(signal.SIGINT)
-        SPY.wait()
-
-
-def count_time(op, started):
-    with STATS:
-        total, count = OPS.get(op, (0.0, 0))
-        OPS[op] = (total + time.perf_counter() - started, count + 1)
-
-
-def serialize_dynamodb(app):
     def wrapped(environ, start_response):
-        global PROFILING
-        path = environ.get("PATH_INFO", "")
-        if path in ("/__profile/start", "/__profile/stop"):
-            PROFILING = path.endswith("start")
-            sample(PROFILING)
-            if PROFILING:
-                WINDOW[:] = [time.process_time(), time.perf_counter()]
-                GC_TIME[:] = [0.0, 0, None]
-            elif WINDOW:
-                cpu, wall = time.process_time() - WINDOW[0], time.perf_counter() - WINDOW[1]
-                OPS[f"(window: {cpu:.2f} s of CPU in {wall:.2f} s, {GC_TIME[1]} gc runs {GC_TIME[0]:.2f} s)"] = (0.0, 0)
-            start_response("200 OK", [("Content-Type", "text/plain")])
-            return [b"ok"]
-        on = PROFILE is not None and PROFILING
-        op = detail(environ) if on else None
         if not environ.get("HTTP_X_AMZ_TARGET", "").startswith("DynamoDB"):
-            started = time.perf_counter()
-            try:
-                return app(environ, start_response)
-            finally:
-                if on:
-                    count_time(op, started)
+            return served(environ, start_response)
         with DYNAMODB:
-            if on and SPY is None:
-                PROFILE.enable()
-            started = time.perf_counter()
-            try:
-                result = app(environ, start_response)
-                body = b"".join(result)
-                if hasattr(result, "close"):
-                    result.close()
-            finally:
-                if on and SPY is None:
-                    PROFILE.disable()
-                if on:
-                    count_time(op, started)
+            result = served(environ, start_response)
+            body = b"".join(result)
+            if hasattr(result, "close"):
+                result.close()
         return [body]
 
     return wrapped
@@ -793,44 +716,69 @@ def rare_collections():
     gc.set_threshold(*[int(x) for x in thresholds.split(",")])
 
 
+# The moto release the speed patches are written against (requirements-dev.txt pins it).
+PINNED_MOTO = "5.2.5"
+
+# Speed patches, by name: each changes how fast moto answers, never what it answers.
+SPEED_PATCHES = {
+    "transaction_backups": cheap_transaction_backups,
+    "cached_expressions": cached_expressions,
+    "simple_updates": fast_simple_updates,
+    "item_sizes": linear_item_sizes,
+    "json_requests": compiled_json_requests,
+    "result_dicts": fast_result_dicts,
+    "item_responses": fast_item_responses,
+    "module_list": cached_module_list,
+    "partition_queries": partition_queries,
+    "queue_attributes": cheap_queue_attributes,
+}
+
+
+def selected_patches(environ, version):
+    """The speed patches to apply: none unless moto is `PINNED_MOTO`, then `MOTO_PATCHES`
+    (`all`, `none` or names) less `MOTO_PATCHES_OFF`. Unknown names are an error."""
+    if version != PINNED_MOTO:
+        return []
+    wanted = environ.get("MOTO_PATCHES", "all").strip()
+    if wanted == "all":
+        names = list(SPEED_PATCHES)
+    elif wanted in ("", "none"):
+        names = []
+    else:
+        names = [n.strip() for n in wanted.split(",") if n.strip()]
+    off = {n.strip() for n in environ.get("MOTO_PATCHES_OFF", "").split(",") if n.strip()}
+    unknown = (set(names) | off) - set(SPEED_PATCHES)
+    if unknown:
+        raise SystemExit(f"unknown moto patches: {', '.join(sorted(unknown))} (known: {', '.join(SPEED_PATCHES)})")
+    return [n for n in names if n not in off]
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("-H", "--host", default="127.0.0.1")
     parser.add_argument("-p", "--port", type=int, default=4566)
     args = parser.parse_args()
     os.environ.setdefault("MOTO_PORT", str(args.port))
+    from importlib.metadata import version
+
+    moto_version = version("moto")
+    names = selected_patches(os.environ, moto_version)
+    if moto_version != PINNED_MOTO:
+        print(f" * moto {moto_version} is not {PINNED_MOTO}: speed patches left out", file=sys.stderr, flush=True)
+    print(f" * moto {moto_version}, speed patches: {', '.join(names) or 'none'}", flush=True)
+    inner = None
     if os.environ.get("MOTO_PROFILE"):
-        # Profiles DynamoDB requests only (they are serialized, so one profiler sees them all).
-        import atexit
-        import cProfile
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import moto_profile
 
-        global PROFILE
-        PROFILE = cProfile.Profile()
-        def dump():
-            PROFILE.dump_stats(os.environ["MOTO_PROFILE"])
-            with open(os.environ["MOTO_PROFILE"] + ".ops", "w") as f:
-                for op, (total, count) in sorted(OPS.items(), key=lambda kv: -kv[1][0]):
-                    f.write(f"{op} {count} calls {total:.2f} s\n")
-
-        atexit.register(dump)
-        import gc
-
-        gc.callbacks.append(gc_timer)
+        inner = moto_profile.install(os.environ["MOTO_PROFILE"])
     rare_collections()
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))
     signal.signal(signal.SIGINT, lambda *_: sys.exit(0))
-    cheap_transaction_backups()
-    cached_expressions()
-    fast_simple_updates()
-    linear_item_sizes()
-    compiled_json_requests()
-    fast_result_dicts()
-    fast_item_responses()
-    cached_module_list()
-    partition_queries()
-    cheap_queue_attributes()
     atomic_queues()
-    app = serialize_dynamodb(DomainDispatcherApplication(create_backend_app))
+    for name in names:
+        SPEED_PATCHES[name]()
+    app = serialize_dynamodb(DomainDispatcherApplication(create_backend_app), inner)
     serve(app, args.host, args.port)
 
 

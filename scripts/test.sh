@@ -7,8 +7,14 @@ cargo fmt --all -- --check
 echo "== cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
+echo "== admin UI: eslint"
+scripts/ui_lint.sh
+
 echo "== SAM template: cfn-lint and sam validate --lint"
 scripts/template_check.sh
+
+echo "== emulator: moto speed patches answer as moto does (scripts/moto_equivalence.py)"
+.venv/bin/python scripts/moto_equivalence.py
 
 echo "== receivers' toolchains (node express, php, standardwebhooks)"
 (cd tests/receivers && npm ci --no-audit --no-fund --loglevel=error)
@@ -26,7 +32,9 @@ export AWS_ENDPOINT_URL=http://127.0.0.1:$port
 echo "== moto on $AWS_ENDPOINT_URL"
 
 echo "== cargo test"
-cargo test --workspace
+# With the `local` feature the e2e, schemathesis and browser phases reuse these builds (the
+# feature adds only the Runtime API relay for `cargo lambda watch`, which no test reaches).
+cargo test --workspace --features local
 
 echo "== seed clients against cargo lambda watch"
 scripts/e2e.sh

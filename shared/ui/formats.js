@@ -53,18 +53,65 @@ export function formatSection(w, url, events, catalog) {
     sync();
   });
 
+  const inputs = formatInputs(w);
+  const preview = formatPreview(catalog, events, () => ({ ...value(), url: url.value.trim() }));
+  for (const el of [inputs.message, inputs.template, inputs.contentType]) el.addEventListener('input', preview.schedule);
+
+  function sync() {
+    const f = select.value;
+    inputs.messageField.hidden = !CHAT.has(f);
+    inputs.templateField.hidden = f !== 'template';
+    inputs.typeField.hidden = f !== 'template';
+    preview.schedule();
+  }
+
+  function value() {
+    const f = select.value;
+    const text = (el) => (el.value.trim() === '' ? null : el.value);
+    const out = { format: f, message_template: text(inputs.message) };
+    // The template fields are sent with the template format only (otherwise they are kept).
+    if (f === 'template') {
+      out.template = text(inputs.template);
+      out.content_type = inputs.contentType.value.trim() || null;
+    }
+    return out;
+  }
+
+  const el = h(
+    'section',
+    { class: 'card' },
+    h('h2', null, 'Format'),
+    field({ label: 'Body format', name: 'format', control: select, hint: 'Chat webhooks (hooks.slack.com, discord.com/api/webhooks, chat.googleapis.com) are recognised from the URL. Every format is signed with the same headers.' }),
+    inputs.messageField,
+    inputs.templateField,
+    inputs.typeField,
+    preview.el,
+  );
+  preview.fillEvents();
+  sync();
+  return { el, value, refreshEvents: () => { preview.fillEvents(); preview.schedule(); } };
+}
+
+/** The message template (chat formats), the body template and its content type, with their fields. */
+function formatInputs(w) {
   const message = h('textarea', { name: 'message_template', id: 'message-template', rows: 2, spellcheck: 'false', class: 'mono', placeholder: ':tada: {{ message }}' }, (w && w.message_template) || '');
   const template = h('textarea', { name: 'template', id: 'template', rows: 10, spellcheck: 'false', class: 'mono', placeholder: '{"subject": "New post by {{ xprofile.display_name }}", "data": {{ data|tojson }}}' }, (w && w.template) || '');
   const contentType = h('input', { type: 'text', name: 'content_type', id: 'content-type', autocomplete: 'off', spellcheck: 'false', class: 'mono', value: (w && w.format === 'template' && w.content_type) || 'application/json' });
+  const messageField = field({ label: 'Message template (optional)', name: 'message_template', control: message, hint: 'Replaces the default one-line message. {{ message }} is the default message, {{ xprofile.display_name }}, {{ data.title }}, {{ event }} and the rest of the event are available; values are escaped for the chat service.' });
+  const templateField = field({ label: 'Body template', name: 'template', control: template, hint: 'Rendered with event, timestamp, data, xprofile, delivery_id and webhook_id. In a JSON body, {{ value }} is escaped as the inside of a JSON string; write whole values with {{ value|tojson }}.' });
+  const typeField = field({ label: 'Content type', name: 'content_type', control: contentType, hint: 'A JSON content type must render valid JSON (checked when you save).' });
+  return { message, template, contentType, messageField, templateField, typeField };
+}
 
+/**
+ * The live preview: a sample event picker (the concrete events the subscriptions match) and the
+ * body the API renders for it. `fields` returns the format fields and URL to preview.
+ */
+function formatPreview(catalog, events, fields) {
   const allEvents = (catalog.event_types || []).map((e) => e.event);
   const previewEvent = h('select', { id: 'preview-event', 'aria-label': 'Sample event' });
   const previewOut = h('pre', { class: 'code', id: 'format-preview', tabindex: '0', 'aria-live': 'polite' });
   const previewMeta = h('p', { class: 'hint', id: 'format-preview-meta' });
-
-  const messageField = field({ label: 'Message template (optional)', name: 'message_template', control: message, hint: 'Replaces the default one-line message. {{ message }} is the default message, {{ xprofile.display_name }}, {{ data.title }}, {{ event }} and the rest of the event are available; values are escaped for the chat service.' });
-  const templateField = field({ label: 'Body template', name: 'template', control: template, hint: 'Rendered with event, timestamp, data, xprofile, delivery_id and webhook_id. In a JSON body, {{ value }} is escaped as the inside of a JSON string; write whole values with {{ value|tojson }}.' });
-  const typeField = field({ label: 'Content type', name: 'content_type', control: contentType, hint: 'A JSON content type must render valid JSON (checked when you save).' });
 
   const concreteEvents = () => {
     const chosen = events();
@@ -83,7 +130,7 @@ export function formatSection(w, url, events, catalog) {
   let seq = 0;
   const preview = async () => {
     const mine = ++seq;
-    const body = { ...value(), url: url.value.trim(), event: previewEvent.value || 'webhook.test' };
+    const body = { ...fields(), event: previewEvent.value || 'webhook.test' };
     try {
       const r = await api('POST', '/admin/webhooks/preview', body);
       if (mine !== seq) return;
@@ -101,43 +148,11 @@ export function formatSection(w, url, events, catalog) {
     clearTimeout(timer);
     timer = setTimeout(preview, 350);
   };
-  for (const el of [message, template, contentType]) el.addEventListener('input', schedule);
   previewEvent.addEventListener('change', preview);
 
-  function sync() {
-    const f = select.value;
-    messageField.hidden = !CHAT.has(f);
-    templateField.hidden = f !== 'template';
-    typeField.hidden = f !== 'template';
-    schedule();
-  }
-
-  function value() {
-    const f = select.value;
-    const text = (el) => (el.value.trim() === '' ? null : el.value);
-    const out = { format: f, message_template: text(message) };
-    // The template fields are sent with the template format only (otherwise they are kept).
-    if (f === 'template') {
-      out.template = text(template);
-      out.content_type = contentType.value.trim() || null;
-    }
-    return out;
-  }
-
   const previewId = nextId('preview');
-  const el = h(
-    'section',
-    { class: 'card' },
-    h('h2', null, 'Format'),
-    field({ label: 'Body format', name: 'format', control: select, hint: 'Chat webhooks (hooks.slack.com, discord.com/api/webhooks, chat.googleapis.com) are recognised from the URL. Every format is signed with the same headers.' }),
-    messageField,
-    templateField,
-    typeField,
-    h('div', { class: 'field preview', 'aria-labelledby': previewId }, h('h3', { id: previewId }, 'Preview'), h('p', { class: 'inline' }, h('label', { for: 'preview-event' }, 'Sample event'), previewEvent), previewMeta, previewOut),
-  );
-  fillEvents();
-  sync();
-  return { el, value, refreshEvents: () => { fillEvents(); schedule(); } };
+  const el = h('div', { class: 'field preview', 'aria-labelledby': previewId }, h('h3', { id: previewId }, 'Preview'), h('p', { class: 'inline' }, h('label', { for: 'preview-event' }, 'Sample event'), previewEvent), previewMeta, previewOut);
+  return { el, fillEvents, schedule };
 }
 
 function pretty(body, contentType) {

@@ -325,7 +325,7 @@ export async function copyText(text) {
   const ta = h('textarea', { class: 'offscreen', readonly: true }, text);
   document.body.append(ta);
   ta.select();
-  let ok = false;
+  let ok;
   try {
     ok = document.execCommand('copy');
   } catch {

@@ -125,60 +125,29 @@ function eventPicker(catalog, selected) {
     count.textContent = v.length === 0 ? 'No event selected.' : v.includes('*') ? 'Subscribed to every event.' : `Subscribed to: ${v.join(', ')}`;
   };
 
+  const onChange = () => sync();
   const groupEls = (catalog.groups || []).map((g) => {
     known.add(g.pattern);
-    const pattern = h('input', { type: 'checkbox', value: g.pattern, checked: chosen.has(g.pattern) });
-    pattern.id = nextId('ev');
-    pattern.addEventListener('change', sync);
-    const events = [];
-    const items = (g.events || []).map((e) => {
-      known.add(e.event);
-      const cb = h('input', { type: 'checkbox', value: e.event, checked: chosen.has(e.event) });
-      cb.id = nextId('ev');
-      cb.addEventListener('change', sync);
-      events.push(cb);
-      boxes.push(cb);
-      return h('li', { dataset: { search: `${e.event} ${e.description || ''}`.toLowerCase() } }, cb, h('label', { for: cb.id }, h('code', null, e.event), ' ', h('span', { class: 'muted' }, e.description || '')));
-    });
-    groups.push({ pattern, events, ns: g.namespace });
-    return h(
-      'fieldset',
-      { class: 'event-group', dataset: { ns: g.namespace } },
-      h('legend', null, g.namespace),
-      h('p', { class: 'check' }, pattern, h('label', { for: pattern.id }, `All ${g.namespace} events `, h('code', null, g.pattern))),
-      h('ul', { class: 'checklist' }, items),
-    );
+    for (const e of g.events || []) known.add(e.event);
+    const group = eventGroup(g, chosen, onChange);
+    groups.push(group);
+    boxes.push(...group.events);
+    return group.el;
   });
   // Subscriptions outside the current catalog stay visible so saving keeps (or drops) them knowingly.
   const others = [...chosen].filter((e) => !known.has(e));
   const otherBoxes = others.map((e) => {
     const cb = h('input', { type: 'checkbox', value: e, checked: true });
     cb.id = nextId('ev');
-    cb.addEventListener('change', sync);
+    cb.addEventListener('change', onChange);
     boxes.push(cb);
     return h('li', null, cb, h('label', { for: cb.id }, h('code', null, e), ' ', h('span', { class: 'muted' }, '(not in the catalog)')));
   });
 
-  all.addEventListener('change', sync);
-  filter.addEventListener('input', () => {
-    const q = filter.value.trim().toLowerCase();
-    for (const li of groupEls.flatMap((g) => [...g.querySelectorAll('li[data-search]')])) li.hidden = q !== '' && !li.dataset.search.includes(q);
-    for (const g of groupEls) {
-      const anyShown = [...g.querySelectorAll('li[data-search]')].some((li) => !li.hidden);
-      g.hidden = q !== '' && !anyShown && !g.dataset.ns.includes(q);
-    }
-  });
+  all.addEventListener('change', onChange);
+  filter.addEventListener('input', () => filterEvents(groupEls, filter.value.trim().toLowerCase()));
 
-  function value() {
-    if (all.checked) return ['*'];
-    const out = [];
-    for (const g of groups) {
-      if (g.pattern.checked) out.push(g.pattern.value);
-      else for (const cb of g.events) if (cb.checked) out.push(cb.value);
-    }
-    for (const cb of boxes) if (!cb.closest('.event-group') && cb.checked) out.push(cb.value);
-    return out;
-  }
+  const value = () => pickedEvents(all, groups, boxes);
 
   const el = h(
     'div',
@@ -191,6 +160,50 @@ function eventPicker(catalog, selected) {
   );
   sync();
   return { el, value };
+}
+
+/** One namespace of the catalog: its `ns.*` checkbox and one checkbox per event type. */
+function eventGroup(g, chosen, onChange) {
+  const pattern = h('input', { type: 'checkbox', value: g.pattern, checked: chosen.has(g.pattern) });
+  pattern.id = nextId('ev');
+  pattern.addEventListener('change', onChange);
+  const events = [];
+  const items = (g.events || []).map((e) => {
+    const cb = h('input', { type: 'checkbox', value: e.event, checked: chosen.has(e.event) });
+    cb.id = nextId('ev');
+    cb.addEventListener('change', onChange);
+    events.push(cb);
+    return h('li', { dataset: { search: `${e.event} ${e.description || ''}`.toLowerCase() } }, cb, h('label', { for: cb.id }, h('code', null, e.event), ' ', h('span', { class: 'muted' }, e.description || '')));
+  });
+  const el = h(
+    'fieldset',
+    { class: 'event-group', dataset: { ns: g.namespace } },
+    h('legend', null, g.namespace),
+    h('p', { class: 'check' }, pattern, h('label', { for: pattern.id }, `All ${g.namespace} events `, h('code', null, g.pattern))),
+    h('ul', { class: 'checklist' }, items),
+  );
+  return { pattern, events, ns: g.namespace, el };
+}
+
+/** The subscriptions the picker's boxes say: `*`, whole groups, single events, others kept. */
+function pickedEvents(all, groups, boxes) {
+  if (all.checked) return ['*'];
+  const out = [];
+  for (const g of groups) {
+    if (g.pattern.checked) out.push(g.pattern.value);
+    else for (const cb of g.events) if (cb.checked) out.push(cb.value);
+  }
+  for (const cb of boxes) if (!cb.closest('.event-group') && cb.checked) out.push(cb.value);
+  return out;
+}
+
+/** Shows the event types (and groups) matching the filter text `q`. */
+function filterEvents(groupEls, q) {
+  for (const li of groupEls.flatMap((g) => [...g.querySelectorAll('li[data-search]')])) li.hidden = q !== '' && !li.dataset.search.includes(q);
+  for (const g of groupEls) {
+    const anyShown = [...g.querySelectorAll('li[data-search]')].some((li) => !li.hidden);
+    g.hidden = q !== '' && !anyShown && !g.dataset.ns.includes(q);
+  }
 }
 
 async function endpointForm(w) {
@@ -252,24 +265,17 @@ async function endpointForm(w) {
 
 export async function detail(screen, params) {
   const id = Number(params.id);
-  let w = await api('GET', `/admin/webhooks/${id}`);
-  setTitle(w.name);
+  const state = { w: await api('GET', `/admin/webhooks/${id}`) };
+  setTitle(state.w.name);
 
   const del = h('button', { type: 'button', class: 'btn btn-danger' }, 'Delete');
-  const testButton = h('button', { type: 'button', class: 'btn btn-primary', id: 'send-test' }, 'Send test event');
-  const head = heading(w.name, h('a', { class: 'btn', href: `#/outgoing/${id}/edit` }, 'Edit'), del);
+  const head = heading(state.w.name, h('a', { class: 'btn', href: `#/outgoing/${id}/edit` }, 'Edit'), del);
   const banner = h('div');
   const info = h('div');
-  const secretSlot = h('div');
-  const testResult = h('div', { id: 'test-result', role: 'status', 'aria-live': 'polite' });
-  const chartSlot = h('div', { class: 'chart-slot' }, loading('Loading delivery history…'));
-  const deliveriesBody = h('div', null, loading());
-  const statusFilter = h('select', { id: 'delivery-status' }, h('option', { value: '' }, 'All'), h('option', { value: 'success' }, 'Succeeded'), h('option', { value: 'failed' }, 'Failed'), h('option', { value: 'pending' }, 'Pending (waiting for a retry)'));
-  const refresh = h('button', { type: 'button', class: 'btn btn-small' }, 'Refresh');
-
+  const secret = secretCard(id, state);
   const setStatus = async (button, status, busyText) => {
     try {
-      w = await withBusy(button, busyText, () => api('PUT', `/admin/webhooks/${id}`, { status }));
+      state.w = await withBusy(button, busyText, () => api('PUT', `/admin/webhooks/${id}`, { status }));
       const told = {
         active: 'The endpoint is active again: new events (and any held deliveries) are delivered to it.',
         paused: 'The endpoint is paused: its deliveries are kept as held until you resume it.',
@@ -280,95 +286,148 @@ export async function detail(screen, params) {
       if (err.status !== 401) toast(err.message, 'error');
     }
   };
-
-  const pauseButton = () => {
-    const pause = h('button', { type: 'button', class: 'btn btn-small', id: 'pause' }, 'Pause');
-    pause.addEventListener('click', () => setStatus(pause, 'paused', 'Pausing…'));
-    return pause;
-  };
-
   const renderMeta = () => {
-    head.querySelector('h1').textContent = w.name;
-    if (w.status === 'failed') {
-      const reactivate = h('button', { type: 'button', class: 'btn btn-primary', id: 'reactivate' }, 'Re-activate');
-      reactivate.addEventListener('click', () => setStatus(reactivate, 'active', 'Re-activating…'));
-      banner.replaceChildren(
-        h(
-          'div',
-          { class: 'alert alert-error', role: 'alert' },
-          h('p', null, h('strong', null, 'This endpoint was disabled after repeated failed deliveries.'), ' It receives nothing until it is re-activated. Fix the receiver (press Send test event to check it), then re-activate.'),
-          w.last_error ? h('p', null, 'Last error: ', h('span', { class: 'mono break' }, w.last_error)) : null,
-          h('p', null, reactivate),
-        ),
-      );
-    } else if (w.status === 'paused') {
-      const resume = h('button', { type: 'button', class: 'btn btn-primary', id: 'resume' }, 'Resume');
-      resume.addEventListener('click', () => setStatus(resume, 'active', 'Resuming…'));
-      const held = w.held ?? 0;
-      banner.replaceChildren(h('div', { class: 'alert alert-warn' }, h('p', null, h('strong', null, 'This endpoint is paused.'), ` Its deliveries are kept (${held} held) and sent when it is resumed, in publish order for FIFO endpoints.`), h('p', null, resume)));
-    } else if (w.status === 'inactive') {
-      const activate = h('button', { type: 'button', class: 'btn' }, 'Activate');
-      activate.addEventListener('click', () => setStatus(activate, 'active', 'Activating…'));
-      banner.replaceChildren(h('div', { class: 'alert alert-warn' }, h('p', null, 'This endpoint is inactive: it receives no events. '), h('p', null, activate)));
-    } else {
-      banner.replaceChildren();
-    }
-    info.replaceChildren(
-      facts([
-        ['Status', w.status === 'active' ? h('span', null, badge(w.status), ' ', pauseButton()) : badge(w.status)],
-        ['Held', w.held != null ? String(w.held) : '0'],
-        ['Rate limit', w.rate_limit ? `${w.rate_limit} deliveries/s` : 'Unlimited'],
-        ['URL', h('span', { class: 'mono break' }, w.url)],
-        ['Format', formatLabel(w.format)],
-        ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],
-        ['Custom headers', Object.keys(w.headers || {}).length ? h('ul', { class: 'plain' }, Object.entries(w.headers).map(([k, v]) => h('li', { class: 'mono break' }, `${k}: ${v}`))) : 'None'],
-        ['Retries', String(w.retry_count ?? '')],
-        ['Ordering', w.ordering === 'fifo' ? 'FIFO (publish order, one at a time)' : 'As they come'],
-        ['Last delivered', timeEl(w.last_triggered_at, 'never')],
-        ['Last error', w.last_error ? h('span', { class: 'run-error' }, w.last_error) : ''],
-        ['Created', timeEl(w.created_at)],
-        ['Updated', timeEl(w.updated_at)],
-      ]),
-    );
-    renderSecret();
+    head.querySelector('h1').textContent = state.w.name;
+    renderBanner(banner, state.w, setStatus);
+    info.replaceChildren(facts(endpointFacts(state.w, setStatus)));
+    secret.render();
   };
+  onDeleteEndpoint(del, id, () => state.w.name);
 
+  const chartSlot = h('div', { class: 'chart-slot' }, loading('Loading delivery history…'));
+  const deliveries = deliveriesCard(id, () => loadChart());
+  const loadDeliveries = deliveries.load;
+  const reload = () => Promise.all([loadDeliveries(), loadChart()]);
+  const test = testCard(id, async () => {
+    await reload();
+    try {
+      state.w = await api('GET', `/admin/webhooks/${id}`);
+      renderMeta();
+    } catch {
+      // keep the last known state
+    }
+  });
+  const recover = recoverCard(id, () => loadDeliveries());
+
+  screen.append(
+    h('p', { class: 'crumbs' }, h('a', { href: '#/outgoing' }, '← Outgoing webhooks')),
+    head,
+    banner,
+    h('div', { class: 'grid2 top-cards' }, h('section', { class: 'card' }, h('h2', null, 'Endpoint'), info), h('div', null, test, h('section', { class: 'card' }, h('h2', null, 'Signing secret'), secret.el), recover)),
+    h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Delivery outcomes, last 24 hours'), chartSlot),
+    deliveries.el,
+  );
+  renderMeta();
+
+  const loadChart = chartLoader(chartSlot, id);
+  await reload();
+}
+
+/** The banner of a failed (Re-activate), paused (Resume) or inactive (Activate) endpoint; empty when active. */
+function renderBanner(banner, w, setStatus) {
+  if (w.status === 'failed') {
+    const reactivate = h('button', { type: 'button', class: 'btn btn-primary', id: 'reactivate' }, 'Re-activate');
+    reactivate.addEventListener('click', () => setStatus(reactivate, 'active', 'Re-activating…'));
+    banner.replaceChildren(
+      h(
+        'div',
+        { class: 'alert alert-error', role: 'alert' },
+        h('p', null, h('strong', null, 'This endpoint was disabled after repeated failed deliveries.'), ' It receives nothing until it is re-activated. Fix the receiver (press Send test event to check it), then re-activate.'),
+        w.last_error ? h('p', null, 'Last error: ', h('span', { class: 'mono break' }, w.last_error)) : null,
+        h('p', null, reactivate),
+      ),
+    );
+  } else if (w.status === 'paused') {
+    const resume = h('button', { type: 'button', class: 'btn btn-primary', id: 'resume' }, 'Resume');
+    resume.addEventListener('click', () => setStatus(resume, 'active', 'Resuming…'));
+    const held = w.held ?? 0;
+    banner.replaceChildren(h('div', { class: 'alert alert-warn' }, h('p', null, h('strong', null, 'This endpoint is paused.'), ` Its deliveries are kept (${held} held) and sent when it is resumed, in publish order for FIFO endpoints.`), h('p', null, resume)));
+  } else if (w.status === 'inactive') {
+    const activate = h('button', { type: 'button', class: 'btn' }, 'Activate');
+    activate.addEventListener('click', () => setStatus(activate, 'active', 'Activating…'));
+    banner.replaceChildren(h('div', { class: 'alert alert-warn' }, h('p', null, 'This endpoint is inactive: it receives no events. '), h('p', null, activate)));
+  } else {
+    banner.replaceChildren();
+  }
+}
+
+/** Pause: the endpoint's deliveries are kept as held until it is resumed. */
+function pauseButton(setStatus) {
+  const pause = h('button', { type: 'button', class: 'btn btn-small', id: 'pause' }, 'Pause');
+  pause.addEventListener('click', () => setStatus(pause, 'paused', 'Pausing…'));
+  return pause;
+}
+
+/** The facts of the "Endpoint" card. */
+function endpointFacts(w, setStatus) {
+  return [
+    ['Status', w.status === 'active' ? h('span', null, badge(w.status), ' ', pauseButton(setStatus)) : badge(w.status)],
+    ['Held', String(w.held ?? 0)],
+    ['Rate limit', w.rate_limit ? `${w.rate_limit} deliveries/s` : 'Unlimited'],
+    ['URL', h('span', { class: 'mono break' }, w.url)],
+    ['Format', formatLabel(w.format)],
+    ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],
+    ['Custom headers', Object.keys(w.headers || {}).length ? h('ul', { class: 'plain' }, Object.entries(w.headers).map(([k, v]) => h('li', { class: 'mono break' }, `${k}: ${v}`))) : 'None'],
+    ['Retries', String(w.retry_count ?? '')],
+    ['Ordering', w.ordering === 'fifo' ? 'FIFO (publish order, one at a time)' : 'As they come'],
+    ['Last delivered', timeEl(w.last_triggered_at, 'never')],
+    ['Last error', w.last_error ? h('span', { class: 'run-error' }, w.last_error) : ''],
+    ['Created', timeEl(w.created_at)],
+    ['Updated', timeEl(w.updated_at)],
+  ];
+}
+
+/** The signing secret (masked until revealed), copy and rotate; `render()` redraws it from `state.w`. */
+function secretCard(id, state) {
+  const el = h('div');
   let revealed = false;
-  const renderSecret = () => {
+  const render = () => {
+    const w = state.w;
     const value = h('code', { id: 'secret-value', class: 'secret mono break' }, revealed ? w.secret || '' : '•'.repeat(24));
     const reveal = h('button', { type: 'button', class: 'btn btn-small', 'aria-pressed': revealed ? 'true' : 'false', 'aria-controls': 'secret-value' }, revealed ? 'Hide' : 'Reveal');
     reveal.addEventListener('click', () => {
       revealed = !revealed;
-      renderSecret();
-      secretSlot.querySelector('button').focus();
+      render();
+      el.querySelector('button').focus();
     });
     const rotate = h('button', { type: 'button', class: 'btn btn-small btn-warn' }, 'Rotate secret');
     rotate.addEventListener('click', async () => {
-      const ok = await confirmDialog({
-        title: 'Rotate the signing secret?',
-        body: ['A new secret is generated and the current one stops signing immediately.', 'Deliveries after this are signed with the new secret: update your receiver’s verification at the same time.'],
-        confirmLabel: 'Rotate secret',
-        danger: true,
-      });
-      if (!ok) return;
-      try {
-        const r = await withBusy(rotate, 'Rotating…', () => api('POST', `/admin/webhooks/${id}/rotate-secret`));
-        w = { ...w, ...r };
-        revealed = true;
-        renderSecret();
-        toast(r.message || 'The secret was rotated.');
-      } catch (err) {
-        if (err.status !== 401) toast(err.message, 'error');
-      }
+      const r = await rotateSecret(rotate, id);
+      if (!r) return;
+      state.w = { ...state.w, ...r };
+      revealed = true;
+      render();
+      toast(r.message || 'The secret was rotated.');
     });
-    secretSlot.replaceChildren(
+    el.replaceChildren(
       h('p', { class: 'hint' }, 'Every delivery carries X-Fluent-Signature and X-FluentCRM-Signature (sha256=HMAC-SHA256 of the body with this secret) and the Standard Webhooks webhook-signature header.'),
-      h('p', { class: 'secret-row' }, value, ' ', reveal, ' ', copyButton(() => w.secret || '', 'Copy secret', { id: 'copy-secret' }), ' ', rotate),
+      h('p', { class: 'secret-row' }, value, ' ', reveal, ' ', copyButton(() => state.w.secret || '', 'Copy secret', { id: 'copy-secret' }), ' ', rotate),
     );
   };
+  return { el, render };
+}
 
+/** Confirms and rotates the signing secret: the API's answer, or null (cancelled or failed). */
+async function rotateSecret(rotate, id) {
+  const ok = await confirmDialog({
+    title: 'Rotate the signing secret?',
+    body: ['A new secret is generated and the current one stops signing immediately.', 'Deliveries after this are signed with the new secret: update your receiver’s verification at the same time.'],
+    confirmLabel: 'Rotate secret',
+    danger: true,
+  });
+  if (!ok) return null;
+  try {
+    return await withBusy(rotate, 'Rotating…', () => api('POST', `/admin/webhooks/${id}/rotate-secret`));
+  } catch (err) {
+    if (err.status !== 401) toast(err.message, 'error');
+    return null;
+  }
+}
+
+/** "Delete": confirms, deletes and goes back to the list. */
+function onDeleteEndpoint(del, id, name) {
   del.addEventListener('click', async () => {
-    const ok = await confirmDialog({ title: `Delete “${w.name}”?`, body: ['It stops receiving events immediately and its delivery log is removed.', 'This cannot be undone.'], confirmLabel: 'Delete endpoint', danger: true });
+    const ok = await confirmDialog({ title: `Delete “${name()}”?`, body: ['It stops receiving events immediately and its delivery log is removed.', 'This cannot be undone.'], confirmLabel: 'Delete endpoint', danger: true });
     if (!ok) return;
     try {
       await withBusy(del, 'Deleting…', () => api('DELETE', `/admin/webhooks/${id}`));
@@ -378,7 +437,28 @@ export async function detail(screen, params) {
       if (err.status !== 401) toast(err.message, 'error');
     }
   });
+}
 
+/** The "Test" card: sends webhook.test, shows the outcome, then calls `after`. */
+function testCard(id, after) {
+  const testButton = h('button', { type: 'button', class: 'btn btn-primary', id: 'send-test' }, 'Send test event');
+  const testResult = h('div', { id: 'test-result', role: 'status', 'aria-live': 'polite' });
+  testButton.addEventListener('click', async () => {
+    testResult.replaceChildren(h('p', { class: 'loading' }, 'Sending a signed webhook.test event and waiting for the answer (up to 30 s)…'));
+    try {
+      const r = await withBusy(testButton, 'Sending…', () => api('POST', `/admin/webhooks/${id}/test`));
+      testResult.replaceChildren(testOutcome(r, id));
+    } catch (err) {
+      if (err.status === 401) return;
+      testResult.replaceChildren(testOutcome({ success: false, message: err.message, status_code: err.data && err.data.status_code, response_time: err.data && err.data.response_time, delivery_id: err.data && err.data.delivery_id }, id));
+    }
+    await after();
+  });
+  return h('section', { class: 'card' }, h('h2', null, 'Test'), h('p', { class: 'hint' }, 'Sends a signed webhook.test event to the URL now and shows the answer.'), h('p', null, testButton), testResult);
+}
+
+/** The "Recover" card: attempts again the deliveries failed since a time, follows the job, then calls `after`. */
+function recoverCard(id, after) {
   const recoverSince = h('input', { type: 'datetime-local', id: 'recover-since', name: 'since', required: true, step: 1 });
   const dayAgo = new Date(Date.now() - 24 * 3600 * 1000);
   recoverSince.value = new Date(dayAgo.getTime() - dayAgo.getTimezoneOffset() * 60000).toISOString().slice(0, 19);
@@ -399,46 +479,41 @@ export async function detail(screen, params) {
         job = await api('GET', `/admin/webhooks/${id}/recover/${encodeURIComponent(job.recover_id)}`);
         showRecover(job);
       }
-      await loadDeliveries();
+      await after();
     } catch (err) {
       if (err.status !== 401) recoverResult.replaceChildren(h('p', { class: 'run-error' }, err.message));
     }
   });
-
-  testButton.addEventListener('click', async () => {
-    testResult.replaceChildren(h('p', { class: 'loading' }, 'Sending a signed webhook.test event and waiting for the answer (up to 30 s)…'));
-    try {
-      const r = await withBusy(testButton, 'Sending…', () => api('POST', `/admin/webhooks/${id}/test`));
-      testResult.replaceChildren(testOutcome(r, id));
-    } catch (err) {
-      if (err.status === 401) return;
-      testResult.replaceChildren(testOutcome({ success: false, message: err.message, status_code: err.data && err.data.status_code, response_time: err.data && err.data.response_time, delivery_id: err.data && err.data.delivery_id }, id));
-    }
-    await Promise.all([loadDeliveries(), loadChart()]);
-    try {
-      w = await api('GET', `/admin/webhooks/${id}`);
-      renderMeta();
-    } catch {
-      // keep the last known state
-    }
-  });
-
-  screen.append(
-    h('p', { class: 'crumbs' }, h('a', { href: '#/outgoing' }, '← Outgoing webhooks')),
-    head,
-    banner,
-    h('div', { class: 'grid2 top-cards' }, h('section', { class: 'card' }, h('h2', null, 'Endpoint'), info), h('div', null, h('section', { class: 'card' }, h('h2', null, 'Test'), h('p', { class: 'hint' }, 'Sends a signed webhook.test event to the URL now and shows the answer.'), h('p', null, testButton), testResult), h('section', { class: 'card' }, h('h2', null, 'Signing secret'), secretSlot), h('section', { class: 'card' }, h('h2', null, 'Recover'), h('p', { class: 'hint' }, 'Attempts again every delivery that failed since the time below (same delivery id, so receivers can deduplicate).'), h('p', { class: 'inline' }, h('label', { for: 'recover-since' }, 'Failed since'), ' ', recoverSince, ' ', recoverButton), recoverResult))),
-    h('section', { class: 'card', 'aria-labelledby': 'chart-title' }, h('h2', { id: 'chart-title' }, 'Delivery outcomes, last 24 hours'), chartSlot),
-    h(
-      'section',
-      { class: 'card', 'aria-labelledby': 'deliveries-title' },
-      h('div', { class: 'card-head' }, h('h2', { id: 'deliveries-title' }, 'Deliveries'), h('span', { class: 'inline' }, h('label', { for: 'delivery-status' }, 'Status'), statusFilter, refresh)),
-      deliveriesBody,
-    ),
+  return h(
+    'section',
+    { class: 'card' },
+    h('h2', null, 'Recover'),
+    h('p', { class: 'hint' }, 'Attempts again every delivery that failed since the time below (same delivery id, so receivers can deduplicate).'),
+    h('p', { class: 'inline' }, h('label', { for: 'recover-since' }, 'Failed since'), ' ', recoverSince, ' ', recoverButton),
+    recoverResult,
   );
-  renderMeta();
+}
 
-  const loadDeliveries = pagedTable(deliveriesBody, {
+/** The "Deliveries" card: a status filter and Refresh (which reloads `alsoRefresh` too); `load` reloads the table. */
+function deliveriesCard(id, alsoRefresh) {
+  const deliveriesBody = h('div', null, loading());
+  const statusFilter = h('select', { id: 'delivery-status' }, h('option', { value: '' }, 'All'), h('option', { value: 'success' }, 'Succeeded'), h('option', { value: 'failed' }, 'Failed'), h('option', { value: 'pending' }, 'Pending (waiting for a retry)'));
+  const refresh = h('button', { type: 'button', class: 'btn btn-small' }, 'Refresh');
+  const load = deliveriesTable(deliveriesBody, id, statusFilter);
+  statusFilter.addEventListener('change', () => load(true));
+  refresh.addEventListener('click', () => withBusy(refresh, 'Refreshing…', () => Promise.all([load(), alsoRefresh()])));
+  const el = h(
+    'section',
+    { class: 'card', 'aria-labelledby': 'deliveries-title' },
+    h('div', { class: 'card-head' }, h('h2', { id: 'deliveries-title' }, 'Deliveries'), h('span', { class: 'inline' }, h('label', { for: 'delivery-status' }, 'Status'), statusFilter, refresh)),
+    deliveriesBody,
+  );
+  return { el, load };
+}
+
+/** The endpoint's deliveries, filtered by `statusFilter`: returns the loader. */
+function deliveriesTable(deliveriesBody, id, statusFilter) {
+  return pagedTable(deliveriesBody, {
     path: (page) => `/admin/webhooks/${id}/deliveries${qs({ status: statusFilter.value, ...page })}`,
     key: 'deliveries',
     columns: ['Event', 'Status', 'Response', 'Duration', 'Attempts', 'Attempted', ''],
@@ -457,6 +532,10 @@ export async function detail(screen, params) {
         ? emptyState(`No ${statusFilter.value} deliveries.`, 'Choose “All” to see every delivery.')
         : emptyState('No deliveries yet.', 'Press “Send test event” above to check the endpoint, or wait for one of its events to happen (for example, call an incoming webhook that adds someone to a space).'),
   });
+}
+
+/** The loader of the outcome chart (the latest 100 deliveries) into `chartSlot`. */
+function chartLoader(chartSlot, id) {
   const loadChart = async () => {
     try {
       const r = await api('GET', `/admin/webhooks/${id}/deliveries${qs({ per_page: 100, page: 1 })}`);
@@ -465,13 +544,7 @@ export async function detail(screen, params) {
       if (err.status !== 401) chartSlot.replaceChildren(errorBox(err, loadChart));
     }
   };
-  statusFilter.addEventListener('change', () => loadDeliveries(true));
-  refresh.addEventListener('click', () =>
-    withBusy(refresh, 'Refreshing…', async () => {
-      await Promise.all([loadDeliveries(), loadChart()]);
-    }),
-  );
-  await Promise.all([loadDeliveries(), loadChart()]);
+  return loadChart;
 }
 
 function testOutcome(r, id) {
@@ -490,66 +563,17 @@ function testOutcome(r, id) {
 
 /** Hourly success/failed/pending counts over the last 24 hours, as an SVG bar chart. */
 export function outcomeChart(deliveries, pagination, width = 720) {
-  const HOURS = 24;
-  const now = new Date();
-  const end = new Date(now);
-  end.setMinutes(0, 0, 0);
-  end.setHours(end.getHours() + 1);
-  const start = end.getTime() - HOURS * 3600_000;
-  const buckets = Array.from({ length: HOURS }, (_, i) => ({ start: new Date(start + i * 3600_000), success: 0, failed: 0, pending: 0 }));
-  let counted = 0;
-  for (const d of deliveries) {
-    const t = parseTime(d.attempted_at);
-    if (!t) continue;
-    const i = Math.floor((t.getTime() - start) / 3600_000);
-    if (i < 0 || i >= HOURS) continue;
-    const kind = d.status === 'success' ? 'success' : d.status === 'failed' ? 'failed' : 'pending';
-    buckets[i][kind] += 1;
-    counted += 1;
-  }
-  const totals = buckets.reduce((a, b) => ({ success: a.success + b.success, failed: a.failed + b.failed, pending: a.pending + b.pending }), { success: 0, failed: 0, pending: 0 });
+  const { buckets, totals, counted } = hourlyBuckets(deliveries, 24);
   const basis = pagination && pagination.total > deliveries.length ? ` (from the latest ${deliveries.length} of ${pagination.total} deliveries)` : '';
   if (counted === 0) {
     return emptyState('No deliveries in the last 24 hours.', 'Send a test event or wait for subscribed events; their outcomes are charted here per hour.');
   }
-  // Drawn at the width it is shown at, so the labels keep their size on a phone.
-  const W = Math.round(Math.min(960, Math.max(300, width || 720)));
-  const H = 180;
-  const padL = 32;
-  const padB = 24;
-  const padT = 8;
-  const max = Math.max(1, ...buckets.map((b) => b.success + b.failed + b.pending));
-  const bw = (W - padL) / HOURS;
-  const y = (v) => padT + (H - padT - padB) * (1 - v / max);
   const summaryId = nextId('chart');
   const summary = `${totals.success} succeeded, ${totals.failed} failed, ${totals.pending} pending in the last 24 hours${basis}.`;
-  const chart = svg(
-    'svg',
-    { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': summaryId },
-    svg('line', { x1: padL, y1: y(0), x2: W, y2: y(0), class: 'axis' }),
-    svg('line', { x1: padL, y1: y(max), x2: W, y2: y(max), class: 'grid' }),
-    svg('text', { x: padL - 4, y: y(max) + 4, class: 'tick', 'text-anchor': 'end' }, String(max)),
-    svg('text', { x: padL - 4, y: y(0) + 4, class: 'tick', 'text-anchor': 'end' }, '0'),
-    buckets.map((b, i) => {
-      const x = padL + i * bw + 2;
-      const width = Math.max(1, bw - 4);
-      let top = y(0);
-      const parts = [];
-      for (const kind of ['success', 'failed', 'pending']) {
-        if (!b[kind]) continue;
-        const height = y(0) - y(b[kind]);
-        top -= height;
-        parts.push(svg('rect', { x, y: top, width, height, class: `bar bar-${kind}` }));
-      }
-      const label = `${String(b.start.getHours()).padStart(2, '0')}:00: ${b.success} succeeded, ${b.failed} failed, ${b.pending} pending`;
-      const tick = i % 6 === 0 ? svg('text', { x: x + width / 2, y: H - 6, class: 'tick', 'text-anchor': 'middle' }, `${String(b.start.getHours()).padStart(2, '0')}:00`) : null;
-      return svg('g', { class: 'bucket' }, svg('title', null, label), svg('rect', { x: padL + i * bw, y: padT, width: bw, height: H - padT - padB, class: 'hit' }), parts, tick);
-    }),
-  );
   return h(
     'figure',
     { class: 'chart-figure' },
-    chart,
+    chartSvg(buckets, width, summaryId),
     h(
       'figcaption',
       { id: summaryId },
@@ -560,6 +584,62 @@ export function outcomeChart(deliveries, pagination, width = 720) {
     ),
     h('p', { class: 'visually-hidden' }, summary),
   );
+}
+
+/** The deliveries counted per hour over the last `hours` hours (ending with the current hour). */
+function hourlyBuckets(deliveries, hours) {
+  const end = new Date();
+  end.setMinutes(0, 0, 0);
+  end.setHours(end.getHours() + 1);
+  const start = end.getTime() - hours * 3600_000;
+  const buckets = Array.from({ length: hours }, (_, i) => ({ start: new Date(start + i * 3600_000), success: 0, failed: 0, pending: 0 }));
+  let counted = 0;
+  for (const d of deliveries) {
+    const t = parseTime(d.attempted_at);
+    if (!t) continue;
+    const i = Math.floor((t.getTime() - start) / 3600_000);
+    if (i < 0 || i >= hours) continue;
+    const kind = d.status === 'success' ? 'success' : d.status === 'failed' ? 'failed' : 'pending';
+    buckets[i][kind] += 1;
+    counted += 1;
+  }
+  const totals = buckets.reduce((a, b) => ({ success: a.success + b.success, failed: a.failed + b.failed, pending: a.pending + b.pending }), { success: 0, failed: 0, pending: 0 });
+  return { buckets, totals, counted };
+}
+
+/** The stacked bars of the buckets, drawn at the width they are shown at (labels keep their size on a phone). */
+function chartSvg(buckets, width, summaryId) {
+  const W = Math.round(Math.min(960, Math.max(300, width || 720)));
+  const g = { W, H: 180, padL: 32, padB: 24, padT: 8, max: Math.max(1, ...buckets.map((b) => b.success + b.failed + b.pending)) };
+  g.bw = (W - g.padL) / buckets.length;
+  g.y = (v) => g.padT + (g.H - g.padT - g.padB) * (1 - v / g.max);
+  const { H, padL, max, y } = g;
+  return svg(
+    'svg',
+    { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': summaryId },
+    svg('line', { x1: padL, y1: y(0), x2: W, y2: y(0), class: 'axis' }),
+    svg('line', { x1: padL, y1: y(max), x2: W, y2: y(max), class: 'grid' }),
+    svg('text', { x: padL - 4, y: y(max) + 4, class: 'tick', 'text-anchor': 'end' }, String(max)),
+    svg('text', { x: padL - 4, y: y(0) + 4, class: 'tick', 'text-anchor': 'end' }, '0'),
+    buckets.map((b, i) => bucketBar(b, i, g)),
+  );
+}
+
+/** One hour's bar: stacked success/failed/pending, a hover title, a tick every 6 hours. */
+function bucketBar(b, i, { H, padL, padT, padB, bw, y }) {
+  const x = padL + i * bw + 2;
+  const width = Math.max(1, bw - 4);
+  let top = y(0);
+  const parts = [];
+  for (const kind of ['success', 'failed', 'pending']) {
+    if (!b[kind]) continue;
+    const height = y(0) - y(b[kind]);
+    top -= height;
+    parts.push(svg('rect', { x, y: top, width, height, class: `bar bar-${kind}` }));
+  }
+  const label = `${String(b.start.getHours()).padStart(2, '0')}:00: ${b.success} succeeded, ${b.failed} failed, ${b.pending} pending`;
+  const tick = i % 6 === 0 ? svg('text', { x: x + width / 2, y: H - 6, class: 'tick', 'text-anchor': 'middle' }, `${String(b.start.getHours()).padStart(2, '0')}:00`) : null;
+  return svg('g', { class: 'bucket' }, svg('title', null, label), svg('rect', { x: padL + i * bw, y: padT, width: bw, height: H - padT - padB, class: 'hit' }), parts, tick);
 }
 
 // --- one delivery ----------------------------------------------------------------------------------
@@ -581,54 +661,7 @@ export async function delivery(screen, params, _query, ctx) {
     body,
   );
 
-  const render = () => {
-    const attempts = d.attempts || [];
-    body.replaceChildren(
-      h(
-        'section',
-        { class: 'card' },
-        h('h2', null, 'Summary'),
-        facts([
-          ['Status', badge(d.status)],
-          ['Event', h('code', null, d.event || '')],
-          ['Delivery ID', h('code', { class: 'break' }, String(d.id || did))],
-          ['Event ID', d.event_id ? h('code', { class: 'break' }, String(d.event_id)) : ''],
-          ['Content type', h('code', null, d.content_type || 'application/json')],
-          ['Attempts', String(attempts.length)],
-          ['Next attempt', d.next_attempt_at ? timeEl(d.next_attempt_at) : d.status === 'pending' ? 'scheduled' : 'none'],
-        ]),
-      ),
-      h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Body sent'), copyButton(() => d.payload || '', 'Copy body')), h('pre', { class: 'code', id: 'payload', tabindex: '0' }, prettyJson(d.payload ?? ''))),
-      h(
-        'section',
-        { class: 'card' },
-        h('h2', null, `Attempts (${attempts.length})`),
-        attempts.length === 0
-          ? emptyState('No attempt yet.', 'The first attempt is made as soon as the dispatcher picks the event up; refresh in a moment.')
-          : h(
-              'ol',
-              { class: 'attempts' },
-              [...attempts]
-                .sort((a, b) => Number(b.attempt || 0) - Number(a.attempt || 0))
-                .map((a, i) =>
-                  h(
-                    'li',
-                    { class: 'attempt' },
-                    h('h3', null, `Attempt ${a.attempt ?? ''} `, badge(a.response_code >= 200 && a.response_code < 300 && !a.error ? 'success' : 'failed')),
-                    facts([
-                      ['Attempted', timeEl(a.attempted_at)],
-                      ['Response code', a.response_code ? String(a.response_code) : 'no response'],
-                      ['Duration', a.response_time !== undefined && a.response_time !== null ? `${a.response_time} ms` : ''],
-                      ['Error', a.error ? h('span', { class: 'run-error' }, a.error) : ''],
-                    ]),
-                    h('details', null, h('summary', null, 'Request headers'), table(['Header', 'Value'], Object.entries(a.request_headers || {}).map(([k, v]) => [h('code', null, k), h('span', { class: 'mono break' }, String(v))]), 'Request headers')),
-                    h('details', { open: i === 0 }, h('summary', null, 'Response body (excerpt)'), h('pre', { class: 'code' }, a.response_body || '(empty)')),
-                  ),
-                ),
-            ),
-      ),
-    );
-  };
+  const render = () => body.replaceChildren(...deliveryCards(d, did));
   render();
 
   const poll = async () => {
@@ -665,4 +698,51 @@ export async function delivery(screen, params, _query, ctx) {
     }
   });
   if (d.status === 'pending') poll();
+}
+
+/** The cards of one delivery: summary, the body sent, and its attempts (latest first). */
+function deliveryCards(d, did) {
+  const attempts = d.attempts || [];
+  return [
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', null, 'Summary'),
+      facts([
+        ['Status', badge(d.status)],
+        ['Event', h('code', null, d.event || '')],
+        ['Delivery ID', h('code', { class: 'break' }, String(d.id || did))],
+        ['Event ID', d.event_id ? h('code', { class: 'break' }, String(d.event_id)) : ''],
+        ['Content type', h('code', null, d.content_type || 'application/json')],
+        ['Attempts', String(attempts.length)],
+        ['Next attempt', d.next_attempt_at ? timeEl(d.next_attempt_at) : d.status === 'pending' ? 'scheduled' : 'none'],
+      ]),
+    ),
+    h('section', { class: 'card' }, h('div', { class: 'card-head' }, h('h2', null, 'Body sent'), copyButton(() => d.payload || '', 'Copy body')), h('pre', { class: 'code', id: 'payload', tabindex: '0' }, prettyJson(d.payload ?? ''))),
+    h(
+      'section',
+      { class: 'card' },
+      h('h2', null, `Attempts (${attempts.length})`),
+      attempts.length === 0
+        ? emptyState('No attempt yet.', 'The first attempt is made as soon as the dispatcher picks the event up; refresh in a moment.')
+        : h('ol', { class: 'attempts' }, [...attempts].sort((a, b) => Number(b.attempt || 0) - Number(a.attempt || 0)).map(attemptItem)),
+    ),
+  ];
+}
+
+/** One attempt: outcome, timing, error, request headers and the response excerpt (open for the latest). */
+function attemptItem(a, i) {
+  return h(
+    'li',
+    { class: 'attempt' },
+    h('h3', null, `Attempt ${a.attempt ?? ''} `, badge(a.response_code >= 200 && a.response_code < 300 && !a.error ? 'success' : 'failed')),
+    facts([
+      ['Attempted', timeEl(a.attempted_at)],
+      ['Response code', a.response_code ? String(a.response_code) : 'no response'],
+      ['Duration', a.response_time !== undefined && a.response_time !== null ? `${a.response_time} ms` : ''],
+      ['Error', a.error ? h('span', { class: 'run-error' }, a.error) : ''],
+    ]),
+    h('details', null, h('summary', null, 'Request headers'), table(['Header', 'Value'], Object.entries(a.request_headers || {}).map(([k, v]) => [h('code', null, k), h('span', { class: 'mono break' }, String(v))]), 'Request headers')),
+    h('details', { open: i === 0 }, h('summary', null, 'Response body (excerpt)'), h('pre', { class: 'code' }, a.response_body || '(empty)')),
+  );
 }

@@ -80,6 +80,42 @@ const pretty = (v) => (v === undefined || v === null ? '' : JSON.stringify(v, nu
 export function sourceSection(w) {
   const select = h('select', { name: 'source' }, ...SOURCES.map((s) => h('option', { value: s.value }, s.label)));
   select.value = w ? w.source || 'form' : 'form';
+  const { provider, secret, secretHint, clear, defaults, rules, products, steps } = providerFields(w);
+  const render = () => {
+    const s = sourceOf(select.value);
+    provider.hidden = s.value === 'form';
+    secret.disabled = !s.signed;
+    secret.placeholder = w && w.source_secret_set ? 'Leave empty to keep the current secret' : s.signed ? 'Paste the provider’s secret' : 'This provider does not sign its calls';
+    secretHint.textContent = s.signed ? s.secretHint || '' : 'This provider does not sign its calls: the URL is the only credential.';
+    rules.disabled = defaults.checked;
+    steps.replaceChildren(setupSteps(s.value) || '');
+  };
+  select.addEventListener('change', render);
+  defaults.addEventListener('change', render);
+  render();
+  const el = h(
+    'section',
+    { class: 'card' },
+    h('h2', null, 'Source'),
+    field({ label: 'Who calls this webhook', name: 'source', control: select, hint: 'A payment or form provider can call the URL directly: Switchboard verifies its signature and maps its events.' }),
+    provider,
+  );
+  return {
+    el,
+    value() {
+      const out = { source: select.value };
+      if (select.value === 'form') return out;
+      if (clear && clear.checked) out.source_secret = null;
+      else if (secret.value !== '') out.source_secret = secret.value;
+      out.rules = defaults.checked ? null : parseJsonField(rules.value, 'rules');
+      out.products = parseJsonField(products.value, 'products') || [];
+      return out;
+    },
+  };
+}
+
+/** The provider's fields (secret, default rules, rules, products, setup steps) in `provider`. */
+function providerFields(w) {
   const secret = h('input', { type: 'password', name: 'source_secret', autocomplete: 'off', spellcheck: 'false', maxlength: 512 });
   const secretHint = h('p', { class: 'hint' });
   let clear = null;
@@ -110,48 +146,20 @@ export function sourceSection(w) {
     h('h3', null, 'Set up the provider'),
     steps,
   );
-  const render = () => {
-    const s = sourceOf(select.value);
-    provider.hidden = s.value === 'form';
-    secret.disabled = !s.signed;
-    secret.placeholder = w && w.source_secret_set ? 'Leave empty to keep the current secret' : s.signed ? 'Paste the provider’s secret' : 'This provider does not sign its calls';
-    secretHint.textContent = s.signed ? s.secretHint || '' : 'This provider does not sign its calls: the URL is the only credential.';
-    rules.disabled = defaults.checked;
-    steps.replaceChildren(setupSteps(s.value) || '');
-  };
-  select.addEventListener('change', render);
-  defaults.addEventListener('change', render);
-  render();
-  const el = h(
-    'section',
-    { class: 'card' },
-    h('h2', null, 'Source'),
-    field({ label: 'Who calls this webhook', name: 'source', control: select, hint: 'A payment or form provider can call the URL directly: Switchboard verifies its signature and maps its events.' }),
-    provider,
-  );
-  const parse = (text, name) => {
-    if (text.trim() === '') return null;
-    try {
-      return JSON.parse(text);
-    } catch {
-      const err = new Error(`${name} is not valid JSON.`);
-      err.status = 400;
-      err.data = { field: name };
-      throw err;
-    }
-  };
-  return {
-    el,
-    value() {
-      const out = { source: select.value };
-      if (select.value === 'form') return out;
-      if (clear && clear.checked) out.source_secret = null;
-      else if (secret.value !== '') out.source_secret = secret.value;
-      out.rules = defaults.checked ? null : parse(rules.value, 'rules');
-      out.products = parse(products.value, 'products') || [];
-      return out;
-    },
-  };
+  return { provider, secret, secretHint, clear, defaults, rules, products, steps };
+}
+
+/** A JSON text field's value: null when empty, a 400-shaped error naming the field when invalid. */
+function parseJsonField(text, name) {
+  if (text.trim() === '') return null;
+  try {
+    return JSON.parse(text);
+  } catch {
+    const err = new Error(`${name} is not valid JSON.`);
+    err.status = 400;
+    err.data = { field: name };
+    throw err;
+  }
 }
 
 /** "Send sample event": a signed sample purchase, posted through the webhook's real URL. */
