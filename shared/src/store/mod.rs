@@ -106,15 +106,16 @@ pub struct Repositories {
 }
 
 impl Repositories {
-    pub fn new(client: Client, table_name: impl Into<String>) -> Self {
+    /// The repositories; `vault` seals the secrets of the items that hold some.
+    pub fn new(client: Client, table_name: impl Into<String>, vault: crate::vault::Vault) -> Self {
         let table = Table::new(client, table_name);
         Self {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
-            incoming: IncomingRepo::new(table.clone()),
+            incoming: IncomingRepo::new(table.clone(), vault.clone()),
             runs: RunRepo::new(table.clone()),
             providers: ProviderRepo::new(table.clone()),
-            outgoing: OutgoingRepo::new(table.clone()),
+            outgoing: OutgoingRepo::new(table.clone(), vault.clone()),
             deliveries: DeliveryRepo::new(table.clone()),
             recover_jobs: RecoverRepo::new(table.clone()),
             lines: LineRepo::new(table.clone()),
@@ -124,7 +125,7 @@ impl Repositories {
             publishes: PublishRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
-            execution: ExecutionRepo::new(table.clone()),
+            execution: ExecutionRepo::new(table.clone(), vault.clone()),
             table,
         }
     }
