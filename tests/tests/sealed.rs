@@ -100,3 +100,50 @@ async fn an_item_written_before_sealing_reads_and_is_sealed_on_its_next_write() 
     assert_eq!(shown.body["secret"].as_str(), Some(secret.as_str()));
     assert_eq!(shown.body["name"].as_str(), Some("renamed"));
 }
+
+#[tokio::test]
+async fn an_unknown_key_costs_one_read_and_no_write() {
+    let env = TestEnv::new().await;
+    let before = env.calls.operations();
+    let (ddb0, sqs0, ses0) = env.calls.snapshot();
+    let r = env
+        .post_form(
+            "no-such-key-0123456789abcdef",
+            &[("email", "junk@example.com")],
+        )
+        .await;
+    assert_eq!(r.status, 404, "{}", r.text);
+    let (ddb, sqs, ses) = env.calls.snapshot();
+    assert!(ddb - ddb0 <= 1, "DynamoDB calls: {}", ddb - ddb0);
+    assert_eq!((sqs - sqs0, ses - ses0), (0, 0));
+    let after = env.calls.operations();
+    for (op, n) in &after {
+        if n != before.get(op).unwrap_or(&0) {
+            assert_eq!(op, "dynamodb:GetItem", "{after:?}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn refused_calls_on_a_known_key_are_logged_within_a_budget() {
+    let env = TestEnv::new().await;
+    let (wid, key) = env
+        .webhook(json!({"title": "T", "signing_secret": SIGNING}))
+        .await;
+    let budget = switchboard::app::incoming::REFUSED_LOG_BUDGET_PER_MINUTE as usize;
+    for _ in 0..budget + 15 {
+        let r = env.post_form(&key, &[("email", "a@example.com")]).await;
+        assert!((400..500).contains(&r.status), "{}", r.text);
+    }
+    let runs = env
+        .admin(
+            "GET",
+            &format!("/admin/incoming-webhooks/{wid}/runs?per_page=100"),
+            None,
+        )
+        .await;
+    assert_eq!(runs.status, 200, "{}", runs.text);
+    let logged = runs.text.matches("\"failed\"").count();
+    assert!(logged <= budget, "{logged} refused calls logged");
+    assert!(logged > 0, "{}", runs.text);
+}
