@@ -69,7 +69,7 @@ step "creating stack e2e-$$ on $AWS_ENDPOINT_URL"
 setup_out=$(TABLE_NAME=e2e-$$ target/debug/local setup) || fail "local setup failed"
 while IFS='=' read -r k v; do
   case $k in
-    TABLE_NAME | QUEUE_URL | DLQ_URL | MAIL_FROM) export "$k=$v" ;;
+    TABLE_NAME | QUEUE_URL | DLQ_URL | MAIL_FROM | SECRETS_KEY_ID) export "$k=$v" ;;
   esac
 done <<<"$setup_out"
 [ -n "${TABLE_NAME:-}" ] && [ -n "${QUEUE_URL:-}" ] && [ -n "${MAIL_FROM:-}" ] ||

@@ -61,7 +61,7 @@ build_functions || fail "cargo build failed"
 setup_out=$(TABLE_NAME=schemathesis-$$ target/debug/local setup) || fail "local setup failed"
 while IFS='=' read -r k v; do
   case $k in
-    TABLE_NAME | QUEUE_URL | MAIL_FROM) export "$k=$v" ;;
+    TABLE_NAME | QUEUE_URL | MAIL_FROM | SECRETS_KEY_ID) export "$k=$v" ;;
   esac
 done <<<"$setup_out"
 

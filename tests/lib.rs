@@ -200,11 +200,16 @@ impl TestEnv {
         let ses = aws_sdk_ses::config::Builder::from(&sdk)
             .interceptor(Count(calls.clone(), "ses"))
             .build();
+        let vault = switchboard::vault::Vault::new(
+            aws_sdk_kms::Client::new(&sdk),
+            config.sealing_key_id.clone(),
+        );
         let app = Arc::new(g(App::from_clients(
             config,
             aws_sdk_dynamodb::Client::from_conf(ddb),
             aws_sdk_sqs::Client::from_conf(sqs),
             aws_sdk_ses::Client::from_conf(ses),
+            vault,
         )));
         Self {
             admin: switchboard::transport::admin::router(app.clone()),

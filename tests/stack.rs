@@ -39,6 +39,8 @@ pub struct Stack {
     pub slow_queue_url: String,
     pub mail_from: String,
     pub endpoint: String,
+    /// The KMS key sealing stored secrets (`SECRETS_KEY_ID`), behind alias `alias/{name}-secrets`.
+    pub secrets_key_id: String,
 }
 
 static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -85,6 +87,7 @@ impl Stack {
             .send()
             .await
             .map_err(|e| format!("{}", aws_sdk_ses::error::DisplayErrorContext(e)))?;
+        let secrets_key_id = ensure_key(&aws_sdk_kms::Client::new(&sdk), name).await?;
         Ok(Self {
             table: name.to_string(),
             queue_url,
@@ -93,6 +96,7 @@ impl Stack {
             mail_from: mail_from.to_string(),
             endpoint: std::env::var("AWS_ENDPOINT_URL")
                 .unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
+            secrets_key_id,
         })
     }
 
@@ -106,6 +110,7 @@ impl Stack {
             public_base_url: "http://127.0.0.1:9000/lambda-url/incoming".into(),
             operator_email: Some("operator@example.com".into()),
             slow_queue_url: Some(self.slow_queue_url.clone()),
+            sealing_key_id: Some(self.secrets_key_id.clone()),
             ..Config::defaults()
         }
     }
@@ -170,6 +175,34 @@ impl Stack {
         }
         out
     }
+}
+
+/// The secrets key of stack `name`: found by its alias, or created with it (idempotent).
+async fn ensure_key(kms: &aws_sdk_kms::Client, name: &str) -> Result<String, String> {
+    let alias = format!("alias/{name}-secrets");
+    let err = |e: &dyn std::fmt::Display| format!("KMS: {e}");
+    if let Ok(found) = kms.describe_key().key_id(&alias).send().await {
+        if let Some(id) = found.key_metadata.map(|m| m.key_id) {
+            return Ok(id);
+        }
+    }
+    let key = kms
+        .create_key()
+        .description(format!("switchboard {name}: stored secrets"))
+        .send()
+        .await
+        .map_err(|e| err(&aws_sdk_kms::error::DisplayErrorContext(e)))?;
+    let id = key
+        .key_metadata
+        .map(|m| m.key_id)
+        .ok_or_else(|| "KMS CreateKey returned no key".to_string())?;
+    kms.create_alias()
+        .alias_name(&alias)
+        .target_key_id(&id)
+        .send()
+        .await
+        .map_err(|e| err(&aws_sdk_kms::error::DisplayErrorContext(e)))?;
+    Ok(id)
 }
 
 async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), String> {

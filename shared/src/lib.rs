@@ -24,3 +24,4 @@ pub mod sender;
 pub mod store;
 pub mod telemetry;
 pub mod transport;
+pub mod vault;

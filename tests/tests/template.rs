@@ -689,6 +689,8 @@ fn functions_table_and_queue_agree_with_the_code() {
 /// AWS SDK calls of the library and the IAM actions they need.
 const SDK_ACTIONS: &[(&str, &[&str])] = &[
     (".get_item()", &["dynamodb:GetItem"]),
+    (".generate_data_key()", &["kms:GenerateDataKey"]),
+    (".decrypt()", &["kms:Decrypt"]),
     (".batch_get_item()", &["dynamodb:BatchGetItem"]),
     (".transact_get_items()", &["dynamodb:GetItem"]),
     (".query()", &["dynamodb:Query"]),
@@ -753,6 +755,41 @@ fn iam_grants_what_the_code_calls_and_no_wildcards() {
                 && !n.value.contains(":iam::aws:policy/")),
         "no AWS managed policies (their resources are \"*\")"
     );
+}
+
+/// The secrets key (SPEC §7.1): rotated, behind an alias, and each role may only make the KMS
+/// calls its function makes — only `admin` writes secrets, so only it seals (GenerateDataKey).
+#[test]
+fn secrets_are_sealed_with_a_rotated_key_and_only_admin_seals() {
+    let t = Template::load();
+    let key = t.resource("SecretsKey");
+    assert_eq!(key.value_at(&["Type"]).as_deref(), Some("AWS::KMS::Key"));
+    assert_eq!(
+        key.value_at(&["Properties", "EnableKeyRotation"])
+            .as_deref(),
+        Some("true")
+    );
+    assert_eq!(
+        t.resource("SecretsKeyAlias").value_at(&["Type"]).as_deref(),
+        Some("AWS::KMS::Alias")
+    );
+    for (role, expected) in [
+        ("IncomingRole", &["kms:Decrypt"][..]),
+        ("AdminRole", &["kms:Decrypt", "kms:GenerateDataKey"][..]),
+        ("DispatchRole", &["kms:Decrypt"][..]),
+        ("SweeperRole", &["kms:Decrypt"][..]),
+    ] {
+        let granted: BTreeSet<String> = t
+            .resource(role)
+            .walk()
+            .iter()
+            .filter(|n| n.key == "Action")
+            .flat_map(|n| n.scalars())
+            .filter(|a| a.starts_with("kms:"))
+            .collect();
+        let expected: BTreeSet<String> = expected.iter().map(|a| a.to_string()).collect();
+        assert_eq!(granted, expected, "{role}");
+    }
 }
 
 // ------------------------------------------------------------------ sample events ---------

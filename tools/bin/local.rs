@@ -61,6 +61,7 @@ async fn setup() {
             println!("DLQ_URL={}", s.dlq_url);
             println!("SLOW_QUEUE_URL={}", s.slow_queue_url);
             println!("MAIL_FROM={}", s.mail_from);
+            println!("SECRETS_KEY_ID={}", s.secrets_key_id);
         }
         Err(e) => {
             eprintln!("could not create the local resources: {e}");

@@ -40,6 +40,7 @@ use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::resolver::{Lookup, SystemLookup};
 use crate::store::Repositories;
+use crate::vault::Vault;
 
 /// Every service of a function, built once per cold start and shared by every request.
 #[derive(Debug)]
@@ -70,23 +71,30 @@ impl App {
     }
 
     pub fn new(config: Config, sdk: &aws_config::SdkConfig) -> Self {
+        let vault = Vault::new(aws_sdk_kms::Client::new(sdk), config.sealing_key_id.clone());
         Self::from_clients(
             config,
             aws_sdk_dynamodb::Client::new(sdk),
             aws_sdk_sqs::Client::new(sdk),
             aws_sdk_ses::Client::new(sdk),
+            vault,
         )
     }
 
-    /// Builds the app around ready clients (tests add interceptors to count calls).
+    /// Builds the app around ready clients (tests add interceptors to count calls) and the
+    /// vault sealing stored secrets.
     pub fn from_clients(
         config: Config,
         dynamodb: aws_sdk_dynamodb::Client,
         sqs: aws_sdk_sqs::Client,
         ses: aws_sdk_ses::Client,
+        vault: Vault,
     ) -> Self {
+        if !vault.seals() {
+            tracing::warn!("SECRETS_KEY_ID is not set: stored secrets are not sealed");
+        }
         let config = Arc::new(config);
-        let repos = Repositories::new(dynamodb, config.table_name.clone());
+        let repos = Repositories::new(dynamodb, config.table_name.clone(), vault);
         let queue =
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());

@@ -76,11 +76,11 @@ pub struct ExecutionRepo {
 }
 
 impl ExecutionRepo {
-    pub fn new(table: Table) -> Self {
+    pub fn new(table: Table, vault: crate::vault::Vault) -> Self {
         Self {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
-            incoming: IncomingRepo::new(table.clone()),
+            incoming: IncomingRepo::new(table.clone(), vault),
             runs: RunRepo::new(table),
         }
     }

@@ -4,17 +4,22 @@
 //! top level, so executions (`ADD running_count`) and admin edits (`SET data`) never clobber
 //! each other. The key item (`IWHKEY#{key}`) is a copy of `data`, written in the same
 //! transaction as every edit, so an execution resolves its webhook with one GetItem.
+//!
+//! The provider secrets in `data` (`signing_secret`, `source_secret`) are sealed by the
+//! [`Vault`] on every write and opened on every read (SPEC §7.1); items written before read as
+//! they are and are sealed by their next edit.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::keys;
-use super::{from_item, n, repository, s, to_item, QuerySpec};
+use super::{from_item, n, s, to_item, QuerySpec, Table};
 use crate::aws::OrUnavailable;
-use crate::domain::incoming::{silence, IncomingWebhook};
+use crate::domain::incoming::{silence, IncomingWebhook, SourceSecret};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
+use crate::vault::Vault;
 
 #[derive(Serialize, Deserialize)]
 struct MainItem {
@@ -64,12 +69,43 @@ struct IdemItem {
     r: StoredResponse,
 }
 
-repository!(
-    /// Incoming webhooks, their runs and stored responses (idempotency keys).
-    IncomingRepo
-);
+/// Incoming webhooks, their runs and stored responses (idempotency keys).
+#[derive(Clone, Debug)]
+pub struct IncomingRepo {
+    table: Table,
+    vault: Vault,
+}
 
 impl IncomingRepo {
+    pub fn new(table: Table, vault: Vault) -> Self {
+        Self { table, vault }
+    }
+
+    /// The webhook as stored: its provider secrets sealed.
+    async fn sealed(&self, w: &IncomingWebhook) -> Result<IncomingWebhook> {
+        let mut w = w.clone();
+        w.signing_secret = self.vault.seal_opt(w.signing_secret.as_deref()).await?;
+        if let Some(s) = &w.source_secret {
+            w.source_secret = Some(SourceSecret::new(self.vault.seal(s.expose()).await?));
+        }
+        Ok(w)
+    }
+
+    /// The webhook as read: its provider secrets opened.
+    async fn opened(&self, mut w: IncomingWebhook) -> Result<IncomingWebhook> {
+        w.signing_secret = self.vault.open_opt(w.signing_secret.as_deref()).await?;
+        if let Some(s) = &w.source_secret {
+            w.source_secret = Some(SourceSecret::new(self.vault.open(s.expose()).await?));
+        }
+        Ok(w)
+    }
+
+    async fn opened_opt(&self, w: Option<IncomingWebhook>) -> Result<Option<IncomingWebhook>> {
+        match w {
+            Some(w) => self.opened(w).await.map(Some),
+            None => Ok(None),
+        }
+    }
     /// The next incoming webhook id.
     pub async fn next_id(&self) -> Result<i64> {
         self.table.next_id("incoming_webhook").await
@@ -77,19 +113,21 @@ impl IncomingRepo {
 
     /// The hot-path lookup: one GetItem on the key item.
     pub async fn by_key(&self, key: &str) -> Result<Option<IncomingWebhook>> {
-        Ok(self
+        let w = self
             .table
             .get_as::<KeyItem>(&keys::webhook_key(key), keys::WEBHOOK_KEY_SK)
             .await?
-            .map(|k| k.data))
+            .map(|k| k.data);
+        self.opened_opt(w).await
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<IncomingWebhook>> {
-        Ok(self
+        let w = self
             .table
             .get_as::<MainItem>(keys::IWH, &keys::id_sk(id))
             .await?
-            .map(MainItem::into_webhook))
+            .map(MainItem::into_webhook);
+        self.opened_opt(w).await
     }
 
     /// The first incoming webhook id after `after` (all of them, one at a time, without a Scan).
@@ -99,13 +137,20 @@ impl IncomingRepo {
 
     pub async fn list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
         let page = self.table.page(&QuerySpec::table(keys::IWH), req).await?;
-        page.try_map(|i| from_item::<MainItem>(i).map(MainItem::into_webhook))
+        let mut page = page.try_map(|i| from_item::<MainItem>(i).map(MainItem::into_webhook))?;
+        let mut items = Vec::with_capacity(page.items.len());
+        for w in std::mem::take(&mut page.items) {
+            items.push(self.opened(w).await?);
+        }
+        page.items = items;
+        Ok(page)
     }
 
     /// Stores a new webhook (its main item and its key item, in one transaction); `false` when
     /// its id or key is taken.
     pub async fn create(&self, w: &IncomingWebhook) -> Result<bool> {
-        self.commit(self.create_items(w)?).await
+        let w = self.sealed(w).await?;
+        self.commit(self.create_items(&w)?).await
     }
 
     /// Saves an edited webhook (optimistic: only if nobody saved since `prev_revision`); when the
@@ -117,7 +162,8 @@ impl IncomingRepo {
         prev_revision: i64,
         old_key: Option<&str>,
     ) -> Result<bool> {
-        self.commit(self.update_items(w, prev_revision, old_key)?)
+        let w = self.sealed(w).await?;
+        self.commit(self.update_items(&w, prev_revision, old_key)?)
             .await
     }
 

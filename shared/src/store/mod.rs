@@ -113,15 +113,16 @@ pub struct Repositories {
 }
 
 impl Repositories {
-    pub fn new(client: Client, table_name: impl Into<String>) -> Self {
+    /// The repositories; `vault` seals the secrets of the items that hold some.
+    pub fn new(client: Client, table_name: impl Into<String>, vault: crate::vault::Vault) -> Self {
         let table = Table::new(client, table_name);
         Self {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
-            incoming: IncomingRepo::new(table.clone()),
+            incoming: IncomingRepo::new(table.clone(), vault.clone()),
             runs: RunRepo::new(table.clone()),
             providers: ProviderRepo::new(table.clone()),
-            outgoing: OutgoingRepo::new(table.clone()),
+            outgoing: OutgoingRepo::new(table.clone(), vault.clone()),
             deliveries: DeliveryRepo::new(table.clone()),
             recover_jobs: RecoverRepo::new(table.clone()),
             lines: LineRepo::new(table.clone()),
@@ -133,7 +134,7 @@ impl Repositories {
             signin: SigninRepo::new(table.clone()),
             silence: SilenceRepo::new(table.clone()),
             rates: RateRepo::new(table.clone()),
-            execution: ExecutionRepo::new(table.clone()),
+            execution: ExecutionRepo::new(table.clone(), vault.clone()),
             table,
         }
     }

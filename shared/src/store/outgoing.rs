@@ -3,15 +3,20 @@
 //! each batch of events) with its `revision` beside it for the optimistic edit, the delivery
 //! state (`status`, `last_triggered_at`, `last_error`, `consecutive_failures`) at top level, so
 //! deliveries and edits never overwrite each other.
+//!
+//! The secrets inside `data` (`secret`, `previous_secret.secret`, custom header values) are
+//! sealed by the [`Vault`] on every write and opened on every read (SPEC §7.1); an item written
+//! before sealing existed reads as it is and is sealed by its next `save`.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, n, repository, s, to_item, Item, QuerySpec};
+use super::{from_item, n, s, to_item, Item, QuerySpec, Table};
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Result;
+use crate::vault::Vault;
 
 #[derive(Serialize, Deserialize)]
 struct OutgoingItem {
@@ -49,27 +54,62 @@ impl From<OutgoingItem> for OutgoingWebhook {
     }
 }
 
-fn webhook(item: Item) -> Result<OutgoingWebhook> {
-    from_item::<OutgoingItem>(item).map(OutgoingWebhook::from)
+/// Outgoing webhooks: their configuration (secrets sealed) and health.
+#[derive(Clone, Debug)]
+pub struct OutgoingRepo {
+    table: Table,
+    vault: Vault,
 }
 
-repository!(
-    /// Outgoing webhooks: their configuration and health.
-    OutgoingRepo
-);
-
 impl OutgoingRepo {
+    pub fn new(table: Table, vault: Vault) -> Self {
+        Self { table, vault }
+    }
+
+    /// The configuration as stored: every secret sealed.
+    async fn sealed(&self, cfg: &OutgoingConfig) -> Result<OutgoingConfig> {
+        let mut c = cfg.clone();
+        c.secret = self.vault.seal(&c.secret).await?;
+        if let Some(p) = c.previous_secret.as_mut() {
+            p.secret = self.vault.seal(&p.secret).await?;
+        }
+        for v in c.headers.values_mut() {
+            *v = self.vault.seal(v).await?;
+        }
+        Ok(c)
+    }
+
+    /// An endpoint as read: every secret opened (plaintext ones, stored before, as they are).
+    async fn webhook(&self, item: Item) -> Result<OutgoingWebhook> {
+        let mut w = OutgoingWebhook::from(from_item::<OutgoingItem>(item)?);
+        let c = &mut w.config;
+        c.secret = self.vault.open(&c.secret).await?;
+        if let Some(p) = c.previous_secret.as_mut() {
+            p.secret = self.vault.open(&p.secret).await?;
+        }
+        for v in c.headers.values_mut() {
+            *v = self.vault.open(v).await?;
+        }
+        Ok(w)
+    }
+
+    async fn webhooks(&self, items: Vec<Item>) -> Result<Vec<OutgoingWebhook>> {
+        let mut out = Vec::with_capacity(items.len());
+        for item in items {
+            out.push(self.webhook(item).await?);
+        }
+        Ok(out)
+    }
     /// The next outgoing webhook id.
     pub async fn next_id(&self) -> Result<i64> {
         self.table.next_id("webhook").await
     }
 
     pub async fn get(&self, id: i64) -> Result<Option<OutgoingWebhook>> {
-        self.table
-            .get(keys::WEBHOOK, &keys::id_sk(id))
-            .await?
-            .map(webhook)
-            .transpose()
+        match self.table.get(keys::WEBHOOK, &keys::id_sk(id)).await? {
+            Some(item) => self.webhook(item).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     /// The first endpoint id after `after` (all of them, one at a time, without a Scan).
@@ -78,20 +118,35 @@ impl OutgoingRepo {
     }
 
     pub async fn list(&self, req: &PageRequest) -> Result<Page<OutgoingWebhook>> {
-        self.table
+        let page = self
+            .table
             .page(&QuerySpec::table(keys::WEBHOOK), req)
-            .await?
-            .try_map(webhook)
+            .await?;
+        let Page {
+            items,
+            total,
+            total_exact,
+            per_page,
+            current_page,
+            next_cursor,
+        } = page;
+        Ok(Page {
+            items: self.webhooks(items).await?,
+            total,
+            total_exact,
+            per_page,
+            current_page,
+            next_cursor,
+        })
     }
 
     /// Every endpoint (one Query per event batch in `dispatch`).
     pub async fn all(&self) -> Result<Vec<OutgoingWebhook>> {
-        self.table
+        let items = self
+            .table
             .query_all(&QuerySpec::table(keys::WEBHOOK))
-            .await?
-            .into_iter()
-            .map(webhook)
-            .collect()
+            .await?;
+        self.webhooks(items).await
     }
 
     /// Stores a new endpoint; `false` when its id is taken.
@@ -100,7 +155,7 @@ impl OutgoingRepo {
             .put_absent(to_item(&OutgoingItem {
                 pk: keys::WEBHOOK.into(),
                 sk: keys::id_sk(e.id()),
-                data: e.config.clone(),
+                data: self.sealed(&e.config).await?,
                 revision: Some(e.config.revision),
                 status: e.status,
                 last_triggered_at: None,
@@ -123,7 +178,7 @@ impl OutgoingRepo {
     ) -> Result<Option<OutgoingWebhook>> {
         let mut expr = "SET #d = :d, #r = :rev".to_string();
         let mut values = vec![
-            (":d", super::json_text::attribute(cfg)?),
+            (":d", super::json_text::attribute(&self.sealed(cfg).await?)?),
             (":rev", n(cfg.revision)),
             (":prev", n(prev_revision)),
         ];
@@ -155,7 +210,10 @@ impl OutgoingRepo {
                 values,
             )
             .await?;
-        updated.map(webhook).transpose()
+        match updated {
+            Some(item) => self.webhook(item).await.map(Some),
+            None => Ok(None),
+        }
     }
 
     pub async fn delete(&self, id: i64) -> Result<bool> {

@@ -60,8 +60,17 @@ pub struct Incoming {
     /// The welcome email.
     mailer: Mailer,
     limiter: RateLimiter,
+    /// How many refused calls per webhook and minute this instance writes to the activity log
+    /// ([`REFUSED_LOG_BUDGET_PER_MINUTE`]); beyond it they are only counted.
+    log_budget: RateLimiter,
+    /// Refused calls beyond the log budget since the cold start.
+    unlogged: Arc<std::sync::atomic::AtomicU64>,
     config: Arc<Config>,
 }
+
+/// Refused calls per webhook and minute that a warm instance logs (SPEC §7.1 "Junk is cheap"):
+/// a flood of bad calls on a known key costs at most this many log writes a minute.
+pub const REFUSED_LOG_BUDGET_PER_MINUTE: u32 = 60;
 
 impl Incoming {
     pub(crate) fn new(
@@ -82,6 +91,8 @@ impl Incoming {
             outbox,
             mailer,
             limiter,
+            log_budget: RateLimiter::new(REFUSED_LOG_BUDGET_PER_MINUTE),
+            unlogged: Arc::default(),
             config,
         }
     }
@@ -156,10 +167,18 @@ impl Incoming {
         }
     }
 
-    /// The webhook, the member's partition and any idempotency record, read concurrently.
+    /// The webhook first — an unknown key costs that one read and nothing else — then the
+    /// member's partition and any idempotency record, read concurrently.
     async fn read_call(&self, key: &str, email: Option<&str>, key_hash: Option<&str>) -> Reads {
-        let (webhook, state, stored) = tokio::join!(
-            self.webhooks.by_key(key),
+        let webhook = self.webhooks.by_key(key).await;
+        if !matches!(webhook, Ok(Some(_))) {
+            return Reads {
+                webhook,
+                state: Ok(None),
+                stored: Ok(None),
+            };
+        }
+        let (state, stored) = tokio::join!(
             async {
                 match email {
                     Some(e) => self.members.state(e).await.map(Some),
@@ -324,6 +343,20 @@ impl Incoming {
         email: Option<&str>,
         error: &Error,
     ) {
+        if !self.log_budget.allow(webhook.id, time::now().as_second()) {
+            let n = self
+                .unlogged
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed)
+                + 1;
+            if n.is_power_of_two() {
+                tracing::warn!(
+                    webhook_id = webhook.id,
+                    unlogged = n,
+                    "refused calls over the log budget are counted, not logged"
+                );
+            }
+            return;
+        }
         let mut run = Run::new(
             webhook.id,
             &time::now_rfc3339(),
