@@ -1,0 +1,98 @@
+//! Trust by scope (SPEC §6.9 "engine events are the engine's", §7.1): what a scoped application
+//! password sees and may publish, sign-in back-off per name, and the bounds of lists.
+
+use serde_json::{json, Value};
+use switchboard_tests::{basic, Resp, TestEnv};
+
+const IP: &str = "198.51.100.20";
+
+async fn app_password(env: &TestEnv, name: &str, scope: &str) -> String {
+    let r = env
+        .admin(
+            "POST",
+            "/admin/app-passwords",
+            Some(json!({"name": name, "scope": scope})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    r.body["password"].as_str().expect("password").to_string()
+}
+
+async fn as_app(
+    env: &TestEnv,
+    user: &str,
+    pw: &str,
+    method: &str,
+    path: &str,
+    body: Option<Value>,
+) -> Resp {
+    let auth = basic(user, pw);
+    let mut h = vec![("authorization", auth.as_str())];
+    if body.is_some() {
+        h.push(("content-type", "application/json"));
+    }
+    let body = body.map(|b| b.to_string()).unwrap_or_default();
+    env.admin_raw(method, path, &h, &body, IP).await
+}
+
+fn assert_wp(r: &Resp, status: u16, code: &str) {
+    assert_eq!(r.status, status, "{}", r.text);
+    assert_eq!(r.body["code"], code, "{}", r.text);
+    assert_eq!(r.body["data"]["status"], status, "{}", r.text);
+}
+
+#[tokio::test]
+async fn publish_refuses_engine_events_and_oversized_events() {
+    let env = TestEnv::new().await;
+    let publish = app_password(&env, "platform", "publish").await;
+    for event in [
+        "endpoint.disabled",
+        "endpoint.recovered",
+        "user.deleted",
+        "webhook.test",
+        "incoming_webhook.processed",
+    ] {
+        let body = json!({"event": event, "data": {"webhook_id": 1, "reason": "forged"}});
+        let r = as_app(
+            &env,
+            "platform",
+            &publish,
+            "POST",
+            "/admin/events",
+            Some(body),
+        )
+        .await;
+        assert_wp(&r, 400, "invalid_webhook_event");
+        let r = env
+            .admin("POST", "/admin/events", Some(json!({"event": event})))
+            .await;
+        assert_wp(&r, 400, "invalid_webhook_event");
+    }
+    // Nothing was stored or queued for the refused events.
+    assert!(env.queued().await.is_empty());
+
+    // The whole event counts: a small `data` with a large `xprofile` is refused too.
+    let big = "x".repeat(260 * 1024);
+    for body in [
+        json!({"event": "feed.created", "data": {"body": big}}),
+        json!({"event": "feed.created", "data": {}, "xprofile": {"bio": big}}),
+        json!({"event": "feed.created", "data": {"a": "x".repeat(130 * 1024)}, "xprofile": {"b": "x".repeat(130 * 1024)}}),
+    ] {
+        let r = as_app(
+            &env,
+            "platform",
+            &publish,
+            "POST",
+            "/admin/events",
+            Some(body),
+        )
+        .await;
+        assert_wp(&r, 413, "payload_too_large");
+    }
+    assert!(env.queued().await.is_empty());
+    // A platform event within the bound passes.
+    let r = env
+        .publish(json!({"event": "feed.created", "data": {"a": "x".repeat(100 * 1024)}, "xprofile": {"b": "y".repeat(50 * 1024)}}))
+        .await;
+    assert!(r.body["event_id"].is_string(), "{}", r.text);
+}
