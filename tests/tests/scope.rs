@@ -96,3 +96,63 @@ async fn publish_refuses_engine_events_and_oversized_events() {
         .await;
     assert!(r.body["event_id"].is_string(), "{}", r.text);
 }
+
+#[tokio::test]
+async fn sign_in_back_off_counts_per_source_and_name() {
+    let env = TestEnv::new().await;
+    let reader = app_password(&env, "dashboard", "read").await;
+    let free = switchboard::domain::auth::FREE_FAILURES;
+    // Name A (the operator) is guessed from IP until it is backed off.
+    for i in 0..=free {
+        let r = as_app(&env, "admin", "guess", "GET", "/admin/spaces", None).await;
+        assert_eq!(r.status, 401, "failure {i}: {}", r.text);
+    }
+    let r = as_app(&env, "admin", "admin", "GET", "/admin/spaces", None).await;
+    assert_wp(&r, 429, "rest_rate_limited");
+    // Name B from the same source is not locked, and its valid calls do not clear A.
+    for _ in 0..3 {
+        let r = as_app(&env, "dashboard", &reader, "GET", "/admin/spaces", None).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        let r = as_app(&env, "admin", "admin", "GET", "/admin/spaces", None).await;
+        assert_wp(&r, 429, "rest_rate_limited");
+    }
+    // B's own failures count for B alone: locking B leaves A's count where it was.
+    for _ in 0..=free {
+        let r = as_app(&env, "dashboard", "sbp_wrong", "GET", "/admin/spaces", None).await;
+        assert_eq!(r.status, 401, "{}", r.text);
+    }
+    let r = as_app(&env, "dashboard", &reader, "GET", "/admin/spaces", None).await;
+    assert_wp(&r, 429, "rest_rate_limited");
+    // A third name from that source is free.
+    let other = app_password(&env, "ops", "admin").await;
+    let r = as_app(&env, "ops", &other, "GET", "/admin/spaces", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
+
+#[tokio::test]
+async fn field_map_cannot_copy_a_password() {
+    let env = TestEnv::new().await;
+    for map in [
+        json!({"user_pass": "pw"}),
+        json!({"user_password": "password"}),
+        json!({"plan": "user_pass"}),
+    ] {
+        let r = env
+            .admin(
+                "POST",
+                "/admin/incoming-webhooks",
+                Some(json!({"title": "T", "field_map": map})),
+            )
+            .await;
+        assert_wp(&r, 400, "invalid_param");
+        assert!(r.text.contains("field_map"), "{}", r.text);
+    }
+    let r = env
+        .admin(
+            "POST",
+            "/admin/incoming-webhooks",
+            Some(json!({"title": "T", "field_map": {"plan": "plan"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+}
