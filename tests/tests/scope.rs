@@ -156,3 +156,94 @@ async fn field_map_cannot_copy_a_password() {
         .await;
     assert_eq!(r.status, 201, "{}", r.text);
 }
+
+#[tokio::test]
+async fn a_read_password_sees_no_secret_and_admin_sees_them_all() {
+    let env = TestEnv::new().await;
+    let reader = app_password(&env, "dashboard", "read").await;
+    let admin = app_password(&env, "ops", "admin").await;
+    let r = env
+        .admin(
+            "POST",
+            "/admin/webhooks",
+            Some(json!({"name": "crm", "url": "https://hooks.example.com/in", "events": ["feed.created"],
+                "headers": {"Authorization": "Bearer sg-topsecret"}})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let out_id = r.body["id"].as_i64().unwrap();
+    let first = r.body["secret"].as_str().unwrap().to_string();
+    let r = env
+        .admin(
+            "POST",
+            &format!("/admin/webhooks/{out_id}/rotate-secret"),
+            Some(json!({"overlap_seconds": 3600})),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let secret = r.body["secret"].as_str().unwrap().to_string();
+    let r = env
+        .admin(
+            "POST",
+            "/admin/incoming-webhooks",
+            Some(json!({"title": "Purchases", "signing_secret": "s".repeat(32)})),
+        )
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+    let in_id = r.body["id"].as_i64().unwrap();
+    let key = r.body["key"].as_str().unwrap().to_string();
+
+    let outgoing_paths = [
+        "/admin/webhooks".to_string(),
+        format!("/admin/webhooks/{out_id}"),
+        "/wp-json/fluent-crm/v2/webhooks".to_string(),
+    ];
+    let incoming_paths = [
+        "/admin/incoming-webhooks".to_string(),
+        format!("/admin/incoming-webhooks/{in_id}"),
+    ];
+    let one = |r: &Resp| -> Value {
+        match r.body.get("webhooks") {
+            Some(list) => list[0].clone(),
+            None => r.body.clone(),
+        }
+    };
+    for path in outgoing_paths.iter().chain(&incoming_paths) {
+        let r = as_app(&env, "dashboard", &reader, "GET", path, None).await;
+        assert_eq!(r.status, 200, "{path}: {}", r.text);
+        for s in [&first, &secret, &key, &"sg-topsecret".to_string()] {
+            assert!(
+                !r.text.contains(s.as_str()),
+                "{path} shows a secret: {}",
+                r.text
+            );
+        }
+        let w = one(&r);
+        if outgoing_paths.contains(path) {
+            assert!(w["secret"].is_null(), "{path}: {w}");
+            assert!(w["previous_secret"].is_null(), "{path}: {w}");
+            assert_eq!(w["headers"]["Authorization"], "<redacted>", "{path}: {w}");
+            assert_eq!(w["name"], "crm");
+        } else {
+            assert!(w["key"].is_null(), "{path}: {w}");
+            assert!(w["webhook_url"].is_null(), "{path}: {w}");
+            assert_eq!(w["title"], "Purchases");
+        }
+        // The operator and an admin password see them as before.
+        for r in [
+            env.admin("GET", path, None).await,
+            as_app(&env, "ops", &admin, "GET", path, None).await,
+        ] {
+            assert_eq!(r.status, 200, "{path}: {}", r.text);
+            let w = one(&r);
+            if outgoing_paths.contains(path) {
+                assert_eq!(w["secret"], secret.as_str(), "{path}");
+                assert_eq!(w["previous_secret"], first.as_str(), "{path}");
+                assert_eq!(w["headers"]["Authorization"], "Bearer sg-topsecret");
+            } else {
+                assert_eq!(w["key"], key.as_str(), "{path}");
+                assert!(w["webhook_url"].as_str().unwrap().ends_with(&key));
+            }
+        }
+    }
+}

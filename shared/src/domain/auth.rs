@@ -97,6 +97,32 @@ impl Principal {
             Principal::AppPassword { scope, .. } => *scope,
         }
     }
+
+    /// What this caller may see of stored secrets (SPEC §7.1 "secrets by scope").
+    pub fn disclosure(&self) -> Disclosure {
+        match self.scope() {
+            Scope::Admin => Disclosure::Secrets,
+            Scope::Read | Scope::Publish => Disclosure::Redacted,
+        }
+    }
+}
+
+/// Whether a view shows secrets: only the operator and `admin` application passwords see them;
+/// to anyone else every secret field is `null` and custom header values `"<redacted>"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disclosure {
+    Secrets,
+    Redacted,
+}
+
+impl Disclosure {
+    /// The value itself, or `None` when this caller may not see it.
+    pub fn secret<T>(self, value: T) -> Option<T> {
+        match self {
+            Disclosure::Secrets => Some(value),
+            Disclosure::Redacted => None,
+        }
+    }
 }
 
 /// Prefix of every application password: `sbp_<id>_<43 random URL-safe characters>`. The id
