@@ -247,3 +247,21 @@ async fn a_read_password_sees_no_secret_and_admin_sees_them_all() {
         }
     }
 }
+
+#[tokio::test]
+async fn deep_pages_are_refused_and_point_to_the_cursor() {
+    let env = TestEnv::new().await;
+    for path in [
+        "/admin/webhooks?per_page=100&page=101",
+        "/admin/spaces?page=1000000",
+        "/admin/incoming-webhooks?per_page=50&page=201",
+    ] {
+        let r = env.admin("GET", path, None).await;
+        assert_wp(&r, 400, "invalid_param");
+        assert!(r.text.contains("cursor"), "{path}: {}", r.text);
+    }
+    let r = env
+        .admin("GET", "/admin/webhooks?per_page=100&page=100", None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+}
