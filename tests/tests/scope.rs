@@ -265,3 +265,137 @@ async fn deep_pages_are_refused_and_point_to_the_cursor() {
         .await;
     assert_eq!(r.status, 200, "{}", r.text);
 }
+
+/// A provider call signed as the provider would, with `at` as the scheme's (unsigned) time.
+async fn provider_call(
+    env: &TestEnv,
+    key: &str,
+    source: switchboard::domain::incoming::providers::Source,
+    secret: &str,
+    body: &[u8],
+    topic: &str,
+    at: i64,
+) -> Resp {
+    use switchboard::domain::incoming::providers::{sign, Source};
+    let id = switchboard::domain::time::new_ulid().to_string();
+    let mut h = sign(source, secret, body, at, topic, &id);
+    let ct = if source == Source::Gumroad {
+        "application/x-www-form-urlencoded"
+    } else {
+        "application/json"
+    };
+    h.push(("content-type".into(), ct.into()));
+    let h = h.iter().map(|(a, b)| (a.as_str(), b.as_str())).collect();
+    env.incoming("POST", &format!("/webhook/{key}"), h, body.to_vec())
+        .await
+}
+
+async fn spaces_of(env: &TestEnv, email: &str) -> Vec<Value> {
+    let r = env
+        .admin(
+            "GET",
+            &format!("/admin/users?email={}", switchboard_tests::enc(email)),
+            None,
+        )
+        .await;
+    r.body["users"][0]["spaces"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn shopify_and_gumroad_order_by_signed_body_times_and_clamp_the_future() {
+    use switchboard::domain::incoming::providers::Source;
+    let env = TestEnv::new().await;
+    let space = env.make("spaces", "Members").await;
+    let future = jiff::Timestamp::now().as_second() + 10 * 365 * 86_400;
+    let now = jiff::Timestamp::now().as_second();
+
+    // Shopify: the paid call carries a forged future X-Shopify-Triggered-At (unsigned); the
+    // real cancel, signed, comes later in body time and must revoke.
+    let (_, key) = env
+        .webhook(json!({"title": "shop", "source": "shopify", "source_secret": "shpss_x", "space_ids": [space]}))
+        .await;
+    let base = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/providers/shopify/order-object-as-webhook-body.json");
+    let mut order: Value = serde_json::from_slice(&std::fs::read(base).unwrap()).unwrap();
+    order["email"] = json!("shop-buyer@example.com");
+    let paid = order.to_string().into_bytes();
+    let r = provider_call(
+        &env,
+        &key,
+        Source::Shopify,
+        "shpss_x",
+        &paid,
+        "orders/paid",
+        future,
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "granted", "{}", r.text);
+    order["cancelled_at"] = json!("2008-01-12T10:00:00Z");
+    let cancelled = order.to_string().into_bytes();
+    let r = provider_call(
+        &env,
+        &key,
+        Source::Shopify,
+        "shpss_x",
+        &cancelled,
+        "orders/cancelled",
+        now,
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "revoked", "{}", r.text);
+    assert!(spaces_of(&env, "shop-buyer@example.com").await.is_empty());
+    // Replaying the signed paid body under new headers (a later time, a new id) changes nothing.
+    let r = provider_call(
+        &env,
+        &key,
+        Source::Shopify,
+        "shpss_x",
+        &paid,
+        "orders/paid",
+        future + 60,
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "ignored", "{}", r.text);
+    assert!(spaces_of(&env, "shop-buyer@example.com").await.is_empty());
+
+    // Gumroad: a sale whose body claims a future time is clamped to now, so the refund that
+    // follows still revokes.
+    let (_, key) = env
+        .webhook(
+            json!({"title": "gum", "source": "gumroad", "source_secret": "", "space_ids": [space]}),
+        )
+        .await;
+    let sale = |kind: &str, at: &str| {
+        format!("resource_name={kind}&sale_id=S-77&email=gum-buyer%40example.com&full_name=Gus+Grant&product_id=P1&sale_timestamp={at}")
+            .into_bytes()
+    };
+    let far = jiff::Timestamp::from_second(future).unwrap().to_string();
+    let r = provider_call(
+        &env,
+        &key,
+        Source::Gumroad,
+        "",
+        &sale("sale", &far),
+        "",
+        now,
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "granted", "{}", r.text);
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let later = jiff::Timestamp::now().to_string();
+    let r = provider_call(
+        &env,
+        &key,
+        Source::Gumroad,
+        "",
+        &sale("refund", &later),
+        "",
+        now,
+    )
+    .await;
+    assert_eq!(r.body["outcome"], "revoked", "{}", r.text);
+    assert!(spaces_of(&env, "gum-buyer@example.com").await.is_empty());
+}
