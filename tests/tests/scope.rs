@@ -399,3 +399,57 @@ async fn shopify_and_gumroad_order_by_signed_body_times_and_clamp_the_future() {
     assert_eq!(r.body["outcome"], "revoked", "{}", r.text);
     assert!(spaces_of(&env, "gum-buyer@example.com").await.is_empty());
 }
+
+#[tokio::test]
+async fn the_outbox_status_reads_a_bounded_number_of_batches() {
+    use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+    use switchboard::domain::events::EventBatch;
+    let env = TestEnv::new().await;
+    // 130 parked batches in one shard: more than one request reads of it.
+    let mut batches = Vec::new();
+    while batches.len() < 130 {
+        let b = EventBatch::new(vec![]);
+        if b.shard == 0 {
+            batches.push(b);
+        }
+    }
+    let s = |v: &str| AttributeValue::S(v.into());
+    let n = |v: i64| AttributeValue::N(v.to_string());
+    let (client, table) = env.app.store_for_tests().table.client();
+    for chunk in batches.chunks(25) {
+        let writes = chunk
+            .iter()
+            .map(|b| {
+                let item = [
+                    ("pk", s("OUTBOX#0")),
+                    ("sk", s(&b.batch_id)),
+                    ("body", s(&serde_json::to_string(b).unwrap())),
+                    ("created_at", n(1_700_000_000)),
+                    ("attempts", n(5)),
+                    ("parked", AttributeValue::Bool(true)),
+                ]
+                .into_iter()
+                .map(|(k, v)| (k.to_string(), v))
+                .collect();
+                WriteRequest::builder()
+                    .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
+                    .build()
+            })
+            .collect();
+        client
+            .batch_write_item()
+            .request_items(table, writes)
+            .send()
+            .await
+            .unwrap();
+    }
+    let before = env.calls.snapshot().0;
+    let r = env.admin("GET", "/admin/outbox", None).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    let read = env.calls.snapshot().0 - before;
+    let per_shard = switchboard::app::outbox::STATUS_PER_SHARD as u64;
+    assert_eq!(r.body["waiting"], per_shard, "{}", r.text);
+    assert_eq!(r.body["more"], true);
+    assert_eq!(r.body["parked"].as_array().unwrap().len() as u64, per_shard);
+    assert!(read <= 8 + 2, "one query per shard (+ sign-in): {read}");
+}

@@ -62,7 +62,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/admin/outbox",
         "operations",
-        "Outbox: batches waiting, and parked ones (re-sent too often without being fanned out)",
+        "Outbox: batches waiting and parked ones (re-sent too often without being fanned out), read from at most the 100 oldest of each of the 8 shards; more: true when the outbox holds more",
     ),
     (
         "post",
