@@ -81,7 +81,7 @@ async fn every_catalog_event_is_a_webhook_with_a_valid_payload_schema() {
     assert_eq!(doc.status, 200);
     let hooks = doc.body["webhooks"].as_object().expect("webhooks");
     assert_eq!(hooks.len(), switchboard::domain::events::CATALOG.len());
-    for (event, _) in switchboard::domain::events::CATALOG {
+    for (event, _, _) in switchboard::domain::events::CATALOG {
         let op = &hooks[*event]["post"];
         let body = &op["requestBody"]["content"]["application/json"];
         let reference = body["schema"]["$ref"].as_str().expect("$ref");

@@ -104,7 +104,7 @@ impl Access {
         let Some(c) = credentials else {
             return Ok(Err(Refusal::Missing));
         };
-        let source = auth::source_key(source);
+        let source = auth::signin_key(source, &c.user);
         let now = time::now().as_second();
         let operator = c.user == self.config.admin_user;
         let app_id = (!operator).then(|| app_password_id(&c.password)).flatten();

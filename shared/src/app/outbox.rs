@@ -14,6 +14,9 @@ use crate::error::{Error, Result};
 use crate::queue::Queue;
 use crate::store::{OutboxRepo, TxResult};
 
+/// Outbox batches `GET /admin/outbox` reads per shard (8 shards: at most 800 items, 8 queries).
+pub const STATUS_PER_SHARD: i32 = 100;
+
 /// Re-sends of one outbox batch before it is parked.
 pub const MAX_OUTBOX_SENDS: u32 = 5;
 
@@ -93,13 +96,15 @@ impl Outbox {
         Ok(sent)
     }
 
-    /// Parked outbox batches (oldest first) and how many batches wait in the outbox in all.
-    pub async fn status(&self) -> Result<(Vec<OutboxEntry>, usize)> {
-        let all = self.batches.entries().await?;
-        let total = all.len();
-        let mut parked: Vec<OutboxEntry> = all.into_iter().filter(|e| e.parked).collect();
+    /// Parked outbox batches among the oldest [`STATUS_PER_SHARD`] of each shard (oldest
+    /// first), how many batches that read found waiting, and whether the outbox holds more:
+    /// bounded reads inside one request, however large the outbox grows.
+    pub async fn status(&self) -> Result<(Vec<OutboxEntry>, usize, bool)> {
+        let (read, more) = self.batches.first_entries(STATUS_PER_SHARD).await?;
+        let total = read.len();
+        let mut parked: Vec<OutboxEntry> = read.into_iter().filter(|e| e.parked).collect();
         parked.sort_by(|a, b| a.batch.batch_id.cmp(&b.batch.batch_id));
-        Ok((parked, total))
+        Ok((parked, total, more))
     }
 
     /// Sends a parked batch to the queue again (its re-send count starts over); `404` when no

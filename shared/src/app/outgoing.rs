@@ -10,12 +10,13 @@ use super::{Deliveries, Outbox};
 use crate::config::Config;
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::egress::check_ip;
-use crate::domain::events::{names, Event, EventName};
+use crate::domain::events::{names, Event, EventName, Origin};
 use crate::domain::fields::optional;
 use crate::domain::format::patch::{sample_context, validate};
 use crate::domain::format::render;
 use crate::domain::format::sample::sample;
 use crate::domain::format::{Destination, DestinationPatch};
+use crate::domain::incoming::limits;
 use crate::domain::outgoing::filter::Filter;
 use crate::domain::outgoing::patch::{overlap_seconds, OutgoingPatch};
 use crate::domain::outgoing::signing::delivery_id;
@@ -27,9 +28,11 @@ use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
 use crate::store::{DeliveryRepo, OutgoingRepo, PublishRecord, PublishRepo, Repositories};
 
-/// Largest `data` of a published event: the delivery body is stored in a DynamoDB item (400 KB)
-/// and the batch travels on SQS.
-const MAX_EVENT_DATA_BYTES: usize = 128 * 1024;
+/// Largest published event, serialized whole (`data`, `xprofile` and all; SPEC §6.9 allows at
+/// most 256 KiB): it must travel alone in one outbox item and one SQS message
+/// ([`limits::OUTBOX_ITEM_MAX_BYTES`], which leaves room for the batch around it).
+const MAX_PUBLISHED_EVENT_BYTES: usize = limits::OUTBOX_ITEM_MAX_BYTES;
+const _: () = assert!(MAX_PUBLISHED_EVENT_BYTES <= 256 * 1024);
 
 fn not_found() -> Error {
     Error::NotFound("Webhook not found.".into())
@@ -339,20 +342,19 @@ impl Outgoing {
             None => return Err(Error::invalid("event", "is required")),
             Some(_) => return Err(Error::invalid("event", "must be a string")),
         };
+        if name.origin() == Origin::Engine {
+            return Err(Error::Invalid {
+                code: crate::error::Code::InvalidEvent,
+                message: format!(
+                    "Event type '{name}' is emitted by Switchboard itself and cannot be published."
+                ),
+            });
+        }
         let data = match body.get("data") {
             None | Some(Value::Null) => json!({}),
             Some(Value::Object(m)) => Value::Object(m.clone()),
             Some(_) => return Err(Error::invalid("data", "must be an object")),
         };
-        if data.to_string().len() > MAX_EVENT_DATA_BYTES {
-            return Err(Error::invalid(
-                "data",
-                format!(
-                    "must serialize to at most {} KiB",
-                    MAX_EVENT_DATA_BYTES / 1024
-                ),
-            ));
-        }
         let user_id = match body.get("user_id") {
             None | Some(Value::Null) => None,
             Some(v) => Some(
@@ -368,6 +370,12 @@ impl Outgoing {
             Some(_) => return Err(Error::invalid("xprofile", "must be an object")),
         };
         let event = Event::new(name, data, user_id, xprofile);
+        let size = serde_json::to_vec(&event).map_err(Error::dep)?.len();
+        if size > MAX_PUBLISHED_EVENT_BYTES {
+            return Err(Error::PayloadTooLarge(format!(
+                "The event serializes to {size} bytes; at most {MAX_PUBLISHED_EVENT_BYTES} are allowed."
+            )));
+        }
         let id = event.event_id.clone();
         let Some(key) = key else {
             self.outbox

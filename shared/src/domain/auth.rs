@@ -97,6 +97,32 @@ impl Principal {
             Principal::AppPassword { scope, .. } => *scope,
         }
     }
+
+    /// What this caller may see of stored secrets (SPEC §7.1 "secrets by scope").
+    pub fn disclosure(&self) -> Disclosure {
+        match self.scope() {
+            Scope::Admin => Disclosure::Secrets,
+            Scope::Read | Scope::Publish => Disclosure::Redacted,
+        }
+    }
+}
+
+/// Whether a view shows secrets: only the operator and `admin` application passwords see them;
+/// to anyone else every secret field is `null` and custom header values `"<redacted>"`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Disclosure {
+    Secrets,
+    Redacted,
+}
+
+impl Disclosure {
+    /// The value itself, or `None` when this caller may not see it.
+    pub fn secret<T>(self, value: T) -> Option<T> {
+        match self {
+            Disclosure::Secrets => Some(value),
+            Disclosure::Redacted => None,
+        }
+    }
 }
 
 /// Prefix of every application password: `sbp_<id>_<43 random URL-safe characters>`. The id
@@ -175,6 +201,14 @@ pub fn source_key(ip: Option<IpAddr>) -> String {
         },
         None => "unknown".into(),
     }
+}
+
+/// The back-off key of a sign-in (SPEC §7.1): the source address and the user name, so a
+/// success clears only that name's failures and locking one name never locks another. The
+/// name is hashed (any length and characters fit one key, and no name is stored).
+pub fn signin_key(ip: Option<IpAddr>, user: &str) -> String {
+    let name = crate::domain::secret::sha256_hex(user);
+    format!("{}#{}", source_key(ip), &name[..32])
 }
 
 // --- browser requests ---------------------------------------------------------------------------
@@ -381,5 +415,17 @@ mod tests {
             assert!(!is_json_content_type(Some(bad)), "{bad}");
         }
         assert!(!is_json_content_type(None));
+    }
+
+    #[test]
+    fn sign_in_keys_are_per_source_and_name() {
+        let a: Option<IpAddr> = "198.51.100.7".parse().ok();
+        let b: Option<IpAddr> = "198.51.100.8".parse().ok();
+        assert_eq!(signin_key(a, "admin"), signin_key(a, "admin"));
+        assert_ne!(signin_key(a, "admin"), signin_key(a, "dashboard"));
+        assert_ne!(signin_key(a, "admin"), signin_key(b, "admin"));
+        let long = "n".repeat(10_000);
+        assert!(signin_key(a, &long).len() < 64);
+        assert!(!signin_key(a, "dashboard").contains("dashboard"));
     }
 }

@@ -4,6 +4,10 @@ use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
 
+/// How deep `page` may reach (`page × per_page`): each page walks every key before it, so
+/// deeper lists are walked with the cursor, one bounded query per call.
+pub const MAX_PAGE_DEPTH: usize = 10_000;
+
 /// `?per_page=&page=&cursor=` of every list route.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PageRequest {
@@ -24,13 +28,22 @@ impl Default for PageRequest {
 }
 
 impl PageRequest {
-    /// Validates raw query values: `per_page` 1–100 (default 25), `page` >= 1 (default 1).
+    /// Validates raw query values: `per_page` 1–100 (default 25), `page` >= 1 (default 1), and
+    /// without a cursor `page × per_page` ≤ [`MAX_PAGE_DEPTH`].
     pub fn parse(per_page: Option<&str>, page: Option<&str>, cursor: Option<&str>) -> Result<Self> {
         let per_page = number(per_page, 25, 100)
             .ok_or_else(|| Error::invalid("per_page", "must be an integer from 1 to 100"))?;
         let page = number(page, 1, 1_000_000)
             .ok_or_else(|| Error::invalid("page", "must be a positive integer"))?;
         let cursor = cursor.filter(|c| !c.is_empty()).map(str::to_string);
+        if cursor.is_none() && page.saturating_mul(per_page) > MAX_PAGE_DEPTH {
+            return Err(Error::invalid(
+                "page",
+                format!(
+                    "page × per_page must be at most {MAX_PAGE_DEPTH}; walk further with the cursor (?cursor= the response's next_cursor)"
+                ),
+            ));
+        }
         Ok(Self {
             per_page,
             page,
@@ -119,6 +132,16 @@ impl Page<Value> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn pages_stop_at_the_depth_bound_unless_a_cursor_walks() {
+        assert!(PageRequest::parse(Some("100"), Some("100"), None).is_ok());
+        assert!(PageRequest::parse(Some("25"), Some("400"), None).is_ok());
+        let e = PageRequest::parse(Some("100"), Some("101"), None).unwrap_err();
+        assert!(e.to_string().contains("cursor"), "{e}");
+        assert!(PageRequest::parse(None, Some("1000000"), None).is_err());
+        assert!(PageRequest::parse(Some("100"), Some("101"), Some("c")).is_ok());
+    }
 
     #[test]
     fn parse_bounds() {

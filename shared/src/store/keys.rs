@@ -215,7 +215,7 @@ pub fn app_password_name(name: &str) -> String {
 
 pub const APP_PASSWORD_NAME_SK: &str = "APPPWNAME";
 
-/// Failed sign-ins of one source (see `domain::auth::source_key`).
+/// Failed sign-ins of one source and user name (see `domain::auth::signin_key`).
 pub fn signin(source: &str) -> String {
     format!("SIGNIN#{source}")
 }

@@ -145,20 +145,28 @@ impl OutboxRepo {
                 .query_all(&QuerySpec::table(keys::outbox(shard)))
                 .await?
             {
-                let o: OutboxItem = from_item(item)?;
-                if let Ok(batch) = serde_json::from_str::<EventBatch>(&o.body) {
-                    out.push(OutboxEntry {
-                        batch,
-                        body: o.body,
-                        created_at: o.created_at,
-                        attempts: o.attempts,
-                        sent_at: o.sent_at,
-                        parked: o.parked,
-                    });
-                }
+                out.extend(entry(item)?);
             }
         }
         Ok(out)
+    }
+
+    /// At most `per_shard` of the oldest batches of each shard (one query per shard), and
+    /// whether any shard holds more: what `GET /admin/outbox` reads inside one request.
+    pub async fn first_entries(&self, per_shard: i32) -> Result<(Vec<OutboxEntry>, bool)> {
+        let mut out = Vec::new();
+        let mut more = false;
+        for shard in 0..OUTBOX_SHARDS {
+            let walk = super::query::Walk {
+                after: None,
+                until: "~".into(),
+                limit: per_shard,
+            };
+            let (items, more_here) = self.table.walk(&keys::outbox(shard), &walk, entry).await?;
+            more |= more_here;
+            out.extend(items.into_iter().flatten());
+        }
+        Ok((out, more))
     }
 
     /// Claims one re-send of a batch read with `attempts`: `false` when another sweeper (or a
@@ -223,4 +231,19 @@ impl OutboxRepo {
             .map(|item| from_item::<OutboxItem>(item).map(|o| o.body))
             .transpose()
     }
+}
+
+/// An outbox item as an entry (`None`: a body that is not a batch).
+fn entry(item: super::Item) -> Result<Option<OutboxEntry>> {
+    let o: OutboxItem = from_item(item)?;
+    Ok(serde_json::from_str::<EventBatch>(&o.body)
+        .ok()
+        .map(|batch| OutboxEntry {
+            batch,
+            body: o.body,
+            created_at: o.created_at,
+            attempts: o.attempts,
+            sent_at: o.sent_at,
+            parked: o.parked,
+        }))
 }

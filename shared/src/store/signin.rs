@@ -1,4 +1,4 @@
-//! Failed sign-ins per source: `pk = SIGNIN#{source}`, `sk = SIGNIN`, with `failures`,
+//! Failed sign-ins per source and user name: `pk = SIGNIN#{source}#{name hash}`, `sk = SIGNIN`, with `failures`,
 //! `last_failure_at` and a TTL (`expires_at`). Shared by every Lambda instance; counted with
 //! atomic `ADD` under conditions, never read-then-write.
 
@@ -82,7 +82,7 @@ impl SigninRepo {
         ))
     }
 
-    /// A successful sign-in forgets the source's failures.
+    /// A successful sign-in forgets that name's failures from that source.
     pub async fn succeeded(&self, source: &str) -> Result<()> {
         self.table
             .client

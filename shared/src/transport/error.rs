@@ -79,7 +79,7 @@ impl Error {
             ) => "rest_invalid_json",
             (Error::MethodNotAllowed, _) => "rest_no_route",
             (Error::UnsupportedMediaType(_), _) => "rest_unsupported_media_type",
-            (Error::PayloadTooLarge(_), _) => "rest_payload_too_large",
+            (Error::PayloadTooLarge(_), _) => "payload_too_large",
             (Error::RateLimited, _) => "rest_rate_limited",
             (Error::Conflict(_), _) => "conflict",
             (Error::IdempotencyConflict(_), _) => "idempotency_conflict",

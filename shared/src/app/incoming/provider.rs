@@ -181,7 +181,8 @@ impl Incoming {
             email: event_email.or(mapped),
             key_hash,
             seen: seen?,
-            at: ev.occurred_at.unwrap_or(now),
+            // A time in the future is clamped to now: it cannot outrank what comes next.
+            at: ev.occurred_at.map_or(now, |t| t.min(now)),
         };
         self.resolve_and_apply(webhook, call, ev, decided).await
     }

@@ -4,82 +4,222 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-/// `(event, description)` for every catalog event, grouped by namespace.
-pub const CATALOG: &[(&str, &str)] = &[
-    ("feed.created", "New feed post created"),
-    ("feed.updated", "Feed post updated"),
-    ("feed.deleted", "Feed post deleted"),
-    ("feed.pinned", "Feed post pinned"),
-    ("feed.unpinned", "Feed post unpinned"),
-    ("comment.created", "New comment added"),
-    ("comment.updated", "Comment updated"),
-    ("comment.deleted", "Comment deleted"),
-    ("reaction.added", "Reaction added to content"),
-    ("reaction.removed", "Reaction removed from content"),
-    ("space.created", "New space created"),
-    ("space.updated", "Space updated"),
-    ("space.deleted", "Space deleted"),
-    ("space.member_joined", "User joined space"),
-    ("space.member_left", "User left space"),
-    ("user.registered", "New user registered"),
-    ("user.profile_updated", "User profile updated"),
-    ("user.followed", "User followed another user"),
-    ("user.unfollowed", "User unfollowed another user"),
+/// Who emits an event: the community platform (through `POST /admin/events`) or Switchboard
+/// itself, about its own state (SPEC §6.9 "engine events are the engine's").
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Origin {
+    /// Published by the platform; Switchboard may emit it too (a member joining a space).
+    Published,
+    /// Emitted only by Switchboard about its own state: `POST /admin/events` refuses it.
+    Engine,
+}
+
+/// `(event, description, origin)` for every catalog event, grouped by namespace.
+pub const CATALOG: &[(&str, &str, Origin)] = &[
+    ("feed.created", "New feed post created", Origin::Published),
+    ("feed.updated", "Feed post updated", Origin::Published),
+    ("feed.deleted", "Feed post deleted", Origin::Published),
+    ("feed.pinned", "Feed post pinned", Origin::Published),
+    ("feed.unpinned", "Feed post unpinned", Origin::Published),
+    ("comment.created", "New comment added", Origin::Published),
+    ("comment.updated", "Comment updated", Origin::Published),
+    ("comment.deleted", "Comment deleted", Origin::Published),
+    (
+        "reaction.added",
+        "Reaction added to content",
+        Origin::Published,
+    ),
+    (
+        "reaction.removed",
+        "Reaction removed from content",
+        Origin::Published,
+    ),
+    ("space.created", "New space created", Origin::Published),
+    ("space.updated", "Space updated", Origin::Published),
+    ("space.deleted", "Space deleted", Origin::Published),
+    (
+        "space.member_joined",
+        "User joined space",
+        Origin::Published,
+    ),
+    ("space.member_left", "User left space", Origin::Published),
+    ("user.registered", "New user registered", Origin::Published),
+    (
+        "user.profile_updated",
+        "User profile updated",
+        Origin::Published,
+    ),
+    (
+        "user.followed",
+        "User followed another user",
+        Origin::Published,
+    ),
+    (
+        "user.unfollowed",
+        "User unfollowed another user",
+        Origin::Published,
+    ),
     (
         "user.deleted",
         "A member was erased (data: user_id only), so subscribed systems can erase them too",
+        Origin::Engine,
     ),
-    ("course.enrolled", "User enrolled in course"),
-    ("course.unenrolled", "User unenrolled from course"),
-    ("lesson.completed", "User completed lesson"),
-    ("report.created", "New moderation report submitted"),
-    ("report.resolved", "Moderation report resolved"),
-    ("contact.created", "New contact added"),
-    ("contact.updated", "Contact information changed"),
-    ("contact.deleted", "Contact removed"),
-    ("contact.status_changed", "Contact status updated"),
-    ("contact.tag_added", "Tag added to contact"),
-    ("contact.tag_removed", "Tag removed from contact"),
-    ("contact.list_added", "Contact added to list"),
-    ("contact.list_removed", "Contact removed from list"),
-    ("email.sent", "Email successfully sent"),
-    ("email.opened", "Email opened by recipient"),
-    ("email.clicked", "Link clicked in email"),
-    ("email.bounced", "Email bounced"),
-    ("email.spam_complaint", "Spam complaint received"),
-    ("email.unsubscribed", "Contact unsubscribed"),
-    ("campaign.created", "New campaign created"),
-    ("campaign.sent", "Campaign finished sending"),
-    ("campaign.paused", "Campaign paused"),
-    ("campaign.resumed", "Campaign resumed"),
-    ("funnel.subscriber_added", "Contact entered funnel"),
-    ("funnel.subscriber_completed", "Contact completed funnel"),
-    ("funnel.subscriber_exited", "Contact exited funnel"),
-    ("funnel.sequence_completed", "Contact completed sequence"),
-    ("commerce.order_created", "New order placed"),
-    ("commerce.order_completed", "Order completed"),
-    ("commerce.order_refunded", "Order refunded"),
-    ("commerce.revenue_recorded", "Revenue attributed"),
+    (
+        "course.enrolled",
+        "User enrolled in course",
+        Origin::Published,
+    ),
+    (
+        "course.unenrolled",
+        "User unenrolled from course",
+        Origin::Published,
+    ),
+    (
+        "lesson.completed",
+        "User completed lesson",
+        Origin::Published,
+    ),
+    (
+        "report.created",
+        "New moderation report submitted",
+        Origin::Published,
+    ),
+    (
+        "report.resolved",
+        "Moderation report resolved",
+        Origin::Published,
+    ),
+    ("contact.created", "New contact added", Origin::Published),
+    (
+        "contact.updated",
+        "Contact information changed",
+        Origin::Published,
+    ),
+    ("contact.deleted", "Contact removed", Origin::Published),
+    (
+        "contact.status_changed",
+        "Contact status updated",
+        Origin::Published,
+    ),
+    (
+        "contact.tag_added",
+        "Tag added to contact",
+        Origin::Published,
+    ),
+    (
+        "contact.tag_removed",
+        "Tag removed from contact",
+        Origin::Published,
+    ),
+    (
+        "contact.list_added",
+        "Contact added to list",
+        Origin::Published,
+    ),
+    (
+        "contact.list_removed",
+        "Contact removed from list",
+        Origin::Published,
+    ),
+    ("email.sent", "Email successfully sent", Origin::Published),
+    (
+        "email.opened",
+        "Email opened by recipient",
+        Origin::Published,
+    ),
+    ("email.clicked", "Link clicked in email", Origin::Published),
+    ("email.bounced", "Email bounced", Origin::Published),
+    (
+        "email.spam_complaint",
+        "Spam complaint received",
+        Origin::Published,
+    ),
+    (
+        "email.unsubscribed",
+        "Contact unsubscribed",
+        Origin::Published,
+    ),
+    (
+        "campaign.created",
+        "New campaign created",
+        Origin::Published,
+    ),
+    (
+        "campaign.sent",
+        "Campaign finished sending",
+        Origin::Published,
+    ),
+    ("campaign.paused", "Campaign paused", Origin::Published),
+    ("campaign.resumed", "Campaign resumed", Origin::Published),
+    (
+        "funnel.subscriber_added",
+        "Contact entered funnel",
+        Origin::Published,
+    ),
+    (
+        "funnel.subscriber_completed",
+        "Contact completed funnel",
+        Origin::Published,
+    ),
+    (
+        "funnel.subscriber_exited",
+        "Contact exited funnel",
+        Origin::Published,
+    ),
+    (
+        "funnel.sequence_completed",
+        "Contact completed sequence",
+        Origin::Published,
+    ),
+    (
+        "commerce.order_created",
+        "New order placed",
+        Origin::Published,
+    ),
+    (
+        "commerce.order_completed",
+        "Order completed",
+        Origin::Published,
+    ),
+    (
+        "commerce.order_refunded",
+        "Order refunded",
+        Origin::Published,
+    ),
+    (
+        "commerce.revenue_recorded",
+        "Revenue attributed",
+        Origin::Published,
+    ),
     (
         "incoming_webhook.processed",
         "An incoming webhook call was executed successfully",
+        Origin::Engine,
+    ),
+    (
+        "webhook.test",
+        "Test delivery sent from the admin API",
+        Origin::Engine,
     ),
     (
         "incoming_webhook.silent",
         "An incoming webhook with expect_every_hours got no accepted call for that long (emitted by Switchboard)",
+        Origin::Engine,
     ),
     (
         "incoming_webhook.resumed",
         "A silent incoming webhook accepted a call again (emitted by Switchboard)",
+        Origin::Engine,
     ),
-    ("webhook.test", "Test delivery sent from the admin API"),
     (
         "endpoint.disabled",
         "An outgoing webhook endpoint was disabled (410 Gone or five failed deliveries in a row)",
+        Origin::Engine,
     ),
     (
         "endpoint.recovered",
         "A re-activated outgoing webhook endpoint delivered successfully again",
+        Origin::Engine,
     ),
 ];
 
@@ -130,8 +270,16 @@ impl EventName {
     pub fn parse(name: &str) -> Option<Self> {
         CATALOG
             .iter()
-            .find(|(e, _)| *e == name)
-            .map(|(e, _)| Self(e))
+            .find(|(e, _, _)| *e == name)
+            .map(|(e, _, _)| Self(e))
+    }
+
+    /// Who emits this event (one policy: [`Origin::Engine`] events are never published).
+    pub fn origin(self) -> Origin {
+        CATALOG
+            .iter()
+            .find(|(e, _, _)| *e == self.0)
+            .map_or(Origin::Published, |(_, _, o)| *o)
     }
 
     pub fn as_str(self) -> &'static str {
@@ -208,7 +356,7 @@ impl EventPattern {
     pub fn parse(pattern: &str) -> Option<Self> {
         let valid = match pattern.strip_suffix(".*") {
             _ if pattern == "*" => true,
-            Some(ns) => CATALOG.iter().any(|(e, _)| namespace(e) == ns),
+            Some(ns) => CATALOG.iter().any(|(e, _, _)| namespace(e) == ns),
             None => is_catalog_event(pattern),
         };
         valid.then(|| Self(pattern.to_string()))
@@ -250,7 +398,7 @@ impl From<EventPattern> for String {
 /// `GET /admin/event-types`: the catalog grouped by namespace.
 pub fn catalog_json() -> Value {
     let mut groups: Vec<(String, Vec<Value>)> = Vec::new();
-    for (event, description) in CATALOG {
+    for (event, description, _) in CATALOG {
         let ns = namespace(event).to_string();
         let item = json!({"event": event, "description": description});
         match groups.iter_mut().find(|(n, _)| *n == ns) {
@@ -266,7 +414,7 @@ pub fn catalog_json() -> Value {
         .collect();
     let all: Vec<Value> = CATALOG
         .iter()
-        .map(|(e, d)| json!({"event": e, "description": d}))
+        .map(|(e, d, _)| json!({"event": e, "description": d}))
         .collect();
     json!({"event_types": all, "groups": groups, "wildcards": ["*"]})
 }
@@ -306,6 +454,32 @@ mod tests {
         assert_eq!(
             serde_json::to_value(EventPattern::all()).unwrap(),
             json!("*")
+        );
+    }
+
+    #[test]
+    fn engine_events_are_marked_in_the_catalog() {
+        use names::*;
+        for engine in [
+            ENDPOINT_DISABLED,
+            ENDPOINT_RECOVERED,
+            USER_DELETED,
+            WEBHOOK_TEST,
+            INCOMING_WEBHOOK_PROCESSED,
+        ] {
+            assert_eq!(engine.origin(), Origin::Engine, "{engine}");
+        }
+        for (name, _, origin) in CATALOG {
+            if name.starts_with("endpoint.") {
+                assert_eq!(*origin, Origin::Engine, "{name}");
+            }
+        }
+        for published in [USER_REGISTERED, SPACE_MEMBER_JOINED, COURSE_ENROLLED] {
+            assert_eq!(published.origin(), Origin::Published, "{published}");
+        }
+        assert_eq!(
+            EventName::parse("feed.created").unwrap().origin(),
+            Origin::Published
         );
     }
 }

@@ -4,7 +4,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod catalog;
-pub use catalog::{catalog_json, is_catalog_event, names, EventName, EventPattern, CATALOG};
+pub use catalog::{
+    catalog_json, is_catalog_event, names, EventName, EventPattern, Origin, CATALOG,
+};
 
 /// One event, as written to the outbox and carried on the queue.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

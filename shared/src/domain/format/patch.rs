@@ -111,7 +111,7 @@ impl DestinationPatch {
 fn covered(events: &[EventPattern]) -> Vec<&'static str> {
     CATALOG
         .iter()
-        .filter_map(|(e, _)| EventName::parse(e))
+        .filter_map(|(e, _, _)| EventName::parse(e))
         .filter(|e| events.iter().any(|p| p.matches(*e)))
         .map(EventName::as_str)
         .collect()

@@ -169,7 +169,7 @@ fn crm(ns: &str) -> Option<(Value, Option<Value>)> {
 mod tests {
     #[test]
     fn every_catalog_event_has_a_sample() {
-        for (event, _) in crate::domain::events::CATALOG {
+        for (event, _, _) in crate::domain::events::CATALOG {
             let (data, _) = super::sample(event);
             assert!(data.is_object(), "{event}");
         }

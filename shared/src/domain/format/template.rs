@@ -92,8 +92,8 @@ fn json_string_inner(s: &str) -> String {
 fn context(ctx: &EventContext, message: Option<String>) -> Mj {
     let description = crate::domain::events::CATALOG
         .iter()
-        .find(|(e, _)| *e == ctx.event)
-        .map_or("", |(_, d)| d);
+        .find(|(e, _, _)| *e == ctx.event)
+        .map_or("", |(_, d, _)| d);
     minijinja::context! {
         event => ctx.event,
         description => description,

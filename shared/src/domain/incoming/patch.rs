@@ -223,8 +223,22 @@ fn field_map(v: &Value) -> Result<BTreeMap<String, String>> {
                     "maps payload field names to meta keys ([A-Za-z0-9_-], up to 64 characters)",
                 )
             })?;
+        if is_password_field(k) || is_password_field(meta_key) {
+            return Err(Error::invalid(
+                "field_map",
+                "cannot copy user_pass or user_password (passwords are never stored as meta)",
+            ));
+        }
         Ok(meta_key.to_string())
     })
+}
+
+/// The payload fields that carry a new member's password (SPEC §7.1): `field_map` may name
+/// neither as a field to copy nor as a meta key.
+fn is_password_field(name: &str) -> bool {
+    ["user_pass", "user_password"]
+        .iter()
+        .any(|p| name.eq_ignore_ascii_case(p))
 }
 
 fn valid_meta_key(s: &str) -> bool {
@@ -297,5 +311,24 @@ mod tests {
             let e = WebhookPatch::from_json(&body(bad.clone()), false).unwrap_err();
             assert_eq!(e.status().as_u16(), 400, "{bad}");
         }
+    }
+
+    #[test]
+    fn field_map_never_copies_a_password() {
+        let body = |v: Value| v.as_object().cloned().unwrap();
+        for bad in [
+            json!({"field_map": {"user_pass": "pw"}}),
+            json!({"field_map": {"user_password": "pw"}}),
+            json!({"field_map": {"plan": "user_pass"}}),
+            json!({"field_map": {"plan": "User_Password"}}),
+            json!({"field_map": {"USER_PASS": "x"}}),
+        ] {
+            let e = WebhookPatch::from_json(&body(bad.clone()), false).unwrap_err();
+            assert_eq!(e.status().as_u16(), 400, "{bad}");
+            assert!(e.to_string().contains("field_map"), "{e}");
+            assert!(e.to_string().contains("invalid") || e.to_string().contains("Invalid"));
+        }
+        let ok = WebhookPatch::from_json(&body(json!({"field_map": {"plan": "plan"}})), false);
+        assert!(ok.is_ok());
     }
 }

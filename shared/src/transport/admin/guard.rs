@@ -129,3 +129,24 @@ fn throttled(retry_after: i64) -> Response {
     }
     resp
 }
+
+/// What the signed-in caller may see of secrets, from the [`Principal`] the guard put on the
+/// request (a request without one sees none).
+#[derive(Clone, Copy, Debug)]
+pub struct Viewer(pub auth::Disclosure);
+
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Viewer {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(
+        parts: &mut axum::http::request::Parts,
+        _: &S,
+    ) -> Result<Self, Self::Rejection> {
+        Ok(Viewer(
+            parts
+                .extensions
+                .get::<Principal>()
+                .map_or(auth::Disclosure::Redacted, Principal::disclosure),
+        ))
+    }
+}

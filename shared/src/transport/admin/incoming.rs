@@ -9,6 +9,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use serde_json::Value;
 
+use super::guard::Viewer;
 use super::views;
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
@@ -29,33 +30,39 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/admin/incoming-webhooks/{id}/runs", get(runs))
 }
 
-async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
+async fn list(State(app): State<Arc<App>>, Viewer(d): Viewer, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
     let base = app.config().public_base_url.clone();
     let page = app.incoming().list(&req).await?;
     Ok(Json(
-        page.map(|w| views::incoming(&w, &base)).to_json("webhooks"),
+        page.map(|w| views::incoming(&w, &base, d))
+            .to_json("webhooks"),
     ))
 }
 
-async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
+async fn create(State(app): State<Arc<App>>, Viewer(d): Viewer, body: Bytes) -> Result<Response> {
     let w = app.incoming().create(&json_object(&body)?).await?;
     Ok(created(
-        views::incoming(&w, &app.config().public_base_url),
+        views::incoming(&w, &app.config().public_base_url, d),
         "Incoming webhook created successfully.",
     ))
 }
 
-async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+async fn show(State(app): State<Arc<App>>, Viewer(d): Viewer, id: PathSeg) -> Result<Json<Value>> {
     let w = app.incoming().get(seg(id, WHAT)?).await?;
-    Ok(Json(views::incoming(&w, &app.config().public_base_url)))
+    Ok(Json(views::incoming(&w, &app.config().public_base_url, d)))
 }
 
-async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+async fn update(
+    State(app): State<Arc<App>>,
+    Viewer(d): Viewer,
+    id: PathSeg,
+    body: Bytes,
+) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let w = app.incoming().update(id, &json_object(&body)?).await?;
     Ok(updated(
-        views::incoming(&w, &app.config().public_base_url),
+        views::incoming(&w, &app.config().public_base_url, d),
         "Incoming webhook updated successfully.",
     ))
 }
@@ -65,17 +72,21 @@ async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
     Ok(message("Incoming webhook deleted successfully."))
 }
 
-async fn rotate(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
+async fn rotate(State(app): State<Arc<App>>, Viewer(d): Viewer, id: PathSeg) -> Result<Response> {
     let w = app.incoming().rotate(seg(id, WHAT)?).await?;
     Ok(updated(
-        views::incoming(&w, &app.config().public_base_url),
+        views::incoming(&w, &app.config().public_base_url, d),
         "Webhook key rotated: the old URL no longer works.",
     ))
 }
 
 /// A signed sample of the provider's purchase event, for the caller to POST to `url` (the UI's
 /// "Send sample event"): the request the provider itself would send.
-async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+async fn sample(
+    State(app): State<Arc<App>>,
+    Viewer(d): Viewer,
+    id: PathSeg,
+) -> Result<Json<Value>> {
     let (w, s) = app.incoming().sample(seg(id, WHAT)?).await?;
     let headers: serde_json::Map<String, Value> = s
         .headers
@@ -83,7 +94,7 @@ async fn sample(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>>
         .map(|(k, v)| (k, Value::String(v)))
         .collect();
     Ok(Json(serde_json::json!({
-        "url": views::incoming(&w, &app.config().public_base_url)["webhook_url"],
+        "url": views::incoming(&w, &app.config().public_base_url, d)["webhook_url"],
         "method": "POST",
         "event": s.event,
         "content_type": s.content_type,

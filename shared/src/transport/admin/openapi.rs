@@ -65,7 +65,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/admin/outbox",
         "operations",
-        "Outbox: batches waiting, and parked ones (re-sent too often without being fanned out)",
+        "Outbox: batches waiting and parked ones (re-sent too often without being fanned out), read from at most the 100 oldest of each of the 8 shards; more: true when the outbox holds more",
     ),
     (
         "post",
@@ -127,7 +127,7 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "post",
         "/admin/events",
         "events",
-        "Publish a catalog event (202)",
+        "Publish a catalog event (202). Events Switchboard emits about its own state (origin engine: endpoint.*, user.deleted, webhook.test, incoming_webhook.processed) are 400 invalid_webhook_event; an event over 200 KiB serialized (data, xprofile and all) is 413 payload_too_large",
     ),
     (
         "get",
@@ -333,7 +333,7 @@ pub fn document() -> Value {
         "info": {
             "title": "Switchboard admin API",
             "version": env!("CARGO_PKG_VERSION"),
-            "description": "Incoming and outgoing webhooks for online communities. Every route but the UI's static shell needs HTTP Basic credentials: the operator's, or an application password (`<name>:<password>`) whose scope allows the request (admin: everything; read: GET/HEAD; publish: POST /admin/events). Bodies must be application/json; unsafe methods from another site's browser context are refused (403); repeated failed sign-ins from one source get 429 with Retry-After. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
+            "description": "Incoming and outgoing webhooks for online communities. Every route but the UI's static shell needs HTTP Basic credentials: the operator's, or an application password (`<name>:<password>`) whose scope allows the request (admin: everything; read: GET/HEAD; publish: POST /admin/events). Bodies must be application/json; unsafe methods from another site's browser context are refused (403); repeated failed sign-ins from one source under one user name get 429 with Retry-After (a success clears only that name's count from that source). Secrets by scope: to a read application password every secret field (outgoing secret and previous_secret, incoming key and webhook_url) is null and custom header values read \"<redacted>\"; the operator and admin passwords see them. The outgoing webhook routes are also served under /wp-json/fluent-community/v2/admin/webhooks and /wp-json/fluent-crm/v2/webhooks (with that alias's error codes).",
         },
         "security": [{"basic": []}],
         "components": {
@@ -358,7 +358,7 @@ pub fn document() -> Value {
 /// named after the event, so receivers can generate types).
 fn webhooks(schemas: &mut Map<String, Value>) -> Value {
     let mut hooks = Map::new();
-    for (event, description) in CATALOG {
+    for (event, description, _) in CATALOG {
         let (data, xprofile) = sample::sample(event);
         schemas.insert(
             event.to_string(),
@@ -500,6 +500,11 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
             json!({"description": "Created", "content": {"application/json": {}}});
         op["responses"]["202"] = json!({"description": "Accepted (events, recover jobs)", "content": {"application/json": {}}});
     }
+    if (method, path) == ("post", "/admin/events") {
+        op["responses"]["413"] = error_response(
+            "payload_too_large: the event serializes to more than 200 KiB (data, xprofile and all)",
+        );
+    }
     if method == "delete" && path == "/admin/users/{id}" {
         op["responses"]["202"] = json!({"description": "Accepted (the erasure runs on)", "content": {"application/json": {}}});
     }
@@ -546,7 +551,7 @@ fn page_parameters() -> Vec<Value> {
         ),
         (
             "page",
-            json!({"type": "integer", "minimum": 1, "default": 1}),
+            json!({"type": "integer", "minimum": 1, "default": 1, "description": "page × per_page at most 10000 (else 400 invalid_param); walk further with cursor"}),
         ),
         ("cursor", json!({"type": "string"})),
     ]

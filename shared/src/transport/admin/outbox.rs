@@ -31,9 +31,10 @@ fn view(e: &OutboxEntry) -> Value {
 }
 
 async fn status(State(app): State<Arc<App>>) -> Result<Json<Value>> {
-    let (parked, total) = app.outbox().status().await?;
+    let (parked, total, more) = app.outbox().status().await?;
     Ok(Json(json!({
         "waiting": total,
+        "more": more,
         "parked": parked.iter().map(view).collect::<Vec<_>>(),
     })))
 }

@@ -10,6 +10,7 @@ use axum::routing::{get, post};
 use axum::{middleware, Json, Router};
 use serde_json::{json, Value};
 
+use super::guard::Viewer;
 use super::views;
 use super::{created, message, page_request, query_map, seg, updated, PathSeg, Query};
 use crate::app::App;
@@ -50,16 +51,18 @@ fn resource() -> Router<Arc<App>> {
         .route("/{id}/recover/{recover_id}", get(recover_status))
 }
 
-async fn list(State(app): State<Arc<App>>, q: Query) -> Result<Json<Value>> {
+async fn list(State(app): State<Arc<App>>, Viewer(d): Viewer, q: Query) -> Result<Json<Value>> {
     let req = page_request(&query_map(q)?)?;
     let page = app.outgoing().list(&req).await?;
-    Ok(Json(page.map(|e| views::outgoing(&e)).to_json("webhooks")))
+    Ok(Json(
+        page.map(|e| views::outgoing(&e, d)).to_json("webhooks"),
+    ))
 }
 
-async fn create(State(app): State<Arc<App>>, body: Bytes) -> Result<Response> {
+async fn create(State(app): State<Arc<App>>, Viewer(d): Viewer, body: Bytes) -> Result<Response> {
     let e = app.outgoing().create(&json_object(&body)?).await?;
     Ok(created(
-        views::outgoing(&e),
+        views::outgoing(&e, d),
         "Webhook created successfully.",
     ))
 }
@@ -70,17 +73,22 @@ async fn preview(State(app): State<Arc<App>>, body: Bytes) -> Result<Json<Value>
 }
 
 /// One endpoint; with `held` (its held deliveries) when it is paused or still has some.
-async fn show(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {
+async fn show(State(app): State<Arc<App>>, Viewer(d): Viewer, id: PathSeg) -> Result<Json<Value>> {
     let e = app.outgoing().get(seg(id, WHAT)?).await?;
     let held = app.outgoing().held_count(e.id()).await?;
-    Ok(Json(views::outgoing_with_held(&e, held)))
+    Ok(Json(views::outgoing_with_held(&e, held, d)))
 }
 
-async fn update(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+async fn update(
+    State(app): State<Arc<App>>,
+    Viewer(d): Viewer,
+    id: PathSeg,
+    body: Bytes,
+) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let e = app.outgoing().update(id, &json_object(&body)?).await?;
     Ok(updated(
-        views::outgoing(&e),
+        views::outgoing(&e, d),
         "Webhook updated successfully.",
     ))
 }
@@ -90,7 +98,12 @@ async fn remove(State(app): State<Arc<App>>, id: PathSeg) -> Result<Response> {
     Ok(message("Webhook deleted successfully."))
 }
 
-async fn rotate(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result<Response> {
+async fn rotate(
+    State(app): State<Arc<App>>,
+    Viewer(d): Viewer,
+    id: PathSeg,
+    body: Bytes,
+) -> Result<Response> {
     let id = seg(id, WHAT)?;
     let e = app
         .outgoing()
@@ -101,7 +114,7 @@ async fn rotate(State(app): State<Arc<App>>, id: PathSeg, body: Bytes) -> Result
     } else {
         "Webhook secret rotated: deliveries are now signed with the new secret."
     };
-    Ok(updated(views::outgoing(&e), message))
+    Ok(updated(views::outgoing(&e, d), message))
 }
 
 async fn test(State(app): State<Arc<App>>, id: PathSeg) -> Result<Json<Value>> {

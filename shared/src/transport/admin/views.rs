@@ -5,6 +5,7 @@
 use serde_json::{json, Value};
 
 use crate::domain::app_password::AppPassword;
+use crate::domain::auth::Disclosure;
 use crate::domain::delivery::Delivery;
 use crate::domain::incoming::run::Run;
 use crate::domain::incoming::IncomingWebhook;
@@ -12,19 +13,31 @@ use crate::domain::membership::{MemberState, Membership};
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::recover::RecoverJob;
 
-/// The seed's webhook object.
-pub fn outgoing(w: &OutgoingWebhook) -> Value {
+/// Custom header values are secrets (a SendGrid `Authorization: Bearer …`): names stay
+/// visible, values read `"<redacted>"` to a caller who may not see secrets.
+const REDACTED: &str = "<redacted>";
+
+/// The seed's webhook object; secrets as `d` allows.
+pub fn outgoing(w: &OutgoingWebhook, d: Disclosure) -> Value {
     let c = &w.config;
+    let headers: serde_json::Map<String, Value> = c
+        .headers
+        .iter()
+        .map(|(k, v)| {
+            let v = d.secret(v.as_str()).unwrap_or(REDACTED);
+            (k.clone(), Value::String(v.to_string()))
+        })
+        .collect();
     json!({
         "id": c.id,
         "name": c.name,
         "url": c.url,
         "events": c.events,
         "status": w.status,
-        "secret": c.secret,
-        "previous_secret": c.previous_secret.as_ref().map(|p| &p.secret),
+        "secret": d.secret(&c.secret),
+        "previous_secret": c.previous_secret.as_ref().and_then(|p| d.secret(&p.secret)),
         "previous_secret_expires_at": c.previous_secret.as_ref().map(|p| &p.until),
-        "headers": c.headers,
+        "headers": headers,
         "retry_count": c.retry_count,
         "ordering": c.ordering,
         "format": c.destination.format,
@@ -43,21 +56,22 @@ pub fn outgoing(w: &OutgoingWebhook) -> Value {
 
 /// [`outgoing`] with `held`, the count of held deliveries, when the endpoint is paused or
 /// still has some (other endpoints' shape is unchanged).
-pub fn outgoing_with_held(w: &OutgoingWebhook, held: u64) -> Value {
-    let mut v = outgoing(w);
+pub fn outgoing_with_held(w: &OutgoingWebhook, held: u64, d: Disclosure) -> Value {
+    let mut v = outgoing(w, d);
     if w.is_paused() || held > 0 {
         v["held"] = json!(held);
     }
     v
 }
 
-/// The admin view: everything but the signing secret, plus the URL to paste.
-pub fn incoming(w: &IncomingWebhook, public_base_url: &str) -> Value {
+/// The admin view: everything but the signing secret, plus the URL to paste (the key and so
+/// the URL only as `d` allows).
+pub fn incoming(w: &IncomingWebhook, public_base_url: &str, d: Disclosure) -> Value {
     json!({
         "id": w.id,
         "title": w.title,
-        "key": w.key,
-        "webhook_url": format!("{public_base_url}/webhook/{}", w.key),
+        "key": d.secret(&w.key),
+        "webhook_url": d.secret(format!("{public_base_url}/webhook/{}", w.key)),
         "space_ids": w.space_ids,
         "remove_space_ids": w.remove_space_ids,
         "course_ids": w.course_ids,

@@ -98,8 +98,8 @@ pub(super) fn crm_or_generic(event: &str, f: &Facts) -> Vec<Part> {
     };
     let description = events::CATALOG
         .iter()
-        .find(|(e, _)| *e == event)
-        .map_or("Event", |(_, d)| d);
+        .find(|(e, _, _)| *e == event)
+        .map_or("Event", |(_, d, _)| d);
     let mut out = vec![Lit(description)];
     if f.who != "Someone" && !matches!(event.split('.').next(), Some("campaign")) {
         out.extend([Lit(": "), f.actor()]);

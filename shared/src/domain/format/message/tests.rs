@@ -106,7 +106,7 @@ fn other_events() {
 
 #[test]
 fn every_catalog_event_has_a_line() {
-    for (event, _) in crate::domain::events::CATALOG {
+    for (event, _, _) in crate::domain::events::CATALOG {
         assert!(!line(event, json!({}), None).is_empty(), "{event}");
     }
 }

@@ -65,8 +65,21 @@ pub fn extract_shopify(headers: &Headers, v: &Value) -> Option<ProviderEvent> {
         .or_else(|| str_at(v, &["billing_address", "first_name"]));
     let last = str_at(v, &["customer", "last_name"])
         .or_else(|| str_at(v, &["billing_address", "last_name"]));
-    let triggered = headers.get("x-shopify-triggered-at").map(str::to_string);
+    // Ordering reads only the signed body: the latest of its own times (a cancel sets
+    // `cancelled_at` and `updated_at`), never the unsigned `X-Shopify-Triggered-At` / event id.
+    let occurred_at = [
+        "updated_at",
+        "cancelled_at",
+        "closed_at",
+        "processed_at",
+        "created_at",
+    ]
+    .iter()
+    .filter_map(|f| time(str_at(v, &[f])))
+    .max();
     Some(ProviderEvent {
+        // The delivery's id (a retry of one delivery is answered once); which event wins is
+        // decided by `occurred_at`, so a replay under a new id changes nothing.
         id: headers
             .get("x-shopify-event-id")
             .or_else(|| headers.get("x-shopify-webhook-id"))
@@ -79,7 +92,7 @@ pub fn extract_shopify(headers: &Headers, v: &Value) -> Option<ProviderEvent> {
         objects: objects("shopify", [order]),
         products: line_items(v, &["product_id", "variant_id", "sku"]),
         period_end: None,
-        occurred_at: time(triggered.or_else(|| str_at(v, &["updated_at"]))),
+        occurred_at,
         kind,
     })
 }

@@ -458,3 +458,68 @@ fn names_split_on_the_first_space() {
     assert_eq!(split_name("Cher"), (Some("Cher".into()), None));
     assert_eq!(split_name(" "), (None, None));
 }
+
+#[test]
+fn shopify_orders_by_signed_body_times_never_by_headers() {
+    let mut v = json_fixture("shopify/order-object-as-webhook-body.json");
+    let paid = headers(&[("X-Shopify-Topic", "orders/paid")]);
+    let ev = extract(Source::Shopify, &paid, &Body::Json(v.clone())).unwrap();
+    let updated = "2008-01-10T11:00:00-05:00"
+        .parse::<jiff::Timestamp>()
+        .unwrap();
+    assert_eq!(ev.occurred_at, Some(updated.as_second()));
+    // An unsigned header claiming a later (or future) time changes nothing.
+    let forged = headers(&[
+        ("X-Shopify-Topic", "orders/paid"),
+        ("X-Shopify-Triggered-At", "2099-01-01T00:00:00Z"),
+        ("X-Shopify-Event-Id", "replayed"),
+    ]);
+    let replay = extract(Source::Shopify, &forged, &Body::Json(v.clone())).unwrap();
+    assert_eq!(replay.occurred_at, ev.occurred_at);
+    // A cancel's own body time is the latest of its times.
+    v["cancelled_at"] = serde_json::json!("2008-01-11T09:00:00Z");
+    let cancel = headers(&[("X-Shopify-Topic", "orders/cancelled")]);
+    let ev = extract(Source::Shopify, &cancel, &Body::Json(v)).unwrap();
+    assert_eq!(
+        ev.occurred_at,
+        Some(
+            "2008-01-11T09:00:00Z"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_second()
+        )
+    );
+    // Refunds order by their own created_at.
+    let r = json_fixture("shopify/refund-object-as-webhook-body.json");
+    let h = headers(&[("X-Shopify-Topic", "refunds/create")]);
+    let ev = extract(Source::Shopify, &h, &Body::Json(r)).unwrap();
+    assert!(ev.occurred_at.is_some());
+}
+
+#[test]
+fn gumroad_orders_by_the_sale_timestamp_of_its_body() {
+    let f: Vec<(String, String)> = [
+        ("resource_name", "sale"),
+        ("sale_id", "S-1"),
+        ("email", "g@example.com"),
+        ("sale_timestamp", "2026-01-01T10:00:00Z"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let ev = extract(
+        Source::Gumroad,
+        &headers(&[]),
+        &Body::Form(f.into_iter().collect()),
+    )
+    .unwrap();
+    assert_eq!(
+        ev.occurred_at,
+        Some(
+            "2026-01-01T10:00:00Z"
+                .parse::<jiff::Timestamp>()
+                .unwrap()
+                .as_second()
+        )
+    );
+}
