@@ -151,6 +151,8 @@ pub struct TestEnv {
     pub admin: Router,
     pub incoming: Router,
     pub calls: Arc<CallCounter>,
+    /// The table's stream → this app's `relay`, from the app's creation on (`LATEST`).
+    pub stream: Arc<bridge::StreamPoller>,
 }
 
 /// An HTTP response as the tests look at it.
@@ -206,12 +208,20 @@ impl TestEnv {
             aws_sdk_sqs::Client::from_conf(sqs),
             aws_sdk_ses::Client::from_conf(ses),
         )));
+        let stream = bridge::StreamPoller::new(
+            aws_sdk_dynamodbstreams::Client::new(&sdk),
+            stack.stream_arn.clone(),
+            bridge::in_process_relay(app.clone()),
+            false,
+        );
+        stream.discover().await.expect("the table's stream");
         Self {
             admin: switchboard::transport::admin::router(app.clone()),
             incoming: switchboard::transport::incoming::router(app.clone()),
             stack,
             app,
             calls,
+            stream: Arc::new(stream),
         }
     }
 
@@ -344,12 +354,13 @@ impl TestEnv {
         out.items.unwrap_or_default()
     }
 
-    /// Plays `dispatch`: receives every visible message of the event queue and the slow lane,
+    /// Plays `relay` and `dispatch`: relays the new stream records, receives every visible message of the event queue and the slow lane,
     /// handles it, deletes it when handled; repeats until neither has anything visible.
     /// Returns how many were handled.
     pub async fn pump(&self) -> usize {
         let mut handled = 0;
         loop {
+            self.relay_stream().await;
             let n = self.pump_queue(&self.stack.queue_url).await
                 + self.pump_queue(&self.stack.slow_queue_url).await;
             if n == 0 {
@@ -392,8 +403,16 @@ impl TestEnv {
         }
     }
 
+    /// Plays the relay's event source mapping: hands the table's new stream records to this
+    /// app's `relay` until none is left (a failing relay is retried a few times, bisecting).
+    /// Returns how many records were done.
+    pub async fn relay_stream(&self) -> usize {
+        self.stream.drain(8).await
+    }
+
     /// Bodies of the messages waiting on the event queue (received, then made visible again).
     pub async fn queued(&self) -> Vec<Value> {
+        self.relay_stream().await;
         self.stack.drain_queue(&self.stack.queue_url).await
     }
 }

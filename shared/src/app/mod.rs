@@ -10,7 +10,8 @@
 //! | [`Members`] | member lookups, the end of timed access | store, outbox |
 //! | [`Erasure`] | erasing a member (§7.1), a job carried by the queue | store, outbox, queue |
 //! | [`Access`] | signing in, application passwords (§7) | store |
-//! | [`Outbox`] | committing changes with their events, the fast path to SQS, the outbox sweep | store, queue |
+//! | [`Outbox`] | committing changes with their events, the outbox sweep (what the stream gave up on) | store, queue |
+//! | [`Relay`] | forwarding the outbox batches from the table's stream to SQS | store, queue |
 //!
 //! [`App`] builds them once per cold start and hands them out.
 
@@ -23,6 +24,7 @@ pub mod limiter;
 pub mod members;
 pub mod outbox;
 pub mod outgoing;
+pub mod relay;
 
 use std::sync::Arc;
 
@@ -34,6 +36,7 @@ pub use incoming::Incoming;
 pub use members::Members;
 pub use outbox::Outbox;
 pub use outgoing::Outgoing;
+pub use relay::Relay;
 
 use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
@@ -53,6 +56,7 @@ pub struct App {
     erasure: Erasure,
     access: Access,
     outbox: Outbox,
+    relay: Relay,
     /// The repositories, for tests that set up or inspect items directly.
     repos: Repositories,
 }
@@ -91,6 +95,7 @@ impl App {
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let outbox = Outbox::new(repos.outbox.clone(), queue.clone(), config.clone());
+        let relay = Relay::new(repos.outbox.clone(), queue.clone());
         let erasure = Erasure::new(&repos, queue.clone(), outbox.clone(), config.clone());
         let deliveries = Arc::new(Deliveries::new(
             &repos,
@@ -121,6 +126,7 @@ impl App {
             access: Access::new(&repos, config.clone()),
             deliveries,
             outbox,
+            relay,
             repos,
             config,
         }
@@ -166,6 +172,10 @@ impl App {
 
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    pub fn relay(&self) -> &Relay {
+        &self.relay
     }
 
     /// The repositories: for tests that set up or inspect items directly. Production code goes
