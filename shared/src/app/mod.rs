@@ -61,6 +61,19 @@ pub struct App {
     repos: Repositories,
 }
 
+/// What one run of the scheduled sweeps did (`None`: that sweep failed this run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub resent: Option<usize>,
+    pub rescheduled: Option<usize>,
+    pub expired: Option<usize>,
+}
+
+fn sweep_count(sweep: &str, r: crate::error::Result<usize>) -> Option<usize> {
+    r.inspect_err(|error| tracing::error!(%error, sweep, "sweep failed; the others ran"))
+        .ok()
+}
+
 impl App {
     /// Reads the configuration of `function` and builds the SDK clients from the environment
     /// (honours `AWS_ENDPOINT_URL`). A configuration error is logged and returned: the cold
@@ -130,6 +143,24 @@ impl App {
             repos,
             config,
         }
+    }
+
+    /// The sweeper's three scheduled sweeps, run side by side and independently: one failing
+    /// (it is logged and reported as `null`) does not stop the others. Each is bounded per run
+    /// and resumable (what one run leaves, the next picks up).
+    pub async fn scheduled_sweeps(&self) -> SweepReport {
+        let (resent, rescheduled, expired) = tokio::join!(
+            self.outbox.sweep(),
+            self.deliveries.sweep_deliveries(),
+            self.members.expire_grants()
+        );
+        let report = SweepReport {
+            resent: sweep_count("outbox", resent),
+            rescheduled: sweep_count("deliveries", rescheduled),
+            expired: sweep_count("timed access", expired),
+        };
+        tracing::info!(?report, "outbox, deliveries and timed access swept");
+        report
     }
 
     /// The same app with another resolver for the save-time address checks (tests).
