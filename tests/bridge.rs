@@ -190,6 +190,8 @@ struct ShardCursor {
     bisect: Option<usize>,
     /// The shard is closed and read to its end.
     done: bool,
+    /// The last batch reported a failure: the next read starts at the failed record.
+    failed: bool,
 }
 
 /// The DynamoDB Stream → `relay` bridge (the stream event source mapping, played locally):
@@ -302,7 +304,7 @@ impl StreamPoller {
         total
     }
 
-    /// Whether some shard is bisecting a failing batch.
+    /// Whether some shard is retrying a failed batch (bisecting, or from its failed record).
     async fn retrying(&self) -> bool {
         self.shards
             .lock()
@@ -413,6 +415,7 @@ impl StreamPoller {
                 if done > 0 {
                     cursor.after = Some(sequences[done - 1].clone());
                 }
+                cursor.failed = failed_at.is_some();
                 if failed_at.is_none() {
                     cursor.iterator = out.next_shard_iterator().map(str::to_string);
                     cursor.bisect = None;

@@ -34,6 +34,8 @@ pub struct CallCounter {
     /// Whether the failing call fails after AWS applied it (its response is lost) rather than
     /// before it is sent.
     pub fail_after: std::sync::atomic::AtomicBool,
+    /// An SQS outage: while set, every SQS call fails before it is sent.
+    pub sqs_down: std::sync::atomic::AtomicBool,
 }
 
 /// A call's number, kept in its config bag from send to response.
@@ -79,6 +81,9 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         let n = self.0.total.fetch_add(1, Ordering::SeqCst) + 1;
         cfg.interceptor_state().store_put(CallNo(n));
         if n == self.0.fail_at.load(Ordering::SeqCst) && !self.0.fail_after.load(Ordering::SeqCst) {
+            return Err(Box::new(Injected(n)));
+        }
+        if self.1 == "sqs" && self.0.sqs_down.load(Ordering::SeqCst) {
             return Err(Box::new(Injected(n)));
         }
         let req = ctx.request();
@@ -368,6 +373,12 @@ impl TestEnv {
             }
             handled += n;
         }
+    }
+
+    /// Plays `dispatch` only (the stream is relayed elsewhere, e.g. by a running poller).
+    pub async fn pump_queues(&self) -> usize {
+        self.pump_queue(&self.stack.queue_url).await
+            + self.pump_queue(&self.stack.slow_queue_url).await
     }
 
     async fn pump_queue(&self, url: &str) -> usize {
