@@ -61,22 +61,16 @@ impl Outbox {
     /// Resumable: a run that stops half-way leaves the rest for the next.
     pub async fn sweep(&self) -> Result<usize> {
         let grace = self.config.outbox_grace_seconds;
-        let shards = (0..OUTBOX_SHARDS).map(|shard| self.sweep_shard(shard, grace));
-        let mut sent = 0;
-        for r in futures::future::join_all(shards).await {
-            sent += r?;
+        // Every shard's page is read (in parallel) before anything is claimed.
+        let pages =
+            (0..OUTBOX_SHARDS).map(|shard| self.batches.stale(shard, grace, SWEEP_LIMIT_PER_SHARD));
+        let mut stale = Vec::new();
+        for page in futures::future::join_all(pages).await {
+            stale.extend(page?);
         }
-        Ok(sent)
-    }
-
-    async fn sweep_shard(&self, shard: u32, grace: i64) -> Result<usize> {
         let now = time::now().as_second();
         let mut sent = 0;
-        for e in self
-            .batches
-            .stale(shard, grace, SWEEP_LIMIT_PER_SHARD)
-            .await?
-        {
+        for e in stale {
             let leased = e.sent_at.is_some_and(|t| now - t < grace.max(0));
             if leased {
                 continue;
