@@ -38,7 +38,13 @@ export ADMIN_UI_URL=${ADMIN_UI_URL:-http://127.0.0.1:9000/lambda-url/admin/admin
 export FAST_LANE_MS=${FAST_LANE_MS:-3000}
 export RUST_LOG=${RUST_LOG:-info}
 
-cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency 4 --features local >.dev/functions.log 2>&1 &
+# Each event source mapping gets its own invocation capacity, as on AWS: the bridge keeps at most
+# BRIDGE_CONCURRENCY batches in flight per lane (fast, slow) and one per stream shard, and the
+# emulator's per-function concurrency is high enough for both lanes together plus headroom, so
+# the slow lane's 30 s attempts never take the fast lane's slots.
+export BRIDGE_CONCURRENCY=${BRIDGE_CONCURRENCY:-4}
+watch_concurrency=$((2 * BRIDGE_CONCURRENCY + 4))
+cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency "$watch_concurrency" --features local >.dev/functions.log 2>&1 &
 watch_pid=$!
 pids+=("$watch_pid")
 for _ in $(seq 1 300); do

@@ -34,6 +34,8 @@ pub struct CallCounter {
     /// Whether the failing call fails after AWS applied it (its response is lost) rather than
     /// before it is sent.
     pub fail_after: std::sync::atomic::AtomicBool,
+    /// An SQS outage: while set, every SQS call fails before it is sent.
+    pub sqs_down: std::sync::atomic::AtomicBool,
 }
 
 /// A call's number, kept in its config bag from send to response.
@@ -79,6 +81,9 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         let n = self.0.total.fetch_add(1, Ordering::SeqCst) + 1;
         cfg.interceptor_state().store_put(CallNo(n));
         if n == self.0.fail_at.load(Ordering::SeqCst) && !self.0.fail_after.load(Ordering::SeqCst) {
+            return Err(Box::new(Injected(n)));
+        }
+        if self.1 == "sqs" && self.0.sqs_down.load(Ordering::SeqCst) {
             return Err(Box::new(Injected(n)));
         }
         let req = ctx.request();
@@ -151,6 +156,8 @@ pub struct TestEnv {
     pub admin: Router,
     pub incoming: Router,
     pub calls: Arc<CallCounter>,
+    /// The table's stream → this app's `relay`, from the app's creation on (`LATEST`).
+    pub stream: Arc<bridge::StreamPoller>,
 }
 
 /// An HTTP response as the tests look at it.
@@ -211,12 +218,20 @@ impl TestEnv {
             aws_sdk_ses::Client::from_conf(ses),
             vault,
         )));
+        let stream = bridge::StreamPoller::new(
+            aws_sdk_dynamodbstreams::Client::new(&sdk),
+            stack.stream_arn.clone(),
+            bridge::in_process_relay(app.clone()),
+            false,
+        );
+        stream.discover().await.expect("the table's stream");
         Self {
             admin: switchboard::transport::admin::router(app.clone()),
             incoming: switchboard::transport::incoming::router(app.clone()),
             stack,
             app,
             calls,
+            stream: Arc::new(stream),
         }
     }
 
@@ -349,12 +364,13 @@ impl TestEnv {
         out.items.unwrap_or_default()
     }
 
-    /// Plays `dispatch`: receives every visible message of the event queue and the slow lane,
+    /// Plays `relay` and `dispatch`: relays the new stream records, receives every visible message of the event queue and the slow lane,
     /// handles it, deletes it when handled; repeats until neither has anything visible.
     /// Returns how many were handled.
     pub async fn pump(&self) -> usize {
         let mut handled = 0;
         loop {
+            self.relay_stream().await;
             let n = self.pump_queue(&self.stack.queue_url).await
                 + self.pump_queue(&self.stack.slow_queue_url).await;
             if n == 0 {
@@ -362,6 +378,12 @@ impl TestEnv {
             }
             handled += n;
         }
+    }
+
+    /// Plays `dispatch` only (the stream is relayed elsewhere, e.g. by a running poller).
+    pub async fn pump_queues(&self) -> usize {
+        self.pump_queue(&self.stack.queue_url).await
+            + self.pump_queue(&self.stack.slow_queue_url).await
     }
 
     async fn pump_queue(&self, url: &str) -> usize {
@@ -397,8 +419,16 @@ impl TestEnv {
         }
     }
 
+    /// Plays the relay's event source mapping: hands the table's new stream records to this
+    /// app's `relay` until none is left (a failing relay is retried a few times, bisecting).
+    /// Returns how many records were done.
+    pub async fn relay_stream(&self) -> usize {
+        self.stream.drain(8).await
+    }
+
     /// Bodies of the messages waiting on the event queue (received, then made visible again).
     pub async fn queued(&self) -> Vec<Value> {
+        self.relay_stream().await;
         self.stack.drain_queue(&self.stack.queue_url).await
     }
 }

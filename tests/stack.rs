@@ -5,7 +5,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType, TimeToLiveSpecification,
+    ProjectionType, ScalarAttributeType, StreamSpecification, StreamViewType,
+    TimeToLiveSpecification,
 };
 use aws_sdk_sqs::types::QueueAttributeName;
 use serde_json::Value;
@@ -41,6 +42,8 @@ pub struct Stack {
     pub endpoint: String,
     /// The KMS key sealing stored secrets (`SECRETS_KEY_ID`), behind alias `alias/{name}-secrets`.
     pub secrets_key_id: String,
+    /// The table's DynamoDB Stream (`NEW_IMAGE`), which `relay` reads.
+    pub stream_arn: String,
 }
 
 static SEQ: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
@@ -67,6 +70,7 @@ impl Stack {
         let sqs = aws_sdk_sqs::Client::new(&sdk);
         let ses = aws_sdk_ses::Client::new(&sdk);
         create_table(&ddb, name).await?;
+        let stream_arn = ensure_stream(&ddb, name).await?;
         let dlq_url = create_queue(&sqs, &format!("{name}-events-dlq"), None).await?;
         let dlq_arn = sqs
             .get_queue_attributes()
@@ -97,6 +101,7 @@ impl Stack {
             endpoint: std::env::var("AWS_ENDPOINT_URL")
                 .unwrap_or_else(|_| "http://127.0.0.1:4566".into()),
             secrets_key_id,
+            stream_arn,
         })
     }
 
@@ -256,6 +261,7 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), 
         .key_schema(key("sk", KeyType::Range)?)
         .global_secondary_indexes(gsi)
         .global_secondary_indexes(gsi2)
+        .stream_specification(new_image_stream()?)
         .send()
         .await;
     match created {
@@ -286,6 +292,46 @@ async fn create_table(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<(), 
         .await
         .map_err(|e| format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
     Ok(())
+}
+
+fn new_image_stream() -> Result<StreamSpecification, String> {
+    StreamSpecification::builder()
+        .stream_enabled(true)
+        .stream_view_type(StreamViewType::NewImage)
+        .build()
+        .map_err(|e| e.to_string())
+}
+
+/// The table's stream ARN, enabling the stream on a table created before it had one.
+async fn ensure_stream(ddb: &aws_sdk_dynamodb::Client, name: &str) -> Result<String, String> {
+    let err = |e: &dyn std::fmt::Display| e.to_string();
+    let described = ddb
+        .describe_table()
+        .table_name(name)
+        .send()
+        .await
+        .map_err(|e| format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    if let Some(arn) = described.table().and_then(|t| t.latest_stream_arn()) {
+        if described
+            .table()
+            .and_then(|t| t.stream_specification())
+            .is_some_and(|s| s.stream_enabled())
+        {
+            return Ok(arn.to_string());
+        }
+    }
+    let updated = ddb
+        .update_table()
+        .table_name(name)
+        .stream_specification(new_image_stream()?)
+        .send()
+        .await
+        .map_err(|e| format!("{}", aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+    updated
+        .table_description()
+        .and_then(|t| t.latest_stream_arn())
+        .map(str::to_string)
+        .ok_or_else(|| err(&"the table has no stream"))
 }
 
 async fn create_queue(

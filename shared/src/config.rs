@@ -98,6 +98,7 @@ pub enum Function {
     Admin,
     Dispatch,
     Sweeper,
+    Relay,
 }
 
 impl Function {
@@ -113,7 +114,9 @@ impl Function {
                 "PUBLIC_BASE_URL",
                 "ADMIN_PASSWORD_HASH",
             ],
-            Function::Dispatch | Function::Sweeper => &["TABLE_NAME", "QUEUE_URL"],
+            Function::Dispatch | Function::Sweeper | Function::Relay => {
+                &["TABLE_NAME", "QUEUE_URL"]
+            }
         }
     }
 }

@@ -48,35 +48,71 @@ impl Queue {
     pub async fn send_slow_all(&self, messages: Vec<(String, i32)>) -> Result<()> {
         let url = self.slow_url.as_deref().unwrap_or(&self.url);
         for chunk in messages.chunks(10) {
-            let entries = chunk
-                .iter()
-                .enumerate()
-                .map(|(i, (body, delay))| {
-                    aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
-                        .id(i.to_string())
-                        .message_body(body)
-                        .delay_seconds((*delay).clamp(0, 900))
-                        .build()
-                        .map_err(Error::dep)
-                })
-                .collect::<Result<Vec<_>>>()?;
-            let out = self
-                .client
-                .send_message_batch()
-                .queue_url(url)
-                .set_entries(Some(entries))
-                .send()
-                .await
-                .or_unavailable("SendMessageBatch")?;
-            if !out.failed.is_empty() {
+            let refused = self.send_chunk(url, chunk).await?;
+            if !refused.is_empty() {
                 return Err(Error::Dependency(format!(
                     "SendMessageBatch: {} of {} messages refused",
-                    out.failed.len(),
+                    refused.len(),
                     chunk.len()
                 )));
             }
         }
         Ok(())
+    }
+
+    /// Sends `bodies` to the event queue in order, 10 per `SendMessageBatch`: how many of them,
+    /// from the first, SQS took before the first refusal, and the error that stopped it.
+    pub async fn send_in_order(&self, bodies: Vec<String>) -> (usize, Option<Error>) {
+        let messages: Vec<(String, i32)> = bodies.into_iter().map(|b| (b, 0)).collect();
+        let mut taken = 0;
+        for chunk in messages.chunks(10) {
+            match self.send_chunk(&self.url, chunk).await {
+                Ok(refused) => match refused.first() {
+                    None => taken += chunk.len(),
+                    Some(&first) => {
+                        let e = Error::Dependency(format!(
+                            "SendMessageBatch: {} of {} messages refused",
+                            refused.len(),
+                            chunk.len()
+                        ));
+                        return (taken + first, Some(e));
+                    }
+                },
+                Err(e) => return (taken, Some(e)),
+            }
+        }
+        (taken, None)
+    }
+
+    /// One `SendMessageBatch` of up to 10 messages: the positions SQS refused, in order.
+    async fn send_chunk(&self, url: &str, chunk: &[(String, i32)]) -> Result<Vec<usize>> {
+        let entries = chunk
+            .iter()
+            .enumerate()
+            .map(|(i, (body, delay))| {
+                aws_sdk_sqs::types::SendMessageBatchRequestEntry::builder()
+                    .id(i.to_string())
+                    .message_body(body)
+                    .delay_seconds((*delay).clamp(0, 900))
+                    .build()
+                    .map_err(Error::dep)
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let out = self
+            .client
+            .send_message_batch()
+            .queue_url(url)
+            .set_entries(Some(entries))
+            .send()
+            .await
+            .or_unavailable("SendMessageBatch")?;
+        let mut refused: Vec<usize> = out
+            .failed
+            .iter()
+            .filter_map(|f| f.id.parse().ok())
+            .collect();
+        refused.sort_unstable();
+        Ok(refused)
     }
 
     async fn send_to(&self, url: &str, body: String, delay_seconds: i32) -> Result<()> {

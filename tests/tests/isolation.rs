@@ -76,6 +76,7 @@ async fn run(n: usize, with_hung: bool) -> Run {
         concurrency: DEFAULT_CONCURRENCY,
     };
     let pollers = vec![
+        tokio::spawn(env.stream.clone().run()),
         tokio::spawn(poller.clone().run(env.stack.queue_url.clone())),
         tokio::spawn(poller.run(env.stack.slow_queue_url.clone())),
     ];

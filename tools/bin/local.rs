@@ -1,15 +1,19 @@
 //! `local hash-password`: read a password on stdin, print its argon2id hash.
 //! `local setup`: create the dev resources on the emulator and print them as `KEY=value` lines.
-//! `local bridge <invoke base URL>`: feed the event queue and the slow lane into `dispatch` the
-//! way the two SQS event source mappings do (batches of up to 10, a visibility timeout, partial
-//! batch failures: every message is deleted except the reported failures), each with up to
-//! `BRIDGE_CONCURRENCY` (default 4) batches in flight like Lambda's concurrent pollers, and
-//! invoke `sweeper` every minute.
+//! `local bridge <invoke base URL>`: feed the table's stream into `relay` the way the stream
+//! event source mapping does (every shard from `TRIM_HORIZON`, batches of up to 100 in order,
+//! retry from the first reported failure, bisect on an invocation error), feed the event queue
+//! and the slow lane into `dispatch` the way the two SQS event source mappings do (batches of
+//! up to 10, a visibility timeout, partial batch failures: every message is deleted except the
+//! reported failures), each lane with its own `BRIDGE_CONCURRENCY` (default 4) batches in
+//! flight like each mapping's `MaximumConcurrency`, and invoke `sweeper` every minute.
 
 use std::time::Duration;
 
 use serde_json::json;
-use switchboard_tests::bridge::{http_invoke, Poller};
+use std::sync::Arc;
+
+use switchboard_tests::bridge::{http_invoke, Poller, StreamPoller};
 use switchboard_tests::{sdk_config, Stack};
 
 #[tokio::main]
@@ -62,6 +66,7 @@ async fn setup() {
             println!("SLOW_QUEUE_URL={}", s.slow_queue_url);
             println!("MAIL_FROM={}", s.mail_from);
             println!("SECRETS_KEY_ID={}", s.secrets_key_id);
+            println!("STREAM_ARN={}", s.stream_arn);
         }
         Err(e) => {
             eprintln!("could not create the local resources: {e}");
@@ -81,8 +86,23 @@ async fn bridge(base: String) {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(switchboard_tests::bridge::DEFAULT_CONCURRENCY);
-    let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+    let sdk = sdk_config().await;
+    let sqs = aws_sdk_sqs::Client::new(&sdk);
     let http = reqwest::Client::new();
+    let stream_arn = std::env::var("STREAM_ARN").unwrap_or_default();
+    if stream_arn.is_empty() {
+        eprintln!("bridge: STREAM_ARN is not set: no event reaches the queue");
+    } else {
+        let relay = format!("{base}/2015-03-31/functions/relay/invocations");
+        eprintln!("bridge: {stream_arn} -> relay");
+        let stream = StreamPoller::new(
+            aws_sdk_dynamodbstreams::Client::new(&sdk),
+            stream_arn,
+            http_invoke(http.clone(), relay),
+            true,
+        );
+        tokio::spawn(Arc::new(stream).run());
+    }
     let dispatch = format!("{base}/2015-03-31/functions/dispatch/invocations");
     let sweeper = format!("{base}/2015-03-31/functions/sweeper/invocations");
     eprintln!("bridge: {queue_url} and {slow_url} -> dispatch (visibility {visibility}s), sweeper every 60s");
@@ -93,6 +113,7 @@ async fn bridge(base: String) {
         concurrency,
     };
     if !slow_url.is_empty() && slow_url != queue_url {
+        // Its own poller with its own slots: the slow lane never takes the fast lane's.
         let slow = poller.clone();
         tokio::spawn(async move { slow.run(slow_url).await });
     }

@@ -1,10 +1,11 @@
-//! The `sweeper` Lambda: on a schedule, re-sends outbox batches SQS never acknowledged and
-//! re-schedules overdue pending deliveries and ends timed access that expired.
+//! The `sweeper` Lambda: on a schedule, re-sends outbox batches the stream gave up on,
+//! re-schedules overdue pending deliveries and ends timed access that expired — three
+//! independent sweeps (`App::scheduled_sweeps`).
 
 use std::sync::Arc;
 
 use lambda_runtime::{service_fn, LambdaEvent};
-use serde_json::{json, Value};
+use serde_json::Value;
 use switchboard::app::App;
 
 fn main() -> Result<(), lambda_runtime::Error> {
@@ -13,19 +14,8 @@ fn main() -> Result<(), lambda_runtime::Error> {
         lambda_runtime::run(service_fn(move |_event: LambdaEvent<Value>| {
             let app = app.clone();
             async move {
-                let resent = app.outbox().sweep().await?;
-                let rescheduled = app.deliveries().sweep_deliveries().await?;
-                let expired = app.members().expire_grants().await?;
-                tracing::info!(swept = ?app.incoming().sweep_silence().await?, "silence alerts swept");
-                tracing::info!(
-                    resent,
-                    rescheduled,
-                    expired,
-                    "outbox, deliveries and timed access swept"
-                );
-                Ok::<Value, lambda_runtime::Error>(
-                    json!({ "resent": resent, "rescheduled": rescheduled, "expired": expired }),
-                )
+                let report = app.scheduled_sweeps().await;
+                Ok::<Value, lambda_runtime::Error>(serde_json::to_value(report)?)
             }
         }))
         .await

@@ -10,7 +10,8 @@
 //! | [`Members`] | member lookups, the end of timed access | store, outbox |
 //! | [`Erasure`] | erasing a member (§7.1), a job carried by the queue | store, outbox, queue |
 //! | [`Access`] | signing in, application passwords (§7) | store |
-//! | [`Outbox`] | committing changes with their events, the fast path to SQS, the outbox sweep | store, queue |
+//! | [`Outbox`] | committing changes with their events, the outbox sweep (what the stream gave up on) | store, queue |
+//! | [`Relay`] | forwarding the outbox batches from the table's stream to SQS | store, queue |
 //!
 //! [`App`] builds them once per cold start and hands them out.
 
@@ -23,6 +24,7 @@ pub mod limiter;
 pub mod members;
 pub mod outbox;
 pub mod outgoing;
+pub mod relay;
 
 use std::sync::Arc;
 
@@ -34,6 +36,7 @@ pub use incoming::Incoming;
 pub use members::Members;
 pub use outbox::Outbox;
 pub use outgoing::Outgoing;
+pub use relay::Relay;
 
 use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
@@ -54,8 +57,25 @@ pub struct App {
     erasure: Erasure,
     access: Access,
     outbox: Outbox,
+    relay: Relay,
     /// The repositories, for tests that set up or inspect items directly.
     repos: Repositories,
+}
+
+/// What one run of the scheduled sweeps did (`None`: that sweep failed this run).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SweepReport {
+    pub resent: Option<usize>,
+    pub rescheduled: Option<usize>,
+    pub expired: Option<usize>,
+    /// Silence alerts opened (`incoming_webhook.silent`) and closed (`.resumed`).
+    pub silent: Option<usize>,
+    pub resumed: Option<usize>,
+}
+
+fn sweep_count<T>(sweep: &str, r: crate::error::Result<T>) -> Option<T> {
+    r.inspect_err(|error| tracing::error!(%error, sweep, "sweep failed; the others ran"))
+        .ok()
 }
 
 impl App {
@@ -99,6 +119,7 @@ impl App {
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let outbox = Outbox::new(repos.outbox.clone(), queue.clone(), config.clone());
+        let relay = Relay::new(repos.outbox.clone(), queue.clone());
         let erasure = Erasure::new(&repos, queue.clone(), outbox.clone(), config.clone());
         let deliveries = Arc::new(Deliveries::new(
             &repos,
@@ -129,9 +150,35 @@ impl App {
             access: Access::new(&repos, config.clone()),
             deliveries,
             outbox,
+            relay,
             repos,
             config,
         }
+    }
+
+    /// The sweeper's four scheduled sweeps, run side by side and independently: one failing
+    /// (it is logged and reported as `null`) does not stop the others. Each is bounded per run
+    /// and resumable (what one run leaves, the next picks up).
+    pub async fn scheduled_sweeps(&self) -> SweepReport {
+        let (resent, rescheduled, expired, silence) = tokio::join!(
+            self.outbox.sweep(),
+            self.deliveries.sweep_deliveries(),
+            self.members.expire_grants(),
+            self.incoming.sweep_silence()
+        );
+        let silence = sweep_count("silence alerts", silence);
+        let report = SweepReport {
+            resent: sweep_count("outbox", resent),
+            rescheduled: sweep_count("deliveries", rescheduled),
+            expired: sweep_count("timed access", expired),
+            silent: silence.map(|s| s.silent),
+            resumed: silence.map(|s| s.resumed),
+        };
+        tracing::info!(
+            ?report,
+            "outbox, deliveries, timed access and silence alerts swept"
+        );
+        report
     }
 
     /// The same app with another resolver for the save-time address checks (tests).
@@ -174,6 +221,10 @@ impl App {
 
     pub fn outbox(&self) -> &Outbox {
         &self.outbox
+    }
+
+    pub fn relay(&self) -> &Relay {
+        &self.relay
     }
 
     /// The repositories: for tests that set up or inspect items directly. Production code goes

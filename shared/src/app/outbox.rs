@@ -1,4 +1,5 @@
-//! Committing changes together with their events (the outbox), then the fast path to SQS.
+//! Committing changes together with their events (the outbox); the table's stream carries them
+//! to SQS (`relay`), and the sweep re-sends what the stream gave up on.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
@@ -6,8 +7,8 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use crate::config::Config;
-use crate::domain::events::OutboxEntry;
 use crate::domain::events::{Event, EventBatch};
+use crate::domain::events::{OutboxEntry, OUTBOX_SHARDS};
 use crate::domain::incoming::limits;
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -19,6 +20,9 @@ pub const STATUS_PER_SHARD: i32 = 100;
 
 /// Re-sends of one outbox batch before it is parked.
 pub const MAX_OUTBOX_SENDS: u32 = 5;
+
+/// Outbox items one sweep evaluates per shard (the rest wait for the next run).
+pub const SWEEP_LIMIT_PER_SHARD: i32 = 100;
 
 /// The outbox: changes committed with their events, then sent to the event queue.
 #[derive(Clone, Debug)]
@@ -38,8 +42,8 @@ impl Outbox {
     }
 
     /// Writes `items` and, in the same transaction, outbox batches with `events` (one unless
-    /// they exceed an SQS message); after the commit the batches are sent to SQS in order. A failed send is only logged: the sweeper re-sends
-    /// whatever stays in the outbox.
+    /// they exceed an SQS message). Nothing is sent here: the table's stream carries the
+    /// batches to `relay`, which puts them on the queue.
     pub async fn commit_with_events<T: Clone>(
         &self,
         items: Vec<(T, TransactWriteItem)>,
@@ -47,35 +51,31 @@ impl Outbox {
         outbox_tag: T,
     ) -> Result<TxResult<T>> {
         let batches = EventBatch::pack(events, limits::OUTBOX_ITEM_MAX_BYTES);
-        let result = self.batches.commit(items, &batches, outbox_tag).await?;
-        if result.is_ok() {
-            for b in &batches {
-                self.publish_batch(b).await;
-            }
-        }
-        Ok(result)
+        self.batches.commit(items, &batches, outbox_tag).await
     }
 
-    /// Sends a committed batch to the queue; a failure leaves it to the sweeper.
-    pub async fn publish_batch(&self, batch: &EventBatch) {
-        if let Err(e) = self.queue.send_batch(batch).await {
-            tracing::warn!(error = %e, batch_id = %batch.batch_id, "queue send failed; the outbox sweeper will re-send");
-        }
-    }
-
-    /// Re-sends outbox batches older than the grace period (the sweeper's job): each re-send is
-    /// claimed first (conditional on the attempts read), a claimed batch is not re-sent again
-    /// within the grace period (its lease: a busy `dispatch` finishes well within it), and a
-    /// batch re-sent [`MAX_OUTBOX_SENDS`] times without being fanned out is parked — logged as
-    /// `outbox batch parked` (the template's alarm counts those), listed by `GET /admin/outbox`
-    /// and redriven by an operator.
+    /// Re-sends what the stream gave up on (the sweeper's job): per shard, in parallel, at most
+    /// [`SWEEP_LIMIT_PER_SHARD`] batches older than `OUTBOX_GRACE_SECONDS` that `relay` never
+    /// acked (a key condition on age; acked and parked batches are filtered out). Each re-send
+    /// is claimed first (conditional on the attempts read), a claimed batch is not re-sent
+    /// again within the grace period, and a batch re-sent [`MAX_OUTBOX_SENDS`] times without
+    /// being fanned out is parked — logged as `outbox batch parked` (the template's alarm
+    /// counts those), listed by `GET /admin/outbox`, redriven by an operator, removed by its TTL.
+    /// Resumable: a run that stops half-way leaves the rest for the next.
     pub async fn sweep(&self) -> Result<usize> {
         let grace = self.config.outbox_grace_seconds;
+        // Every shard's page is read (in parallel) before anything is claimed.
+        let pages =
+            (0..OUTBOX_SHARDS).map(|shard| self.batches.stale(shard, grace, SWEEP_LIMIT_PER_SHARD));
+        let mut stale = Vec::new();
+        for page in futures::future::join_all(pages).await {
+            stale.extend(page?);
+        }
         let now = time::now().as_second();
         let mut sent = 0;
-        for e in self.batches.stale(grace).await? {
+        for e in stale {
             let leased = e.sent_at.is_some_and(|t| now - t < grace.max(0));
-            if e.parked || leased {
+            if leased {
                 continue;
             }
             if e.attempts >= MAX_OUTBOX_SENDS {

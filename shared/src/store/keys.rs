@@ -133,6 +133,14 @@ pub fn outbox(shard: u32) -> String {
     format!("OUTBOX#{shard}")
 }
 
+/// The shard of an outbox partition key; `None` for any other key.
+pub fn outbox_shard(pk: &str) -> Option<u32> {
+    pk.strip_prefix("OUTBOX#")?.parse().ok()
+}
+
+/// The prefix of every outbox partition key (the relay's stream filter matches it).
+pub const OUTBOX_PREFIX: &str = "OUTBOX#";
+
 pub const WEBHOOK: &str = "WEBHOOK";
 
 /// All deliveries of an endpoint.

@@ -1,13 +1,14 @@
 //! The transactional outbox: events written in the same transaction as the change that made
-//! them; removed by the consumer once fanned out; re-sent by the sweeper if SQS never got them —
-//! each re-send claimed by a conditional update (a lease and an ever-growing `attempts`), and
-//! parked after too many for an operator to inspect and redrive.
+//! them; forwarded to SQS from the table's stream by `relay` (which marks each batch `acked`);
+//! removed by the consumer once fanned out; re-sent by the sweeper only if the stream gave up on
+//! it — each re-send claimed by a conditional update (an ever-growing `attempts`), and parked
+//! after too many (with a TTL) for an operator to inspect and redrive.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, n, repository, to_item, QuerySpec, TxResult};
+use super::{from_item, n, repository, s, to_item, TxResult};
 use crate::aws::OrUnavailable;
 use crate::domain::events::{EventBatch, OutboxEntry, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
@@ -28,6 +29,35 @@ struct OutboxItem {
     /// Given up on after too many re-sends: waits for an operator's redrive.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     parked: bool,
+    /// When `relay` handed the batch to SQS (the sweeper leaves acked batches alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    acked_at: Option<i64>,
+    /// DynamoDB TTL of a parked batch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    expires_at: Option<i64>,
+}
+
+/// How long a parked batch waits for an operator's redrive before its TTL removes it.
+pub const PARKED_TTL_SECS: i64 = 14 * 86_400;
+
+/// A batch as the table's stream shows it (a `NEW_IMAGE` of an outbox item).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StreamedBatch {
+    pub shard: u32,
+    pub batch_id: String,
+    /// Exactly what goes on the queue.
+    pub body: String,
+}
+
+/// The outbox batch in a stream record's new image; `None` for any other item.
+pub fn streamed_batch(image: serde_dynamo::Item) -> Option<StreamedBatch> {
+    let item: OutboxItem = serde_dynamo::from_item(image).ok()?;
+    let shard = keys::outbox_shard(&item.pk)?;
+    Some(StreamedBatch {
+        shard,
+        batch_id: item.sk,
+        body: item.body,
+    })
 }
 
 /// The claim's condition: the batch still exists and nobody re-sent it since it was read.
@@ -37,6 +67,21 @@ fn unchanged(attempts: u32) -> &'static str {
     } else {
         "attribute_exists(pk) AND attempts = :seen"
     }
+}
+
+/// An outbox item as an entry (`None` when its body is not a batch).
+fn entry(item: super::Item) -> Result<Option<OutboxEntry>> {
+    let o: OutboxItem = from_item(item)?;
+    Ok(serde_json::from_str::<EventBatch>(&o.body)
+        .ok()
+        .map(|batch| OutboxEntry {
+            batch,
+            body: o.body,
+            created_at: o.created_at,
+            attempts: o.attempts,
+            sent_at: o.sent_at,
+            parked: o.parked,
+        }))
 }
 
 repository!(
@@ -67,8 +112,25 @@ impl OutboxRepo {
             attempts: 0,
             sent_at: None,
             parked: false,
+            acked_at: None,
+            expires_at: None,
         })?;
         self.table.put(item, None)
+    }
+
+    /// Marks a batch handed to SQS (no-op when the consumer already removed it).
+    pub async fn ack(&self, shard: u32, batch_id: &str, now: i64) -> Result<()> {
+        self.table
+            .update_if(
+                &keys::outbox(shard),
+                batch_id,
+                "SET acked_at = :now",
+                "attribute_exists(pk)",
+                &[],
+                vec![(":now", n(now))],
+            )
+            .await
+            .map(|_| ())
     }
 
     /// Removes a batch once its events are fanned out (idempotent).
@@ -119,36 +181,39 @@ impl OutboxRepo {
             .collect())
     }
 
-    /// Outbox batches older than `older_than_secs` (their queue message was probably lost),
-    /// parked ones included.
-    pub async fn stale(&self, older_than_secs: i64) -> Result<Vec<OutboxEntry>> {
+    /// Batches of `shard` older than `older_than_secs` that nobody acked and that are not
+    /// parked, oldest first: a key condition on age (the sort key is the batch's ULID), at most
+    /// `limit` evaluated per call.
+    pub async fn stale(
+        &self,
+        shard: u32,
+        older_than_secs: i64,
+        limit: i32,
+    ) -> Result<Vec<OutboxEntry>> {
         let cutoff = ulid::Ulid::from_parts(
             u64::try_from((jiff::Timestamp::now().as_second() - older_than_secs).max(0) * 1000)
                 .unwrap_or(0),
             0,
         )
         .to_string();
-        Ok(self
-            .entries()
-            .await?
+        let out = self
+            .table
+            .client
+            .query()
+            .table_name(&self.table.name)
+            .key_condition_expression("pk = :pk AND sk < :cutoff")
+            .filter_expression("attribute_not_exists(acked_at) AND attribute_not_exists(parked)")
+            .expression_attribute_values(":pk", s(keys::outbox(shard)))
+            .expression_attribute_values(":cutoff", s(cutoff))
+            .limit(limit)
+            .send()
+            .await
+            .or_unavailable("Query")?;
+        out.items
+            .unwrap_or_default()
             .into_iter()
-            .filter(|e| e.batch.batch_id < cutoff)
-            .collect())
-    }
-
-    /// Every outbox batch, shard by shard.
-    pub async fn entries(&self) -> Result<Vec<OutboxEntry>> {
-        let mut out = Vec::new();
-        for shard in 0..OUTBOX_SHARDS {
-            for item in self
-                .table
-                .query_all(&QuerySpec::table(keys::outbox(shard)))
-                .await?
-            {
-                out.extend(entry(item)?);
-            }
-        }
-        Ok(out)
+            .filter_map(|item| entry(item).transpose())
+            .collect()
     }
 
     /// At most `per_shard` of the oldest batches of each shard (one query per shard), and
@@ -197,12 +262,16 @@ impl OutboxRepo {
             .update_if(
                 &keys::outbox(e.batch.shard),
                 &e.batch.batch_id,
-                "SET parked = :yes",
+                "SET parked = :yes, expires_at = :ttl",
                 unchanged(e.attempts),
                 &[],
                 vec![
                     (":seen", n(i64::from(e.attempts))),
                     (":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
+                    (
+                        ":ttl",
+                        n(jiff::Timestamp::now().as_second() + PARKED_TTL_SECS),
+                    ),
                 ],
             )
             .await?
@@ -217,7 +286,7 @@ impl OutboxRepo {
             .update_if(
                 &keys::outbox(shard),
                 batch_id,
-                "SET attempts = :one, sent_at = :now REMOVE parked",
+                "SET attempts = :one, sent_at = :now REMOVE parked, expires_at",
                 "attribute_exists(pk) AND parked = :yes",
                 &[],
                 vec![
@@ -231,19 +300,4 @@ impl OutboxRepo {
             .map(|item| from_item::<OutboxItem>(item).map(|o| o.body))
             .transpose()
     }
-}
-
-/// An outbox item as an entry (`None`: a body that is not a batch).
-fn entry(item: super::Item) -> Result<Option<OutboxEntry>> {
-    let o: OutboxItem = from_item(item)?;
-    Ok(serde_json::from_str::<EventBatch>(&o.body)
-        .ok()
-        .map(|batch| OutboxEntry {
-            batch,
-            body: o.body,
-            created_at: o.created_at,
-            attempts: o.attempts,
-            sent_at: o.sent_at,
-            parked: o.parked,
-        }))
 }

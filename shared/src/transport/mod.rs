@@ -6,3 +6,4 @@ pub mod error;
 pub mod incoming;
 pub mod request;
 pub mod sqs;
+pub mod stream;
