@@ -56,6 +56,8 @@ def start(patches, extra_env=None):
 def call(session, url, svc, op, body):
     if svc == "dynamodb":
         target, ctype = f"DynamoDB_20120810.{op}", "application/x-amz-json-1.0"
+    elif svc == "streams":
+        target, ctype, svc = f"DynamoDBStreams_20120810.{op}", "application/x-amz-json-1.0", "dynamodb"
     else:
         target, ctype = f"AmazonSQS.{op}", "application/x-amz-json-1.0"
     r = session.post(url + "/", data=json.dumps(body), headers={"X-Amz-Target": target, "Content-Type": ctype, "Authorization": AUTH.format(svc=svc)})
@@ -182,6 +184,21 @@ def corpus(scale=1):
         ("dynamodb", "Query", {"TableName": t, "KeyConditionExpression": "pk = :p AND", "ExpressionAttributeValues": {":p": S("x")}}),
         ("dynamodb", "UpdateItem", {"TableName": t, "Key": key("a", "b"), "UpdateExpression": "SET", "ExpressionAttributeValues": {}}),
     ]
+    # The table's stream: a passing transaction streams its items, a cancelled one nothing
+    # (moto writes item by item, so the puts before the failing condition must not stay).
+    st = t + "-stream"
+    reqs.append(("dynamodb", "CreateTable", {
+        "TableName": st, "BillingMode": "PAY_PER_REQUEST",
+        "AttributeDefinitions": [{"AttributeName": a, "AttributeType": "S"} for a in ("pk", "sk")],
+        "KeySchema": [{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        "StreamSpecification": {"StreamEnabled": True, "StreamViewType": "NEW_IMAGE"},
+    }))
+    for tag, last_cond in (("ok", "attribute_not_exists(pk)"), ("cancel", "attribute_exists(nothing_here)")):
+        reqs.append(("dynamodb", "TransactWriteItems", {"TransactItems": [
+            {"Put": {"TableName": st, "Item": key(f"OUTBOX#{tag}", "B#1")}},
+            {"Put": {"TableName": st, "Item": key(f"MEMBER#{tag}", "M"), "ConditionExpression": last_cond}},
+        ]}))
+    reqs.append(("streams", "_records", {"TableName": st}))
     # SQS: a standard queue (send, batch, receive, visibility, delete) and a FIFO one (dedup).
     reqs += [
         ("sqs", "CreateQueue", {"QueueName": "events", "Attributes": {"VisibilityTimeout": "60"}}),
@@ -209,7 +226,7 @@ def corpus(scale=1):
 
 
 VOLATILE = {"ReceiptHandle", "MessageId", "RequestId", "CreationDateTime", "CreatedTimestamp", "LastModifiedTimestamp",
-            "SentTimestamp", "ApproximateFirstReceiveTimestamp", "SequenceNumber", "TableId", "LatestStreamArn"}
+            "SentTimestamp", "ApproximateFirstReceiveTimestamp", "SequenceNumber", "TableId", "LatestStreamArn", "LatestStreamLabel"}
 
 
 def normalize(v, url):
@@ -222,6 +239,19 @@ def normalize(v, url):
     return v
 
 
+def stream_records(session, url, table):
+    """The keys and event names of every record on the table's stream, oldest first."""
+    _, d = call(session, url, "dynamodb", "DescribeTable", {"TableName": table})
+    arn = d["Table"]["LatestStreamArn"]
+    _, d = call(session, url, "streams", "DescribeStream", {"StreamArn": arn})
+    out = []
+    for shard in d["StreamDescription"]["Shards"]:
+        _, it = call(session, url, "streams", "GetShardIterator", {"StreamArn": arn, "ShardId": shard["ShardId"], "ShardIteratorType": "TRIM_HORIZON"})
+        _, recs = call(session, url, "streams", "GetRecords", {"ShardIterator": it["ShardIterator"]})
+        out += [(r["eventName"], r["dynamodb"]["Keys"]) for r in recs.get("Records", [])]
+    return out
+
+
 def run(url, reqs):
     """Sends the corpus (following pages, deleting or releasing what is received): the answers."""
     session = requests.Session()
@@ -232,6 +262,9 @@ def run(url, reqs):
         paginate, delete, visibility = body.pop("_paginate", False), body.pop("_delete", False), body.pop("_visibility", None)
         if "QueueUrl" in body:
             body["QueueUrl"] = queues.get(body["QueueUrl"], body["QueueUrl"])
+        if op == "_records":
+            out.append(("StreamRecords", 200, stream_records(session, url, body["TableName"])))
+            continue
         while True:
             status, answer = call(session, url, svc, op, body)
             out.append((op, status, answer))

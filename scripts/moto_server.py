@@ -44,6 +44,10 @@ def cheap_transaction_backups():
     items, so transactions slow down as the table grows (a 1 -> 1,000 fan-out took minutes). This
     keeps the semantics — all or nothing — by copying only the touched items and restoring them
     on failure. Safe because DynamoDB requests are serialized (see `serialize_dynamodb`).
+    A cancelled transaction also leaves the table's stream as it was: moto writes items one by
+    one, so the writes before the failing condition have already added stream records, which
+    moto's whole-table restore drops with the table; here they are cut off by hand (real
+    DynamoDB never streams a cancelled transaction, and the relay would forward its events).
     """
     import copy
     import types
@@ -70,6 +74,8 @@ def cheap_transaction_backups():
             except Exception:
                 return original(self, transact_items)  # malformed: moto's own path reports it
             snapshot.append((table, h, r, copy.deepcopy(table.get_item(h, r))))
+        streams = {id(t): (t.stream_shard, len(t.stream_shard.items))
+                   for t, _, _, _ in snapshot if t.stream_shard is not None}
         models.copy = types.SimpleNamespace(deepcopy=keep_tables, copy=real_copy.copy)
         try:
             return original(self, transact_items)
@@ -84,6 +90,8 @@ def cheap_transaction_backups():
                     table.items.get(h, {}).pop(r, None)
                 else:
                     table.items[h][r] = old
+            for shard, length in streams.values():
+                del shard.items[length:]
             raise
         finally:
             models.copy = real_copy

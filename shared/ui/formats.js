@@ -38,7 +38,7 @@ export function formatLabel(format) {
  * the operator picks one), `events` returns the selected subscriptions (the preview uses the
  * first concrete one). Returns the card and `value()`, the fields to send.
  */
-export function formatSection(w, url, events, catalog) {
+export function formatSection(w, url, events, catalog, extra = () => ({})) {
   const select = h('select', { name: 'format', id: 'format' }, FORMATS.map(([v, label]) => h('option', { value: v }, label)));
   select.value = (w && w.format) || detectFormat(url.value) || 'standard';
   let touched = !!w;
@@ -54,7 +54,7 @@ export function formatSection(w, url, events, catalog) {
   });
 
   const inputs = formatInputs(w);
-  const preview = formatPreview(catalog, events, () => ({ ...value(), url: url.value.trim() }));
+  const preview = formatPreview(catalog, events, () => ({ ...value(), ...extra(), url: url.value.trim() }));
   for (const el of [inputs.message, inputs.template, inputs.contentType]) el.addEventListener('input', preview.schedule);
 
   function sync() {
@@ -112,6 +112,7 @@ function formatPreview(catalog, events, fields) {
   const previewEvent = h('select', { id: 'preview-event', 'aria-label': 'Sample event' });
   const previewOut = h('pre', { class: 'code', id: 'format-preview', tabindex: '0', 'aria-live': 'polite' });
   const previewMeta = h('p', { class: 'hint', id: 'format-preview-meta' });
+  const verdict = h('p', { class: 'hint', id: 'filter-verdict', 'aria-live': 'polite' });
 
   const concreteEvents = () => {
     const chosen = events();
@@ -137,11 +138,13 @@ function formatPreview(catalog, events, fields) {
       previewOut.classList.remove('preview-error');
       previewOut.textContent = pretty(r.body, r.content_type);
       previewMeta.textContent = `${formatLabel(r.format)} body for a sample ${r.event} event, sent as ${r.content_type}.`;
+      verdict.textContent = filterVerdict(r.filter_passes);
     } catch (err) {
       if (mine !== seq || err.status === 401) return;
       previewOut.classList.add('preview-error');
       previewOut.textContent = err.message;
       previewMeta.textContent = 'This would be refused when saving.';
+      verdict.textContent = '';
     }
   };
   const schedule = () => {
@@ -151,8 +154,15 @@ function formatPreview(catalog, events, fields) {
   previewEvent.addEventListener('change', preview);
 
   const previewId = nextId('preview');
-  const el = h('div', { class: 'field preview', 'aria-labelledby': previewId }, h('h3', { id: previewId }, 'Preview'), h('p', { class: 'inline' }, h('label', { for: 'preview-event' }, 'Sample event'), previewEvent), previewMeta, previewOut);
+  const el = h('div', { class: 'field preview', 'aria-labelledby': previewId }, h('h3', { id: previewId }, 'Preview'), h('p', { class: 'inline' }, h('label', { for: 'preview-event' }, 'Sample event'), previewEvent), previewMeta, verdict, previewOut);
   return { el, fillEvents, schedule };
+}
+
+/** The preview's line about the endpoint's filter (`passes` is absent without a filter). */
+function filterVerdict(passes) {
+  if (passes === true) return 'This sample passes the filter: it would be delivered.';
+  if (passes === false) return 'This sample does not pass the filter: no delivery would be made.';
+  return '';
 }
 
 function pretty(body, contentType) {

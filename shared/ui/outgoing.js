@@ -218,7 +218,9 @@ async function endpointForm(w) {
   const retry = h('input', { type: 'number', name: 'retry_count', min: 0, max: 5, step: 1, value: w ? String(w.retry_count ?? 3) : '3', inputmode: 'numeric' });
   const headers = pairsEditor({ pairs: w ? w.headers : {}, keyLabel: 'Header name', valueLabel: 'Value', addLabel: 'Add a header', keyPlaceholder: 'X-Api-Key', valuePlaceholder: 'value' });
   const picker = eventPicker(catalog, w ? w.events : []);
-  const format = formatSection(w, url, () => picker.value(), catalog);
+  const filter = filterInput(w);
+  const format = formatSection(w, url, () => picker.value(), catalog, () => ({ filter: filter.value() }));
+  filter.el.addEventListener('input', () => format.refreshEvents());
   picker.el.addEventListener('change', () => format.refreshEvents());
   const secret = w ? null : h('input', { type: 'text', name: 'secret', autocomplete: 'off', spellcheck: 'false', placeholder: 'Leave empty to generate a whsec_… secret', class: 'mono' });
   const submit = h('button', { type: 'submit', class: 'btn btn-primary' }, w ? 'Save changes' : 'Create endpoint');
@@ -237,7 +239,7 @@ async function endpointForm(w) {
       field({ label: 'Ordering', name: 'ordering', control: ordering, hint: 'FIFO: one delivery at a time in publish order; a failing delivery holds the next ones until it succeeds or its retries are exhausted.' }),
       secret ? field({ label: 'Secret', name: 'secret', control: secret, hint: 'Signs every delivery (X-Fluent-Signature, webhook-signature). You can reveal, copy and rotate it later.' }) : null,
     ),
-    h('section', { class: 'card' }, h('h2', null, 'Events'), field({ label: 'Events to send', name: 'events', control: picker.el, group: true })),
+    h('section', { class: 'card' }, h('h2', null, 'Events'), field({ label: 'Events to send', name: 'events', control: picker.el, group: true }), field({ label: 'Filter (optional)', name: 'filter', control: filter.el, hint: 'JSON over the delivered payload, e.g. {"data.space_id": 12} or {"xprofile.meta.plan": {"$in": ["pro", "team"]}}. Operators: $eq $ne $in $nin $gt $gte $lt $lte $exists $contains, combined with $and $or $not. Empty: every subscribed event. The preview below says whether its sample passes.' })),
     format.el,
     h('section', { class: 'card' }, h('h2', null, 'Custom headers'), field({ label: 'Headers sent with every delivery', name: 'headers', control: headers.el, group: true, hint: 'For example an API key your receiver expects.' })),
     h('p', { class: 'actions sticky-actions' }, submit, cancel),
@@ -246,7 +248,7 @@ async function endpointForm(w) {
     e.preventDefault();
     clearErrors(form);
     const retries = retry.value.trim() === '' ? undefined : Number(retry.value);
-    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ordering: ordering.value, ...format.value() };
+    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ordering: ordering.value, filter: filter.value(), ...format.value() };
     if (retries !== undefined) body.retry_count = Number.isInteger(retries) ? retries : retry.value;
     if (!w || status.value !== w.status) body.status = status.value;
     if (secret && secret.value.trim()) body.secret = secret.value.trim();
@@ -259,6 +261,24 @@ async function endpointForm(w) {
     }
   });
   return form;
+}
+
+/**
+ * The filter editor: JSON text; `value()` is the parsed object, `null` when empty, or the text
+ * itself when it is not JSON (the API then refuses it next to the field).
+ */
+function filterInput(w) {
+  const el = h('textarea', { name: 'filter', id: 'filter', rows: 3, spellcheck: 'false', class: 'mono', placeholder: '{"data.space_id": 12}' }, w && w.filter ? JSON.stringify(w.filter, null, 2) : '');
+  const value = () => {
+    const text = el.value.trim();
+    if (text === '') return null;
+    try {
+      return JSON.parse(text);
+    } catch {
+      return text;
+    }
+  };
+  return { el, value };
 }
 
 // --- detail ----------------------------------------------------------------------------------------
@@ -367,6 +387,7 @@ function endpointFacts(w, setStatus) {
     ['URL', h('span', { class: 'mono break' }, w.url)],
     ['Format', formatLabel(w.format)],
     ['Events', (w.events || []).length ? h('ul', { class: 'chips' }, (w.events || []).map((e) => h('li', null, h('code', null, e)))) : ''],
+    ['Filter', w.filter ? h('code', { class: 'mono break' }, JSON.stringify(w.filter)) : 'None: every subscribed event'],
     ['Custom headers', Object.keys(w.headers || {}).length ? h('ul', { class: 'plain' }, Object.entries(w.headers).map(([k, v]) => h('li', { class: 'mono break' }, `${k}: ${v}`))) : 'None'],
     ['Retries', String(w.retry_count ?? '')],
     ['Ordering', w.ordering === 'fifo' ? 'FIFO (publish order, one at a time)' : 'As they come'],

@@ -820,6 +820,47 @@ test('outgoing webhook: the format follows a chat URL; the preview shows the mes
   assert.equal((await adminApi('DELETE', `/admin/webhooks/${id}`)).status, 200);
 });
 
+test('outgoing webhook: a filter says live whether the sample passes; pause holds and Resume sends', T, async () => {
+  await go('#/outgoing/new');
+  await heading('New outgoing webhook');
+  await page.getByLabel('Name', { exact: true }).fill('Space 12 only');
+  await page.getByLabel('URL', { exact: true }).fill(receiverUrl.replace(/\/hook$/, "/space12"));
+  await page.locator('.event-group[data-ns="feed"]').getByLabel('feed.created').check();
+  const verdict = page.locator('#filter-verdict');
+  await page.locator('#filter').fill('{"data.space_id": 12}');
+  await until('the sample passes', async () => /passes the filter/.test(await verdict.textContent()));
+  await page.locator('#filter').fill('{"data.space_id": {"$in": [13, 14]}}');
+  await until('the sample does not pass', async () => /does not pass the filter/.test(await verdict.textContent()));
+  await page.locator('#filter').fill('{"data.space_id": {"$near": 1}}');
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  assert.match(await fieldError('filter'), /unknown operator/);
+  await page.locator('#filter').fill('{"data.space_id": 12}');
+  await page.getByRole('button', { name: 'Create endpoint' }).click();
+  await heading('Space 12 only');
+  const id = Number(page.url().split('/').pop());
+  assert.deepEqual((await adminApi('GET', `/admin/webhooks/${id}`)).body.filter, { 'data.space_id': 12 });
+  assert.match(await page.locator('#view').textContent(), /Filter\s*\{"data.space_id":12\}/);
+
+  await page.getByRole('button', { name: 'Pause' }).click();
+  const banner = page.locator('.alert').filter({ hasText: 'This endpoint is paused.' });
+  await banner.waitFor();
+  assert.equal((await adminApi('GET', `/admin/webhooks/${id}`)).body.status, 'paused');
+  const before = received.length;
+  const ev = { event: 'feed.created', data: { space_id: 12, title: 'Held post' } };
+  assert.equal((await adminApi('POST', '/admin/events', ev)).status, 202);
+  assert.equal((await adminApi('POST', '/admin/events', { event: 'feed.created', data: { space_id: 13 } })).status, 202);
+  await until('one held delivery', async () => (await adminApi('GET', `/admin/webhooks/${id}`)).body.held === 1, 60_000, 500);
+  await go(`#/outgoing/${id}`);
+  await heading('Space 12 only');
+  await until('the held count in the banner', async () => /1 held/.test(await page.locator('.alert').first().textContent()));
+  await shot('outgoing-paused');
+  await page.getByRole('button', { name: 'Resume' }).click();
+  await banner.waitFor({ state: 'detached' });
+  await until('the held delivery arrives', () => received.slice(before).some((x) => x.url.endsWith('/space12') && /Held post/.test(x.body)), 90_000, 500);
+  assert.ok(!received.slice(before).some((x) => x.url.endsWith('/space12') && /"space_id":13/.test(x.body)), 'the filter kept space 13 out');
+  assert.equal((await adminApi('DELETE', `/admin/webhooks/${id}`)).status, 200);
+});
+
 test('provider source: Stripe with its secret and setup steps; Send sample event grants through the real URL', T, async () => {
   await go('#/incoming/new');
   await heading('New incoming webhook');
