@@ -9,7 +9,7 @@ requires every answer (status and body, less request ids, receipt handles and ti
 identical. Also checks that the patched server really runs its patches (its start line).
 
 `--time N` then times the corpus N times against servers with all patches, none, and all but
-one (per patch), and prints the figures (docs/pending/w3-house.md has them).
+one (per patch), and prints the figures (docs/testing.md#what-each-patch-buys has them).
 
 Usage: .venv/bin/python scripts/moto_equivalence.py [--time N]
 """

@@ -2,7 +2,7 @@
 
 use std::env;
 
-/// Every setting the functions read. See the README's configuration table.
+/// Every setting the functions read. See docs/operations.md#configuration.
 #[derive(Clone, serde::Serialize)]
 pub struct Config {
     /// DynamoDB table holding all state (`TABLE_NAME`).
@@ -61,8 +61,9 @@ pub struct Config {
     pub sealing_key_id: Option<String>,
 }
 
-/// Every variable [`Config::from_env`] reads, in the README's order (the SAM template test checks
-/// the template against this list; a unit test checks the list against what is read).
+/// Every variable [`Config::from_env`] reads, in the order of docs/operations.md#configuration
+/// (the SAM template test checks the template against this list; a unit test checks the list
+/// against what is read).
 pub const VARIABLES: &[&str] = &[
     "TABLE_NAME",
     "QUEUE_URL",

@@ -136,8 +136,9 @@ pub fn endpoint_disabled_email(
     })
 }
 
-/// The operator's notice that incoming webhook `webhook_id` went silent (SPEC §6.9; pure).
-/// `last_call_at`: the last accepted call, `None` when it was never called.
+/// The operator's notice that incoming webhook `webhook_id` went silent
+/// (docs/reference/incoming.md#silence-alerts; pure). `last_call_at`: the last accepted call,
+/// `None` when it was never called.
 pub fn incoming_silent_email(
     config: &Config,
     to: &str,

@@ -31,7 +31,8 @@ pub enum Observation<'a> {
     /// One execution of an incoming webhook: its outcome (`success`, `failed`, `ignored`,
     /// `unresolved`) and its source (`form` or a provider).
     Execution { source: &'a str, outcome: &'a str },
-    /// A delivery kept as `held` for a paused endpoint (SPEC §6.9).
+    /// A delivery kept as `held` for a paused endpoint
+    /// (docs/reference/outgoing.md#pause-and-throttle).
     Held { endpoint_id: i64, count: u64 },
     /// A delivery that found no turn in its endpoint's `rate_limit` window and waits (§6.9).
     Throttled { endpoint_id: i64, count: u64 },

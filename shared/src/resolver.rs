@@ -1,6 +1,7 @@
-//! Host name resolution, one trait for both address checks of SPEC §6.3: when an endpoint URL
-//! is saved (`Outgoing`, so the admin sees a `400` at once) and at every send (the sender's
-//! guarded resolver, on the address actually connected to). Both judge the answers with the one
+//! Host name resolution, one trait for both address checks of
+//! docs/reference/security.md#outgoing-egress-ssrf-guard: when an endpoint URL is saved
+//! (`Outgoing`, so the admin sees a `400` at once) and at every send (the sender's guarded
+//! resolver, on the address actually connected to). Both judge the answers with the one
 //! [`crate::domain::egress::EgressPolicy`]. Tests answer for hosts this machine cannot resolve
 //! (`hooks.slack.com` without outside DNS) with [`StaticLookup`].
 

@@ -1,4 +1,5 @@
-//! Secrets at rest (SPEC §7.1): KMS envelope encryption of every stored secret.
+//! Secrets at rest (docs/reference/security.md#secrets-at-rest): KMS envelope encryption of every
+//! stored secret.
 //!
 //! A warm instance asks KMS once for a data key (`GenerateDataKey`, AES-256) under the secrets
 //! key (`SECRETS_KEY_ID`) and seals each secret with AES-256-GCM under it. A sealed value is one

@@ -1,4 +1,5 @@
-// Application passwords: named, scoped, revocable credentials for integrations (SPEC §7).
+// Application passwords: named, scoped, revocable credentials for integrations
+// (docs/reference/security.md).
 
 import { api, qs, h, emptyState, field, showError, clearErrors, withBusy, toast, confirmDialog, timeEl, heading, setTitle, pagedTable, copyButton } from './lib.js';
 

@@ -1,5 +1,7 @@
-//! The admin API against moto (SPEC §4.2, §5, §6.5, §6.6): authentication, CRUD, validation,
-//! WordPress-shaped errors, pagination and cursors, the runs log, the event catalog, users.
+//! The admin API against moto (docs/reference/incoming.md#configuration-of-an-incoming-webhook,
+//! docs/reference/api.md#routes, docs/reference/api.md#conventions,
+//! docs/reference/api.md#lists-and-pagination): authentication, CRUD, validation, WordPress-shaped
+//! errors, pagination and cursors, the runs log, the event catalog, users.
 
 use std::collections::BTreeSet;
 

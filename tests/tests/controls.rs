@@ -1,5 +1,5 @@
-//! Operator controls (SPEC §6.9): payload filters, rotation with overlap, pause that holds,
-//! idempotent publish.
+//! Operator controls (docs/reference/outgoing.md#filters-and-secret-rotation): payload filters,
+//! rotation with overlap, idempotent publish (pause that holds: tests/tests/engine.rs).
 
 use serde_json::{json, Value};
 use switchboard_tests::fixtures::{endpoint_id, header, receiver};

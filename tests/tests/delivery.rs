@@ -1,4 +1,5 @@
-//! The delivery engine (SPEC §6.3, §6.7): FIFO ordering, recover, operator notices, lost
+//! The delivery engine (docs/reference/outgoing.md#the-delivery,
+//! docs/reference/outgoing.md#fifo-endpoints): FIFO ordering, recover, operator notices, lost
 //! retries and the sweeper — against moto and real HTTP receivers on loopback.
 
 use std::time::Duration;

@@ -1,4 +1,5 @@
-//! The delivery engine's operator controls against moto (SPEC §6.9): pause that holds.
+//! The delivery engine's operator controls against moto
+//! (docs/reference/outgoing.md#pause-and-throttle): pause that holds.
 
 use serde_json::{json, Value};
 use switchboard_tests::fixtures::{endpoint_id, receiver};

@@ -1,5 +1,6 @@
-//! Erasure against moto (SPEC §7.1): `DELETE /admin/users/{id}` erases a member's items,
-//! redacts their runs and deliveries, emits `user.deleted`, and the email can join again.
+//! Erasure against moto (docs/reference/security.md#gdpr-and-erasure): `DELETE /admin/users/{id}`
+//! erases a member's items, redacts their runs and deliveries, emits `user.deleted`, and the email
+//! can join again.
 
 use serde_json::{json, Value};
 use switchboard_tests::fixtures::{endpoint_id, receiver, woocommerce_order};

@@ -1,6 +1,6 @@
-//! Destination formats (SPEC §6.8) against moto and real HTTP receivers on loopback: what Slack,
-//! Discord and Google Chat require of a message, template bodies, their save-time checks, the
-//! preview, and the format chosen from a chat webhook URL.
+//! Destination formats (docs/reference/formats.md) against moto and real HTTP receivers on
+//! loopback: what Slack, Discord and Google Chat require of a message, template bodies, their
+//! save-time checks, the preview, and the format chosen from a chat webhook URL.
 
 use std::net::IpAddr;
 use std::sync::Arc;

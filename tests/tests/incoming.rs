@@ -1,4 +1,5 @@
-//! Incoming webhook execution against moto (SPEC §4.1, §4.3).
+//! Incoming webhook execution against moto (docs/reference/incoming.md,
+//! docs/reference/incoming.md#urls-and-bodies).
 
 use serde_json::{json, Value};
 use switchboard_tests::{Stack, TestEnv};
@@ -758,9 +759,10 @@ fn ulid_like() -> String {
         .to_lowercase()
 }
 
-/// The worst case a webhook may be configured for (SPEC §4.1 under DynamoDB's limits, see
-/// `incoming::limits`): 40 membership changes, a 20-field map full of escaped characters and an
-/// idempotency key commit in one transaction; one id or one field more is refused on save.
+/// The worst case a webhook may be configured for (docs/reference/incoming.md under DynamoDB's
+/// limits, see `incoming::limits`): 40 membership changes, a 20-field map full of escaped
+/// characters and an idempotency key commit in one transaction; one id or one field more is refused
+/// on save.
 #[tokio::test]
 async fn the_largest_configuration_executes_in_one_transaction() {
     let env = TestEnv::new().await;

@@ -1,4 +1,4 @@
-//! Outgoing webhooks against moto and real HTTP receivers on loopback (SPEC §6).
+//! Outgoing webhooks against moto and real HTTP receivers on loopback (docs/reference/outgoing.md).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Provider sources against moto (SPEC §4.4), with the shared fixtures
+//! Provider sources against moto (docs/reference/providers.md), with the shared fixtures
 //! (`tests/fixtures/providers`, a copy of the product fixtures).
 
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
-//! Trust by scope (SPEC §6.9 "engine events are the engine's", §7.1): what a scoped application
-//! password sees and may publish, sign-in back-off per name, and the bounds of lists.
+//! Trust by scope (docs/reference/outgoing.md#publishing-events "engine events are the engine's",
+//! docs/reference/security.md#secrets-by-scope): what a scoped application password sees and may
+//! publish, sign-in back-off per name, and the bounds of lists.
 
 use serde_json::{json, Value};
 use switchboard_tests::{basic, Resp, TestEnv};

@@ -1,6 +1,6 @@
-//! Secrets at rest (SPEC §7.1): stored secrets are sealed with KMS envelope encryption (moto's
-//! KMS here), items written before sealing still read and are sealed by their next write, and a
-//! call to an unknown incoming key is cheap.
+//! Secrets at rest (docs/reference/security.md#secrets-at-rest): stored secrets are sealed with KMS
+//! envelope encryption (moto's KMS here), items written before sealing still read and are sealed by
+//! their next write, and a call to an unknown incoming key is cheap.
 
 use serde_json::json;
 use switchboard_tests::TestEnv;

@@ -1,6 +1,6 @@
-//! The admin API's security (SPEC §7): no ambient credential authorizes a change (CSRF rules,
-//! JSON-only bodies, no Basic prompt for browsers, a credential-free UI shell), failed sign-ins
-//! back off per source across instances, and scoped application passwords.
+//! The admin API's security (docs/reference/security.md): no ambient credential authorizes a change
+//! (CSRF rules, JSON-only bodies, no Basic prompt for browsers, a credential-free UI shell), failed
+//! sign-ins back off per source across instances, and scoped application passwords.
 
 use std::time::Duration;
 

@@ -1,6 +1,7 @@
-//! Silence alerts (SPEC §6.9): an incoming webhook with `expect_every_hours` that got no
-//! accepted call for that long emails the operator once and emits `incoming_webhook.silent`;
-//! the next accepted call is announced once with `incoming_webhook.resumed`.
+//! Silence alerts (docs/reference/incoming.md#silence-alerts): an incoming webhook with
+//! `expect_every_hours` that got no accepted call for that long emails the operator once and emits
+//! `incoming_webhook.silent`; the next accepted call is announced once with
+//! `incoming_webhook.resumed`.
 
 use serde_json::{json, Value};
 use switchboard::domain::time;

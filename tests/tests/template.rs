@@ -757,8 +757,9 @@ fn iam_grants_what_the_code_calls_and_no_wildcards() {
     );
 }
 
-/// The secrets key (SPEC §7.1): rotated, behind an alias, and each role may only make the KMS
-/// calls its function makes — only `admin` writes secrets, so only it seals (GenerateDataKey).
+/// The secrets key (docs/reference/security.md#secrets-at-rest): rotated, behind an alias, and each
+/// role may only make the KMS calls its function makes — only `admin` writes secrets, so only it
+/// seals (GenerateDataKey).
 #[test]
 fn secrets_are_sealed_with_a_rotated_key_and_only_admin_seals() {
     let t = Template::load();

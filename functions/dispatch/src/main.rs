@@ -7,7 +7,7 @@ use lambda_runtime::{service_fn, LambdaEvent};
 use switchboard::app::App;
 
 /// mimalloc: a delivery allocates many small, short-lived buffers (headers, JSON, records);
-/// glibc's allocator was about a fifth of dispatch's CPU per delivery (README, Performance).
+/// glibc's allocator was about a fifth of dispatch's CPU per delivery (docs/performance.md#fan-out).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

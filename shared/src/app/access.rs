@@ -1,6 +1,6 @@
-//! Signing in to the admin API (SPEC §7): the operator's credentials or an application
-//! password, behind a per-source back-off shared by every instance; and managing application
-//! passwords.
+//! Signing in to the admin API (docs/reference/security.md): the operator's credentials or an
+//! application password, behind a per-source back-off shared by every instance; and managing
+//! application passwords.
 
 use std::collections::HashMap;
 use std::net::IpAddr;

@@ -1,4 +1,5 @@
-//! Spaces and courses (SPEC §5); space changes emit `space.created|updated|deleted`.
+//! Spaces and courses (docs/reference/api.md#routes); space changes emit
+//! `space.created|updated|deleted`.
 
 use serde_json::{json, Map, Value};
 

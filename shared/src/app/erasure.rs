@@ -1,5 +1,6 @@
-//! Erasure (SPEC §7.1): `DELETE /admin/users/{id}` erases a member, as a job on the event
-//! queue like recover (`JobMessage::Erase`), in bounded steps that save their progress.
+//! Erasure (docs/reference/security.md#gdpr-and-erasure): `DELETE /admin/users/{id}` erases a
+//! member, as a job on the event queue like recover (`JobMessage::Erase`), in bounded steps that
+//! save their progress.
 //!
 //! Phases ([`Phase`]): the member's items — customer maps (found through their references in
 //! the member's partition), the provider object states their grants name, memberships, then the

@@ -3,7 +3,7 @@
 //!
 //! | service | what it does | handles |
 //! |---|---|---|
-//! | [`Incoming`] | executes incoming webhooks (SPEC §4), manages them, the welcome email | store, outbox, mailer, limiter |
+//! | [`Incoming`] | executes incoming webhooks (docs/reference/incoming.md), manages them, the welcome email | store, outbox, mailer, limiter |
 //! | [`Outgoing`] | manages outgoing webhooks (§6.4), publishes events (§6.2), tests, redelivers, previews | store, outbox, deliveries, resolver |
 //! | [`Deliveries`] | the delivery engine: fan-out, attempts, retries, FIFO lines, health, recover (§6.3, §6.7) | store, queue, mailer, sender, lanes |
 //! | [`Catalog`] | spaces and courses (§5) | store, outbox |

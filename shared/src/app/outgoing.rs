@@ -1,4 +1,5 @@
-//! Managing outgoing webhooks (SPEC §6.4), testing and redelivering, publishing events (§6.2).
+//! Managing outgoing webhooks (docs/reference/outgoing.md#endpoints), testing and redelivering,
+//! publishing events (docs/reference/outgoing.md#publishing-events).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -28,9 +29,10 @@ use crate::resolver::Lookup;
 use crate::sender::SendOutcome;
 use crate::store::{DeliveryRepo, OutgoingRepo, PublishRecord, PublishRepo, Repositories};
 
-/// Largest published event, serialized whole (`data`, `xprofile` and all; SPEC §6.9 allows at
-/// most 256 KiB): it must travel alone in one outbox item and one SQS message
-/// ([`limits::OUTBOX_ITEM_MAX_BYTES`], which leaves room for the batch around it).
+/// Largest published event, serialized whole (`data`, `xprofile` and all;
+/// docs/reference/outgoing.md#publishing-events allows at most 256 KiB): it must travel alone in
+/// one outbox item and one SQS message ([`limits::OUTBOX_ITEM_MAX_BYTES`], which leaves room for
+/// the batch around it).
 const MAX_PUBLISHED_EVENT_BYTES: usize = limits::OUTBOX_ITEM_MAX_BYTES;
 const _: () = assert!(MAX_PUBLISHED_EVENT_BYTES <= 256 * 1024);
 
@@ -190,7 +192,8 @@ impl Outgoing {
         }
         let saved = self.save(config, status, reactivated).await?;
         if current.is_paused() && saved.is_active() {
-            // Resumed: its held deliveries are released (SPEC §6.9).
+            // Resumed: its held deliveries are released
+            // (docs/reference/outgoing.md#pause-and-throttle).
             self.engine.resume(id).await?;
         }
         Ok(saved)
@@ -221,7 +224,7 @@ impl Outgoing {
     }
 
     /// `POST .../rotate-secret`: a new secret, the old one signing beside it for the overlap
-    /// the body asks for (SPEC §6.9).
+    /// the body asks for (docs/reference/outgoing.md#filters-and-secret-rotation).
     pub async fn rotate_secret(
         &self,
         id: i64,

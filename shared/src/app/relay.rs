@@ -1,6 +1,6 @@
-//! The stream relay (SPEC §3 "the table's stream is the outbox"): outbox batches written in a
-//! change's transaction reach the event queue from the table's DynamoDB Stream, never from the
-//! request path.
+//! The stream relay (docs/outgoing.md#the-outbox "the table's stream is the outbox"): outbox
+//! batches written in a change's transaction reach the event queue from the table's DynamoDB
+//! Stream, never from the request path.
 
 use crate::domain::time;
 use crate::queue::Queue;

@@ -1,4 +1,5 @@
-//! An application password (SPEC §7): its record and API view (never the password or hash).
+//! An application password (docs/reference/security.md): its record and API view (never the
+//! password or hash).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,5 +1,5 @@
-//! Admin API access rules (SPEC §7): credentials, application password scopes and names,
-//! sign-in back-off, and what a browser request must look like to change anything.
+//! Admin API access rules (docs/reference/security.md): credentials, application password scopes
+//! and names, sign-in back-off, and what a browser request must look like to change anything.
 
 use std::fmt;
 use std::net::IpAddr;
@@ -98,7 +98,8 @@ impl Principal {
         }
     }
 
-    /// What this caller may see of stored secrets (SPEC §7.1 "secrets by scope").
+    /// What this caller may see of stored secrets (docs/reference/security.md#secrets-by-scope
+    /// "secrets by scope").
     pub fn disclosure(&self) -> Disclosure {
         match self.scope() {
             Scope::Admin => Disclosure::Secrets,
@@ -203,9 +204,10 @@ pub fn source_key(ip: Option<IpAddr>) -> String {
     }
 }
 
-/// The back-off key of a sign-in (SPEC §7.1): the source address and the user name, so a
-/// success clears only that name's failures and locking one name never locks another. The
-/// name is hashed (any length and characters fit one key, and no name is stored).
+/// The back-off key of a sign-in (docs/reference/security.md#sign-in-back-off): the source address
+/// and the user name, so a success clears only that name's failures and locking one name never
+/// locks another. The name is hashed (any length and characters fit one key, and no name is
+/// stored).
 pub fn signin_key(ip: Option<IpAddr>, user: &str) -> String {
     let name = crate::domain::secret::sha256_hex(user);
     format!("{}#{}", source_key(ip), &name[..32])

@@ -1,4 +1,5 @@
-//! Spaces and courses (SPEC §5): the entry and its API view, and how titles become slugs.
+//! Spaces and courses (docs/reference/api.md#routes): the entry and its API view, and how titles
+//! become slugs.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};

@@ -1,5 +1,6 @@
-//! Where outgoing deliveries may go (SPEC §6.3): one policy, used when an endpoint URL is saved
-//! and again by the sender's DNS resolver for every address a host resolves to at send time.
+//! Where outgoing deliveries may go (docs/reference/security.md#outgoing-egress-ssrf-guard): one
+//! policy, used when an endpoint URL is saved and again by the sender's DNS resolver for every
+//! address a host resolves to at send time.
 //!
 //! IPv4: everything but the special-purpose ranges below. IPv6: only global unicast
 //! (`2000::/3`) outside its special ranges; an IPv6 address that carries an IPv4 address

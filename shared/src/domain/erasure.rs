@@ -1,5 +1,6 @@
-//! Erasure (SPEC §7.1): the job that erases one member, and the pure rules of what a redacted
-//! run or delivery keeps. The job walks its phases in order, each resumable from its cursor.
+//! Erasure (docs/reference/security.md#gdpr-and-erasure): the job that erases one member, and the
+//! pure rules of what a redacted run or delivery keeps. The job walks its phases in order, each
+//! resumable from its cursor.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

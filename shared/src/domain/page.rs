@@ -1,4 +1,4 @@
-//! Pagination requests and the list shape of SPEC §6.6.
+//! Pagination requests and the list shape of docs/reference/api.md#lists-and-pagination
 
 use serde_json::{json, Value};
 

@@ -1,4 +1,5 @@
-//! Idempotent publish (SPEC §6.9): which calls of `POST /admin/events` are the same call.
+//! Idempotent publish (docs/reference/outgoing.md#publishing-events): which calls of `POST
+//! /admin/events` are the same call.
 //!
 //! A caller names a publish with an `Idempotency-Key` header or an `event_id` in the body; a
 //! repeat within [`IDEMPOTENCY_WINDOW_SECONDS`] returns the first call's answer and publishes

@@ -1,4 +1,5 @@
-//! A recover job (SPEC §6.7): re-attempting an endpoint's failed deliveries since a time.
+//! A recover job (docs/reference/outgoing.md#recover): re-attempting an endpoint's failed
+//! deliveries since a time.
 
 use serde::{Deserialize, Serialize};
 

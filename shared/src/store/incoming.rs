@@ -6,8 +6,8 @@
 //! transaction as every edit, so an execution resolves its webhook with one GetItem.
 //!
 //! The provider secrets in `data` (`signing_secret`, `source_secret`) are sealed by the
-//! [`Vault`] on every write and opened on every read (SPEC §7.1); items written before read as
-//! they are and are sealed by their next edit.
+//! [`Vault`] on every write and opened on every read (docs/reference/security.md#secrets-at-rest);
+//! items written before read as they are and are sealed by their next edit.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
@@ -256,8 +256,9 @@ impl IncomingRepo {
     }
 
     /// Counts one run on the main item (only while the webhook exists). With
-    /// `expect_every_hours`, the same update moves the silence due time (SPEC §6.9): no extra
-    /// round trip, and the keys-only index is written only when the rounded due time changes.
+    /// `expect_every_hours`, the same update moves the silence due time
+    /// (docs/reference/incoming.md#silence-alerts): no extra round trip, and the keys-only index is
+    /// written only when the rounded due time changes.
     pub fn count_run(
         &self,
         webhook_id: i64,

@@ -230,7 +230,7 @@ pub fn signin(source: &str) -> String {
 
 pub const SIGNIN_SK: &str = "SIGNIN";
 
-/// An erasure job (SPEC §7.1).
+/// An erasure job (docs/reference/security.md#gdpr-and-erasure).
 pub fn erasure(erasure_id: &str) -> String {
     format!("ERASURE#{erasure_id}")
 }

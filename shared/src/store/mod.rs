@@ -1,6 +1,6 @@
 //! DynamoDB persistence: one table, keys in [`keys`], one repository per kind of item.
 //!
-//! See the README's "Data model" for the key design and the access pattern each key serves.
+//! See docs/architecture.md#data-model for the key design and the access pattern each key serves.
 //! [`Table`] holds the generic calls — single items here, keyed queries and pages in [`query`],
 //! transactions in [`tx`] — and each kind's module a repository (`MemberRepo`, `OutgoingRepo`,
 //! …) with that kind's items, keys and calls. Services hold only the repositories they need.

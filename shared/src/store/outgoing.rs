@@ -5,8 +5,9 @@
 //! deliveries and edits never overwrite each other.
 //!
 //! The secrets inside `data` (`secret`, `previous_secret.secret`, custom header values) are
-//! sealed by the [`Vault`] on every write and opened on every read (SPEC §7.1); an item written
-//! before sealing existed reads as it is and is sealed by its next `save`.
+//! sealed by the [`Vault`] on every write and opened on every read
+//! (docs/reference/security.md#secrets-at-rest); an item written before sealing existed reads as it
+//! is and is sealed by its next `save`.
 
 use aws_sdk_dynamodb::types::{AttributeValue, TransactWriteItem};
 use serde::{Deserialize, Serialize};

@@ -1,5 +1,6 @@
-//! Idempotency records of `POST /admin/events` (SPEC §6.9): `PUBLISH#{key hash}` / `PUBLISH`,
-//! written in the publish's own outbox transaction, expiring after the idempotency window.
+//! Idempotency records of `POST /admin/events` (docs/reference/outgoing.md#publishing-events):
+//! `PUBLISH#{key hash}` / `PUBLISH`, written in the publish's own outbox transaction, expiring
+//! after the idempotency window.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};

@@ -1,7 +1,7 @@
-//! Throttle windows (SPEC §6.9 `rate_limit`): `pk = WEBHOOK#{id}#RATE`, `sk = {window}`, a
-//! counter of the sends started in that window. A send takes its place with one conditional
-//! `ADD` (refused once the window is full), so concurrent Lambda instances share the limit
-//! exactly; the items expire after a few minutes.
+//! Throttle windows (docs/reference/outgoing.md#pause-and-throttle `rate_limit`): `pk =
+//! WEBHOOK#{id}#RATE`, `sk = {window}`, a counter of the sends started in that window. A send takes
+//! its place with one conditional `ADD` (refused once the window is full), so concurrent Lambda
+//! instances share the limit exactly; the items expire after a few minutes.
 
 use super::{keys, n, repository};
 use crate::domain::outgoing::rate::Window;

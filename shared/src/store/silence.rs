@@ -1,6 +1,6 @@
-//! Silence alerts (SPEC §6.9): the due index on incoming webhooks' main items (`gsi2`,
-//! `SILENCE` / `{due}#{id}`, written by [`super::IncomingRepo`]) and the open alerts
-//! (`SILENCED` / `{id}`), one per silent webhook.
+//! Silence alerts (docs/reference/incoming.md#silence-alerts): the due index on incoming webhooks'
+//! main items (`gsi2`, `SILENCE` / `{due}#{id}`, written by [`super::IncomingRepo`]) and the open
+//! alerts (`SILENCED` / `{id}`), one per silent webhook.
 //!
 //! Every state change is conditional: an alert opens only if the due entry is still the one the
 //! sweep read (so a call that arrived meanwhile, or a concurrent sweep, wins) and only if no

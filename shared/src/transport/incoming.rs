@@ -1,4 +1,4 @@
-//! The `incoming` function: the three URL forms of SPEC §4.1.
+//! The `incoming` function: the three URL forms of docs/reference/incoming.md
 
 use std::collections::HashMap;
 use std::sync::Arc;

@@ -1,4 +1,5 @@
-//! Delivering events (SPEC §6.3): fan-out, signed attempts, retries, endpoint health.
+//! Delivering events (docs/reference/outgoing.md#the-delivery): fan-out, signed attempts, retries,
+//! endpoint health.
 //!
 //! An outbox batch: every event is matched against the active endpoints and each delivery's
 //! first attempt is sent right away, concurrently (`DISPATCH_CONCURRENCY`), within the fast
@@ -68,8 +69,8 @@ impl Deliveries {
                         }
                     };
                     if ep.is_paused() {
-                        // Kept, not sent (SPEC §6.9); a FIFO endpoint's stay in its line, in
-                        // publish order, for the resume.
+                        // Kept, not sent (docs/reference/outgoing.md#pause-and-throttle); a FIFO
+                        // endpoint's stay in its line, in publish order, for the resume.
                         let d = Delivery {
                             status: DeliveryStatus::Held,
                             ..d
@@ -159,7 +160,8 @@ impl Deliveries {
             }
             let xprofile = self.xprofile_for(event).await?;
             for ep in targets {
-                // A filter that refuses the event makes no delivery record (SPEC §6.9).
+                // A filter that refuses the event makes no delivery record
+                // (docs/reference/outgoing.md#filters-and-secret-rotation).
                 let id = delivery_id(&event.event_id, ep.id());
                 if !ep.passes(|| {
                     EventContext::of(event, ep.id(), &id, xprofile.as_ref()).payload_json()
@@ -198,7 +200,8 @@ impl Deliveries {
             .await?
             .is_some()
         {
-            // Throttled: it waits on the slow lane, holding no one's send (SPEC §6.9).
+            // Throttled: it waits on the slow lane, holding no one's send
+            // (docs/reference/outgoing.md#pause-and-throttle).
             d.next_attempt_at = Some(time::now_rfc3339());
             return Ok(Sent {
                 ep,

@@ -1,9 +1,9 @@
-//! Ordered delivery (`ordering: "fifo"`, SPEC §6.7). Fan-out puts each delivery of a FIFO
-//! endpoint in the endpoint's line (an item per delivery, sorted by event id, i.e. publish
-//! time) instead of sending it, then kicks the line with a queue message. Whoever holds the
-//! line's lease delivers the head, one at a time: a success or an exhausted delivery leaves the
-//! line and the next goes; a failure with retries left holds the line until its retry message
-//! comes back (which drains the line again). Other endpoints never wait for it.
+//! Ordered delivery (`ordering: "fifo"`, docs/reference/outgoing.md#fifo-endpoints). Fan-out puts
+//! each delivery of a FIFO endpoint in the endpoint's line (an item per delivery, sorted by event
+//! id, i.e. publish time) instead of sending it, then kicks the line with a queue message. Whoever
+//! holds the line's lease delivers the head, one at a time: a success or an exhausted delivery
+//! leaves the line and the next goes; a failure with retries left holds the line until its retry
+//! message comes back (which drains the line again). Other endpoints never wait for it.
 
 use std::time::{Duration, Instant};
 

@@ -1,5 +1,5 @@
-//! Delivery bodies in the endpoint's format (SPEC §6.8): rendering a new delivery, recording
-//! one that cannot be rendered, re-rendering it on redelivery, and the admin preview.
+//! Delivery bodies in the endpoint's format (docs/reference/formats.md): rendering a new delivery,
+//! recording one that cannot be rendered, re-rendering it on redelivery, and the admin preview.
 
 use serde_json::Value;
 

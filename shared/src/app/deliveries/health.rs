@@ -1,8 +1,9 @@
-//! An endpoint's health after each attempt, and telling the operator (SPEC §6.3, §6.7):
-//! disabling (410 Gone, or five failed deliveries in a row) publishes `endpoint.disabled` in the
-//! same transaction as the status change, so exactly one caller wins it; the fan-out of that
-//! event emails `OPERATOR_EMAIL` once (a conditional claim per event). A re-activated endpoint's
-//! first success publishes `endpoint.recovered` the same way.
+//! An endpoint's health after each attempt, and telling the operator
+//! (docs/reference/outgoing.md#the-delivery, docs/reference/outgoing.md#operators-told): disabling
+//! (410 Gone, or five failed deliveries in a row) publishes `endpoint.disabled` in the same
+//! transaction as the status change, so exactly one caller wins it; the fan-out of that event
+//! emails `OPERATOR_EMAIL` once (a conditional claim per event). A re-activated endpoint's first
+//! success publishes `endpoint.recovered` the same way.
 
 use serde_json::json;
 

@@ -1,10 +1,10 @@
-//! Pause that holds (SPEC §6.9): while an endpoint is `paused`, fan-out records its deliveries
-//! `held` (a FIFO endpoint's also take their place in its line) and a retry that comes due is
-//! held too. Setting it `active` again queues a resume job that releases them oldest first
-//! (delivery ids start with the event's time, so the index partition is in publish order): each
-//! becomes `pending` and gets an attempt on the slow lane, or, for a FIFO endpoint, the line is
-//! kicked once all are released and delivers them in publish order. Held deliveries older than
-//! the log retention are dropped (`failed`, with the reason in the log).
+//! Pause that holds (docs/reference/outgoing.md#pause-and-throttle): while an endpoint is `paused`,
+//! fan-out records its deliveries `held` (a FIFO endpoint's also take their place in its line) and
+//! a retry that comes due is held too. Setting it `active` again queues a resume job that releases
+//! them oldest first (delivery ids start with the event's time, so the index partition is in
+//! publish order): each becomes `pending` and gets an attempt on the slow lane, or, for a FIFO
+//! endpoint, the line is kicked once all are released and delivers them in publish order. Held
+//! deliveries older than the log retention are dropped (`failed`, with the reason in the log).
 
 use std::time::{Duration, Instant};
 

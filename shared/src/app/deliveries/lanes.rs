@@ -1,5 +1,6 @@
-//! Keeping one endpoint from costing the others (SPEC §6.3 "one slow or dead endpoint never
-//! delays the others", also under a backlog), and keeping an invocation within its limits.
+//! Keeping one endpoint from costing the others (docs/architecture.md#how-dispatch-works "one slow
+//! or dead endpoint never delays the others", also under a backlog), and keeping an invocation
+//! within its limits.
 //!
 //! - **Fast lane, slow lane.** Fan-out gives each first attempt a short budget
 //!   (`FAST_LANE_MS`: 3 s as deployed and under `make dev`; 0 turns the fast lane off). An attempt that does not finish in it is handed to the slow

@@ -1,4 +1,5 @@
-//! The delivery engine (SPEC §6.3, §6.7): what `dispatch` does with each queue message.
+//! The delivery engine (docs/reference/outgoing.md#the-delivery,
+//! docs/reference/outgoing.md#fifo-endpoints): what `dispatch` does with each queue message.
 //!
 //! | file | part |
 //! |---|---|

@@ -1,7 +1,8 @@
-//! Recover (SPEC §6.7): every delivery of an endpoint that ended `failed` since a time gets a
-//! new attempt (same `delivery_id`), as a background job on the event queue. The job walks
-//! the endpoint's `failed` index partition in delivery-id order (ids start with the event's
-//! time, so "since" is a key range), one page at a time, saving its progress after each page.
+//! Recover (docs/reference/outgoing.md#recover): every delivery of an endpoint that ended `failed`
+//! since a time gets a new attempt (same `delivery_id`), as a background job on the event queue.
+//! The job walks the endpoint's `failed` index partition in delivery-id order (ids start with the
+//! event's time, so "since" is a key range), one page at a time, saving its progress after each
+//! page.
 //!
 //! A step never outlives its message: it starts no attempt that could not finish within
 //! [`STEP_BUDGET`] (or the invocation's deadline), saves the progress of the attempts that

@@ -1,7 +1,7 @@
-//! Retries (SPEC §6.3): scheduling an attempt on the slow lane with an SQS delay (delays
-//! longer than SQS allows, 15 min, are reached by re-queueing until `not_before`), and playing
-//! it when it comes back. Every write is conditional on the attempt counter, which only grows,
-//! so duplicate or stale messages change nothing.
+//! Retries (docs/reference/outgoing.md#the-delivery): scheduling an attempt on the slow lane with
+//! an SQS delay (delays longer than SQS allows, 15 min, are reached by re-queueing until
+//! `not_before`), and playing it when it comes back. Every write is conditional on the attempt
+//! counter, which only grows, so duplicate or stale messages change nothing.
 
 use serde::{Deserialize, Serialize};
 

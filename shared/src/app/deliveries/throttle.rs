@@ -1,11 +1,11 @@
-//! The throttle (SPEC §6.9 `rate_limit`): before a scheduled send to a rate-limited endpoint
-//! the engine takes a place in the endpoint's current window (a conditional counter in the
-//! table, shared by every instance, see [`crate::domain::outgoing::rate`]). Without one the
-//! delivery waits: briefly in place on the slow lane and in a FIFO line, else its message is
-//! queued again with an SQS delay; the fast lane hands it to the slow lane at once, so a
-//! throttled endpoint never holds another one's sends. Waiting is neither a failure nor an
-//! attempt: nothing counts toward auto-disable. Tests, redeliveries and recover are not
-//! throttled (an operator asked for them).
+//! The throttle (docs/reference/outgoing.md#pause-and-throttle `rate_limit`): before a scheduled
+//! send to a rate-limited endpoint the engine takes a place in the endpoint's current window (a
+//! conditional counter in the table, shared by every instance, see
+//! [`crate::domain::outgoing::rate`]). Without one the delivery waits: briefly in place on the slow
+//! lane and in a FIFO line, else its message is queued again with an SQS delay; the fast lane hands
+//! it to the slow lane at once, so a throttled endpoint never holds another one's sends. Waiting is
+//! neither a failure nor an attempt: nothing counts toward auto-disable. Tests, redeliveries and
+//! recover are not throttled (an operator asked for them).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Managing incoming webhooks (SPEC §4.2).
+//! Managing incoming webhooks (docs/reference/incoming.md#configuration-of-an-incoming-webhook).
 
 use serde_json::{Map, Value};
 

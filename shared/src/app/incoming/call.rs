@@ -44,7 +44,7 @@ impl std::fmt::Debug for Call {
     }
 }
 
-/// Body problems found by the transport, reported in the order of SPEC §4.1.
+/// Body problems found by the transport, reported in the order of docs/reference/incoming.md
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
     TooLarge(String),
@@ -86,7 +86,8 @@ pub(super) fn admitted(webhook: &IncomingWebhook, call: &Call) -> Result<()> {
     Ok(())
 }
 
-/// The member's email of a form call, once its signature and body are checked (SPEC §4.1).
+/// The member's email of a form call, once its signature and body are checked
+/// (docs/reference/incoming.md).
 pub(super) fn form_email(
     webhook: &IncomingWebhook,
     call: &Call,
@@ -118,8 +119,8 @@ pub(super) fn replayed(r: StoredResponse) -> Executed {
     }
 }
 
-/// The optional signing rule of SPEC §4.3: `X-Webhook-Signature: sha256=<hex>` over the raw
-/// body, or valid Standard Webhooks headers.
+/// The optional signing rule of docs/reference/incoming.md#urls-and-bodies: `X-Webhook-Signature:
+/// sha256=<hex>` over the raw body, or valid Standard Webhooks headers.
 fn signature_ok(webhook: &IncomingWebhook, call: &Call) -> bool {
     let Some(secret) = &webhook.signing_secret else {
         return true;

@@ -1,4 +1,4 @@
-//! Executing an incoming webhook (SPEC §4.1).
+//! Executing an incoming webhook (docs/reference/incoming.md).
 //!
 //! Round trips: the webhook (GetItem by key), the member's partition (Query) and any
 //! idempotency record (GetItem) are read concurrently; one TransactWriteItems then applies
@@ -54,7 +54,7 @@ pub struct Incoming {
     providers: ProviderRepo,
     /// A plan's writes, from every repository it touches.
     execution: ExecutionRepo,
-    /// The silence index and open alerts (SPEC §6.9).
+    /// The silence index and open alerts (docs/reference/incoming.md#silence-alerts).
     silence: SilenceRepo,
     outbox: Outbox,
     /// The welcome email.
@@ -68,8 +68,9 @@ pub struct Incoming {
     config: Arc<Config>,
 }
 
-/// Refused calls per webhook and minute that a warm instance logs (SPEC §7.1 "Junk is cheap"):
-/// a flood of bad calls on a known key costs at most this many log writes a minute.
+/// Refused calls per webhook and minute that a warm instance logs
+/// (docs/reference/security.md#refused-calls-are-cheap "Junk is cheap"): a flood of bad calls on a
+/// known key costs at most this many log writes a minute.
 pub const REFUSED_LOG_BUDGET_PER_MINUTE: u32 = 60;
 
 impl Incoming {

@@ -1,7 +1,8 @@
-//! Executing a provider event (SPEC §4.4): verify the provider's signature over the raw body,
-//! read the event, decide by the webhook's rules, resolve the member (the event's email first,
-//! then the customer id mapped within this webhook), refuse events older than what was applied to the same provider objects,
-//! then plan and commit like a form call (grants with their provenance).
+//! Executing a provider event (docs/reference/providers.md): verify the provider's signature over
+//! the raw body, read the event, decide by the webhook's rules, resolve the member (the event's
+//! email first, then the customer id mapped within this webhook), refuse events older than what was
+//! applied to the same provider objects, then plan and commit like a form call (grants with their
+//! provenance).
 
 use serde_json::{json, Value};
 

@@ -1,6 +1,7 @@
-//! The silence sweep (SPEC §6.9): incoming webhooks with `expect_every_hours` that got no
-//! accepted call for that long open one alert (`incoming_webhook.silent`, whose fan-out emails
-//! the operator once), and close it with `incoming_webhook.resumed` once a call was accepted.
+//! The silence sweep (docs/reference/incoming.md#silence-alerts): incoming webhooks with
+//! `expect_every_hours` that got no accepted call for that long open one alert
+//! (`incoming_webhook.silent`, whose fan-out emails the operator once), and close it with
+//! `incoming_webhook.resumed` once a call was accepted.
 //!
 //! Found through the due index (`store::silence`), never a Scan; at most
 //! [`silence::MAX_PER_SWEEP`] silences and as many resumptions per run. Every change is

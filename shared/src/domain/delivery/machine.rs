@@ -1,7 +1,8 @@
-//! The delivery state machine (SPEC §6.3, §6.7): what one attempt's outcome does to its
-//! delivery and to its endpoint. Pure: the engine (`app/deliveries`) sends, then hands the
-//! outcome here with the delivery, the trigger, the endpoint's state, the time and a jitter,
-//! and applies what comes back (saves, schedules, publishes).
+//! The delivery state machine (docs/reference/outgoing.md#the-delivery,
+//! docs/reference/outgoing.md#fifo-endpoints): what one attempt's outcome does to its delivery and
+//! to its endpoint. Pure: the engine (`app/deliveries`) sends, then hands the outcome here with the
+//! delivery, the trigger, the endpoint's state, the time and a jitter, and applies what comes back
+//! (saves, schedules, publishes).
 
 use super::{Delivery, DeliveryStatus};
 use crate::domain::outgoing::retry::retry_delay;

@@ -1,11 +1,12 @@
-//! The event catalog (SPEC §6.1) and the two names checked against it: [`EventName`] (one
-//! event) and [`EventPattern`] (a subscription).
+//! The event catalog (docs/reference/outgoing.md#publishing-events) and the two names checked
+//! against it: [`EventName`] (one event) and [`EventPattern`] (a subscription).
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 /// Who emits an event: the community platform (through `POST /admin/events`) or Switchboard
-/// itself, about its own state (SPEC §6.9 "engine events are the engine's").
+/// itself, about its own state (docs/reference/outgoing.md#publishing-events "engine events are the
+/// engine's").
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Origin {
     /// Published by the platform; Switchboard may emit it too (a member joining a space).

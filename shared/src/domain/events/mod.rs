@@ -1,4 +1,5 @@
-//! The event catalog (SPEC §6.1) and the event envelope that travels through the outbox and SQS.
+//! The event catalog (docs/reference/outgoing.md#publishing-events) and the event envelope that
+//! travels through the outbox and SQS.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

@@ -1,4 +1,4 @@
-//! Destination formats (SPEC §6.8): what body an endpoint receives for an event.
+//! Destination formats (docs/reference/formats.md): what body an endpoint receives for an event.
 //!
 //! - `standard`: the signed JSON envelope of §6.3 ([`standard::payload`]), byte for byte;
 //! - `slack`, `discord`, `google_chat`: a one-line message for people ([`message`]), with the
@@ -154,8 +154,8 @@ impl<'a> EventContext<'a> {
         }
     }
 
-    /// The `standard` payload of SPEC §6.3 as a JSON value (what an endpoint's filter reads,
-    /// whatever format the endpoint receives).
+    /// The `standard` payload of docs/reference/outgoing.md#the-delivery as a JSON value (what an
+    /// endpoint's filter reads, whatever format the endpoint receives).
     pub fn payload_json(&self) -> Value {
         let mut v = serde_json::json!({
             "event": self.event,

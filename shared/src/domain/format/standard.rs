@@ -1,5 +1,5 @@
-//! The `standard` format: the signed JSON envelope of SPEC §6.3, unchanged since the first
-//! release (the seeds' receivers verify it byte for byte).
+//! The `standard` format: the signed JSON envelope of docs/reference/outgoing.md#the-delivery,
+//! unchanged since the first release (the seeds' receivers verify it byte for byte).
 
 use serde_json::{json, Map, Value};
 

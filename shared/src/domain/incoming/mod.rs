@@ -75,7 +75,7 @@ pub struct IncomingWebhook {
     pub signing_secret: Option<String>,
     #[serde(default)]
     pub field_map: BTreeMap<String, String>,
-    /// Who calls it: the seeds' form (default) or a provider preset (SPEC §4.4).
+    /// Who calls it: the seeds' form (default) or a provider preset (docs/reference/providers.md).
     #[serde(default)]
     pub source: Source,
     /// The provider's signing secret (write-only).
@@ -86,7 +86,8 @@ pub struct IncomingWebhook {
     pub rules: Option<Vec<Rule>>,
     #[serde(default)]
     pub products: Vec<Product>,
-    /// Silence alert after this many hours without an accepted call (SPEC §6.9); `None`: off.
+    /// Silence alert after this many hours without an accepted call
+    /// (docs/reference/incoming.md#silence-alerts); `None`: off.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub expect_every_hours: Option<u16>,
     #[serde(default)]
@@ -101,8 +102,8 @@ pub struct IncomingWebhook {
 }
 
 impl IncomingWebhook {
-    /// The silence index's due time (SPEC §6.9), counted from the later of the last accepted
-    /// call and the last admin save; `None` when silence alerts are off.
+    /// The silence index's due time (docs/reference/incoming.md#silence-alerts), counted from the
+    /// later of the last accepted call and the last admin save; `None` when silence alerts are off.
     pub fn silence_due(&self) -> Option<String> {
         let hours = self.expect_every_hours?;
         let base = [self.last_run_at.as_deref(), Some(self.updated_at.as_str())]

@@ -233,8 +233,9 @@ fn field_map(v: &Value) -> Result<BTreeMap<String, String>> {
     })
 }
 
-/// The payload fields that carry a new member's password (SPEC §7.1): `field_map` may name
-/// neither as a field to copy nor as a meta key.
+/// The payload fields that carry a new member's password
+/// (docs/reference/incoming.md#configuration-of-an-incoming-webhook): `field_map` may name neither
+/// as a field to copy nor as a meta key.
 fn is_password_field(name: &str) -> bool {
     ["user_pass", "user_password"]
         .iter()
@@ -258,7 +259,7 @@ type ProviderFields = (
     Option<Vec<Product>>,
 );
 
-/// `source`, `source_secret`, `rules` and `products` (SPEC §4.4).
+/// `source`, `source_secret`, `rules` and `products` (docs/reference/providers.md).
 fn provider_fields(body: &Map<String, Value>) -> Result<ProviderFields> {
     let source = optional(body, "source", |v| {
         v.as_str().and_then(Source::parse).ok_or_else(|| {

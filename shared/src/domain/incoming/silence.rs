@@ -1,5 +1,6 @@
-//! Silence alerts (SPEC §6.9): when an incoming webhook with `expect_every_hours` got no
-//! accepted call for that long, the operator hears of it once, and once more when calls resume.
+//! Silence alerts (docs/reference/incoming.md#silence-alerts): when an incoming webhook with
+//! `expect_every_hours` got no accepted call for that long, the operator hears of it once, and once
+//! more when calls resume.
 //!
 //! The due time of a webhook is its last accepted call (or, before the first one, the time the
 //! setting was saved) plus `expect_every_hours`, rounded **up** to a [`BUCKET_SECS`] boundary.

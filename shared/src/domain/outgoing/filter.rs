@@ -1,5 +1,6 @@
-//! An endpoint's payload filter (SPEC §6.9 "Filters"): which of the events it subscribes to
-//! it receives, decided on the payload of §6.3 before any delivery record is made.
+//! An endpoint's payload filter (docs/reference/outgoing.md#filters-and-secret-rotation "Filters"):
+//! which of the events it subscribes to it receives, decided on the payload of §6.3 before any
+//! delivery record is made.
 //!
 //! A filter is a JSON object whose keys are dot paths into the payload (`data.space_id`,
 //! `xprofile.meta.plan`, `event`) and whose values are a literal (equality) or an operator

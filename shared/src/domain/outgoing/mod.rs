@@ -1,6 +1,7 @@
-//! Outgoing webhooks: an endpoint's configuration and the state its deliveries keep (SPEC §6.4).
-//! Admin input is [`patch`], the signed request of one attempt [`signing`], the schedule of
-//! retries [`retry`]; where deliveries may go is [`super::egress`].
+//! Outgoing webhooks: an endpoint's configuration and the state its deliveries keep
+//! (docs/reference/outgoing.md#endpoints). Admin input is [`patch`], the signed request of one
+//! attempt [`signing`], the schedule of retries [`retry`]; where deliveries may go is
+//! [`super::egress`].
 
 pub mod filter;
 pub mod patch;
@@ -30,16 +31,18 @@ pub struct OutgoingConfig {
     pub updated_at: String,
     #[serde(default)]
     pub revision: i64,
-    /// `none` (default) or `fifo` (SPEC §6.7).
+    /// `none` (default) or `fifo` (docs/reference/outgoing.md#fifo-endpoints).
     #[serde(default)]
     pub ordering: Ordering,
-    /// The body format (SPEC §6.8).
+    /// The body format (docs/reference/formats.md).
     #[serde(default)]
     pub destination: Destination,
-    /// Which subscribed events it receives (SPEC §6.9); `None`: all of them.
+    /// Which subscribed events it receives (docs/reference/outgoing.md#publishing-events); `None`:
+    /// all of them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub filter: Option<filter::Filter>,
-    /// Deliveries per second at most (SPEC §6.9); `None`: unlimited.
+    /// Deliveries per second at most (docs/reference/outgoing.md#pause-and-throttle); `None`:
+    /// unlimited.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate_limit: Option<u32>,
     /// The secret the last rotation replaced, still signing beside the new one for its overlap.
@@ -47,7 +50,8 @@ pub struct OutgoingConfig {
     pub previous_secret: Option<PreviousSecret>,
 }
 
-/// A rotated-away secret and the end of its overlap (SPEC §6.9).
+/// A rotated-away secret and the end of its overlap
+/// (docs/reference/outgoing.md#filters-and-secret-rotation).
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct PreviousSecret {
     pub secret: String,
@@ -182,8 +186,9 @@ impl OutgoingWebhook {
         self.config.events.iter().any(|p| p.matches(event))
     }
 
-    /// Whether its filter lets through a delivery whose payload (SPEC §6.3) `payload` builds;
-    /// the payload is built only when there is a filter.
+    /// Whether its filter lets through a delivery whose payload
+    /// (docs/reference/outgoing.md#the-delivery) `payload` builds; the payload is built only when
+    /// there is a filter.
     pub fn passes(&self, payload: impl FnOnce() -> serde_json::Value) -> bool {
         self.config
             .filter

@@ -1,4 +1,4 @@
-//! Admin input for an endpoint (SPEC §6.4), validated field by field.
+//! Admin input for an endpoint (docs/reference/outgoing.md#endpoints), validated field by field.
 
 use std::collections::BTreeMap;
 
@@ -219,7 +219,8 @@ fn custom_header(name: &str, v: &Value) -> Result<String> {
     Ok(value.to_string())
 }
 
-/// A rotation's `overlap_seconds`: 0 to 7 days, 24 h when absent (SPEC §6.9).
+/// A rotation's `overlap_seconds`: 0 to 7 days, 24 h when absent
+/// (docs/reference/outgoing.md#filters-and-secret-rotation).
 pub fn overlap_seconds(body: &Map<String, Value>) -> Result<i64> {
     optional(body, "overlap_seconds", |v| {
         v.as_i64()

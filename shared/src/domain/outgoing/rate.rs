@@ -1,8 +1,9 @@
-//! An endpoint's throttle (SPEC §6.9, `rate_limit`: deliveries per second, 1–1,000): time is
-//! cut into windows of `ceil(limit / 10)` sends each, `window_ms = ⌈1000 × sends / limit⌉` long
-//! (2/s: one send per 500 ms; 1,000/s: 100 sends per 100 ms), so a second never holds more
-//! than `limit` sends and bursts stay a tenth of it. The windows are counted in the table (one
-//! conditional update per send, see `store::RateRepo`), so every Lambda instance shares them.
+//! An endpoint's throttle (docs/reference/outgoing.md#pause-and-throttle, `rate_limit`: deliveries
+//! per second, 1–1,000): time is cut into windows of `ceil(limit / 10)` sends each, `window_ms =
+//! ⌈1000 × sends / limit⌉` long (2/s: one send per 500 ms; 1,000/s: 100 sends per 100 ms), so a
+//! second never holds more than `limit` sends and bursts stay a tenth of it. The windows are
+//! counted in the table (one conditional update per send, see `store::RateRepo`), so every Lambda
+//! instance shares them.
 
 /// The allowed range of `rate_limit`.
 pub const MIN_RATE: u32 = 1;

@@ -1,4 +1,4 @@
-//! When a failed delivery is tried again (SPEC §6.3).
+//! When a failed delivery is tried again (docs/reference/outgoing.md#the-delivery).
 
 /// Base delays between attempts: 1 min, 5 min, 30 min, 2 h, 24 h.
 pub const RETRY_DELAYS: [u64; 5] = [60, 300, 1800, 7200, 86_400];

@@ -1,5 +1,5 @@
-//! The request of one delivery attempt: its headers and signatures (SPEC §6.3), and the
-//! delivery id they carry.
+//! The request of one delivery attempt: its headers and signatures
+//! (docs/reference/outgoing.md#the-delivery), and the delivery id they carry.
 
 use std::collections::BTreeMap;
 
@@ -54,7 +54,8 @@ pub fn signed_headers(
 }
 
 /// `webhook-signature`: the current secret's, then during a rotation's overlap the previous
-/// secret's, space-separated as Standard Webhooks allows (SPEC §6.9).
+/// secret's, space-separated as Standard Webhooks allows
+/// (docs/reference/outgoing.md#filters-and-secret-rotation).
 fn standard_signatures(
     endpoint: &OutgoingConfig,
     delivery_id: &str,

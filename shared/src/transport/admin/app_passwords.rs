@@ -1,5 +1,5 @@
-//! `/admin/app-passwords`: application passwords (SPEC §7). The password is returned once, by
-//! the creation; lists show names, scopes and times only.
+//! `/admin/app-passwords`: application passwords (docs/reference/security.md). The password is
+//! returned once, by the creation; lists show names, scopes and times only.
 
 use std::sync::Arc;
 

@@ -1,4 +1,4 @@
-//! What every admin request passes before a handler (SPEC §7), in this order:
+//! What every admin request passes before a handler (docs/reference/security.md), in this order:
 //!
 //! 1. The UI's static shell and assets (`GET /admin/ui...`) are served to anyone: they hold no
 //!    data, and asking for credentials there would make the browser show its Basic prompt.

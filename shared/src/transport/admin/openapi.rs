@@ -233,7 +233,7 @@ fn error_response(description: &str) -> Value {
     json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
 }
 
-/// The format fields of an endpoint (SPEC §6.8).
+/// The format fields of an endpoint (docs/reference/formats.md).
 fn format_properties() -> Value {
     json!({
         "format": {"type": "string", "enum": ["standard", "slack", "discord", "google_chat", "template"], "description": "Body format; chosen from a Slack, Discord or Google Chat webhook URL when absent on create"},
@@ -243,7 +243,7 @@ fn format_properties() -> Value {
     })
 }
 
-/// An endpoint's payload filter (SPEC §6.9).
+/// An endpoint's payload filter (docs/reference/outgoing.md#filters-and-secret-rotation).
 fn filter_schema() -> Value {
     json!({"type": ["object", "null"], "description": "Dot paths into the delivered payload (data.space_id, xprofile.meta.plan, event) to a literal (equality) or operators $eq $ne $in $nin $gt $gte $lt $lte $exists $contains, combined by $and $or $not; every key must match. At most 4 KiB, paths at most 8 deep. The preview answers filter_passes for its sample."})
 }
@@ -354,8 +354,8 @@ pub fn document() -> Value {
 }
 
 /// OpenAPI 3.1 `webhooks`: one operation per catalog event, the POST an endpoint receives,
-/// whose body is the delivered payload of SPEC §6.3 (its schema under `components.schemas`,
-/// named after the event, so receivers can generate types).
+/// whose body is the delivered payload of docs/reference/outgoing.md#the-delivery (its schema under
+/// `components.schemas`, named after the event, so receivers can generate types).
 fn webhooks(schemas: &mut Map<String, Value>) -> Value {
     let mut hooks = Map::new();
     for (event, description, _) in CATALOG {
@@ -394,7 +394,7 @@ fn webhooks(schemas: &mut Map<String, Value>) -> Value {
     Value::Object(hooks)
 }
 
-/// The headers every delivery carries (SPEC §6.3).
+/// The headers every delivery carries (docs/reference/outgoing.md#the-delivery).
 fn delivery_headers() -> Vec<Value> {
     [
         ("webhook-id", "Standard Webhooks message id (the delivery id)"),

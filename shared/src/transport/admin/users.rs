@@ -1,5 +1,6 @@
 //! `/admin/users?email=` and `/admin/users/{id}`: profile, spaces, courses; `DELETE` erases a
-//! member (SPEC §7.1), `/admin/users/erasures/{id}` shows how far.
+//! member (docs/reference/security.md#gdpr-and-erasure), `/admin/users/erasures/{id}` shows how
+//! far.
 
 use std::sync::Arc;
 

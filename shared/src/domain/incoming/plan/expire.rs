@@ -1,4 +1,5 @@
-//! Timed access: the memberships whose grants have ended (SPEC §4.4).
+//! Timed access: the memberships whose grants have ended
+//! (docs/reference/providers.md#timed-access).
 
 use serde_json::json;
 

@@ -1,4 +1,5 @@
-//! The change plan of one execution: pure, no I/O (SPEC §4.1, §4.4).
+//! The change plan of one execution: pure, no I/O (docs/reference/incoming.md,
+//! docs/reference/providers.md).
 //!
 //! [`plan`] reads the member's state as it was read from the store and decides everything the
 //! execution does: the member to create, the membership changes (each with the condition that
@@ -212,7 +213,8 @@ fn plan_revoke(
     let mut out = Outcome::default();
     for (id, m) in state.of(kind) {
         if changes.len() >= limits::MAX_CHANGES {
-            // One transaction's worth (`limits`); more grants than that stay (README).
+            // One transaction's worth (`limits`); more grants than that stay
+            // (docs/reference/incoming.md#limits-so-one-call-always-fits-one-dynamodb-transaction).
             break;
         }
         let grants = m.effective_grants();

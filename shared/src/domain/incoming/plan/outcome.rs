@@ -26,7 +26,7 @@ pub struct Change {
     pub membership: Membership,
 }
 
-/// The success response of SPEC §4.1 (plus `outcome` for provider sources).
+/// The success response of docs/reference/incoming.md (plus `outcome` for provider sources).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Applied {
     pub user_id: i64,

@@ -1,6 +1,6 @@
-//! Provider sources (SPEC §4.4): each provider's signature scheme, exactly as its SDK verifies
-//! it, and what its events say (type, status, event id, email, name, customer, the objects and
-//! products they name). Pure: the caller passes the clock.
+//! Provider sources (docs/reference/providers.md): each provider's signature scheme, exactly as its
+//! SDK verifies it, and what its events say (type, status, event id, email, name, customer, the
+//! objects and products they name). Pure: the caller passes the clock.
 
 mod forms;
 mod sample;
@@ -25,7 +25,7 @@ const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STA
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Source {
-    /// The seeds' form call (SPEC §4.1).
+    /// The seeds' form call (docs/reference/incoming.md).
     #[default]
     Form,
     Stripe,

@@ -1,4 +1,4 @@
-//! Timed access: how long a grant lasts (SPEC §4.4).
+//! Timed access: how long a grant lasts (docs/reference/providers.md#timed-access).
 
 use serde::{Deserialize, Serialize};
 

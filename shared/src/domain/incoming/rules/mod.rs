@@ -1,4 +1,5 @@
-//! What a provider event does (`rules`) and what a purchase grants (`products`), SPEC §4.4.
+//! What a provider event does (`rules`) and what a purchase grants (`products`),
+//! docs/reference/providers.md
 //!
 //! How long a grant lasts is in `access`, the order of events per provider object in
 //! `objects`, and the validation of both lists in `parse`.
@@ -58,7 +59,8 @@ pub struct Decision {
     pub access: Option<Access>,
 }
 
-/// The defaults of SPEC §4.4: grant on a completed purchase, revoke when access ends.
+/// The defaults of docs/reference/providers.md: grant on a completed purchase, revoke when access
+/// ends.
 pub fn defaults(source: Source) -> Vec<Rule> {
     use Action::{Grant, Revoke};
     match source {
