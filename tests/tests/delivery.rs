@@ -324,6 +324,39 @@ async fn a_gone_endpoint_is_announced_once() {
         .contains("410"));
 }
 
+/// A recover job counts its failed deliveries up to a cap (here lowered through the parameter):
+/// beyond it the count is the cap and says it is a lower bound.
+#[tokio::test]
+async fn recover_counts_failed_deliveries_up_to_a_cap() {
+    let env = TestEnv::new().await;
+    let rx = failing_first(100, 500).await;
+    let wid = endpoint(
+        &env,
+        "Capped",
+        &rx.uri(),
+        json!(["feed.created"]),
+        json!({"retry_count": 0}),
+    )
+    .await;
+    for n in 1..=3 {
+        env.publish(json!({"event": "feed.created", "data": {"n": n}}))
+            .await;
+        env.pump().await;
+    }
+    assert_eq!(delivery_of(&env, wid, "failed").await.len(), 3);
+    let repo = &env.app.store_for_tests().deliveries;
+    let after = "0".repeat(26);
+    for (cap, want) in [
+        (1, (1, true)),
+        (2, (2, true)),
+        (3, (3, false)),
+        (10, (3, false)),
+    ] {
+        let got = repo.failed_after_count(wid, &after, cap).await.unwrap();
+        assert_eq!(got, want, "cap {cap}");
+    }
+}
+
 #[tokio::test]
 async fn recover_resends_exactly_the_failed_deliveries_since() {
     let env = TestEnv::new().await;

@@ -715,6 +715,105 @@ async fn admin_validates_sources_rules_and_products() {
     assert_eq!(r.body["source_secret_set"], false);
 }
 
+/// The expiry index is sharded (`EXPIRING#{0..15}`): grants on several shards all end in one
+/// sweep, and so does an entry still on the partition used before sharding (`EXPIRING`).
+#[tokio::test]
+async fn timed_access_ends_on_every_expiry_shard_and_the_legacy_partition() {
+    use aws_sdk_dynamodb::types::AttributeValue;
+    let env = TestEnv::new().await;
+    let space = env.make("spaces", "Timed").await;
+    let secret = "whsec_sharded_expiry_secret";
+    let rules = json!([
+        {"event": "checkout.session.completed", "status": "paid", "action": "grant", "access": {"days": 30}}
+    ]);
+    let (_, key) = provider_webhook(
+        &env,
+        "stripe",
+        secret,
+        json!({"space_ids": [space], "rules": rules}),
+    )
+    .await;
+    let t = now();
+    let members = 12;
+    let mut emails = Vec::new();
+    for n in 0..members {
+        let email = format!("{}-{n}@example.com", unique("shard"));
+        let body = stripe_event(
+            "checkout.session.completed",
+            checkout(
+                &email,
+                &unique("cus"),
+                &unique("sub"),
+                &unique("pi"),
+                json!({}),
+            ),
+            t,
+        );
+        let p = Post {
+            source: Source::Stripe,
+            secret,
+            body,
+            topic: "",
+            id: String::new(),
+            at: t,
+        };
+        let r = post(&env, &key, &p).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        emails.push(email);
+    }
+    let text = |i: &std::collections::HashMap<String, AttributeValue>, k: &str| {
+        i.get(k).and_then(|v| v.as_s().ok()).cloned()
+    };
+    let indexed: Vec<_> = env
+        .all_items()
+        .await
+        .into_iter()
+        .filter(|i| text(i, "gsi2pk").is_some_and(|p| p.starts_with("EXPIRING")))
+        .collect();
+    assert_eq!(indexed.len(), members);
+    let shards: std::collections::BTreeSet<String> =
+        indexed.iter().filter_map(|i| text(i, "gsi2pk")).collect();
+    assert!(shards.len() >= 3, "{shards:?}");
+    assert!(
+        shards.iter().all(|s| s.starts_with("EXPIRING#")),
+        "{shards:?}"
+    );
+
+    // One entry as it was written before sharding.
+    let legacy = &indexed[0];
+    env.app
+        .store_for_tests()
+        .table
+        .client()
+        .0
+        .update_item()
+        .table_name(&env.stack.table)
+        .key("pk", legacy["pk"].clone())
+        .key("sk", legacy["sk"].clone())
+        .update_expression("SET gsi2pk = :p")
+        .expression_attribute_values(":p", AttributeValue::S("EXPIRING".into()))
+        .send()
+        .await
+        .unwrap();
+
+    let days = |d: i64| jiff::Timestamp::from_second(t + d * 86_400).unwrap();
+    assert_eq!(
+        env.app.members().expire_grants_at(days(29)).await.unwrap(),
+        0
+    );
+    assert_eq!(
+        env.app.members().expire_grants_at(days(31)).await.unwrap(),
+        members
+    );
+    for email in &emails {
+        assert_eq!(spaces_of(&env, email).await, Some(vec![]), "{email}");
+    }
+    assert_eq!(
+        env.app.members().expire_grants_at(days(32)).await.unwrap(),
+        0
+    );
+}
+
 /// Timed access (issue 10): a grant rule with `access` gives the grant an end; the sweeper's
 /// expiry pass (run here with the clock moved forward) removes what ended, keeps what a renewal
 /// extended, and emits the usual events.

@@ -11,8 +11,12 @@ use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::store::{MemberRepo, Repositories};
 
-/// Memberships looked at per sweep (the next sweep continues).
-const PER_SWEEP: i32 = 200;
+/// Memberships looked at per expiry index partition and sweep (16 shards and the legacy
+/// partition, so at most 425 per run; the next sweep continues).
+const PER_PARTITION: i32 = 25;
+
+/// Members whose ended grants are handled at once.
+const MEMBERS_AT_ONCE: usize = 8;
 
 /// Members and their access.
 #[derive(Debug)]
@@ -58,41 +62,65 @@ impl Members {
 
     /// [`Members::expire_grants`] as if it were `now` (tests move the clock forward).
     pub async fn expire_grants_at(&self, now: jiff::Timestamp) -> Result<usize> {
+        use futures::{stream, StreamExt};
         let now = time::rfc3339(now);
+        let emails = self.members.expired(&now, PER_PARTITION).await?;
+        let results: Vec<Result<usize>> = stream::iter(&emails)
+            .map(|email| self.expire_member(email, &now))
+            .buffer_unordered(MEMBERS_AT_ONCE)
+            .collect()
+            .await;
         let mut removed = 0;
-        for email in self.members.expired(&now, PER_SWEEP).await? {
-            let state = self.members.state(&email).await?;
-            let changes = plan::expire(&state, &now);
-            for chunk in changes.chunks(MAX_CHANGES) {
-                let mut items = Vec::new();
-                let mut events = Vec::new();
-                let mut gone = 0;
-                for (change, event) in chunk {
-                    let m = &change.membership;
-                    let item = match change.op {
-                        Op::Remove { rev } => {
-                            gone += 1;
-                            self.members.delete_membership(m, rev)?
-                        }
-                        Op::Update { rev } => self.members.update_membership(m, rev)?,
-                        // Expiry never adds.
-                        Op::Add => continue,
-                    };
-                    items.push(((), item));
-                    events.extend(event.clone());
-                }
-                if self
-                    .outbox
-                    .commit_with_events(items, events, ())
-                    .await?
-                    .is_ok()
-                {
-                    removed += gone;
+        let mut first_error = None;
+        for r in results {
+            match r {
+                Ok(n) => removed += n,
+                Err(e) => {
+                    first_error.get_or_insert(e);
                 }
             }
         }
         if removed > 0 {
             tracing::info!(removed, "timed access ended");
+        }
+        // What succeeded stays done; the next sweep retries the rest.
+        match first_error {
+            Some(e) => Err(e),
+            None => Ok(removed),
+        }
+    }
+
+    /// One member's ended grants (see [`Members::expire_grants`]); the memberships removed.
+    async fn expire_member(&self, email: &str, now: &str) -> Result<usize> {
+        let state = self.members.state(email).await?;
+        let changes = plan::expire(&state, now);
+        let mut removed = 0;
+        for chunk in changes.chunks(MAX_CHANGES) {
+            let mut items = Vec::new();
+            let mut events = Vec::new();
+            let mut gone = 0;
+            for (change, event) in chunk {
+                let m = &change.membership;
+                let item = match change.op {
+                    Op::Remove { rev } => {
+                        gone += 1;
+                        self.members.delete_membership(m, rev)?
+                    }
+                    Op::Update { rev } => self.members.update_membership(m, rev)?,
+                    // Expiry never adds.
+                    Op::Add => continue,
+                };
+                items.push(((), item));
+                events.extend(event.clone());
+            }
+            if self
+                .outbox
+                .commit_with_events(items, events, ())
+                .await?
+                .is_ok()
+            {
+                removed += gone;
+            }
         }
         Ok(removed)
     }

@@ -19,6 +19,9 @@ pub struct RecoverJob {
     pub since: String,
     pub status: JobStatus,
     pub total: u64,
+    /// `total` was counted up to [`RECOVER_COUNT_CAP`] and more exist (`total` is at least that).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub total_is_lower_bound: bool,
     pub attempted: u64,
     /// The last delivery id handled (the next page starts after it).
     pub cursor: Option<String>,
@@ -27,6 +30,14 @@ pub struct RecoverJob {
     /// Steps in a row whose attempt could not be made (the job ends after a few).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub step_errors: u32,
+}
+
+/// A recover job counts its failed deliveries up to this many when it starts (one request
+/// never walks an unbounded range); beyond it, `total` is a lower bound.
+pub const RECOVER_COUNT_CAP: u64 = 10_000;
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 fn is_zero(n: &u32) -> bool {

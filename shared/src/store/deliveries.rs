@@ -174,9 +174,39 @@ impl DeliveryRepo {
         Ok((items, more))
     }
 
-    /// How many deliveries [`DeliveryRepo::failed_after`] would walk through.
-    pub async fn failed_after_count(&self, webhook_id: i64, after: &str) -> Result<u64> {
-        count_all(self.failed_query(webhook_id, after)).await
+    /// How many deliveries [`DeliveryRepo::failed_after`] would walk through, counting at most
+    /// `cap` (pages of `Select::Count`, the last one limited): `(count, is_lower_bound)`, the
+    /// flag set when more than `cap` exist (the count is then `cap`).
+    pub async fn failed_after_count(
+        &self,
+        webhook_id: i64,
+        after: &str,
+        cap: u64,
+    ) -> Result<(u64, bool)> {
+        let query = self.failed_query(webhook_id, after);
+        let mut total = 0u64;
+        let mut start = None;
+        loop {
+            // One more than the cap tells "more than `cap`" from "exactly `cap`".
+            let room =
+                i32::try_from(cap.saturating_sub(total).saturating_add(1)).unwrap_or(i32::MAX);
+            let out = query
+                .clone()
+                .select(aws_sdk_dynamodb::types::Select::Count)
+                .limit(room)
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(|e| Error::dep(aws_sdk_dynamodb::error::DisplayErrorContext(e)))?;
+            total += u64::try_from(out.count).unwrap_or(0);
+            if total > cap {
+                return Ok((cap, true));
+            }
+            match out.last_evaluated_key {
+                Some(k) if !k.is_empty() => start = Some(k),
+                _ => return Ok((total, false)),
+            }
+        }
     }
 
     fn failed_query(

@@ -7,8 +7,9 @@
 //! | space membership | `MEMBER#{email}` | `SPACE#{id:012}` | `SPACE#{id}` / `{user_id:012}` |
 //! | course enrollment | `MEMBER#{email}` | `COURSE#{id:012}` | `COURSE#{id}` / `{user_id:012}` |
 //!
-//! Memberships with a timed grant are also on `gsi2` (sparse): `EXPIRING` /
-//! `{next grant end}#{email}#{space|course}#{id}`.
+//! Memberships with a timed grant are also on `gsi2` (sparse): `EXPIRING#{shard 0..15}` /
+//! `{next grant end}#{email}#{space|course}#{id}` ([`expiring_shard`]; items written before the
+//! index was sharded sit on [`EXPIRING_LEGACY`]).
 //!
 //! Incoming webhooks with `expect_every_hours` are also on `gsi2` (sparse, on their main item):
 //! `SILENCE` / `{due, RFC 3339}#{id:012}`; the entry is removed while an alert is open.
@@ -148,15 +149,34 @@ pub fn deliveries(webhook_id: i64) -> String {
     format!("WEBHOOK#{webhook_id}#DELIVERIES")
 }
 
-/// The deliveries of an endpoint in one status (GSI partition; moves when the status changes).
-/// The expiry index's one partition (memberships with a timed grant).
-pub const EXPIRING: &str = "EXPIRING";
+/// How many partitions the expiry index spreads over (`EXPIRING#{0..15}`).
+pub const EXPIRING_SHARDS: u32 = 16;
+
+/// The expiry index's partition of one shard (memberships with a timed grant).
+pub fn expiring(shard: u32) -> String {
+    format!("EXPIRING#{shard}")
+}
+
+/// The expiry index shard of a membership: a stable hash (sha256) of its member and grant
+/// target, so a membership stays on one shard for as long as it has a timed grant.
+pub fn expiring_shard(email: &str, kind: Kind, id: i64) -> u32 {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{email}#{}#{id}", kind.noun()).as_bytes());
+    let head = u32::from_be_bytes([digest[0], digest[1], digest[2], digest[3]]);
+    head % EXPIRING_SHARDS
+}
+
+/// The expiry index's partition before it was sharded. Nothing writes it any more; the sweeper
+/// still reads it (bounded) until the items written before the change have ended or been
+/// rewritten (any write of a membership moves it to its shard).
+pub const EXPIRING_LEGACY: &str = "EXPIRING";
 
 /// Expiry index sort key: the end first, so a range query finds everything ended.
 pub fn expiring_sk(expires_at: &str, email: &str, kind: Kind, id: i64) -> String {
     format!("{expires_at}#{email}#{}#{id}", kind.noun())
 }
 
+/// The deliveries of an endpoint in one status (GSI partition; moves when the status changes).
 pub fn deliveries_by_status(
     webhook_id: i64,
     status: crate::domain::delivery::DeliveryStatus,
@@ -243,3 +263,21 @@ pub fn erasure_of_user(user_id: i64) -> String {
 }
 
 pub const ERASURE_OF_USER_SK: &str = "ERASUREUSER";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expiry_shards_are_stable_in_range_and_spread() {
+        let a = expiring_shard("a@example.com", Kind::Space, 7);
+        assert_eq!(a, expiring_shard("a@example.com", Kind::Space, 7));
+        let shards: std::collections::BTreeSet<u32> = (0..200)
+            .map(|n| expiring_shard(&format!("m{n}@example.com"), Kind::Course, n))
+            .collect();
+        assert!(shards.iter().all(|s| *s < EXPIRING_SHARDS));
+        assert_eq!(shards.len(), EXPIRING_SHARDS as usize);
+        assert_eq!(expiring(3), "EXPIRING#3");
+        assert!(expiring(3).starts_with(EXPIRING_LEGACY));
+    }
+}

@@ -46,7 +46,9 @@ impl MembershipItem {
             sk: m.kind.membership_sk(m.id),
             gsi1pk: m.kind.members_gsi(m.id),
             gsi1sk: keys::id_sk(m.user_id),
-            gsi2pk: ends.as_ref().map(|_| keys::EXPIRING.to_string()),
+            gsi2pk: ends
+                .as_ref()
+                .map(|_| keys::expiring(keys::expiring_shard(&m.email, m.kind, m.id))),
             gsi2sk: ends.map(|e| keys::expiring_sk(&e, &m.email, m.kind, m.id)),
             m: m.clone(),
         }
@@ -65,8 +67,54 @@ impl MemberRepo {
     }
 
     /// Members with a membership one of whose grants ended before `now` (RFC 3339), oldest
-    /// end first, at most `limit` memberships' worth (the expiry index: no Scan).
-    pub async fn expired(&self, now: &str, limit: i32) -> Result<Vec<String>> {
+    /// end first (the expiry index: no Scan). Reads the [`keys::EXPIRING_SHARDS`] shards and
+    /// the legacy partition side by side, at most `per_partition` memberships from each; what a
+    /// run leaves, the next finds (expired entries leave the range once handled). A partition
+    /// that cannot be read is logged and skipped; only when none can be read is it an error.
+    pub async fn expired(&self, now: &str, per_partition: i32) -> Result<Vec<String>> {
+        let partitions = (0..keys::EXPIRING_SHARDS)
+            .map(keys::expiring)
+            .chain([keys::EXPIRING_LEGACY.to_string()]);
+        let reads = partitions.map(|p| async move {
+            let out = self.expired_in(&p, now, per_partition).await;
+            (p, out)
+        });
+        let mut found = Vec::new();
+        let mut first_error = None;
+        let mut read_any = false;
+        for (partition, out) in futures::future::join_all(reads).await {
+            match out {
+                Ok(items) => {
+                    read_any = true;
+                    found.extend(items);
+                }
+                Err(e) => {
+                    tracing::warn!(error = %e, partition, "expiry index partition not read");
+                    first_error.get_or_insert(e);
+                }
+            }
+        }
+        if let (false, Some(e)) = (read_any, first_error) {
+            return Err(e);
+        }
+        found.sort();
+        let mut emails: Vec<String> = Vec::new();
+        for (_, email) in found {
+            if !emails.contains(&email) {
+                emails.push(email);
+            }
+        }
+        Ok(emails)
+    }
+
+    /// One partition of the expiry index: `(sort key, member email)` of entries ended before
+    /// `now`, at most `limit`.
+    async fn expired_in(
+        &self,
+        partition: &str,
+        now: &str,
+        limit: i32,
+    ) -> Result<Vec<(String, String)>> {
         let out = self
             .table
             .client
@@ -74,22 +122,27 @@ impl MemberRepo {
             .table_name(&self.table.name)
             .index_name(super::GSI2)
             .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
-            .expression_attribute_values(":p", s(keys::EXPIRING))
+            .expression_attribute_values(":p", s(partition))
             .expression_attribute_values(":now", s(now))
             .limit(limit)
             .send()
             .await
             .or_unavailable("Query")?;
-        let mut emails: Vec<String> = Vec::new();
-        for item in out.items.unwrap_or_default() {
-            let pk = item.get("pk").and_then(|v| v.as_s().ok());
-            if let Some(email) = pk.and_then(|pk| keys::member_email(pk)) {
-                if !emails.iter().any(|e| e == email) {
-                    emails.push(email.to_string());
-                }
-            }
-        }
-        Ok(emails)
+        let text = |item: &super::Item, name: &str| {
+            item.get(name)
+                .and_then(|v| v.as_s().ok())
+                .cloned()
+                .unwrap_or_default()
+        };
+        Ok(out
+            .items
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|item| {
+                let email = keys::member_email(&text(&item, "pk"))?.to_string();
+                Some((text(&item, "gsi2sk"), email))
+            })
+            .collect())
     }
 
     /// One strongly consistent query of the member's partition.

@@ -56,7 +56,7 @@ pub use tx::TxResult;
 pub type Item = HashMap<String, AttributeValue>;
 
 pub const GSI1: &str = "gsi1";
-/// The expiry index (timed access), sparse: `gsi2pk = EXPIRING`, `gsi2sk = {end}#...`.
+/// The expiry index (timed access), sparse: `gsi2pk = EXPIRING#{shard}`, `gsi2sk = {end}#...`.
 pub const GSI2: &str = "gsi2";
 
 /// The one DynamoDB table: a client built once per cold start, and the table's name. Its calls

@@ -21,7 +21,7 @@ use super::jobs::JobMessage;
 use super::Deliveries;
 use super::Trigger;
 use crate::domain::delivery::machine::recoverable;
-use crate::domain::recover::{JobStatus, RecoverJob};
+use crate::domain::recover::{JobStatus, RecoverJob, RECOVER_COUNT_CAP};
 use crate::domain::time;
 use crate::error::{Error, Result};
 
@@ -67,9 +67,9 @@ impl Deliveries {
             .ok_or_else(|| Error::NotFound("Webhook not found.".into()))?;
         let ms = u64::try_from(since.as_millisecond()).unwrap_or(0);
         let after = ulid::Ulid::from_parts(ms, 0).to_string();
-        let total = self
+        let (total, total_is_lower_bound) = self
             .deliveries
-            .failed_after_count(webhook_id, &after)
+            .failed_after_count(webhook_id, &after, RECOVER_COUNT_CAP)
             .await?;
         let now = time::now_rfc3339();
         let job = RecoverJob {
@@ -78,6 +78,7 @@ impl Deliveries {
             since: time::rfc3339(since),
             status: JobStatus::Running,
             total,
+            total_is_lower_bound,
             attempted: 0,
             cursor: Some(after),
             created_at: now.clone(),

@@ -123,7 +123,7 @@ pub fn delivery_detail(d: &Delivery) -> Value {
 }
 
 pub fn recover_job(job: &RecoverJob) -> Value {
-    json!({
+    let mut v = json!({
         "recover_id": job.recover_id,
         "webhook_id": job.webhook_id,
         "since": job.since,
@@ -132,7 +132,12 @@ pub fn recover_job(job: &RecoverJob) -> Value {
         "attempted": job.attempted,
         "created_at": job.created_at,
         "updated_at": job.updated_at,
-    })
+    });
+    // Counted up to the cap only (the job still walks them all): said the way pages say it.
+    if job.total_is_lower_bound && job.status != crate::domain::recover::JobStatus::Done {
+        v["total_is_lower_bound"] = Value::Bool(true);
+    }
+    v
 }
 
 /// What the API shows: never the password or its hash.
