@@ -792,6 +792,130 @@ fn secrets_are_sealed_with_a_rotated_key_and_only_admin_seals() {
     }
 }
 
+/// The table actions a role's statements grant on the table or its indexes (the stream's reads
+/// are not table calls).
+const TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+];
+
+/// The `dynamodb:LeadingKeys` patterns of a role: every statement granting a table action must
+/// carry a `ForAllValues:StringLike` condition on them (a statement without one is a failure).
+fn leading_keys(t: &Template, role: &str) -> BTreeSet<String> {
+    let policies = t
+        .resource(role)
+        .at(&["Properties", "Policies"])
+        .unwrap_or_else(|| panic!("{role} has inline policies"));
+    assert!(
+        t.resource(role)
+            .at(&["Properties", "ManagedPolicyArns"])
+            .is_none(),
+        "{role}: no managed policies (the table is granted per partition)"
+    );
+    let mut keys = BTreeSet::new();
+    for policy in policies.items() {
+        let statements = policy
+            .at(&["PolicyDocument", "Statement"])
+            .expect("statements");
+        for st in statements.items() {
+            let actions = st.get("Action").map(Node::scalars).unwrap_or_default();
+            if !actions.iter().any(|a| TABLE_ACTIONS.contains(&a.as_str())) {
+                continue;
+            }
+            let sid = st.value_at(&["Sid"]).unwrap_or_default();
+            assert!(
+                !actions.iter().any(|a| a == "dynamodb:Scan"),
+                "{role} {sid}: a Scan has no leading key"
+            );
+            let patterns = st
+                .at(&[
+                    "Condition",
+                    "ForAllValues:StringLike",
+                    "dynamodb:LeadingKeys",
+                ])
+                .unwrap_or_else(|| {
+                    panic!("{role} {sid}: table actions without a LeadingKeys condition")
+                })
+                .scalars();
+            assert!(!patterns.is_empty(), "{role} {sid}: empty LeadingKeys");
+            keys.extend(patterns);
+        }
+    }
+    keys
+}
+
+/// SPEC §7.1: each function's role reaches only the partitions its code builds, and the lists
+/// are the library's (`store::keys::PARTITIONS`), so the template and the code cannot drift.
+#[test]
+fn each_role_reaches_only_the_partitions_its_function_builds() {
+    use switchboard::store::keys;
+    let t = Template::load();
+    let roles = [
+        ("incoming", "IncomingRole"),
+        ("admin", "AdminRole"),
+        ("dispatch", "DispatchRole"),
+        ("sweeper", "SweeperRole"),
+        ("relay", "RelayRole"),
+    ];
+    let functions: BTreeSet<&str> = keys::PARTITIONS.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        functions,
+        roles.iter().map(|(f, _)| *f).collect::<BTreeSet<_>>(),
+        "PARTITIONS names every function, and only those"
+    );
+    for (function, role) in roles {
+        let expected: BTreeSet<String> = keys::partitions_of(function)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(leading_keys(&t, role), expected, "{role} vs PARTITIONS");
+    }
+    // The internet-facing function cannot touch application passwords, sign-in counts, the
+    // outgoing side (endpoints, their deliveries, lines, throttles, recover jobs), publishes,
+    // notices or erasure jobs — judged on the template's own patterns.
+    let incoming = leading_keys(&t, "IncomingRole");
+    for pk in [
+        keys::APP_PASSWORDS.to_string(),
+        keys::app_password_name("ci"),
+        keys::signin("203.0.113.9"),
+        keys::WEBHOOK.to_string(),
+        keys::deliveries(1),
+        keys::deliveries_by_status(1, switchboard::domain::delivery::DeliveryStatus::Pending),
+        keys::line(1),
+        keys::rate(1),
+        keys::recover_jobs(1),
+        keys::publish("x"),
+        keys::notice("x"),
+        keys::erasure("x"),
+        keys::erasure_of_user(1),
+    ] {
+        assert!(
+            !incoming.iter().any(|p| keys::like(p, &pk)),
+            "incoming can touch {pk}"
+        );
+    }
+    // And it still reaches what a call needs.
+    for pk in [
+        keys::webhook_key("k"),
+        keys::IWH.to_string(),
+        keys::runs(1),
+        keys::member("a@example.com"),
+        keys::outbox(0),
+    ] {
+        assert!(
+            incoming.iter().any(|p| keys::like(p, &pk)),
+            "incoming cannot touch {pk}"
+        );
+    }
+}
+
 // ------------------------------------------------------------------ sample events ---------
 
 const KEY_PLACEHOLDER: &str = "REPLACE_WITH_WEBHOOK_KEY";
