@@ -916,6 +916,48 @@ fn each_role_reaches_only_the_partitions_its_function_builds() {
     }
 }
 
+/// Item 10: an optional per-source-IP rate rule (default on). WAF cannot attach to an HTTP API,
+/// so the WebACL is CLOUDFRONT-scope on a distribution in front of the API.
+#[test]
+fn an_optional_waf_rate_rule_per_source_ip_fronts_the_api() {
+    let t = Template::load();
+    assert_eq!(
+        t.doc
+            .value_at(&["Parameters", "IncomingWaf", "Default"])
+            .as_deref(),
+        Some("true")
+    );
+    let acl = t.resource("IncomingWebAcl");
+    assert_eq!(
+        acl.value_at(&["Condition"]).as_deref(),
+        Some("HasIncomingWaf")
+    );
+    assert_eq!(
+        acl.value_at(&["Properties", "Scope"]).as_deref(),
+        Some("CLOUDFRONT")
+    );
+    let rule = acl
+        .at(&["Properties", "Rules"])
+        .and_then(|r| r.items().next())
+        .expect("a rule");
+    assert_eq!(
+        rule.value_at(&["Statement", "RateBasedStatement", "AggregateKeyType"])
+            .as_deref(),
+        Some("IP")
+    );
+    assert!(rule.at(&["Action", "Block"]).is_some());
+    let edge = t.resource("EdgeDistribution");
+    assert_eq!(
+        edge.value_at(&["Condition"]).as_deref(),
+        Some("HasIncomingWaf")
+    );
+    assert_eq!(
+        edge.value_at(&["Properties", "DistributionConfig", "WebACLId"])
+            .as_deref(),
+        Some("!GetAtt IncomingWebAcl.Arn")
+    );
+}
+
 // ------------------------------------------------------------------ sample events ---------
 
 const KEY_PLACEHOLDER: &str = "REPLACE_WITH_WEBHOOK_KEY";
