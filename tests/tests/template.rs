@@ -793,6 +793,172 @@ fn secrets_are_sealed_with_a_rotated_key_and_only_admin_seals() {
     }
 }
 
+/// The table actions a role's statements grant on the table or its indexes (the stream's reads
+/// are not table calls).
+const TABLE_ACTIONS: &[&str] = &[
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:Scan",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+];
+
+/// The `dynamodb:LeadingKeys` patterns of a role: every statement granting a table action must
+/// carry a `ForAllValues:StringLike` condition on them (a statement without one is a failure).
+fn leading_keys(t: &Template, role: &str) -> BTreeSet<String> {
+    let policies = t
+        .resource(role)
+        .at(&["Properties", "Policies"])
+        .unwrap_or_else(|| panic!("{role} has inline policies"));
+    assert!(
+        t.resource(role)
+            .at(&["Properties", "ManagedPolicyArns"])
+            .is_none(),
+        "{role}: no managed policies (the table is granted per partition)"
+    );
+    let mut keys = BTreeSet::new();
+    for policy in policies.items() {
+        let statements = policy
+            .at(&["PolicyDocument", "Statement"])
+            .expect("statements");
+        for st in statements.items() {
+            let actions = st.get("Action").map(Node::scalars).unwrap_or_default();
+            if !actions.iter().any(|a| TABLE_ACTIONS.contains(&a.as_str())) {
+                continue;
+            }
+            let sid = st.value_at(&["Sid"]).unwrap_or_default();
+            assert!(
+                !actions.iter().any(|a| a == "dynamodb:Scan"),
+                "{role} {sid}: a Scan has no leading key"
+            );
+            let patterns = st
+                .at(&[
+                    "Condition",
+                    "ForAllValues:StringLike",
+                    "dynamodb:LeadingKeys",
+                ])
+                .unwrap_or_else(|| {
+                    panic!("{role} {sid}: table actions without a LeadingKeys condition")
+                })
+                .scalars();
+            assert!(!patterns.is_empty(), "{role} {sid}: empty LeadingKeys");
+            keys.extend(patterns);
+        }
+    }
+    keys
+}
+
+/// SPEC §7.1: each function's role reaches only the partitions its code builds, and the lists
+/// are the library's (`store::keys::PARTITIONS`), so the template and the code cannot drift.
+#[test]
+fn each_role_reaches_only_the_partitions_its_function_builds() {
+    use switchboard::store::keys;
+    let t = Template::load();
+    let roles = [
+        ("incoming", "IncomingRole"),
+        ("admin", "AdminRole"),
+        ("dispatch", "DispatchRole"),
+        ("sweeper", "SweeperRole"),
+        ("relay", "RelayRole"),
+    ];
+    let functions: BTreeSet<&str> = keys::PARTITIONS.iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        functions,
+        roles.iter().map(|(f, _)| *f).collect::<BTreeSet<_>>(),
+        "PARTITIONS names every function, and only those"
+    );
+    for (function, role) in roles {
+        let expected: BTreeSet<String> = keys::partitions_of(function)
+            .iter()
+            .map(|p| p.to_string())
+            .collect();
+        assert_eq!(leading_keys(&t, role), expected, "{role} vs PARTITIONS");
+    }
+    // The internet-facing function cannot touch application passwords, sign-in counts, the
+    // outgoing side (endpoints, their deliveries, lines, throttles, recover jobs), publishes,
+    // notices or erasure jobs — judged on the template's own patterns.
+    let incoming = leading_keys(&t, "IncomingRole");
+    for pk in [
+        keys::APP_PASSWORDS.to_string(),
+        keys::app_password_name("ci"),
+        keys::signin("203.0.113.9"),
+        keys::WEBHOOK.to_string(),
+        keys::deliveries(1),
+        keys::deliveries_by_status(1, switchboard::domain::delivery::DeliveryStatus::Pending),
+        keys::line(1),
+        keys::rate(1),
+        keys::recover_jobs(1),
+        keys::publish("x"),
+        keys::notice("x"),
+        keys::erasure("x"),
+        keys::erasure_of_user(1),
+    ] {
+        assert!(
+            !incoming.iter().any(|p| keys::like(p, &pk)),
+            "incoming can touch {pk}"
+        );
+    }
+    // And it still reaches what a call needs.
+    for pk in [
+        keys::webhook_key("k"),
+        keys::IWH.to_string(),
+        keys::runs(1),
+        keys::member("a@example.com"),
+        keys::outbox(0),
+    ] {
+        assert!(
+            incoming.iter().any(|p| keys::like(p, &pk)),
+            "incoming cannot touch {pk}"
+        );
+    }
+}
+
+/// Item 10: an optional per-source-IP rate rule (default on). WAF cannot attach to an HTTP API,
+/// so the WebACL is CLOUDFRONT-scope on a distribution in front of the API.
+#[test]
+fn an_optional_waf_rate_rule_per_source_ip_fronts_the_api() {
+    let t = Template::load();
+    assert_eq!(
+        t.doc
+            .value_at(&["Parameters", "IncomingWaf", "Default"])
+            .as_deref(),
+        Some("true")
+    );
+    let acl = t.resource("IncomingWebAcl");
+    assert_eq!(
+        acl.value_at(&["Condition"]).as_deref(),
+        Some("HasIncomingWaf")
+    );
+    assert_eq!(
+        acl.value_at(&["Properties", "Scope"]).as_deref(),
+        Some("CLOUDFRONT")
+    );
+    let rule = acl
+        .at(&["Properties", "Rules"])
+        .and_then(|r| r.items().next())
+        .expect("a rule");
+    assert_eq!(
+        rule.value_at(&["Statement", "RateBasedStatement", "AggregateKeyType"])
+            .as_deref(),
+        Some("IP")
+    );
+    assert!(rule.at(&["Action", "Block"]).is_some());
+    let edge = t.resource("EdgeDistribution");
+    assert_eq!(
+        edge.value_at(&["Condition"]).as_deref(),
+        Some("HasIncomingWaf")
+    );
+    assert_eq!(
+        edge.value_at(&["Properties", "DistributionConfig", "WebACLId"])
+            .as_deref(),
+        Some("!GetAtt IncomingWebAcl.Arn")
+    );
+}
+
 // ------------------------------------------------------------------ sample events ---------
 
 const KEY_PLACEHOLDER: &str = "REPLACE_WITH_WEBHOOK_KEY";

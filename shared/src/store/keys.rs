@@ -264,9 +264,347 @@ pub fn erasure_of_user(user_id: i64) -> String {
 
 pub const ERASURE_OF_USER_SK: &str = "ERASUREUSER";
 
+/// The partition keys each function reads and writes, as IAM `StringLike` patterns (`*` matches
+/// any run of characters): `infra/template.yaml` grants each function's role its table and
+/// index calls only under `ForAllValues:StringLike` on `dynamodb:LeadingKeys` with exactly this
+/// list (`tests/tests/template.rs` compares them). The index partitions a function queries are
+/// listed too: on a `Query` of `gsi1`/`gsi2`, `LeadingKeys` is the index's partition key.
+///
+/// moto does not enforce IAM, so a prefix missing here breaks only production; the unit tests
+/// below build every key of this file and check that each is matched by some function's list,
+/// and that each function's list matches the keys its code paths build.
+pub const PARTITIONS: &[(&str, &[&str])] = &[
+    // transport::incoming → app::incoming (call, new_member, provider): the key lookup
+    // (IWHKEY#), the webhook's main item (IWH) and its runs, provider objects and customer maps
+    // (IWH#…), idempotency (IDEM#), the member, its login claim, memberships and customer
+    // references (MEMBER#, LOGIN#), new ids (COUNTER), the catalog it grants (SPACE, COURSE), a
+    // resumed silence alert (SILENCED) and the events it stages (OUTBOX#). Never APPPW…,
+    // SIGNIN#, WEBHOOK…, PUBLISH#, ERASURE…, NOTICE#.
+    (
+        "incoming",
+        &[
+            "COUNTER", "COURSE", "IDEM#*", "IWH", "IWH#*", "IWHKEY#*", "LOGIN#*", "MEMBER#*",
+            "OUTBOX#*", "SILENCED", "SPACE",
+        ],
+    ),
+    // transport::admin reaches every service: access (APPPW, APPPWNAME#, SIGNIN#), catalog and
+    // members (SPACE, COURSE, COUNTER, MEMBER#, LOGIN#; gsi1 USERS, SPACE#…, COURSE#…), incoming
+    // webhooks (IWH, IWHKEY#, IWH#…, IDEM#, SILENCED), endpoints, deliveries, publish, test,
+    // redeliver and recover (WEBHOOK, WEBHOOK#… and its gsi1 status partitions, PUBLISH#,
+    // NOTICE#), erasure jobs (ERASURE#, ERASUREUSER#) and the outbox (OUTBOX#).
+    (
+        "admin",
+        &[
+            "APPPW",
+            "APPPWNAME#*",
+            "COUNTER",
+            "COURSE",
+            "COURSE#*",
+            "ERASURE#*",
+            "ERASUREUSER#*",
+            "IDEM#*",
+            "IWH",
+            "IWH#*",
+            "IWHKEY#*",
+            "LOGIN#*",
+            "MEMBER#*",
+            "NOTICE#*",
+            "OUTBOX#*",
+            "PUBLISH#*",
+            "SIGNIN#*",
+            "SILENCED",
+            "SPACE",
+            "SPACE#*",
+            "USERS",
+            "WEBHOOK",
+            "WEBHOOK#*",
+        ],
+    ),
+    // sqs → app::deliveries: endpoints (WEBHOOK) and their deliveries, lines, leases, throttle
+    // windows and recover jobs (WEBHOOK#…), operator notices (NOTICE#), consumed outbox batches
+    // (OUTBOX#); the erasure steps it runs (app::erasure: ERASURE#, ERASUREUSER#, MEMBER#,
+    // LOGIN#, the runs and customer maps of each webhook found by walking IWH — not provider
+    // object states); a member's `xprofile` by id for an event that names only `user_id` (gsi1
+    // USERS).
+    (
+        "dispatch",
+        &[
+            "ERASURE#*",
+            "ERASUREUSER#*",
+            "IWH",
+            "IWH#*#CUSTOMER#*",
+            "IWH#*#RUNS",
+            "LOGIN#*",
+            "MEMBER#*",
+            "NOTICE#*",
+            "OUTBOX#*",
+            "USERS",
+            "WEBHOOK",
+            "WEBHOOK#*",
+        ],
+    ),
+    // App::scheduled_sweeps: the outbox sweep (OUTBOX#), overdue deliveries (WEBHOOK, the gsi1
+    // status partitions WEBHOOK#…, and a FIFO line's entries and lease when it kicks one), timed access (gsi2 EXPIRING#… and the legacy EXPIRING, then MEMBER#) and silence
+    // alerts (gsi2 SILENCE, SILENCED, the webhook's main item IWH); each stages events (OUTBOX#).
+    (
+        "sweeper",
+        &[
+            "EXPIRING",
+            "EXPIRING#*",
+            "IWH",
+            "MEMBER#*",
+            "OUTBOX#*",
+            "SILENCE",
+            "SILENCED",
+            "WEBHOOK",
+            "WEBHOOK#*",
+        ],
+    ),
+    // transport::stream → app::relay: acknowledges outbox batches only.
+    ("relay", &["OUTBOX#*"]),
+];
+
+/// The partition patterns of one function (`PARTITIONS`); empty for an unknown name.
+pub fn partitions_of(function: &str) -> &'static [&'static str] {
+    PARTITIONS
+        .iter()
+        .find(|(f, _)| *f == function)
+        .map_or(&[], |(_, p)| p)
+}
+
+/// IAM `StringLike` matching (`*` any run, `?` one character) of a partition key.
+pub fn like(pattern: &str, key: &str) -> bool {
+    fn go(p: &[char], k: &[char]) -> bool {
+        match p.split_first() {
+            None => k.is_empty(),
+            Some(('*', rest)) => (0..=k.len()).any(|i| go(rest, &k[i..])),
+            Some(('?', rest)) => !k.is_empty() && go(rest, &k[1..]),
+            Some((c, rest)) => k.first() == Some(c) && go(rest, &k[1..]),
+        }
+    }
+    let p: Vec<char> = pattern.chars().collect();
+    let k: Vec<char> = key.chars().collect();
+    go(&p, &k)
+}
+
+/// Whether a function's partition list lets it touch this partition key.
+pub fn reaches(function: &str, pk: &str) -> bool {
+    partitions_of(function).iter().any(|p| like(p, pk))
+}
+
 #[cfg(test)]
-mod tests {
+mod partition_tests {
     use super::*;
+    use crate::domain::delivery::DeliveryStatus;
+
+    /// One sample of every partition key (table and index) this file builds, named by the fn
+    /// or const that builds it, with the functions allowed to touch it (those whose code paths
+    /// use it; `WEBHOOK#*` also lets the sweeper reach the throttle and recover partitions).
+    fn samples() -> Vec<(&'static str, String, &'static [&'static str])> {
+        vec![
+            ("COUNTER", COUNTER.into(), &["incoming", "admin"]),
+            ("USERS", USERS.into(), &["admin", "dispatch"]),
+            ("SPACE", SPACE.into(), &["incoming", "admin"]),
+            ("COURSE", COURSE.into(), &["incoming", "admin"]),
+            (
+                "IWH",
+                IWH.into(),
+                &["incoming", "admin", "dispatch", "sweeper"],
+            ),
+            (
+                "member",
+                member("a@example.com"),
+                &["incoming", "admin", "dispatch", "sweeper"],
+            ),
+            ("login", login("Ann"), &["incoming", "admin", "dispatch"]),
+            (
+                "catalog",
+                Kind::Space.catalog().into(),
+                &["incoming", "admin"],
+            ),
+            ("members_gsi", Kind::Course.members_gsi(3), &["admin"]),
+            ("members_gsi", Kind::Space.members_gsi(3), &["admin"]),
+            ("webhook_key", webhook_key("k3y"), &["incoming", "admin"]),
+            ("SILENCE", SILENCE.into(), &["sweeper"]),
+            (
+                "SILENCED",
+                SILENCED.into(),
+                &["incoming", "admin", "sweeper"],
+            ),
+            ("runs", runs(4), &["incoming", "admin", "dispatch"]),
+            ("idempotency", idempotency("ab"), &["incoming", "admin"]),
+            ("publish", publish("ab"), &["admin"]),
+            (
+                "outbox",
+                outbox(7),
+                &["incoming", "admin", "dispatch", "sweeper", "relay"],
+            ),
+            ("WEBHOOK", WEBHOOK.into(), &["admin", "dispatch", "sweeper"]),
+            (
+                "deliveries",
+                deliveries(5),
+                &["admin", "dispatch", "sweeper"],
+            ),
+            ("EXPIRING_LEGACY", EXPIRING_LEGACY.into(), &["sweeper"]),
+            ("expiring", expiring(3), &["sweeper"]),
+            (
+                "deliveries_by_status",
+                deliveries_by_status(5, DeliveryStatus::Pending),
+                &["admin", "dispatch", "sweeper"],
+            ),
+            ("rate", rate(5), &["admin", "dispatch", "sweeper"]),
+            ("line", line(5), &["admin", "dispatch", "sweeper"]),
+            (
+                "recover_jobs",
+                recover_jobs(5),
+                &["admin", "dispatch", "sweeper"],
+            ),
+            ("notice", notice("01J"), &["admin", "dispatch"]),
+            (
+                "provider_object",
+                provider_object(4, "shopify:1"),
+                &["incoming", "admin"],
+            ),
+            (
+                "provider_customer",
+                provider_customer(4, "woo", "7"),
+                &["incoming", "admin", "dispatch"],
+            ),
+            ("APP_PASSWORDS", APP_PASSWORDS.into(), &["admin"]),
+            ("app_password_name", app_password_name("CI"), &["admin"]),
+            ("signin", signin("203.0.113.9"), &["admin"]),
+            ("erasure", erasure("01J"), &["admin", "dispatch"]),
+            (
+                "erasure_of_user",
+                erasure_of_user(9),
+                &["admin", "dispatch"],
+            ),
+        ]
+    }
+
+    /// Key-building items of this file that are not partition keys (sort keys, parsers, the
+    /// stream filter's prefix) or are this policy itself.
+    const NOT_PARTITIONS: &[&str] = &[
+        "PROFILE",
+        "id_sk",
+        "member_email",
+        "WEBHOOK_KEY_SK",
+        "silence_sk",
+        "IDEM_SK",
+        "PUBLISH_SK",
+        "outbox_shard",
+        "OUTBOX_PREFIX",
+        "expiring_sk",
+        "expiring_shard",
+        "EXPIRING_SHARDS",
+        "rate_window_sk",
+        "LINE_LEASE",
+        "NOTICE_SK",
+        "PROVIDER_OBJECT_SK",
+        "PROVIDER_CUSTOMER_SK",
+        "MEMBER_CUSTOMER_PREFIX",
+        "member_customer_sk",
+        "APP_PASSWORD_NAME_SK",
+        "SIGNIN_SK",
+        "ERASURE_SK",
+        "ERASURE_OF_USER_SK",
+        "membership_sk",
+        "counter",
+        "PARTITIONS",
+        "partitions_of",
+        "like",
+        "reaches",
+    ];
+
+    /// Every `pub fn` / `pub const` of this file (above the tests).
+    fn declared() -> Vec<String> {
+        let src = include_str!("keys.rs");
+        let src = &src[..src.find("#[cfg(test)]").expect("tests")];
+        src.lines()
+            .filter_map(|l| {
+                let l = l.trim_start();
+                let rest = l
+                    .strip_prefix("pub fn ")
+                    .or_else(|| l.strip_prefix("pub const "))?;
+                let end = rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?;
+                Some(rest[..end].to_string())
+            })
+            .collect()
+    }
+
+    #[test]
+    fn every_key_of_this_file_is_either_sampled_or_not_a_partition() {
+        let sampled: Vec<&str> = samples().iter().map(|s| s.0).collect();
+        for name in declared() {
+            assert!(
+                sampled.contains(&name.as_str()) || NOT_PARTITIONS.contains(&name.as_str()),
+                "keys.rs `{name}`: add a sample partition key (and its functions) to \
+                 partition_tests::samples, or list it in NOT_PARTITIONS"
+            );
+        }
+        // And the lists name nothing stale.
+        for name in sampled.iter().chain(NOT_PARTITIONS) {
+            assert!(
+                declared().iter().any(|d| d == name)
+                    || *name == "catalog"
+                    || *name == "members_gsi",
+                "`{name}` is no longer in keys.rs"
+            );
+        }
+    }
+
+    #[test]
+    fn every_partition_key_is_reached_by_exactly_the_functions_listed() {
+        let functions: Vec<&str> = PARTITIONS.iter().map(|(f, _)| *f).collect();
+        for (name, pk, users) in samples() {
+            assert!(!users.is_empty(), "{name}: no function uses it");
+            for f in &functions {
+                assert_eq!(
+                    reaches(f, &pk),
+                    users.contains(f),
+                    "{name} ({pk}) for {f}: PARTITIONS and the sample disagree"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn every_pattern_matches_some_key() {
+        let keys: Vec<String> = samples().into_iter().map(|s| s.1).collect();
+        for (f, patterns) in PARTITIONS {
+            for p in *patterns {
+                assert!(keys.iter().any(|k| like(p, k)), "{f}: {p} matches no key");
+            }
+        }
+    }
+
+    #[test]
+    fn incoming_reaches_no_password_sign_in_endpoint_or_erasure_item() {
+        for pk in [
+            APP_PASSWORDS.to_string(),
+            app_password_name("ci"),
+            signin("203.0.113.9"),
+            WEBHOOK.into(),
+            deliveries(1),
+            line(1),
+            publish("x"),
+            notice("x"),
+            erasure("x"),
+            erasure_of_user(1),
+        ] {
+            assert!(!reaches("incoming", &pk), "incoming reaches {pk}");
+        }
+    }
+
+    #[test]
+    fn like_follows_iam_string_like() {
+        assert!(like("IWH#*", "IWH#1#RUNS"));
+        assert!(!like("IWH#*", "IWH"));
+        assert!(!like("IWH#*", "IWHKEY#x"));
+        assert!(like("IWH", "IWH"));
+        assert!(like("A?C", "ABC"));
+        assert!(!like("APPPW", "APPPWNAME#x"));
+    }
 
     #[test]
     fn expiry_shards_are_stable_in_range_and_spread() {
