@@ -36,6 +36,11 @@ pub struct CallCounter {
     pub fail_after: std::sync::atomic::AtomicBool,
     /// An SQS outage: while set, every SQS call fails before it is sent.
     pub sqs_down: std::sync::atomic::AtomicBool,
+    /// Calls sent and not yet answered.
+    pub in_flight: AtomicUsize,
+    /// Round trips: how many times a call was sent while none was in flight (calls sent
+    /// concurrently share one).
+    pub round_trips: AtomicUsize,
 }
 
 /// A call's number, kept in its config bag from send to response.
@@ -104,6 +109,9 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         if let Ok(mut ops) = self.0.operations.lock() {
             *ops.entry(format!("{}:{op}", self.1)).or_default() += 1;
         }
+        if self.0.in_flight.fetch_add(1, Ordering::SeqCst) == 0 {
+            self.0.round_trips.fetch_add(1, Ordering::SeqCst);
+        }
         Ok(())
     }
 
@@ -113,6 +121,10 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         _rc: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
         cfg: &mut aws_smithy_types::config_bag::ConfigBag,
     ) -> Result<(), aws_smithy_runtime_api::box_error::BoxError> {
+        let _ = self
+            .0
+            .in_flight
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| n.checked_sub(1));
         let n = cfg.load::<CallNo>().map_or(0, |c| c.0);
         if n == self.0.fail_at.load(Ordering::SeqCst) && self.0.fail_after.load(Ordering::SeqCst) {
             return Err(Box::new(Injected(n)));

@@ -729,11 +729,22 @@ async fn aws_calls_per_execution_stay_near_the_floor() {
     let (_, key) = env
         .webhook(json!({"title": "T", "space_ids": [space]}))
         .await;
+    let trips = || {
+        env.calls
+            .round_trips
+            .load(std::sync::atomic::Ordering::SeqCst)
+    };
+    // The instance's first call on the key reads the webhook alone (an unknown key costs one
+    // read); from then on the reads of a call go in one round trip.
+    env.post_form(&key, &[("email", "first@example.com")]).await;
     let before = env.calls.snapshot();
+    let t0 = trips();
     env.post_form(&key, &[("email", "count@example.com")]).await;
     let mid = env.calls.snapshot();
+    let t1 = trips();
     env.post_form(&key, &[("email", "count@example.com")]).await;
     let after = env.calls.snapshot();
+    let t2 = trips();
     let new_member = (mid.0 - before.0, mid.1 - before.1);
     let idle = (after.0 - mid.0, after.1 - mid.1);
     println!(
@@ -746,11 +757,18 @@ async fn aws_calls_per_execution_stay_near_the_floor() {
     );
     // Nothing goes to SQS on the request path: the outbox item written in the transaction
     // reaches the queue through the table's stream (`relay`).
+    println!(
+        "round trips: new member {}, existing member {}",
+        t1 - t0,
+        t2 - t1
+    );
     // New member: webhook + member lookups (concurrent: one round trip), the id counter, the
     // transaction — 3 round trips.
     assert_eq!(new_member, (4, 0));
+    assert!(t1 - t0 <= 3, "new member: {} round trips", t1 - t0);
     // Existing member: the two lookups (concurrent: one round trip), the transaction — 2.
     assert_eq!(idle, (3, 0));
+    assert!(t2 - t1 <= 2, "existing member: {} round trips", t2 - t1);
 }
 
 fn ulid_like() -> String {

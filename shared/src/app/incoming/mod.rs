@@ -1,14 +1,16 @@
 //! Executing an incoming webhook (docs/reference/incoming.md).
 //!
 //! Round trips: the webhook (GetItem by key), the member's partition (Query) and any
-//! idempotency record (GetItem) are read concurrently; one TransactWriteItems then applies
+//! idempotency record (GetItem) are read concurrently once this instance knows the key (the
+//! first call on a key reads the webhook alone, see `known`); one TransactWriteItems then applies
 //! every change with its conditions (email and login still free, memberships still in the
 //! state planned, spaces and courses still existing), the run record, the counter and the
 //! outbox batch. A failed condition re-plans from fresh state, so concurrent calls converge and
-//! never half-apply. The queue send and the welcome email follow, concurrently.
+//! never half-apply. The welcome email follows; the events leave through the table's stream.
 
 pub mod admin;
 mod call;
+mod known;
 mod new_member;
 pub mod provider;
 mod silence;
@@ -65,6 +67,8 @@ pub struct Incoming {
     log_budget: RateLimiter,
     /// Refused calls beyond the log budget since the cold start.
     unlogged: Arc<std::sync::atomic::AtomicU64>,
+    /// Keys a webhook was found for in this instance: their reads go in one round trip.
+    known: known::KnownKeys,
     config: Arc<Config>,
 }
 
@@ -94,6 +98,7 @@ impl Incoming {
             limiter,
             log_budget: RateLimiter::new(REFUSED_LOG_BUDGET_PER_MINUTE),
             unlogged: Arc::default(),
+            known: known::KnownKeys::default(),
             config,
         }
     }
@@ -168,9 +173,23 @@ impl Incoming {
         }
     }
 
-    /// The webhook first — an unknown key costs that one read and nothing else — then the
-    /// member's partition and any idempotency record, read concurrently.
+    /// The webhook, the member's partition and any idempotency record. On a key this instance
+    /// found a webhook for, all three at once (one round trip); on any other key the webhook
+    /// first — an unknown key costs that one read and nothing else — then the other two.
     async fn read_call(&self, key: &str, email: Option<&str>, key_hash: Option<&str>) -> Reads {
+        if self.known.contains(key) {
+            let (webhook, rest) =
+                tokio::join!(self.webhooks.by_key(key), self.read_member(email, key_hash));
+            if !matches!(webhook, Ok(Some(_))) {
+                self.known.forget(key);
+            }
+            let (state, stored) = rest;
+            return Reads {
+                webhook,
+                state,
+                stored,
+            };
+        }
         let webhook = self.webhooks.by_key(key).await;
         if !matches!(webhook, Ok(Some(_))) {
             return Reads {
@@ -179,7 +198,22 @@ impl Incoming {
                 stored: Ok(None),
             };
         }
-        let (state, stored) = tokio::join!(
+        self.known.insert(key);
+        let (state, stored) = self.read_member(email, key_hash).await;
+        Reads {
+            webhook,
+            state,
+            stored,
+        }
+    }
+
+    /// The member's partition and any idempotency record, read concurrently.
+    async fn read_member(
+        &self,
+        email: Option<&str>,
+        key_hash: Option<&str>,
+    ) -> (Result<Option<MemberState>>, Result<Option<StoredResponse>>) {
+        tokio::join!(
             async {
                 match email {
                     Some(e) => self.members.state(e).await.map(Some),
@@ -192,12 +226,7 @@ impl Incoming {
                     None => Ok(None),
                 }
             }
-        );
-        Reads {
-            webhook,
-            state,
-            stored,
-        }
+        )
     }
 
     /// Plans and commits, re-reading and re-planning while conditions fail.
