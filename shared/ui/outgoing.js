@@ -215,6 +215,7 @@ async function endpointForm(w) {
   status.value = w ? w.status : 'active';
   const ordering = h('select', { name: 'ordering' }, h('option', { value: 'none' }, 'As they come (fastest)'), h('option', { value: 'fifo' }, 'In publish order, one at a time (FIFO)'));
   ordering.value = w && w.ordering === 'fifo' ? 'fifo' : 'none';
+  const rateLimit = h('input', { type: 'number', name: 'rate_limit', min: 1, max: 1000, step: 1, inputmode: 'numeric', placeholder: 'Unlimited', value: w && w.rate_limit ? String(w.rate_limit) : '' });
   const retry = h('input', { type: 'number', name: 'retry_count', min: 0, max: 5, step: 1, value: w ? String(w.retry_count ?? 3) : '3', inputmode: 'numeric' });
   const headers = pairsEditor({ pairs: w ? w.headers : {}, keyLabel: 'Header name', valueLabel: 'Value', addLabel: 'Add a header', keyPlaceholder: 'X-Api-Key', valuePlaceholder: 'value' });
   const picker = eventPicker(catalog, w ? w.events : []);
@@ -236,6 +237,7 @@ async function endpointForm(w) {
       field({ label: 'URL', name: 'url', control: url, hint: 'Must be https:// and publicly reachable (plain http:// and loopback only in local mode).' }),
       field({ label: 'Status', name: 'status', control: status }),
       field({ label: 'Retries', name: 'retry_count', control: retry, hint: 'Attempts after a failure, 0 to 5 (after 1 min, 5 min, 30 min, 2 h, 24 h).' }),
+      field({ label: 'Rate limit (deliveries per second)', name: 'rate_limit', control: rateLimit, hint: '1 to 1,000. Excess deliveries wait their turn (never failed, never holding up other endpoints). Empty: unlimited.' }),
       field({ label: 'Ordering', name: 'ordering', control: ordering, hint: 'FIFO: one delivery at a time in publish order; a failing delivery holds the next ones until it succeeds or its retries are exhausted.' }),
       secret ? field({ label: 'Secret', name: 'secret', control: secret, hint: 'Signs every delivery (X-Fluent-Signature, webhook-signature). You can reveal, copy and rotate it later.' }) : null,
     ),
@@ -248,7 +250,7 @@ async function endpointForm(w) {
     e.preventDefault();
     clearErrors(form);
     const retries = retry.value.trim() === '' ? undefined : Number(retry.value);
-    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ordering: ordering.value, filter: filter.value(), ...format.value() };
+    const body = { name: name.value, url: url.value.trim(), events: picker.value(), headers: headers.value(), ordering: ordering.value, filter: filter.value(), rate_limit: rateLimit.value.trim() === '' ? null : Number(rateLimit.value), ...format.value() };
     if (retries !== undefined) body.retry_count = Number.isInteger(retries) ? retries : retry.value;
     if (!w || status.value !== w.status) body.status = status.value;
     if (secret && secret.value.trim()) body.secret = secret.value.trim();
@@ -432,7 +434,7 @@ function secretCard(id, state) {
 async function rotateSecret(rotate, id) {
   const ok = await confirmDialog({
     title: 'Rotate the signing secret?',
-    body: ['A new secret is generated and the current one stops signing immediately.', 'Deliveries after this are signed with the new secret: update your receiver’s verification at the same time.'],
+    body: ['A new secret is generated. For 24 hours the current one keeps signing beside it in webhook-signature (Standard Webhooks receivers accept either); X-Fluent-Signature and X-FluentCRM-Signature use the new one at once.', 'Update your receiver’s verification within that overlap. To end it at once (the current one then stops signing immediately), rotate through the API with {"overlap_seconds": 0}.'],
     confirmLabel: 'Rotate secret',
     danger: true,
   });

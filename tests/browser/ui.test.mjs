@@ -835,10 +835,14 @@ test('outgoing webhook: a filter says live whether the sample passes; pause hold
   await page.getByRole('button', { name: 'Create endpoint' }).click();
   assert.match(await fieldError('filter'), /unknown operator/);
   await page.locator('#filter').fill('{"data.space_id": 12}');
+  await page.getByLabel('Rate limit (deliveries per second)').fill('5');
   await page.getByRole('button', { name: 'Create endpoint' }).click();
   await heading('Space 12 only');
   const id = Number(page.url().split('/').pop());
-  assert.deepEqual((await adminApi('GET', `/admin/webhooks/${id}`)).body.filter, { 'data.space_id': 12 });
+  const saved = (await adminApi('GET', `/admin/webhooks/${id}`)).body;
+  assert.deepEqual(saved.filter, { 'data.space_id': 12 });
+  assert.equal(saved.rate_limit, 5);
+  assert.match(await page.locator('#view').textContent(), /Rate limit\s*5 deliveries\/s/);
   assert.match(await page.locator('#view').textContent(), /Filter\s*\{"data.space_id":12\}/);
 
   await page.getByRole('button', { name: 'Pause' }).click();
