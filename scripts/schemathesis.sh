@@ -87,6 +87,9 @@ step "document: $operations operations; up to $examples examples each"
 
 # Every operation refuses requests without credentials and with wrong ones (unless the document
 # marks it public with `security: []`).
+# This replaces schemathesis' own `ignored_auth` check: it repeats one wrong user name, whose
+# failures back off per (source, name) and end in 429 with Retry-After, which it counts as a
+# failure; here 401 and 429 both count as refused.
 python3 - "$tmp/openapi.json" "$ADMIN" <<'PY' || fail "an operation accepted missing or wrong credentials"
 import base64, json, sys, urllib.request, urllib.error
 
@@ -128,7 +131,7 @@ PY
 step "running schemathesis (log: $logs/schemathesis.log)"
 status=0
 schemathesis run "$tmp/openapi.json" --url "$ADMIN" --auth admin:admin \
-  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance,ignored_auth \
+  --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance,response_headers_conformance \
   --mode positive --generation-codec utf-8 --max-examples "$examples" --seed "${SCHEMATHESIS_SEED:-20261201}" --workers 2 \
   --phases examples,coverage,fuzzing --request-timeout 60 --no-color \
   --suppress-health-check all --report junit --report-junit-path "$logs/schemathesis-junit.xml" \

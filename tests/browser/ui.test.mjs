@@ -854,9 +854,11 @@ test('outgoing webhook: a filter says live whether the sample passes; pause hold
   assert.equal((await adminApi('POST', '/admin/events', ev)).status, 202);
   assert.equal((await adminApi('POST', '/admin/events', { event: 'feed.created', data: { space_id: 13 } })).status, 202);
   await until('one held delivery', async () => (await adminApi('GET', `/admin/webhooks/${id}`)).body.held === 1, 60_000, 500);
+  await go('#/outgoing');
+  await heading('Outgoing webhooks');
   await go(`#/outgoing/${id}`);
   await heading('Space 12 only');
-  await until('the held count in the banner', async () => /1 held/.test(await page.locator('.alert').first().textContent()));
+  await until('the held count in the banner', async () => /\(1 held\)/.test(await page.locator('#view').textContent()));
   await shot('outgoing-paused');
   await page.getByRole('button', { name: 'Resume' }).click();
   await banner.waitFor({ state: 'detached' });
