@@ -1,12 +1,22 @@
 #!/usr/bin/env bash
 # `make dev`: the whole service on this machine. Ctrl-C stops everything.
+#
+# DEV_PORT (default 9000) moves the functions, DEV_LOG_DIR (default .dev) the logs, and
+# DEV_IGNORE_CHANGES=1 keeps edits from reloading the functions: scripts/isolation.sh starts a
+# private `make dev` this way, on free ports beside a running one (TABLE_NAME and
+# AWS_ENDPOINT_URL pick its table and emulator).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-mkdir -p .dev
+# shellcheck source=scripts/lib/stack.sh
+source scripts/lib/stack.sh
+port=${DEV_PORT:-9000}
+logs=${DEV_LOG_DIR:-.dev}
+mkdir -p "$logs"
 pids=()
 cleanup() {
   trap - INT TERM EXIT
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  # stop_pid_group also ends the function instances `cargo lambda watch` started.
+  for p in "${pids[@]}"; do stop_pid_group "$p"; done
   wait 2>/dev/null || true
 }
 trap cleanup INT TERM EXIT
@@ -19,8 +29,8 @@ if [ -z "${AWS_ENDPOINT_URL:-}" ]; then
   if curl -fsS -o /dev/null "$AWS_ENDPOINT_URL/moto-api/" 2>/dev/null; then
     echo "moto already running on $AWS_ENDPOINT_URL"
   else
-    pids+=("$(scripts/moto.sh 4566 .dev/moto.log)")
-    echo "moto started on $AWS_ENDPOINT_URL (log: .dev/moto.log)"
+    pids+=("$(scripts/moto.sh 4566 "$logs/moto.log")")
+    echo "moto started on $AWS_ENDPOINT_URL (log: $logs/moto.log)"
   fi
 fi
 
@@ -31,10 +41,10 @@ eval "$(target/debug/local setup | sed 's/^/export /')"
 export LOCAL_MODE=true
 export ADMIN_USER=${ADMIN_USER:-admin}
 export ADMIN_PASSWORD=${ADMIN_PASSWORD:-admin}
-export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:9000/lambda-url/incoming}
-export PORTAL_URL=${PORTAL_URL:-http://127.0.0.1:9000/portal/}
+export PUBLIC_BASE_URL=${PUBLIC_BASE_URL:-http://127.0.0.1:$port/lambda-url/incoming}
+export PORTAL_URL=${PORTAL_URL:-http://127.0.0.1:$port/portal/}
 export OPERATOR_EMAIL=${OPERATOR_EMAIL:-operator@example.com}
-export ADMIN_UI_URL=${ADMIN_UI_URL:-http://127.0.0.1:9000/lambda-url/admin/admin/ui}
+export ADMIN_UI_URL=${ADMIN_UI_URL:-http://127.0.0.1:$port/lambda-url/admin/admin/ui}
 export FAST_LANE_MS=${FAST_LANE_MS:-3000}
 export RUST_LOG=${RUST_LOG:-info}
 
@@ -44,23 +54,25 @@ export RUST_LOG=${RUST_LOG:-info}
 # the slow lane's 30 s attempts never take the fast lane's slots.
 export BRIDGE_CONCURRENCY=${BRIDGE_CONCURRENCY:-4}
 watch_concurrency=$((2 * BRIDGE_CONCURRENCY + 4))
-cargo lambda watch -A 127.0.0.1 -P 9000 --concurrency "$watch_concurrency" --features local >.dev/functions.log 2>&1 &
+watch_args=(-A 127.0.0.1 -P "$port" --concurrency "$watch_concurrency" --features local)
+[ "${DEV_IGNORE_CHANGES:-0}" = 1 ] && watch_args+=(--ignore-changes)
+cargo lambda watch "${watch_args[@]}" >"$logs/functions.log" 2>&1 &
 watch_pid=$!
 pids+=("$watch_pid")
 for _ in $(seq 1 300); do
-  curl -s -o /dev/null "http://127.0.0.1:9000/" && break
+  curl -s -o /dev/null "http://127.0.0.1:$port/" && break
   sleep 0.5
 done
-target/debug/local bridge http://127.0.0.1:9000 >.dev/bridge.log 2>&1 &
+target/debug/local bridge "http://127.0.0.1:$port" >"$logs/bridge.log" 2>&1 &
 bridge_pid=$!
 pids+=("$bridge_pid")
 
 cat <<MSG
 
-Switchboard is running (logs in .dev/):
-  incoming:  http://127.0.0.1:9000/lambda-url/incoming/webhook/{key}
-  admin:     http://127.0.0.1:9000/lambda-url/admin/admin/...
-  admin UI:  http://127.0.0.1:9000/lambda-url/admin/admin/ui
+Switchboard is running (logs in $logs/):
+  incoming:  http://127.0.0.1:$port/lambda-url/incoming/webhook/{key}
+  admin:     http://127.0.0.1:$port/lambda-url/admin/admin/...
+  admin UI:  http://127.0.0.1:$port/lambda-url/admin/admin/ui
   emulator:  $AWS_ENDPOINT_URL   (table $TABLE_NAME, queue $QUEUE_URL)
   admin credentials: $ADMIN_USER / $ADMIN_PASSWORD
 Functions compile on their first request: give the first call a minute.
