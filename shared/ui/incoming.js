@@ -302,6 +302,7 @@ function configFacts(w, spaces, courses) {
     ['Allowed IPs', (w.allowed_ips || []).length ? (w.allowed_ips || []).join(', ') : 'Any address'],
     ['Signing secret', w.signing_secret_set ? 'Set (calls must be signed)' : 'Not set'],
     Object.keys(w.field_map || {}).length ? ['Field map', Object.entries(w.field_map).map(([k, v]) => `${k} → ${v}`).join(', ')] : null,
+    ['Silence alert', w.expect_every_hours ? `After ${w.expect_every_hours} hours without an accepted call` : 'Off'],
     ['Runs', String(w.running_count ?? 0)],
     ['Last run', timeEl(w.last_run_at, 'never')],
     ['Created', timeEl(w.created_at)],

@@ -283,7 +283,7 @@ export function toast(message, kind = 'ok') {
 }
 
 /** A modal confirmation; resolves to true when confirmed. */
-export function confirmDialog({ title, body, confirmLabel = 'Confirm', danger = false }) {
+export function confirmDialog({ title, body, confirmLabel = 'Confirm', danger = false, content = null }) {
   return new Promise((resolve) => {
     const titleId = nextId('dlg');
     const cancel = h('button', { type: 'button', class: 'btn', value: 'cancel' }, 'Cancel');
@@ -293,6 +293,7 @@ export function confirmDialog({ title, body, confirmLabel = 'Confirm', danger = 
       { class: 'dialog', 'aria-labelledby': titleId },
       h('h2', { id: titleId }, title),
       (Array.isArray(body) ? body : [body]).map((p) => h('p', null, p)),
+      content,
       h('p', { class: 'actions' }, cancel, ok),
     );
     let answered = false;

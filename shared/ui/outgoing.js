@@ -425,22 +425,44 @@ function secretCard(id, state) {
     el.replaceChildren(
       h('p', { class: 'hint' }, 'Every delivery carries X-Fluent-Signature and X-FluentCRM-Signature (sha256=HMAC-SHA256 of the body with this secret) and the Standard Webhooks webhook-signature header.'),
       h('p', { class: 'secret-row' }, value, ' ', reveal, ' ', copyButton(() => state.w.secret || '', 'Copy secret', { id: 'copy-secret' }), ' ', rotate),
+      overlapNote(w),
     );
   };
   return { el, render };
 }
 
-/** Confirms and rotates the signing secret: the API's answer, or null (cancelled or failed). */
+/** The overlap choices of a rotation: seconds the current secret keeps signing ('' = the API's default, 24 hours). */
+const OVERLAPS = [
+  ['', '24 hours (default)'],
+  ['3600', '1 hour'],
+  ['604800', '7 days'],
+  ['0', 'None: the current secret stops signing now'],
+];
+
+/** During a rotation's overlap: until when the previous secret signs beside the current one. */
+function overlapNote(w) {
+  const until = parseTime(w.previous_secret_expires_at);
+  if (!until || until.getTime() <= Date.now()) return null;
+  return h('p', { class: 'hint', id: 'secret-overlap' }, 'The previous secret keeps signing beside it in webhook-signature until ', timeEl(w.previous_secret_expires_at), '.');
+}
+
+/** Confirms and rotates the signing secret with the chosen overlap: the API's answer, or null (cancelled or failed). */
 async function rotateSecret(rotate, id) {
+  const overlap = h('select', { name: 'overlap_seconds' }, OVERLAPS.map(([v, label]) => h('option', { value: v }, label)));
   const ok = await confirmDialog({
     title: 'Rotate the signing secret?',
-    body: ['A new secret is generated. For 24 hours the current one keeps signing beside it in webhook-signature (Standard Webhooks receivers accept either); X-Fluent-Signature and X-FluentCRM-Signature use the new one at once.', 'Update your receiver’s verification within that overlap. To end it at once (the current one then stops signing immediately), rotate through the API with {"overlap_seconds": 0}.'],
+    body: [
+      'A new secret is generated. During the overlap the current one keeps signing beside it in webhook-signature (Standard Webhooks receivers accept either); X-Fluent-Signature and X-FluentCRM-Signature use the new one at once.',
+      'Update your receiver’s verification within the overlap (24 hours unless you choose otherwise). A rotation during an overlap drops the oldest secret; with no overlap, the current one stops signing immediately.',
+    ],
+    content: field({ label: 'Overlap', name: 'overlap_seconds', control: overlap }),
     confirmLabel: 'Rotate secret',
     danger: true,
   });
   if (!ok) return null;
+  const body = overlap.value === '' ? undefined : { overlap_seconds: Number(overlap.value) };
   try {
-    return await withBusy(rotate, 'Rotating…', () => api('POST', `/admin/webhooks/${id}/rotate-secret`));
+    return await withBusy(rotate, 'Rotating…', () => api('POST', `/admin/webhooks/${id}/rotate-secret`, body));
   } catch (err) {
     if (err.status !== 401) toast(err.message, 'error');
     return null;

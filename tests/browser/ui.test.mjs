@@ -891,6 +891,114 @@ test('provider source: Stripe with its secret and setup steps; Send sample event
   await shot('incoming-provider-sample');
 });
 
+test('incoming webhook: the silence alert field saves, shows in the configuration, reports the API refusal and turns off', T, async () => {
+  await go('#/incoming/new');
+  await heading('New incoming webhook');
+  await page.getByLabel('Webhook name').fill('Silence watch');
+  await fieldOf('space_ids').getByLabel('Premium Members').check();
+  const hours = page.getByLabel('Silence alert after (hours)');
+  assert.equal(await hours.inputValue(), '', 'off by default');
+  for (const bad of ['0', '721', '1.5']) {
+    await hours.fill(bad);
+    await page.getByRole('button', { name: 'Create webhook' }).click();
+    assert.match(await fieldError('expect_every_hours'), /expect_every_hours: must be an integer from 1 to 720, or null/, bad);
+    assert.equal(await hours.getAttribute('aria-invalid'), 'true', bad);
+  }
+  await hours.fill('48');
+  await page.getByRole('button', { name: 'Create webhook' }).click();
+  await heading('Silence watch');
+  const id = Number(page.url().split('/').pop());
+  assert.equal((await adminApi('GET', `/admin/incoming-webhooks/${id}`)).body.expect_every_hours, 48);
+  assert.match(await page.locator('.facts').textContent(), /Silence alert\s*After 48 hours without an accepted call/);
+
+  await go(`#/incoming/${id}/edit`);
+  await heading('Edit');
+  assert.equal(await hours.inputValue(), '48', 'the saved value is in the form');
+  await hours.fill('');
+  await page.getByRole('button', { name: 'Save changes' }).click();
+  await heading('Silence watch');
+  await until('the alert is off', async () => /Silence alert\s*Off/.test(await page.locator('.facts').textContent()));
+  assert.equal((await adminApi('GET', `/admin/incoming-webhooks/${id}`)).body.expect_every_hours, null);
+  assert.equal((await adminApi('DELETE', `/admin/incoming-webhooks/${id}`)).status, 200);
+});
+
+/** Standard Webhooks `v1,<base64>` of a delivery under `secret` (whsec_ + base64 key). */
+function standardSig(secret, hit) {
+  const key = Buffer.from(secret.replace(/^whsec_/, ''), 'base64');
+  const signed = `${hit.headers['webhook-id']}.${hit.headers['webhook-timestamp']}.${hit.body}`;
+  return `v1,${crypto.createHmac('sha256', key).update(signed).digest('base64')}`;
+}
+
+/** Clicks Send test event and returns what the receiver got at `urlPath`. */
+async function sendTestTo(urlPath) {
+  const before = received.length;
+  await page.getByRole('button', { name: 'Send test event' }).click();
+  await until('the test outcome', async () => /Test delivered\./.test((await page.locator('#test-result').textContent()) || ''), 60_000);
+  return until('the test delivery', () => received.slice(before).find((r) => r.url === urlPath && r.body.includes('"webhook.test"')));
+}
+
+/** Rotates through the dialog, choosing `overlap` (an option value; undefined keeps the default). */
+async function rotateInDialog(overlap) {
+  const { body: was } = await adminApi('GET', `/admin/webhooks/${state.rotationId}`);
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  const dialog = page.getByRole('dialog');
+  const select = dialog.getByLabel('Overlap');
+  assert.equal(await select.inputValue(), '', 'the default overlap is preselected');
+  if (overlap !== undefined) await select.selectOption(overlap);
+  await dialog.getByRole('button', { name: 'Rotate secret' }).click();
+  await dialog.waitFor({ state: 'detached' });
+  const ep = await until('the rotated secret', async () => {
+    const r = (await adminApi('GET', `/admin/webhooks/${state.rotationId}`)).body;
+    return r.secret !== was.secret ? r : null;
+  });
+  await until('the new secret on the page', async () => (await page.locator('#secret-value').textContent()) === ep.secret);
+  return { was, ep };
+}
+
+function assertExpiresIn(ep, seconds) {
+  const left = (Date.parse(ep.previous_secret_expires_at) - Date.now()) / 1000;
+  assert.ok(Math.abs(left - seconds) < 300, `previous_secret_expires_at ${ep.previous_secret_expires_at} is about ${seconds}s away (${left}s)`);
+}
+
+test('secret rotation: the default 24-hour overlap keeps previous_secret, a chosen one replaces it, none drops it', T, async () => {
+  receiverMode = 'ok';
+  const created = await adminApi('POST', '/admin/webhooks', { name: 'Rotation receiver', url: receiverUrl.replace(/\/hook$/, '/rotation'), events: ['feed.created'] });
+  assert.equal(created.status, 201, JSON.stringify(created.body));
+  state.rotationId = created.body.id;
+  await go(`#/outgoing/${state.rotationId}`);
+  await heading('Rotation receiver');
+  assert.equal(await page.locator('#secret-overlap').count(), 0, 'no overlap before a rotation');
+
+  // The default: the dialog tells the 24-hour overlap; the previous secret keeps signing.
+  await page.getByRole('button', { name: 'Rotate secret' }).click();
+  assert.match(await page.getByRole('dialog').textContent(), /24 hours/);
+  await shot('outgoing-rotate-secret');
+  await page.getByRole('dialog').getByRole('button', { name: 'Cancel' }).click();
+  const first = await rotateInDialog();
+  assert.equal(first.ep.previous_secret, first.was.secret, 'the previous secret is kept');
+  assertExpiresIn(first.ep, 86_400);
+  await page.locator('#secret-overlap').waitFor();
+  const both = await sendTestTo('/rotation');
+  assert.equal(both.headers['webhook-signature'], `${standardSig(first.ep.secret, both)} ${standardSig(first.was.secret, both)}`, 'new and previous secret sign');
+  assert.equal(both.headers['x-fluent-signature'], `sha256=${hmacHex(first.ep.secret, both.body)}`, 'the seed header uses the new secret');
+
+  // A chosen overlap during an overlap: the oldest secret is dropped, the one just replaced signs for an hour.
+  const second = await rotateInDialog('3600');
+  assert.equal(second.ep.previous_secret, first.ep.secret);
+  assert.notEqual(second.ep.previous_secret, first.was.secret, 'the oldest secret is dropped');
+  assertExpiresIn(second.ep, 3600);
+  await until('the one-hour overlap on the page', async () => (await page.locator('#secret-overlap time').getAttribute('datetime')) === second.ep.previous_secret_expires_at);
+
+  // No overlap: every overlap ends at once, only the new secret signs.
+  const third = await rotateInDialog('0');
+  assert.equal(third.ep.previous_secret, null, 'no previous secret');
+  assert.equal(third.ep.previous_secret_expires_at, null);
+  await page.locator('#secret-overlap').waitFor({ state: 'detached' });
+  const one = await sendTestTo('/rotation');
+  assert.equal(one.headers['webhook-signature'], standardSig(third.ep.secret, one), 'only the new secret signs');
+  assert.equal((await adminApi('DELETE', `/admin/webhooks/${state.rotationId}`)).status, 200);
+});
+
 test('no CSP violation, script error or dialog happened', () => {
   assert.deepEqual(problems, []);
 });
