@@ -89,6 +89,20 @@ async fn every_failed_call_of_an_execution_leaves_a_state_a_retry_completes() {
             "space.member_joined for {email} was lost"
         );
     }
+
+    // Every new member's welcome email left: on the request path, or from the welcome sweep once
+    // the claim lapsed (at least once; twice only if marking it sent failed after SES took it).
+    let later =
+        jiff::Timestamp::now().as_second() + switchboard::app::incoming::WELCOME_RETRY_SECONDS + 5;
+    env.app.incoming().sweep_welcome_at(later).await.unwrap();
+    let mail = stack.sent_mail().await;
+    for email in &emails {
+        let n = mail
+            .iter()
+            .filter(|m| m.to_string().contains(&format!("{email}\"")))
+            .count();
+        assert!((1..=2).contains(&n), "{n} welcome emails to {email}");
+    }
 }
 
 #[tokio::test]
