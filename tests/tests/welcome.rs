@@ -31,6 +31,15 @@ async fn join(env: &TestEnv, key: &str, email: &str, idem: &str) -> Resp {
     .await
 }
 
+/// An address no earlier run used (moto keeps the mail of every run).
+fn unique(name: &str) -> String {
+    let n = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("{name}-{n}@example.com")
+}
+
 fn later() -> i64 {
     jiff::Timestamp::now().as_second() + WELCOME_RETRY_SECONDS + 5
 }
@@ -42,10 +51,10 @@ async fn setup(env: &TestEnv) -> (String, usize) {
     let (_, key) = env
         .webhook(json!({"title": "T", "space_ids": [space], "send_wp_welcome_email": true}))
         .await;
-    let warm = join(env, &key, "warm@example.com", "warm").await;
+    let warm = join(env, &key, &unique("warm"), "warm").await;
     assert_eq!(warm.body["welcome_email"], "sent", "{}", warm.text);
     let before = env.calls.total.load(SeqCst);
-    let r = join(env, &key, "count@example.com", "count").await;
+    let r = join(env, &key, &unique("count"), "count").await;
     assert_eq!(r.body["welcome_email"], "sent", "{}", r.text);
     (key, env.calls.total.load(SeqCst) - before)
 }
@@ -54,33 +63,35 @@ async fn setup(env: &TestEnv) -> (String, usize) {
 async fn sent_once_on_the_request_path_and_the_sweep_sends_nothing_more() {
     let env = TestEnv::new().await;
     let (key, _) = setup(&env).await;
-    let r = join(&env, &key, "once@example.com", "once").await;
+    let once = &unique("once");
+    let r = join(&env, &key, once, "once").await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["welcome_email"], "sent");
-    assert_eq!(mails_to(&env, "once@example.com").await, 1);
+    assert_eq!(mails_to(&env, once).await, 1);
 
     assert_eq!(
         env.app.incoming().sweep_welcome_at(later()).await.unwrap(),
         0
     );
     assert_eq!(env.app.incoming().sweep_welcome().await.unwrap(), 0);
-    let again = join(&env, &key, "once@example.com", "once").await;
+    let again = join(&env, &key, once, "once").await;
     assert_eq!(again.body, r.body, "the replay answers the stored reply");
-    assert_eq!(mails_to(&env, "once@example.com").await, 1);
+    assert_eq!(mails_to(&env, once).await, 1);
 }
 
 #[tokio::test]
 async fn ses_failing_on_the_request_path_is_sent_once_by_the_sweep() {
     let env = TestEnv::new().await;
     let (key, calls) = setup(&env).await;
+    let ses_down = &unique("ses-down");
     // The SES send is the second-to-last call.
     env.calls.fail_in(calls - 1, false);
-    let r = join(&env, &key, "ses-down@example.com", "ses-down").await;
+    let r = join(&env, &key, ses_down, "ses-down").await;
     env.calls.fail_in(0, false);
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["welcome_email"], "failed", "{}", r.text);
-    assert_eq!(mails_to(&env, "ses-down@example.com").await, 0);
-    let replay = join(&env, &key, "ses-down@example.com", "ses-down").await;
+    assert_eq!(mails_to(&env, ses_down).await, 0);
+    let replay = join(&env, &key, ses_down, "ses-down").await;
     assert_eq!(
         replay.body["welcome_email"], "failed",
         "not sent: {}",
@@ -103,8 +114,8 @@ async fn ses_failing_on_the_request_path_is_sent_once_by_the_sweep() {
         env.app.incoming().sweep_welcome_at(t + 3600).await.unwrap(),
         0
     );
-    assert_eq!(mails_to(&env, "ses-down@example.com").await, 1);
-    let replay = join(&env, &key, "ses-down@example.com", "ses-down").await;
+    assert_eq!(mails_to(&env, ses_down).await, 1);
+    let replay = join(&env, &key, ses_down, "ses-down").await;
     assert_eq!(replay.body["welcome_email"], "sent", "{}", replay.text);
 }
 
@@ -112,14 +123,15 @@ async fn ses_failing_on_the_request_path_is_sent_once_by_the_sweep() {
 async fn a_function_dying_after_the_commit_leaves_the_email_to_the_sweep() {
     let env = TestEnv::new().await;
     let (key, calls) = setup(&env).await;
+    let died = &unique("died");
     // The claim right after the commit fails: as if the function died there.
     env.calls.fail_in(calls - 2, false);
-    let r = join(&env, &key, "died@example.com", "died").await;
+    let r = join(&env, &key, died, "died").await;
     env.calls.fail_in(0, false);
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["welcome_email"], "failed", "{}", r.text);
     let (_, _, ses_before) = env.calls.snapshot();
-    assert_eq!(mails_to(&env, "died@example.com").await, 0);
+    assert_eq!(mails_to(&env, died).await, 0);
 
     assert_eq!(
         env.app.incoming().sweep_welcome().await.unwrap(),
@@ -133,7 +145,7 @@ async fn a_function_dying_after_the_commit_leaves_the_email_to_the_sweep() {
         env.app.incoming().sweep_welcome_at(t + 3600).await.unwrap(),
         0
     );
-    assert_eq!(mails_to(&env, "died@example.com").await, 1);
+    assert_eq!(mails_to(&env, died).await, 1);
     let (_, _, ses_after) = env.calls.snapshot();
     assert_eq!(ses_after - ses_before, 1, "one SES send in all");
     // The scheduled sweeps include it and report it.

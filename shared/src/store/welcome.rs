@@ -137,7 +137,11 @@ impl WelcomeRepo {
             .items
             .unwrap_or_default()
             .iter()
-            .filter_map(|item| item.get("user_id")?.as_n().ok()?.parse().ok())
+            // The index holds keys only: the user id is in the marker's key.
+            .filter_map(|item| {
+                let pk = item.get("pk")?.as_s().ok()?;
+                pk.strip_prefix("WELCOME#")?.parse().ok()
+            })
             .collect())
     }
 }
