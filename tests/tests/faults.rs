@@ -32,6 +32,8 @@ async fn every_failed_call_of_an_execution_leaves_a_state_a_retry_completes() {
     let calls = env.calls.total.load(SeqCst) - before;
     assert!(calls >= 4, "a new member's execution makes {calls} calls");
 
+    // moto keeps the mail of earlier runs: count what this run adds.
+    let mail_before = stack.sent_mail().await;
     let mut emails = Vec::new();
     let mut refused = 0;
     for after in [false, true] {
@@ -88,6 +90,22 @@ async fn every_failed_call_of_an_execution_leaves_a_state_a_retry_completes() {
                 && e["data"]["user"]["email"] == email.as_str()),
             "space.member_joined for {email} was lost"
         );
+    }
+
+    // Every new member's welcome email left: on the request path, or from the welcome sweep once
+    // the claim lapsed (at least once; twice only if marking it sent failed after SES took it).
+    let later =
+        jiff::Timestamp::now().as_second() + switchboard::app::incoming::WELCOME_RETRY_SECONDS + 5;
+    env.app.incoming().sweep_welcome_at(later).await.unwrap();
+    let mail = stack.sent_mail().await;
+    for email in &emails {
+        let to = |all: &[serde_json::Value]| {
+            all.iter()
+                .filter(|m| m.to_string().contains(&format!("{email}\"")))
+                .count()
+        };
+        let n = to(&mail) - to(&mail_before);
+        assert!((1..=2).contains(&n), "{n} welcome emails to {email}");
     }
 }
 

@@ -1,6 +1,6 @@
 //! The `sweeper` Lambda: on a schedule, re-sends outbox batches the stream gave up on,
-//! re-schedules overdue pending deliveries and ends timed access that expired — three
-//! independent sweeps (`App::scheduled_sweeps`).
+//! re-schedules overdue pending deliveries, ends timed access that expired, opens and closes
+//! silence alerts and sends owed welcome emails — independent sweeps (`App::scheduled_sweeps`).
 
 use std::sync::Arc;
 

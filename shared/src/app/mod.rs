@@ -71,6 +71,8 @@ pub struct SweepReport {
     /// Silence alerts opened (`incoming_webhook.silent`) and closed (`.resumed`).
     pub silent: Option<usize>,
     pub resumed: Option<usize>,
+    /// Owed welcome emails the request path did not send, sent now.
+    pub welcomed: Option<usize>,
 }
 
 fn sweep_count<T>(sweep: &str, r: crate::error::Result<T>) -> Option<T> {
@@ -156,15 +158,16 @@ impl App {
         }
     }
 
-    /// The sweeper's four scheduled sweeps, run side by side and independently: one failing
+    /// The sweeper's five scheduled sweeps, run side by side and independently: one failing
     /// (it is logged and reported as `null`) does not stop the others. Each is bounded per run
     /// and resumable (what one run leaves, the next picks up).
     pub async fn scheduled_sweeps(&self) -> SweepReport {
-        let (resent, rescheduled, expired, silence) = tokio::join!(
+        let (resent, rescheduled, expired, silence, welcomed) = tokio::join!(
             self.outbox.sweep(),
             self.deliveries.sweep_deliveries(),
             self.members.expire_grants(),
-            self.incoming.sweep_silence()
+            self.incoming.sweep_silence(),
+            self.incoming.sweep_welcome()
         );
         let silence = sweep_count("silence alerts", silence);
         let report = SweepReport {
@@ -173,10 +176,11 @@ impl App {
             expired: sweep_count("timed access", expired),
             silent: silence.map(|s| s.silent),
             resumed: silence.map(|s| s.resumed),
+            welcomed: sweep_count("welcome emails", welcomed),
         };
         tracing::info!(
             ?report,
-            "outbox, deliveries, timed access and silence alerts swept"
+            "outbox, deliveries, timed access, silence alerts and welcome emails swept"
         );
         report
     }

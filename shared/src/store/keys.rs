@@ -39,6 +39,10 @@
 //! | sign-in failures of a source | `SIGNIN#{ip or /64}` | `SIGNIN` | |
 //! | erasure job | `ERASURE#{erasure ulid}` | `ERASURE` | |
 //! | erasure of a member (one per user id) | `ERASUREUSER#{user_id}` | `ERASUREUSER` | |
+//! | welcome-email marker of a new member | `WELCOME#{user_id}` | `WELCOME` | |
+//!
+//! Welcome-email markers still owed are also on `gsi2` (sparse): `WELCOME` /
+//! `{due epoch seconds:012}#{user_id:012}` (`store::welcome`).
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -264,6 +268,16 @@ pub fn erasure_of_user(user_id: i64) -> String {
 
 pub const ERASURE_OF_USER_SK: &str = "ERASUREUSER";
 
+/// The welcome-email marker of member `user_id` (one per member: idempotent by id).
+pub fn welcome(user_id: i64) -> String {
+    format!("WELCOME#{user_id}")
+}
+
+pub const WELCOME_SK: &str = "WELCOME";
+
+/// The `gsi2` partition of welcome-email markers still owed (the sweep's index).
+pub const WELCOME: &str = "WELCOME";
+
 /// The partition keys each function reads and writes, as IAM `StringLike` patterns (`*` matches
 /// any run of characters): `infra/template.yaml` grants each function's role its table and
 /// index calls only under `ForAllValues:StringLike` on `dynamodb:LeadingKeys` with exactly this
@@ -278,13 +292,24 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
     // (IWHKEY#), the webhook's main item (IWH) and its runs, provider objects and customer maps
     // (IWH#…), idempotency (IDEM#), the member, its login claim, memberships and customer
     // references (MEMBER#, LOGIN#), new ids (COUNTER), the catalog it grants (SPACE, COURSE), a
-    // resumed silence alert (SILENCED) and the events it stages (OUTBOX#). Never APPPW…,
+    // resumed silence alert (SILENCED), the events it stages (OUTBOX#) and a new member's
+    // welcome-email marker (WELCOME#). Never APPPW…,
     // SIGNIN#, WEBHOOK…, PUBLISH#, ERASURE…, NOTICE#.
     (
         "incoming",
         &[
-            "COUNTER", "COURSE", "IDEM#*", "IWH", "IWH#*", "IWHKEY#*", "LOGIN#*", "MEMBER#*",
-            "OUTBOX#*", "SILENCED", "SPACE",
+            "COUNTER",
+            "COURSE",
+            "IDEM#*",
+            "IWH",
+            "IWH#*",
+            "IWHKEY#*",
+            "LOGIN#*",
+            "MEMBER#*",
+            "OUTBOX#*",
+            "SILENCED",
+            "SPACE",
+            "WELCOME#*",
         ],
     ),
     // transport::admin reaches every service: access (APPPW, APPPWNAME#, SIGNIN#), catalog and
@@ -345,7 +370,8 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
     ),
     // App::scheduled_sweeps: the outbox sweep (OUTBOX#), overdue deliveries (WEBHOOK, the gsi1
     // status partitions WEBHOOK#…, and a FIFO line's entries and lease when it kicks one), timed access (gsi2 EXPIRING#… and the legacy EXPIRING, then MEMBER#) and silence
-    // alerts (gsi2 SILENCE, SILENCED, the webhook's main item IWH); each stages events (OUTBOX#).
+    // alerts (gsi2 SILENCE, SILENCED, the webhook's main item IWH); each stages events (OUTBOX#);
+    // owed welcome emails (gsi2 WELCOME, the markers WELCOME#, the member MEMBER#).
     (
         "sweeper",
         &[
@@ -358,6 +384,8 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
             "SILENCED",
             "WEBHOOK",
             "WEBHOOK#*",
+            "WELCOME",
+            "WELCOME#*",
         ],
     ),
     // transport::stream → app::relay: acknowledges outbox batches only.

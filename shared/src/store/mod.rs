@@ -25,6 +25,7 @@ pub mod runs;
 pub mod signin;
 pub mod silence;
 mod tx;
+pub mod welcome;
 
 use std::collections::HashMap;
 
@@ -52,6 +53,7 @@ pub use runs::RunRepo;
 pub use signin::SigninRepo;
 pub use silence::SilenceRepo;
 pub use tx::TxResult;
+pub use welcome::WelcomeRepo;
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -110,6 +112,8 @@ pub struct Repositories {
     pub rates: RateRepo,
     /// A plan's writes, from the member, catalog, incoming and run repositories.
     pub execution: ExecutionRepo,
+    /// Welcome-email markers.
+    pub welcome: WelcomeRepo,
 }
 
 impl Repositories {
@@ -135,6 +139,7 @@ impl Repositories {
             silence: SilenceRepo::new(table.clone()),
             rates: RateRepo::new(table.clone()),
             execution: ExecutionRepo::new(table.clone(), vault.clone()),
+            welcome: WelcomeRepo::new(table.clone()),
             table,
         }
     }

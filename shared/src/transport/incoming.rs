@@ -4,16 +4,20 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use axum::extract::{Path, Query, Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
 use axum::{Json, Router};
 
 use super::body;
 use super::request::{header, source_ip};
-use crate::app::incoming::{Call, ErrorKind};
+use serde_json::{json, Value};
+
+use crate::app::incoming::{Call, ErrorKind, Executed};
 use crate::app::App;
 use crate::domain::incoming::providers::Headers;
+use crate::domain::incoming::run::RunOutcome;
+use crate::domain::time;
 use crate::error::Error;
 
 /// The URL forms with the key in the path (the short one, and seed 000's).
@@ -130,11 +134,35 @@ async fn execute(app: &App, key: String, req: Request) -> Response {
         ),
     };
     match app.incoming().execute(call).await {
-        Ok(done) => {
-            let status =
-                axum::http::StatusCode::from_u16(done.status).unwrap_or(axum::http::StatusCode::OK);
-            (status, Json(done.body)).into_response()
-        }
+        Ok(done) => reply(done),
         Err(e) => e.into_incoming_response(),
     }
+}
+
+/// An execution's reply: the one place its variants become HTTP.
+fn reply(done: Executed) -> Response {
+    let (status, body) = match done {
+        Executed::Applied(applied) => (200, applied.body()),
+        Executed::Skipped {
+            outcome,
+            reason,
+            event,
+        } => (200, skipped_body(outcome, &reason, event.as_deref())),
+        Executed::Replayed { status, body } => (status, body),
+    };
+    let status = StatusCode::from_u16(status).unwrap_or(StatusCode::OK);
+    (status, Json(body)).into_response()
+}
+
+/// A provider event answered without acting (docs/reference/providers.md).
+fn skipped_body(outcome: RunOutcome, reason: &str, event: Option<&str>) -> Value {
+    json!({
+        "status": "success",
+        "success": true,
+        "message": "webhook has been successfully executed",
+        "execution_timestamp": time::now().as_second(),
+        "outcome": outcome,
+        "reason": reason,
+        "event": event,
+    })
 }

@@ -5,12 +5,13 @@ use std::net::IpAddr;
 
 use serde_json::Value;
 
+use crate::domain::incoming::plan::Applied;
 use crate::domain::incoming::providers::Headers;
 use crate::domain::incoming::rules::ObjectState;
+use crate::domain::incoming::run::RunOutcome;
 use crate::domain::incoming::{IncomingWebhook, Payload};
 use crate::domain::{secret, time};
 use crate::error::{Error, Result};
-use crate::store::incoming::StoredResponse;
 
 /// One call of the webhook URL, as the transport layer hands it over.
 #[derive(Clone, Default)]
@@ -52,11 +53,21 @@ pub enum ErrorKind {
     Malformed(String),
 }
 
-/// Status code and JSON body of an execution (the transport maps them to HTTP).
+/// What an execution answers; the transport renders it (`transport::incoming`), each variant
+/// in one place.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Executed {
-    pub status: u16,
-    pub body: Value,
+pub enum Executed {
+    /// The plan was committed (`200`); its welcome email is settled.
+    Applied(Applied),
+    /// A provider event answered without acting (`200`): ignored or unresolved.
+    Skipped {
+        outcome: RunOutcome,
+        reason: String,
+        /// The event's type, when the body was an event.
+        event: Option<String>,
+    },
+    /// The reply stored for an earlier call with the same idempotency key.
+    Replayed { status: u16, body: Value },
 }
 
 /// One execution under way: the resolved webhook and what the call brought.
@@ -110,13 +121,6 @@ pub(super) fn form_email(
         };
         Error::Locked(msg.into())
     })
-}
-
-pub(super) fn replayed(r: StoredResponse) -> Executed {
-    Executed {
-        status: r.status,
-        body: r.body,
-    }
 }
 
 /// The optional signing rule of docs/reference/incoming.md#urls-and-bodies: `X-Webhook-Signature:

@@ -6,7 +6,9 @@
 //! every change with its conditions (email and login still free, memberships still in the
 //! state planned, spaces and courses still existing), the run record, the counter and the
 //! outbox batch. A failed condition re-plans from fresh state, so concurrent calls converge and
-//! never half-apply. The welcome email follows; the events leave through the table's stream.
+//! never half-apply. The same transaction records a new member's welcome email as owed; the
+//! request path then claims and sends it, and the welcome sweep sends what it did not. The events
+//! leave through the table's stream.
 
 pub mod admin;
 mod call;
@@ -19,9 +21,10 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 pub(crate) use self::call::Execution;
-use self::call::{admitted, form_email, replayed};
+use self::call::{admitted, form_email};
 pub use self::call::{Call, ErrorKind, Executed};
 use self::new_member::NewMember;
+pub use self::new_member::{MAX_WELCOME_SENDS, WELCOME_PER_SWEEP, WELCOME_RETRY_SECONDS};
 pub use self::silence::SilenceSweep;
 use super::limiter::RateLimiter;
 use super::Outbox;
@@ -40,12 +43,13 @@ use crate::store::execution::{conflict, Conflict, Tag};
 use crate::store::incoming::StoredResponse;
 use crate::store::{
     CatalogRepo, ExecutionRepo, IncomingRepo, MemberRepo, ProviderRepo, Repositories, RunRepo,
-    SilenceRepo,
+    SilenceRepo, WelcomeRepo,
 };
 
 const MAX_ATTEMPTS: usize = 8;
 
-/// Incoming webhooks: executing calls, managing the webhooks, the welcome email.
+/// Incoming webhooks: executing calls, managing the webhooks, the welcome email (sent after the
+/// commit, owed in it, swept when the request path did not send it).
 #[derive(Debug)]
 pub struct Incoming {
     webhooks: IncomingRepo,
@@ -58,6 +62,8 @@ pub struct Incoming {
     execution: ExecutionRepo,
     /// The silence index and open alerts (docs/reference/incoming.md#silence-alerts).
     silence: SilenceRepo,
+    /// Welcome-email markers (owed, sending, sent).
+    welcome: WelcomeRepo,
     outbox: Outbox,
     /// The welcome email.
     mailer: Mailer,
@@ -93,6 +99,7 @@ impl Incoming {
             providers: repos.providers.clone(),
             execution: repos.execution.clone(),
             silence: repos.silence.clone(),
+            welcome: repos.welcome.clone(),
             outbox,
             mailer,
             limiter,
@@ -152,7 +159,7 @@ impl Incoming {
             Err(refused) => return fail(refused).await,
         };
         if let Some(r) = reads.stored? {
-            return Ok(replayed(r));
+            return Ok(self.replayed(r).await);
         }
         if !self.limiter.allow(webhook.id, time::now().as_second()) {
             return fail(Error::RateLimited).await;
@@ -258,7 +265,7 @@ impl Incoming {
                 Conflict::Replay => {
                     if let Some(h) = x.key_hash {
                         if let Some(r) = self.webhooks.stored_response(h).await? {
-                            return Ok(replayed(r));
+                            return Ok(self.replayed(r).await);
                         }
                     }
                     state = self.members.state(x.email).await?;
@@ -322,10 +329,9 @@ impl Incoming {
         };
         let plan = plan::plan(st, &req)
             .map_err(|_| Error::Locked("The member could not be resolved.".into()))?;
-        let mut body = plan.response.body();
         let stored = StoredResponse {
             status: 200,
-            body: body.clone(),
+            body: plan.response.body(),
             expires_at: req.now_secs + 86_400,
         };
         let idem = x.key_hash.map(|h| (h, &stored));
@@ -344,6 +350,19 @@ impl Incoming {
                     .put_object_state(x.webhook.id, object, *prev)?,
             ));
         }
+        // The welcome email is owed in the same transaction as the member it welcomes.
+        let welcome = plan.created && x.webhook.send_wp_welcome_email;
+        if welcome {
+            items.push((
+                Tag::Other,
+                self.welcome.put_owed(
+                    plan.member.user_id,
+                    x.email,
+                    req.now_secs,
+                    WELCOME_RETRY_SECONDS,
+                )?,
+            ));
+        }
         if let Err(failed) = self
             .outbox
             .commit_with_events(items, plan.events.clone(), Tag::Other)
@@ -351,9 +370,9 @@ impl Incoming {
         {
             return Ok(Err(failed));
         }
-        if plan.created && x.webhook.send_wp_welcome_email {
-            self.welcome(&plan.member, &mut body, x.key_hash, stored)
-                .await;
+        let mut response = plan.response;
+        if welcome {
+            response.welcome_email = self.send_owed_welcome(&plan.member).await;
         }
         observe(RunOutcome::Success, x.webhook.source);
         tracing::info!(
@@ -362,7 +381,7 @@ impl Incoming {
             created = plan.created,
             "incoming webhook executed"
         );
-        Ok(Ok(Executed { status: 200, body }))
+        Ok(Ok(Executed::Applied(response)))
     }
 
     /// Records a refused call in the activity log.

@@ -1,9 +1,10 @@
 //! The member side of an execution: a new member prepared once (id, password hash, login
-//! candidates) and the welcome email after the commit.
+//! candidates) and the welcome email after the commit (claimed, sent, marked sent), the welcome
+//! sweep for what the request path did not send, and what a replay says about it.
 
-use serde_json::{json, Value};
+use serde_json::json;
 
-use super::Incoming;
+use super::{Executed, Incoming};
 use crate::domain::incoming::run::WelcomeEmail;
 use crate::domain::incoming::{IncomingWebhook, Payload};
 use crate::domain::member::{self, Member};
@@ -37,29 +38,109 @@ impl NewMember {
     }
 }
 
+/// How long a claim on a welcome email holds (seconds): a marker still owed this long after
+/// its commit, or after its last claim, is sent by the welcome sweep.
+pub const WELCOME_RETRY_SECONDS: i64 = 60;
+
+/// Claims of one welcome email before it is abandoned (logged `welcome email abandoned`).
+pub const MAX_WELCOME_SENDS: u32 = 5;
+
+/// Owed welcome emails one sweep sends at most (the rest wait for the next run).
+pub const WELCOME_PER_SWEEP: i32 = 50;
+
 impl Incoming {
-    /// Sends the welcome email of a member this call created; a failure is reported in the
-    /// response (and in the stored response of a repeatable call).
-    pub(crate) async fn welcome(
-        &self,
-        member: &Member,
-        body: &mut Value,
-        key_hash: Option<&str>,
-        stored: StoredResponse,
-    ) {
-        let status = self.send_welcome(member).await;
-        body["welcome_email"] = json!(status);
-        if status == WelcomeEmail::Sent {
-            return;
-        }
-        if let Some(h) = key_hash {
-            let amended = StoredResponse {
-                body: body.clone(),
-                ..stored
-            };
-            if let Err(e) = self.webhooks.amend_stored_response(h, &amended).await {
-                tracing::warn!(error = %e, "could not amend the stored response");
+    /// The welcome email of a member this call created, right after the commit that recorded
+    /// it as owed: claimed, sent, marked sent. Anything that fails leaves the marker owed and
+    /// the welcome sweep sends it once the claim lapses; the reply says `failed`.
+    pub(crate) async fn send_owed_welcome(&self, member: &Member) -> WelcomeEmail {
+        let now = time::now().as_second();
+        match self
+            .welcome
+            .claim(member.user_id, now, WELCOME_RETRY_SECONDS)
+            .await
+        {
+            Ok(Some(_)) => {}
+            Ok(None) => return WelcomeEmail::Failed,
+            Err(e) => {
+                tracing::warn!(error = %e, user_id = member.user_id, "welcome email not claimed; the sweep sends it");
+                return WelcomeEmail::Failed;
             }
+        }
+        let status = self.send_welcome(member).await;
+        if status == WelcomeEmail::Sent {
+            self.settle_welcome(member.user_id, true).await;
+        }
+        status
+    }
+
+    /// The welcome sweep, now.
+    pub async fn sweep_welcome(&self) -> Result<usize> {
+        self.sweep_welcome_at(time::now().as_second()).await
+    }
+
+    /// Sends the welcome emails still owed whose claim lapsed as of `now` (epoch seconds; tests
+    /// pass a time ahead): each claimed first, so a marker sent or claimed meanwhile is left
+    /// alone, and marked sent after SES took it. Returns how many it sent.
+    pub async fn sweep_welcome_at(&self, now: i64) -> Result<usize> {
+        let mut sent = 0;
+        for user_id in self.welcome.due(now, WELCOME_PER_SWEEP).await? {
+            let Some(claimed) = self
+                .welcome
+                .claim(user_id, now, WELCOME_RETRY_SECONDS)
+                .await?
+            else {
+                continue;
+            };
+            if claimed.attempts > MAX_WELCOME_SENDS {
+                tracing::error!(
+                    user_id,
+                    attempts = claimed.attempts,
+                    "welcome email abandoned"
+                );
+                self.settle_welcome(user_id, false).await;
+                continue;
+            }
+            let state = self.members.state(&claimed.email).await?;
+            let Some(member) = state.member.filter(|m| m.user_id == user_id) else {
+                // Erased (or replaced) meanwhile: nobody to welcome.
+                self.settle_welcome(user_id, false).await;
+                continue;
+            };
+            if self.send_welcome(&member).await == WelcomeEmail::Sent {
+                self.settle_welcome(user_id, true).await;
+                sent += 1;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// What a replayed reply says about its welcome email: `sent` only if the marker says so.
+    pub(super) async fn replayed(&self, r: StoredResponse) -> Executed {
+        let mut body = r.body;
+        let user_id = body["user_id"].as_i64();
+        if let (Some("sent"), Some(id)) = (body["welcome_email"].as_str(), user_id) {
+            let sent = match self.welcome.state(id).await {
+                // No marker: a call from before markers, or one long expired.
+                Ok(state) => state.is_none_or(|s| s == "sent"),
+                Err(e) => {
+                    tracing::warn!(error = %e, "welcome marker unreadable; the replay says failed");
+                    false
+                }
+            };
+            if !sent {
+                body["welcome_email"] = json!(WelcomeEmail::Failed);
+            }
+        }
+        Executed::Replayed {
+            status: r.status,
+            body,
+        }
+    }
+
+    async fn settle_welcome(&self, user_id: i64, sent: bool) {
+        if let Err(e) = self.welcome.settle(user_id, sent).await {
+            // Still owed: the sweep may send it once more (at least once).
+            tracing::warn!(error = %e, user_id, "welcome marker not settled");
         }
     }
 

@@ -4,7 +4,7 @@
 //! applied to the same provider objects, then plan and commit like a form call (grants with their
 //! provenance).
 
-use serde_json::{json, Value};
+use serde_json::Value;
 
 use super::Incoming;
 use super::{Call, ErrorKind, Executed, Execution};
@@ -51,18 +51,6 @@ impl Skip {
     }
 }
 
-fn skipped_body(outcome: RunOutcome, reason: &str, event: Option<&str>) -> Value {
-    json!({
-        "status": "success",
-        "success": true,
-        "message": "webhook has been successfully executed",
-        "execution_timestamp": time::now().as_second(),
-        "outcome": outcome,
-        "reason": reason,
-        "event": event,
-    })
-}
-
 impl Incoming {
     /// A call of a webhook whose `source` is a provider; the caller records refusals.
     pub(crate) async fn execute_provider(
@@ -77,9 +65,10 @@ impl Incoming {
             && providers::is_woocommerce_ping(&call.payload.fields)
         {
             let reason = "WooCommerce webhook ping";
-            return Ok(Executed {
-                status: 200,
-                body: skipped_body(RunOutcome::Ignored, reason, None),
+            return Ok(Executed::Skipped {
+                outcome: RunOutcome::Ignored,
+                reason: reason.into(),
+                event: None,
             });
         }
         if let Some(ErrorKind::TooLarge(m)) = &call.body_error {
@@ -141,10 +130,7 @@ impl Incoming {
             self.providers.object_states(webhook.id, &ev.objects),
         );
         if let Some(r) = stored? {
-            return Ok(Ok(Executed {
-                status: r.status,
-                body: r.body,
-            }));
+            return Ok(Ok(self.replayed(r).await));
         }
         let event_email = ev.email.as_deref().and_then(member::normalize_email);
         let mapped = mapped?;
@@ -269,9 +255,10 @@ impl Incoming {
             outcome = ?skip.outcome,
             "provider event not acted on"
         );
-        Ok(Executed {
-            status: 200,
-            body: skipped_body(skip.outcome, &skip.reason, run.event.as_deref()),
+        Ok(Executed::Skipped {
+            outcome: skip.outcome,
+            reason: skip.reason,
+            event: run.event,
         })
     }
 }
