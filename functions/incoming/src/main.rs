@@ -1,4 +1,5 @@
-//! The `incoming` Lambda: builds the app once per cold start and serves the axum router.
+//! The `incoming` Lambda: builds the app once per cold start (loading the
+//! deployment key of incoming-key digests) and serves the axum router.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ fn main() -> Result<(), lambda_http::Error> {
         let app = Arc::new(
             switchboard::app::App::from_env(switchboard::config::Function::Incoming).await?,
         );
+        app.incoming().warm().await;
         lambda_http::run(switchboard::transport::incoming::router(app)).await
     })
 }

@@ -26,6 +26,12 @@ pub fn random_token() -> String {
     B64URL.encode(random_bytes::<32>())
 }
 
+/// The lookup digest of an incoming key: hex HMAC-SHA256 under the deployment key (the table
+/// keeps this, never the key, as the lookup item's partition key).
+pub fn incoming_key_digest(deployment_key: &str, key: &str) -> String {
+    hmac_sha256_hex(deployment_key.as_bytes(), key.as_bytes())
+}
+
 /// `whsec_` + base64 of 32 random bytes (Standard Webhooks secret format).
 pub fn outgoing_secret() -> String {
     format!("whsec_{}", B64.encode(random_bytes::<32>()))
@@ -152,6 +158,16 @@ mod tests {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'));
         assert_ne!(k, webhook_key());
+    }
+
+    #[test]
+    fn key_digests_depend_on_the_deployment_key_and_hide_the_key() {
+        let d = incoming_key_digest("deploy-1", "the-key");
+        assert_eq!(d.len(), 64);
+        assert!(!d.contains("the-key"));
+        assert_eq!(d, incoming_key_digest("deploy-1", "the-key"));
+        assert_ne!(d, incoming_key_digest("deploy-2", "the-key"));
+        assert_ne!(d, incoming_key_digest("deploy-1", "other-key"));
     }
 
     #[test]

@@ -19,7 +19,9 @@
 //! | login claim | `LOGIN#{login lower-cased}` | `LOGIN` | |
 //! | space / course | `SPACE` / `COURSE` | `{id:012}` | |
 //! | incoming webhook | `IWH` | `{id:012}` | |
-//! | incoming webhook by key | `IWHKEY#{key}` | `IWHKEY` | |
+//! | incoming webhook by key | `IWHKEY#{hex HMAC-SHA256(deployment key, key)}` | `IWHKEY` | |
+//! | incoming webhook by key, written before keys were hashed (read, then migrated) | `IWHKEY#{key}` | `IWHKEY` | |
+//! | the deployment key of those digests (sealed) | `DEPLOYKEY` | `IWHKEY` | |
 //! | open silence alert of an incoming webhook | `SILENCED` | `{id:012}` | |
 //! | incoming run | `IWH#{id}#RUNS` | `{ulid}` | |
 //! | provider object state | `IWH#{id}#OBJ#{provider}:{object id}` | `OBJ` | |
@@ -98,9 +100,20 @@ impl Kind {
     }
 }
 
-pub fn webhook_key(key: &str) -> String {
+/// The lookup item of an incoming key, by its digest (`secret::incoming_key_digest`): the
+/// table never holds a key as a key.
+pub fn webhook_key(digest: &str) -> String {
+    format!("IWHKEY#{digest}")
+}
+
+/// The lookup item of a webhook written before keys were hashed (the key itself); read beside
+/// the hashed one and migrated on its first call.
+pub fn legacy_webhook_key(key: &str) -> String {
     format!("IWHKEY#{key}")
 }
+
+/// The item holding the deployment key of incoming-key digests (sealed by the vault).
+pub const DEPLOYMENT_KEY: &str = "DEPLOYKEY";
 
 pub const WEBHOOK_KEY_SK: &str = "IWHKEY";
 
@@ -289,7 +302,7 @@ pub const WELCOME: &str = "WELCOME";
 /// and that each function's list matches the keys its code paths build.
 pub const PARTITIONS: &[(&str, &[&str])] = &[
     // transport::incoming → app::incoming (call, new_member, provider): the key lookup
-    // (IWHKEY#), the webhook's main item (IWH) and its runs, provider objects and customer maps
+    // (IWHKEY#, its digests' deployment key DEPLOYKEY), the webhook's main item (IWH) and its runs, provider objects and customer maps
     // (IWH#…), idempotency (IDEM#), the member, its login claim, memberships and customer
     // references (MEMBER#, LOGIN#), new ids (COUNTER), the catalog it grants (SPACE, COURSE), a
     // resumed silence alert (SILENCED), the events it stages (OUTBOX#) and a new member's
@@ -300,6 +313,7 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
         &[
             "COUNTER",
             "COURSE",
+            "DEPLOYKEY",
             "IDEM#*",
             "IWH",
             "IWH#*",
@@ -314,7 +328,7 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
     ),
     // transport::admin reaches every service: access (APPPW, APPPWNAME#, SIGNIN#), catalog and
     // members (SPACE, COURSE, COUNTER, MEMBER#, LOGIN#; gsi1 USERS, SPACE#…, COURSE#…), incoming
-    // webhooks (IWH, IWHKEY#, IWH#…, IDEM#, SILENCED), endpoints, deliveries, publish, test,
+    // webhooks (IWH, IWHKEY#, DEPLOYKEY, IWH#…, IDEM#, SILENCED), endpoints, deliveries, publish, test,
     // redeliver and recover (WEBHOOK, WEBHOOK#… and its gsi1 status partitions, PUBLISH#,
     // NOTICE#), erasure jobs (ERASURE#, ERASUREUSER#) and the outbox (OUTBOX#).
     (
@@ -325,6 +339,7 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
             "COUNTER",
             "COURSE",
             "COURSE#*",
+            "DEPLOYKEY",
             "ERASURE#*",
             "ERASUREUSER#*",
             "IDEM#*",
@@ -452,7 +467,17 @@ mod partition_tests {
             ),
             ("members_gsi", Kind::Course.members_gsi(3), &["admin"]),
             ("members_gsi", Kind::Space.members_gsi(3), &["admin"]),
-            ("webhook_key", webhook_key("k3y"), &["incoming", "admin"]),
+            ("webhook_key", webhook_key("ab12"), &["incoming", "admin"]),
+            (
+                "legacy_webhook_key",
+                legacy_webhook_key("k3y"),
+                &["incoming", "admin"],
+            ),
+            (
+                "DEPLOYMENT_KEY",
+                DEPLOYMENT_KEY.into(),
+                &["incoming", "admin"],
+            ),
             ("SILENCE", SILENCE.into(), &["sweeper"]),
             (
                 "SILENCED",

@@ -110,6 +110,14 @@ impl Incoming {
         }
     }
 
+    /// Loads the deployment key of incoming-key digests at a cold start, so no call pays for it
+    /// (a failure is logged; the first call then reads it with its lookup).
+    pub async fn warm(&self) {
+        if let Err(error) = self.webhooks.warm().await {
+            tracing::warn!(%error, "deployment key not loaded; the first call reads it");
+        }
+    }
+
     pub async fn list(&self, req: &PageRequest) -> Result<Page<IncomingWebhook>> {
         self.webhooks.list(req).await
     }
