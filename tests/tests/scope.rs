@@ -401,16 +401,19 @@ async fn shopify_and_gumroad_order_by_signed_body_times_and_clamp_the_future() {
     assert!(spaces_of(&env, "gum-buyer@example.com").await.is_empty());
 }
 
-#[tokio::test]
-async fn the_outbox_status_reads_a_bounded_number_of_batches() {
+/// `count` outbox batches of `shard` written straight to the table, parked or not.
+async fn put_batches(
+    env: &TestEnv,
+    shard: u32,
+    count: usize,
+    parked: bool,
+) -> Vec<switchboard::domain::events::EventBatch> {
     use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
     use switchboard::domain::events::EventBatch;
-    let env = TestEnv::new().await;
-    // 130 parked batches in one shard: more than one request reads of it.
     let mut batches = Vec::new();
-    while batches.len() < 130 {
+    while batches.len() < count {
         let b = EventBatch::new(vec![]);
-        if b.shard == 0 {
+        if b.shard == shard {
             batches.push(b);
         }
     }
@@ -421,17 +424,19 @@ async fn the_outbox_status_reads_a_bounded_number_of_batches() {
         let writes = chunk
             .iter()
             .map(|b| {
-                let item = [
-                    ("pk", s("OUTBOX#0")),
+                let mut item: std::collections::HashMap<String, AttributeValue> = [
+                    ("pk", s(&format!("OUTBOX#{shard}"))),
                     ("sk", s(&b.batch_id)),
                     ("body", s(&serde_json::to_string(b).unwrap())),
                     ("created_at", n(1_700_000_000)),
-                    ("attempts", n(5)),
-                    ("parked", AttributeValue::Bool(true)),
+                    ("attempts", n(if parked { 5 } else { 1 })),
                 ]
                 .into_iter()
                 .map(|(k, v)| (k.to_string(), v))
                 .collect();
+                if parked {
+                    item.insert("parked".into(), AttributeValue::Bool(true));
+                }
                 WriteRequest::builder()
                     .put_request(PutRequest::builder().set_item(Some(item)).build().unwrap())
                     .build()
@@ -444,6 +449,23 @@ async fn the_outbox_status_reads_a_bounded_number_of_batches() {
             .await
             .unwrap();
     }
+    batches
+}
+
+fn ids(v: &Value, key: &str) -> Vec<String> {
+    v[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["batch_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_outbox_status_reads_a_bounded_number_of_batches() {
+    let env = TestEnv::new().await;
+    // 130 parked batches in one shard: more than one request reads of it.
+    put_batches(&env, 0, 130, true).await;
     let before = env.calls.snapshot().0;
     let r = env.admin("GET", "/admin/outbox", None).await;
     assert_eq!(r.status, 200, "{}", r.text);
@@ -453,4 +475,143 @@ async fn the_outbox_status_reads_a_bounded_number_of_batches() {
     assert_eq!(r.body["more"], true);
     assert_eq!(r.body["parked"].as_array().unwrap().len() as u64, per_shard);
     assert!(read <= 8 + 2, "one query per shard (+ sign-in): {read}");
+}
+
+/// Issue 19 item 12: `GET /admin/outbox?cursor=` walks every batch, one bounded page at a time.
+#[tokio::test]
+async fn the_outbox_is_walked_to_its_end_with_the_cursor() {
+    let env = TestEnv::new().await;
+    let mut parked: Vec<String> = put_batches(&env, 0, 130, true)
+        .await
+        .into_iter()
+        .chain(put_batches(&env, 3, 5, true).await)
+        .map(|b| b.batch_id)
+        .collect();
+    put_batches(&env, 5, 4, false).await;
+    let per_shard = switchboard::app::outbox::STATUS_PER_SHARD as u64;
+
+    let first = env.admin("GET", "/admin/outbox", None).await;
+    assert_eq!(first.status, 200, "{}", first.text);
+    assert_eq!(first.body["waiting"], per_shard + 5 + 4, "{}", first.text);
+    assert_eq!(first.body["more"], true);
+    let cursor = first.body["next_cursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_string();
+
+    let before = env.calls.snapshot().0;
+    let second = env
+        .admin("GET", &format!("/admin/outbox?cursor={cursor}"), None)
+        .await;
+    assert_eq!(second.status, 200, "{}", second.text);
+    // Only shard 0 was left: one query.
+    assert!(env.calls.snapshot().0 - before <= 1 + 2, "one query");
+    assert_eq!(second.body["waiting"], 130 - per_shard, "{}", second.text);
+    assert_eq!(second.body["more"], false);
+    assert_eq!(second.body["next_cursor"], Value::Null);
+
+    let mut seen = ids(&first.body, "parked");
+    seen.extend(ids(&second.body, "parked"));
+    seen.sort();
+    parked.sort();
+    assert_eq!(seen, parked, "every parked batch once");
+
+    for bad in ["nope", "W10", &cursor[1..]] {
+        let r = env
+            .admin("GET", &format!("/admin/outbox?cursor={bad}"), None)
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        assert_eq!(r.body["code"], "invalid_param", "{}", r.text);
+        assert!(r.text.contains("cursor"), "{}", r.text);
+    }
+}
+
+/// Issue 20 item 1: `POST /admin/outbox/redrive` redrives parked batches in bounded bulk, each
+/// once however many calls race, and says whether more remain.
+#[tokio::test]
+async fn parked_batches_are_redriven_in_bulk_once_each() {
+    let env = TestEnv::new().await;
+    let mut parked: Vec<String> = put_batches(&env, 0, 130, true)
+        .await
+        .into_iter()
+        .chain(put_batches(&env, 2, 3, true).await)
+        .map(|b| b.batch_id)
+        .collect();
+    parked.sort();
+    let waiting: Vec<String> = put_batches(&env, 1, 2, false)
+        .await
+        .into_iter()
+        .map(|b| b.batch_id)
+        .collect();
+    // The stream hands every new batch to the queue once.
+    env.relay_stream().await;
+
+    for bad in [
+        json!({"limit": 0}),
+        json!({"limit": 101}),
+        json!({"limit": "5"}),
+    ] {
+        let r = env.admin("POST", "/admin/outbox/redrive", Some(bad)).await;
+        assert_eq!(r.status, 400, "{}", r.text);
+        assert!(r.text.contains("limit"), "{}", r.text);
+    }
+    let r = env
+        .admin(
+            "POST",
+            "/admin/outbox/redrive",
+            Some(json!({"cursor": "nope"})),
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.text);
+
+    // Two calls at once: each batch is redriven by one of them (the second may read after the
+    // first redrove some, and take the next ones).
+    let body = || Some(json!({"limit": 50}));
+    let (a, b) = tokio::join!(
+        env.admin("POST", "/admin/outbox/redrive", body()),
+        env.admin("POST", "/admin/outbox/redrive", body())
+    );
+    assert_eq!(a.status, 200, "{}", a.text);
+    assert_eq!(b.status, 200, "{}", b.text);
+    let first = a.body["redriven"].as_u64().unwrap() + b.body["redriven"].as_u64().unwrap();
+    assert!((50..=100).contains(&first), "{} {}", a.text, b.text);
+    assert_eq!(a.body["more"], true);
+    let mut total = first;
+    let mut cursor = a.body["next_cursor"].clone();
+    let mut calls = 0;
+    loop {
+        let r = env
+            .admin(
+                "POST",
+                "/admin/outbox/redrive",
+                Some(json!({"cursor": cursor})),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        total += r.body["redriven"].as_u64().unwrap();
+        calls += 1;
+        if r.body["more"] == false {
+            assert_eq!(r.body["next_cursor"], Value::Null);
+            break;
+        }
+        cursor = r.body["next_cursor"].clone();
+        assert!(calls < 5, "{}", r.text);
+    }
+    assert_eq!(total, parked.len() as u64);
+
+    // Sent once more each (besides the stream's first send); the waiting batches not again.
+    let queued = env.queued().await;
+    let sends = |id: &str| queued.iter().filter(|b| b["batch_id"] == id).count();
+    for id in &parked {
+        assert_eq!(sends(id), 2, "{id}");
+    }
+    for id in &waiting {
+        assert_eq!(sends(id), 1, "{id}");
+    }
+    let status = env.admin("GET", "/admin/outbox", None).await;
+    assert_eq!(status.body["parked"], json!([]), "{}", status.text);
+    let again = env.admin("POST", "/admin/outbox/redrive", None).await;
+    assert_eq!(again.status, 200, "{}", again.text);
+    assert_eq!(again.body["redriven"], 0);
+    assert_eq!(again.body["more"], false);
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::config::Config;
 use crate::domain::events::{Event, EventBatch};
-use crate::domain::events::{OutboxEntry, OUTBOX_SHARDS};
+use crate::domain::events::{OutboxCursor, OutboxEntry, OUTBOX_SHARDS};
 use crate::domain::incoming::limits;
 use crate::domain::time;
 use crate::error::{Error, Result};
@@ -17,6 +17,29 @@ use crate::store::{OutboxRepo, TxResult};
 
 /// Outbox batches `GET /admin/outbox` reads per shard (8 shards: at most 800 items, 8 queries).
 pub const STATUS_PER_SHARD: i32 = 100;
+
+/// Parked batches one `POST /admin/outbox/redrive` redrives at most.
+pub const REDRIVE_LIMIT: usize = 100;
+
+/// One page of `GET /admin/outbox`.
+#[derive(Clone, Debug)]
+pub struct OutboxStatus {
+    /// The parked batches among those read, oldest first.
+    pub parked: Vec<OutboxEntry>,
+    /// How many batches the page read.
+    pub waiting: usize,
+    /// Where the next page starts (`None`: the outbox was read to its end).
+    pub next: Option<OutboxCursor>,
+}
+
+/// What one bulk redrive did.
+#[derive(Clone, Debug)]
+pub struct Redriven {
+    /// Batches un-parked and sent by this call.
+    pub redriven: usize,
+    /// Where the next call continues (`None`: nothing left to read).
+    pub next: Option<OutboxCursor>,
+}
 
 /// Re-sends of one outbox batch before it is parked.
 pub const MAX_OUTBOX_SENDS: u32 = 5;
@@ -96,30 +119,87 @@ impl Outbox {
         Ok(sent)
     }
 
-    /// Parked outbox batches among the oldest [`STATUS_PER_SHARD`] of each shard (oldest
-    /// first), how many batches that read found waiting, and whether the outbox holds more:
-    /// bounded reads inside one request, however large the outbox grows.
-    pub async fn status(&self) -> Result<(Vec<OutboxEntry>, usize, bool)> {
-        let (read, more) = self.batches.first_entries(STATUS_PER_SHARD).await?;
-        let total = read.len();
+    /// One page of a walk through the outbox from `from` (at most [`STATUS_PER_SHARD`]
+    /// batches of each shard): the parked ones among them (oldest first), how many batches it
+    /// read, and where to continue (`None`: the outbox was read to its end).
+    pub async fn status(&self, from: &OutboxCursor) -> Result<OutboxStatus> {
+        let (read, read_to) = self.batches.page(from, STATUS_PER_SHARD).await?;
+        let waiting = read.len();
         let mut parked: Vec<OutboxEntry> = read.into_iter().filter(|e| e.parked).collect();
         parked.sort_by(|a, b| a.batch.batch_id.cmp(&b.batch.batch_id));
-        Ok((parked, total, more))
+        Ok(OutboxStatus {
+            parked,
+            waiting,
+            next: read_to.remaining(),
+        })
     }
 
     /// Sends a parked batch to the queue again (its re-send count starts over); `404` when no
     /// parked batch has this id.
     pub async fn redrive(&self, batch_id: &str) -> Result<()> {
-        let shard = EventBatch::shard_of_id(batch_id)
-            .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
-        let body = self
+        let not_found = || Error::NotFound("No parked outbox batch has this id.".into());
+        let shard = EventBatch::shard_of_id(batch_id).ok_or_else(not_found)?;
+        if self.redrive_one(shard, batch_id).await? {
+            Ok(())
+        } else {
+            Err(not_found())
+        }
+    }
+
+    /// Redrives the parked batches of one page of the outbox walk from `from` (as
+    /// [`Outbox::status`] reads it), shard by shard and oldest first, at most `limit` (up to
+    /// [`REDRIVE_LIMIT`]); and where to continue (`None`: nothing left to read). Each redrive is
+    /// the one of [`Outbox::redrive`]: a batch redriven twice, by two calls at once included,
+    /// is sent once.
+    pub async fn redrive_parked(&self, from: &OutboxCursor, limit: usize) -> Result<Redriven> {
+        let limit = limit.clamp(1, REDRIVE_LIMIT);
+        let (read, read_to) = self.batches.page(from, STATUS_PER_SHARD).await?;
+        let mut parked: Vec<OutboxEntry> = read.into_iter().filter(|e| e.parked).collect();
+        parked.sort_by(|a, b| {
+            (a.batch.shard, &a.batch.batch_id).cmp(&(b.batch.shard, &b.batch.batch_id))
+        });
+        let mut redriven = 0;
+        let mut tried = 0;
+        let mut last: Option<&OutboxEntry> = None;
+        for e in &parked {
+            if tried == limit {
+                // Stopped before `e`: continue in its shard after the last one tried there.
+                let last_here = last
+                    .filter(|l| l.batch.shard == e.batch.shard)
+                    .map(|l| l.batch.batch_id.as_str());
+                let next = from.stopped_at(&read_to, e.batch.shard, last_here);
+                return Ok(Redriven {
+                    redriven,
+                    next: next.remaining(),
+                });
+            }
+            tried += 1;
+            if self.redrive_one(e.batch.shard, &e.batch.batch_id).await? {
+                redriven += 1;
+            }
+            last = Some(e);
+        }
+        Ok(Redriven {
+            redriven,
+            next: read_to.remaining(),
+        })
+    }
+
+    /// The one redrive rule: un-park the batch (conditional on it being parked, so only one
+    /// caller wins) and send it; `false` when no such batch is parked. If the send fails the
+    /// batch stays un-parked with a re-send claimed now, so the sweep sends it after the grace
+    /// period.
+    async fn redrive_one(&self, shard: u32, batch_id: &str) -> Result<bool> {
+        let Some(body) = self
             .batches
             .redrive(shard, batch_id, time::now().as_second())
             .await?
-            .ok_or_else(|| Error::NotFound("No parked outbox batch has this id.".into()))?;
+        else {
+            return Ok(false);
+        };
         self.queue.send(body, 0).await?;
         tracing::info!(batch_id, "outbox batch redriven");
-        Ok(())
+        Ok(true)
     }
 
     // The consumer's side: a batch stays in the outbox until its events are fanned out.

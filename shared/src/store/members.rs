@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::keys::{self, Kind};
-use super::{from_item, repository, s, to_item, QuerySpec};
-use crate::aws::OrUnavailable;
+use super::{from_item, repository, to_item, QuerySpec};
 use crate::domain::member::Member;
 pub use crate::domain::membership::{MemberState, Membership};
 use crate::domain::page::{Page, PageRequest};
@@ -115,28 +114,15 @@ impl MemberRepo {
         now: &str,
         limit: i32,
     ) -> Result<Vec<(String, String)>> {
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .index_name(super::GSI2)
-            .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
-            .expression_attribute_values(":p", s(partition))
-            .expression_attribute_values(":now", s(now))
-            .limit(limit)
-            .send()
-            .await
-            .or_unavailable("Query")?;
+        let spec = QuerySpec::gsi2(partition).before(now);
+        let items = self.table.first(&spec, limit).await?;
         let text = |item: &super::Item, name: &str| {
             item.get(name)
                 .and_then(|v| v.as_s().ok())
                 .cloned()
                 .unwrap_or_default()
         };
-        Ok(out
-            .items
-            .unwrap_or_default()
+        Ok(items
             .into_iter()
             .filter_map(|item| {
                 let email = keys::member_email(&text(&item, "pk"))?.to_string();

@@ -8,9 +8,10 @@ use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, n, repository, s, to_item, TxResult};
+use super::query::QuerySpec;
+use super::{from_item, n, repository, to_item, TxResult};
 use crate::aws::OrUnavailable;
-use crate::domain::events::{EventBatch, OutboxEntry, OUTBOX_SHARDS};
+use crate::domain::events::{EventBatch, OutboxCursor, OutboxEntry, ShardPosition, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
@@ -196,42 +197,62 @@ impl OutboxRepo {
             0,
         )
         .to_string();
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :pk AND sk < :cutoff")
-            .filter_expression("attribute_not_exists(acked_at) AND attribute_not_exists(parked)")
-            .expression_attribute_values(":pk", s(keys::outbox(shard)))
-            .expression_attribute_values(":cutoff", s(cutoff))
-            .limit(limit)
-            .send()
-            .await
-            .or_unavailable("Query")?;
-        out.items
-            .unwrap_or_default()
+        let spec = QuerySpec::table(keys::outbox(shard))
+            .before(cutoff)
+            .filter("attribute_not_exists(acked_at) AND attribute_not_exists(parked)");
+        self.table
+            .first(&spec, limit)
+            .await?
             .into_iter()
             .filter_map(|item| entry(item).transpose())
             .collect()
     }
 
-    /// At most `per_shard` of the oldest batches of each shard (one query per shard), and
-    /// whether any shard holds more: what `GET /admin/outbox` reads inside one request.
-    pub async fn first_entries(&self, per_shard: i32) -> Result<(Vec<OutboxEntry>, bool)> {
-        let mut out = Vec::new();
-        let mut more = false;
-        for shard in 0..OUTBOX_SHARDS {
-            let walk = super::query::Walk {
-                after: None,
-                until: "~".into(),
-                limit: per_shard,
+    /// One page of a walk through the outbox from `from`: at most `per_shard` batches of each
+    /// shard not read to its end (one query per such shard, in parallel), oldest first within
+    /// a shard, and where the walk stands after them: what `GET /admin/outbox` reads inside
+    /// one request, however large the outbox grows.
+    pub async fn page(
+        &self,
+        from: &OutboxCursor,
+        per_shard: i32,
+    ) -> Result<(Vec<OutboxEntry>, OutboxCursor)> {
+        let reads = (0..OUTBOX_SHARDS).map(|shard| async move {
+            let after = match from.position(shard) {
+                ShardPosition::Done => return Ok((shard, vec![], ShardPosition::Done)),
+                ShardPosition::Start => None,
+                ShardPosition::After(id) => Some(id.clone()),
             };
-            let (items, more_here) = self.table.walk(&keys::outbox(shard), &walk, entry).await?;
-            more |= more_here;
-            out.extend(items.into_iter().flatten());
+            let walk = super::query::Walk {
+                // The batch `after` is read again (and dropped): one more to read.
+                limit: per_shard + i32::from(after.is_some()),
+                after,
+                until: "~".into(),
+            };
+            let decode = |item: super::Item| {
+                let sk = item
+                    .get("sk")
+                    .and_then(|v| v.as_s().ok())
+                    .cloned()
+                    .unwrap_or_default();
+                Ok((sk, entry(item)?))
+            };
+            let (rows, more) = self.table.walk(&keys::outbox(shard), &walk, decode).await?;
+            let next = match rows.last() {
+                Some((sk, _)) if more => ShardPosition::After(sk.clone()),
+                _ if more => from.position(shard).clone(),
+                _ => ShardPosition::Done,
+            };
+            Ok::<_, Error>((shard, rows, next))
+        });
+        let mut entries = Vec::new();
+        let mut next = from.clone();
+        for read in futures::future::join_all(reads).await {
+            let (shard, rows, position) = read?;
+            entries.extend(rows.into_iter().filter_map(|(_, e)| e));
+            next.set(shard, position);
         }
-        Ok((out, more))
+        Ok((entries, next))
     }
 
     /// Claims one re-send of a batch read with `attempts`: `false` when another sweeper (or a

@@ -6,18 +6,52 @@ use std::collections::HashMap;
 use aws_sdk_dynamodb::types::Select;
 use base64::Engine;
 
-use super::{s, Item, Table, GSI1};
+use super::{s, Item, Table, GSI1, GSI2};
 use crate::aws::OrUnavailable;
 use crate::domain::page::{Page, PageRequest};
 use crate::error::{Error, Result};
 
-/// A keyed query over the table or its GSI, newest-first or oldest-first.
+/// A keyed query over the table or one of its GSIs, newest-first or oldest-first.
 #[derive(Clone, Debug)]
 pub struct QuerySpec {
     pub index: Option<&'static str>,
     pub partition: String,
-    pub sort_prefix: Option<String>,
+    pub sort: Option<SortCondition>,
     pub forward: bool,
+    /// A filter expression without values (applied after the key condition: the items it drops
+    /// still count toward a `Limit`).
+    pub filter: Option<&'static str>,
+}
+
+/// The sort key part of a key condition.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SortCondition {
+    /// `begins_with(sk, prefix)`.
+    Prefix(String),
+    /// `sk < bound`.
+    Before(String),
+}
+
+impl SortCondition {
+    fn expression(&self) -> &'static str {
+        match self {
+            Self::Prefix(_) => "#p = :p AND begins_with(#s, :s)",
+            Self::Before(_) => "#p = :p AND #s < :s",
+        }
+    }
+
+    fn value(&self) -> &str {
+        match self {
+            Self::Prefix(v) | Self::Before(v) => v,
+        }
+    }
+
+    fn admits(&self, sk: &str) -> bool {
+        match self {
+            Self::Prefix(p) => sk.starts_with(p.as_str()),
+            Self::Before(b) => sk < b.as_str(),
+        }
+    }
 }
 
 impl QuerySpec {
@@ -25,8 +59,9 @@ impl QuerySpec {
         Self {
             index: None,
             partition: partition.into(),
-            sort_prefix: None,
+            sort: None,
             forward: true,
+            filter: None,
         }
     }
 
@@ -37,8 +72,26 @@ impl QuerySpec {
         }
     }
 
+    pub fn gsi2(partition: impl Into<String>) -> Self {
+        Self {
+            index: Some(GSI2),
+            ..Self::table(partition)
+        }
+    }
+
     pub fn prefix(mut self, p: impl Into<String>) -> Self {
-        self.sort_prefix = Some(p.into());
+        self.sort = Some(SortCondition::Prefix(p.into()));
+        self
+    }
+
+    /// Sort keys strictly before `bound`.
+    pub fn before(mut self, bound: impl Into<String>) -> Self {
+        self.sort = Some(SortCondition::Before(bound.into()));
+        self
+    }
+
+    pub fn filter(mut self, expression: &'static str) -> Self {
+        self.filter = Some(expression);
         self
     }
 
@@ -49,6 +102,7 @@ impl QuerySpec {
 
     fn names(&self) -> (&'static str, &'static str) {
         match self.index {
+            Some(GSI2) => ("gsi2pk", "gsi2sk"),
             Some(_) => ("gsi1pk", "gsi1sk"),
             None => ("pk", "sk"),
         }
@@ -56,6 +110,7 @@ impl QuerySpec {
 
     fn key_names(&self) -> &'static [&'static str] {
         match self.index {
+            Some(GSI2) => &["pk", "sk", "gsi2pk", "gsi2sk"],
             Some(_) => &["pk", "sk", "gsi1pk", "gsi1sk"],
             None => &["pk", "sk"],
         }
@@ -95,27 +150,39 @@ impl Table {
         }
     }
 
+    /// The first page of a query, at most `limit` items evaluated (a filter may drop some of
+    /// them), eventually consistent: what a bounded sweep reads in one run.
+    pub async fn first(&self, spec: &QuerySpec, limit: i32) -> Result<Vec<Item>> {
+        let resp = self
+            .query_builder(spec)
+            .limit(limit)
+            .send()
+            .await
+            .or_unavailable("Query")?;
+        Ok(resp.items.unwrap_or_default())
+    }
+
     fn query_builder(
         &self,
         spec: &QuerySpec,
     ) -> aws_sdk_dynamodb::operation::query::builders::QueryFluentBuilder {
         let (pk_name, sk_name) = spec.names();
-        let mut q = self
+        let q = self
             .client
             .query()
             .table_name(&self.name)
             .set_index_name(spec.index.map(str::to_string))
             .scan_index_forward(spec.forward)
+            .set_filter_expression(spec.filter.map(str::to_string))
             .expression_attribute_names("#p", pk_name)
             .expression_attribute_values(":p", s(spec.partition.clone()));
-        q = match &spec.sort_prefix {
-            Some(prefix) => q
-                .key_condition_expression("#p = :p AND begins_with(#s, :s)")
+        match &spec.sort {
+            Some(cond) => q
+                .key_condition_expression(cond.expression())
                 .expression_attribute_names("#s", sk_name)
-                .expression_attribute_values(":s", s(prefix.clone())),
+                .expression_attribute_values(":s", s(cond.value())),
             None => q.key_condition_expression("#p = :p"),
-        };
-        q
+        }
     }
 
     /// How many items a query returns, counting at most `cap` (`Select=COUNT`, keys only):
@@ -325,11 +392,8 @@ fn decode_cursor(cursor: &str, spec: &QuerySpec) -> Result<Item> {
     if map.get(pk_name) != Some(&spec.partition) {
         return Err(bad());
     }
-    if let Some(prefix) = &spec.sort_prefix {
-        if !map
-            .get(sk_name)
-            .is_some_and(|v| v.starts_with(prefix.as_str()))
-        {
+    if let Some(cond) = &spec.sort {
+        if !map.get(sk_name).is_some_and(|v| cond.admits(v)) {
             return Err(bad());
         }
     }

@@ -9,8 +9,8 @@
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
+use super::query::QuerySpec;
 use super::{keys, repository, s, to_item};
-use crate::aws::OrUnavailable;
 use crate::error::Result;
 
 /// An overdue entry of the silence index, as the index holds it (keys only).
@@ -57,22 +57,9 @@ repository!(
 impl SilenceRepo {
     /// Index entries due before `now` (RFC 3339), oldest first, at most `limit` (no Scan).
     pub async fn overdue(&self, now: &str, limit: i32) -> Result<Vec<Overdue>> {
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .index_name(super::GSI2)
-            .key_condition_expression("gsi2pk = :p AND gsi2sk < :now")
-            .expression_attribute_values(":p", s(keys::SILENCE))
-            .expression_attribute_values(":now", s(now))
-            .limit(limit)
-            .send()
-            .await
-            .or_unavailable("Query")?;
-        Ok(out
-            .items
-            .unwrap_or_default()
+        let spec = QuerySpec::gsi2(keys::SILENCE).before(now);
+        let items = self.table.first(&spec, limit).await?;
+        Ok(items
             .iter()
             .filter_map(|item| {
                 let sk = item.get("sk")?.as_s().ok()?;
@@ -86,19 +73,10 @@ impl SilenceRepo {
 
     /// Open alerts, at most `limit`.
     pub async fn open(&self, limit: i32) -> Result<Vec<OpenSilence>> {
-        let out = self
-            .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .key_condition_expression("pk = :p")
-            .expression_attribute_values(":p", s(keys::SILENCED))
-            .limit(limit)
-            .send()
-            .await
-            .or_unavailable("Query")?;
-        out.items
-            .unwrap_or_default()
+        let spec = QuerySpec::table(keys::SILENCED);
+        self.table
+            .first(&spec, limit)
+            .await?
             .into_iter()
             .map(|i| super::from_item::<SilencedItem>(i).map(|i| i.s))
             .collect()

@@ -5,9 +5,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 mod catalog;
+mod cursor;
 pub use catalog::{
     catalog_json, is_catalog_event, names, EventName, EventPattern, Origin, CATALOG,
 };
+pub use cursor::{OutboxCursor, ShardPosition};
 
 /// One event, as written to the outbox and carried on the queue.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]

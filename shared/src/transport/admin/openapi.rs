@@ -65,7 +65,13 @@ pub const ROUTES: &[(&str, &str, &str, &str)] = &[
         "get",
         "/admin/outbox",
         "operations",
-        "Outbox: batches waiting and parked ones (re-sent too often without being fanned out), read from at most the 100 oldest of each of the 8 shards; more: true when the outbox holds more",
+        "Outbox, one page of a walk: batches waiting and parked ones (re-sent too often without being fanned out), at most 100 of each of the 8 shards per page; more: true and next_cursor (pass it as ?cursor=) while the walk has not reached the end",
+    ),
+    (
+        "post",
+        "/admin/outbox/redrive",
+        "operations",
+        "Redrive parked outbox batches in bulk: at most limit (1-100, default 100) from one page of the outbox walk; answers redriven, more and next_cursor (pass it as cursor to continue). A batch redriven twice, by two calls at once included, is sent once",
     ),
     (
         "post",
@@ -277,6 +283,12 @@ fn body_schema(method: &str, path: &str) -> Option<Value> {
                     "description": "Silence alert: when no call was accepted for this many hours, the operator gets one email and an incoming_webhook.silent event (incoming_webhook.resumed when calls resume); null turns it off"},
             }}))
         }
+        ("post", "/admin/outbox/redrive") => Some(json!({"type": "object", "properties": {
+            "limit": {"type": "integer", "minimum": 1, "maximum": 100, "default": 100,
+                "description": "Parked batches this call redrives at most"},
+            "cursor": {"type": ["string", "null"],
+                "description": "The previous call's next_cursor (default: the oldest batches)"},
+        }})),
         ("post", "/admin/webhooks/{id}/rotate-secret") => {
             Some(json!({"type": "object", "properties": {
                 "overlap_seconds": {"type": "integer", "minimum": 0, "maximum": 604_800, "default": 86_400,
@@ -465,6 +477,10 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
     if is_list(method, path) {
         params.extend(page_parameters());
     }
+    if (method, path) == ("get", "/admin/outbox") {
+        params.push(json!({"name": "cursor", "in": "query", "required": false,
+            "description": "The previous page's next_cursor", "schema": {"type": "string"}}));
+    }
     if (method, path) == ("post", "/admin/events") {
         params.push(json!({"name": "Idempotency-Key", "in": "header", "required": false,
             "description": "1-255 printable ASCII: a repeat within 24 h answers the first call's event_id and publishes nothing; with another body it is 409 idempotency_conflict (a body's own event_id does the same)",
@@ -509,8 +525,10 @@ fn operation(method: &str, path: &str, tag: &str, summary: &str) -> Value {
         op["responses"]["202"] = json!({"description": "Accepted (the erasure runs on)", "content": {"application/json": {}}});
     }
     if let Some(schema) = body_schema(method, path) {
+        // A bulk redrive's body is optional (every field has a default).
+        let required = path != "/admin/outbox/redrive";
         op["requestBody"] =
-            json!({"required": true, "content": {"application/json": {"schema": schema}}});
+            json!({"required": required, "content": {"application/json": {"schema": schema}}});
     }
     op
 }
