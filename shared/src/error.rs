@@ -1,20 +1,11 @@
-//! The one error type of every layer. How it becomes an HTTP response (status, the two error
-//! shapes of the seeds) is the transport's: [`crate::transport::error`].
+//! The one error type of every layer above the domain (a domain rule's refusal becomes
+//! [`Error::Invalid`]). How it becomes an HTTP response (status, the two error shapes of the
+//! seeds) is the transport's: [`crate::transport::error`].
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Machine-readable reason of a `400`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Code {
-    /// A field is missing or has a bad value.
-    InvalidParam,
-    /// The endpoint URL is missing, malformed, not HTTPS or resolves somewhere forbidden.
-    InvalidUrl,
-    /// An event outside the catalog.
-    InvalidEvent,
-    /// The body could not be parsed at all.
-    InvalidJson,
-}
+/// Machine-readable reason of a `400` (the domain's).
+pub use switchboard_domain::error::Code;
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
@@ -47,33 +38,33 @@ pub enum Error {
     Dependency(String),
 }
 
+/// A value a domain rule refused.
+impl From<switchboard_domain::error::Error> for Error {
+    fn from(e: switchboard_domain::error::Error) -> Self {
+        Error::Invalid {
+            code: e.code,
+            message: e.message,
+        }
+    }
+}
+
+/// The `400` constructors are the domain's ([`switchboard_domain::error::Error`]), so each
+/// message is written once.
 impl Error {
     pub fn invalid(field: &str, why: impl std::fmt::Display) -> Self {
-        Error::Invalid {
-            code: Code::InvalidParam,
-            message: format!("Invalid parameter(s): {field}: {why}"),
-        }
+        switchboard_domain::error::Error::invalid(field, why).into()
     }
 
     pub fn bad_url(message: impl Into<String>) -> Self {
-        Error::Invalid {
-            code: Code::InvalidUrl,
-            message: message.into(),
-        }
+        switchboard_domain::error::Error::bad_url(message).into()
     }
 
     pub fn bad_event(event: &str) -> Self {
-        Error::Invalid {
-            code: Code::InvalidEvent,
-            message: format!("Event type '{event}' is not supported."),
-        }
+        switchboard_domain::error::Error::bad_event(event).into()
     }
 
     pub fn bad_json(why: impl std::fmt::Display) -> Self {
-        Error::Invalid {
-            code: Code::InvalidJson,
-            message: format!("Malformed request body: {why}"),
-        }
+        switchboard_domain::error::Error::bad_json(why).into()
     }
 
     /// Wraps any dependency failure (SDK errors, serialization of stored items).

@@ -321,7 +321,7 @@ impl Outgoing {
             "body": rendered.body,
         });
         if let Some(f) = optional(body, "filter", |v| {
-            Filter::parse(v).map_err(|e| Error::invalid("filter", e.0))
+            Filter::parse(v).map_err(|e| crate::domain::error::Error::invalid("filter", e.0))
         })? {
             out["filter_passes"] = json!(f.matches(&ctx.payload_json()));
         }
@@ -432,9 +432,12 @@ fn outcome_of(d: &Delivery) -> SendOutcome {
 }
 
 /// An object field (for [`optional`]).
-fn object_field(field: &'static str) -> impl FnOnce(&Value) -> Result<Value> {
+fn object_field(field: &'static str) -> impl FnOnce(&Value) -> crate::domain::error::Result<Value> {
     move |v| match v {
         Value::Object(_) => Ok(v.clone()),
-        _ => Err(Error::invalid(field, "must be an object")),
+        _ => Err(crate::domain::error::Error::invalid(
+            field,
+            "must be an object",
+        )),
     }
 }

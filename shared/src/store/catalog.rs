@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
-use super::keys::{self, Kind};
+use super::keys::{self, Kind, KindKeys};
 use super::{from_item, key, repository, to_item, QuerySpec};
 use crate::domain::catalog::CatalogEntry;
 use crate::domain::page::{Page, PageRequest};

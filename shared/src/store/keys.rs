@@ -72,30 +72,38 @@ pub fn login(login: &str) -> String {
 
 pub use crate::domain::membership::Kind;
 
-impl Kind {
+/// A kind's keys (the domain's `Kind` knows no table).
+pub trait KindKeys {
     /// The catalog partition (`SPACE` / `COURSE`).
-    pub fn catalog(self) -> &'static str {
+    fn catalog(self) -> &'static str;
+    /// The counter name for new ids.
+    fn counter(self) -> &'static str;
+    /// Sort key of a membership in a member's partition.
+    fn membership_sk(self, id: i64) -> String;
+    /// GSI partition listing the members of one space / course.
+    fn members_gsi(self, id: i64) -> String;
+}
+
+impl KindKeys for Kind {
+    fn catalog(self) -> &'static str {
         match self {
             Kind::Space => SPACE,
             Kind::Course => COURSE,
         }
     }
 
-    /// The counter name for new ids.
-    pub fn counter(self) -> &'static str {
+    fn counter(self) -> &'static str {
         match self {
             Kind::Space => "space",
             Kind::Course => "course",
         }
     }
 
-    /// Sort key of a membership in a member's partition.
-    pub fn membership_sk(self, id: i64) -> String {
+    fn membership_sk(self, id: i64) -> String {
         format!("{}#{id:012}", self.catalog())
     }
 
-    /// GSI partition listing the members of one space / course.
-    pub fn members_gsi(self, id: i64) -> String {
+    fn members_gsi(self, id: i64) -> String {
         format!("{}#{id}", self.catalog())
     }
 }

@@ -21,7 +21,7 @@ use axum::response::{IntoResponse, Response};
 
 use crate::app::access::{Refusal, Verified};
 use crate::app::App;
-use crate::domain::auth::{self, Principal};
+use crate::domain::auth::{self, Need, Principal};
 use crate::error::Error;
 use crate::transport::request::{header as header_str, source_ip};
 
@@ -48,6 +48,29 @@ fn is_ui_asset(method: &http::Method, path: &str) -> bool {
         && (path == "/admin/ui" || path.starts_with("/admin/ui/"))
 }
 
+/// POST, PUT, PATCH and DELETE change things.
+fn is_unsafe(method: &http::Method) -> bool {
+    [
+        http::Method::POST,
+        http::Method::PUT,
+        http::Method::PATCH,
+        http::Method::DELETE,
+    ]
+    .contains(method)
+}
+
+/// What a request needs from an application password's scope: reading for `GET` and `HEAD`,
+/// publishing for `POST /admin/events`, a change for anything else.
+fn need(method: &http::Method, path: &str) -> Need {
+    if method == http::Method::GET || method == http::Method::HEAD {
+        Need::Read
+    } else if method == http::Method::POST && path.trim_end_matches('/') == "/admin/events" {
+        Need::Publish
+    } else {
+        Need::Change
+    }
+}
+
 pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_string();
@@ -55,7 +78,7 @@ pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response
         return next.run(req).await;
     }
     let h = req.headers();
-    if auth::is_unsafe(&method)
+    if is_unsafe(&method)
         && auth::foreign_browser_context(
             header_str(h, "sec-fetch-site").as_deref(),
             header_str(h, "origin").as_deref(),
@@ -87,7 +110,7 @@ pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response
         Ok(Err(Refusal::Missing | Refusal::Wrong)) => return unauthorized(browser),
         Err(e) => return e.into_response(),
     };
-    if !principal.scope().allows(&method, &path) {
+    if !principal.scope().allows(need(&method, &path)) {
         return Error::Forbidden(format!(
             "This application password's scope ({}) does not allow this request.",
             principal.scope().as_str()
@@ -148,5 +171,28 @@ impl<S: Send + Sync> axum::extract::FromRequestParts<S> for Viewer {
                 .get::<Principal>()
                 .map_or(auth::Disclosure::Redacted, Principal::disclosure),
         ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::Method;
+
+    #[test]
+    fn needs_by_method_and_route() {
+        let events = "/admin/events";
+        assert_eq!(need(&Method::DELETE, "/admin/spaces/1"), Need::Change);
+        assert_eq!(need(&Method::GET, "/admin/spaces"), Need::Read);
+        assert_eq!(need(&Method::HEAD, "/admin/spaces"), Need::Read);
+        assert_eq!(need(&Method::GET, events), Need::Read);
+        assert_eq!(need(&Method::POST, events), Need::Publish);
+        assert_eq!(need(&Method::POST, "/admin/events/"), Need::Publish);
+        assert_eq!(need(&Method::POST, "/admin/spaces"), Need::Change);
+        assert!(!auth::Scope::Read.allows(need(&Method::POST, events)));
+        assert!(auth::Scope::Publish.allows(need(&Method::POST, events)));
+        assert!(!auth::Scope::Publish.allows(need(&Method::GET, "/admin/spaces")));
+        assert!(!auth::Scope::Publish.allows(need(&Method::POST, "/admin/spaces")));
+        assert!(is_unsafe(&Method::PATCH) && !is_unsafe(&Method::GET));
     }
 }

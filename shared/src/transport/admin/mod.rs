@@ -107,6 +107,7 @@ pub(crate) fn page_request(q: &HashMap<String, String>) -> Result<PageRequest> {
         q.get("page").map(String::as_str),
         q.get("cursor").map(String::as_str),
     )
+    .map_err(Error::from)
 }
 
 /// Ids in paths are positive integers; anything else names nothing.
