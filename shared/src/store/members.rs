@@ -5,8 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::keys::{self, Kind, KindKeys};
-use super::{from_item, repository, s, to_item, QuerySpec};
-use crate::aws::OrUnavailable;
+use super::{from_item, repository, to_item, QuerySpec};
 use crate::domain::member::Member;
 pub use crate::domain::membership::{MemberState, Membership};
 use crate::domain::page::{Page, PageRequest};
