@@ -159,9 +159,8 @@ impl Outbox {
             (a.batch.shard, &a.batch.batch_id).cmp(&(b.batch.shard, &b.batch.batch_id))
         });
         let mut redriven = 0;
-        let mut tried = 0;
         let mut last: Option<&OutboxEntry> = None;
-        for e in &parked {
+        for (tried, e) in parked.iter().enumerate() {
             if tried == limit {
                 // Stopped before `e`: continue in its shard after the last one tried there.
                 let last_here = last
@@ -173,7 +172,6 @@ impl Outbox {
                     next: next.remaining(),
                 });
             }
-            tried += 1;
             if self.redrive_one(e.batch.shard, &e.batch.batch_id).await? {
                 redriven += 1;
             }

@@ -10,8 +10,8 @@
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 
+use super::query::QuerySpec;
 use super::{keys, n, repository, s, Item};
-use crate::aws::OrUnavailable;
 use crate::error::Result;
 
 /// How long a welcome marker is kept (seconds): the TTL after its creation.
@@ -120,22 +120,11 @@ impl WelcomeRepo {
     /// Members whose welcome email is owed and whose last claim (or creation) is older than the
     /// delay, oldest first, at most `limit`.
     pub async fn due(&self, now: i64, limit: i32) -> Result<Vec<i64>> {
-        let out = self
+        let spec = QuerySpec::gsi2(keys::WELCOME).before(format!("{now:012}#~"));
+        Ok(self
             .table
-            .client
-            .query()
-            .table_name(&self.table.name)
-            .index_name(super::GSI2)
-            .key_condition_expression("gsi2pk = :p AND gsi2sk <= :now")
-            .expression_attribute_values(":p", s(keys::WELCOME))
-            .expression_attribute_values(":now", s(format!("{now:012}#~")))
-            .limit(limit)
-            .send()
-            .await
-            .or_unavailable("Query")?;
-        Ok(out
-            .items
-            .unwrap_or_default()
+            .first(&spec, limit)
+            .await?
             .iter()
             // The index holds keys only: the user id is in the marker's key.
             .filter_map(|item| {
