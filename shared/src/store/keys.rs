@@ -487,6 +487,8 @@ mod partition_tests {
                 &["incoming", "admin"],
             ),
             ("SILENCE", SILENCE.into(), &["sweeper"]),
+            ("welcome", welcome(7), &["incoming", "sweeper"]),
+            ("WELCOME", WELCOME.into(), &["sweeper"]),
             (
                 "SILENCED",
                 SILENCED.into(),
@@ -547,6 +549,7 @@ mod partition_tests {
     /// stream filter's prefix) or are this policy itself.
     const NOT_PARTITIONS: &[&str] = &[
         "PROFILE",
+        "WELCOME_SK",
         "id_sk",
         "member_email",
         "WEBHOOK_KEY_SK",
@@ -569,8 +572,6 @@ mod partition_tests {
         "SIGNIN_SK",
         "ERASURE_SK",
         "ERASURE_OF_USER_SK",
-        "membership_sk",
-        "counter",
         "PARTITIONS",
         "partitions_of",
         "like",
