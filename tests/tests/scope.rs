@@ -526,6 +526,33 @@ async fn the_outbox_is_walked_to_its_end_with_the_cursor() {
     }
 }
 
+/// Issue 20 item 1: parked (and acked) batches are off the sweeper's index, so however many of
+/// them sit in a shard, the sweep's bounded page still reaches the batch the stream never
+/// sent. (With the page read from the table and filtered afterwards, the first 100 parked
+/// batches of each shard filled it and the sweep found nothing.)
+#[tokio::test]
+async fn the_sweep_reaches_a_due_batch_behind_many_parked_ones() {
+    let env = TestEnv::with(|c| c.outbox_grace_seconds = -5).await;
+    let per_shard = switchboard::app::outbox::SWEEP_LIMIT_PER_SHARD as usize + 10;
+    for shard in 0..switchboard::domain::events::OUTBOX_SHARDS {
+        put_batches(&env, shard, per_shard, true).await;
+    }
+    env.publish(json!({"event": "feed.created", "data": {"marker": "behind-parked"}}))
+        .await;
+    // The stream is not relayed here: the batch was never sent, only the sweep can send it.
+    assert_eq!(env.app.outbox().sweep().await.unwrap(), 1);
+    let queued = env.stack.drain_queue(&env.stack.queue_url).await;
+    assert_eq!(queued.len(), 1, "{queued:?}");
+    assert!(
+        queued[0].to_string().contains("behind-parked"),
+        "{queued:?}"
+    );
+    // The parked batches stay parked (not re-sent, still listed).
+    let status = env.admin("GET", "/admin/outbox", None).await;
+    assert_eq!(status.status, 200, "{}", status.text);
+    assert!(!status.body["parked"].as_array().unwrap().is_empty());
+}
+
 /// Issue 20 item 1: `POST /admin/outbox/redrive` redrives parked batches in bounded bulk, each
 /// once however many calls race, and says whether more remain.
 #[tokio::test]

@@ -45,6 +45,9 @@
 //!
 //! Welcome-email markers still owed are also on `gsi2` (sparse): `WELCOME` /
 //! `{due epoch seconds:012}#{user_id:012}` (`store::welcome`).
+//!
+//! Outbox batches neither acked by `relay` nor parked are also on `gsi2` (sparse):
+//! `OUTBOXDUE#{shard}` / `{ULID of when the sweeper looks next}` (`store::outbox`).
 
 pub const COUNTER: &str = "COUNTER";
 pub const PROFILE: &str = "PROFILE";
@@ -166,6 +169,12 @@ pub fn outbox_shard(pk: &str) -> Option<u32> {
 
 /// The prefix of every outbox partition key (the relay's stream filter matches it).
 pub const OUTBOX_PREFIX: &str = "OUTBOX#";
+
+/// The sweeper's index partition (`gsi2`, sparse) of one outbox shard's batches still due for
+/// a look: written with a batch, removed when it is acked or parked (`store::outbox`).
+pub fn outbox_due(shard: u32) -> String {
+    format!("OUTBOXDUE#{shard}")
+}
 
 pub const WEBHOOK: &str = "WEBHOOK";
 
@@ -391,7 +400,7 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
             "WEBHOOK#*",
         ],
     ),
-    // App::scheduled_sweeps: the outbox sweep (OUTBOX#), overdue deliveries (WEBHOOK, the gsi1
+    // App::scheduled_sweeps: the outbox sweep (gsi2 OUTBOXDUE#…, then OUTBOX#), overdue deliveries (WEBHOOK, the gsi1
     // status partitions WEBHOOK#…, and a FIFO line's entries and lease when it kicks one), timed access (gsi2 EXPIRING#… and the legacy EXPIRING, then MEMBER#) and silence
     // alerts (gsi2 SILENCE, SILENCED, the webhook's main item IWH); each stages events (OUTBOX#);
     // owed welcome emails (gsi2 WELCOME, the markers WELCOME#, the member MEMBER#).
@@ -403,6 +412,7 @@ pub const PARTITIONS: &[(&str, &[&str])] = &[
             "IWH",
             "MEMBER#*",
             "OUTBOX#*",
+            "OUTBOXDUE#*",
             "SILENCE",
             "SILENCED",
             "WEBHOOK",
@@ -502,6 +512,7 @@ mod partition_tests {
                 outbox(7),
                 &["incoming", "admin", "dispatch", "sweeper", "relay"],
             ),
+            ("outbox_due", outbox_due(7), &["sweeper"]),
             ("WEBHOOK", WEBHOOK.into(), &["admin", "dispatch", "sweeper"]),
             (
                 "deliveries",

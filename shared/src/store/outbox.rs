@@ -3,13 +3,20 @@
 //! removed by the consumer once fanned out; re-sent by the sweeper only if the stream gave up on
 //! it — each re-send claimed by a conditional update (an ever-growing `attempts`), and parked
 //! after too many (with a TTL) for an operator to inspect and redrive.
+//!
+//! A batch the sweeper may still have to re-send is also on the sparse `gsi2` index,
+//! `OUTBOXDUE#{shard}` / `{ULID of when it is due}`: written with the batch (due at its own
+//! ULID), moved on by each claimed re-send (due again at the claim's time) and removed when
+//! `relay` acks it or the sweeper parks it. The sweep's range query on that index therefore
+//! returns only batches it has to look at: acked and parked batches, however many, never fill
+//! its page.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
 use super::query::QuerySpec;
-use super::{from_item, n, repository, to_item, TxResult};
+use super::{from_item, n, repository, s, to_item, TxResult};
 use crate::aws::OrUnavailable;
 use crate::domain::events::{EventBatch, OutboxCursor, OutboxEntry, ShardPosition, OUTBOX_SHARDS};
 use crate::error::{Error, Result};
@@ -36,6 +43,19 @@ struct OutboxItem {
     /// DynamoDB TTL of a parked batch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     expires_at: Option<i64>,
+    /// `OUTBOXDUE#{shard}` while the sweeper may have to re-send the batch (sparse `gsi2`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2pk: Option<String>,
+    /// When the sweeper looks at it next: a ULID's time prefix (`due_sk`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    gsi2sk: Option<String>,
+}
+
+/// The `gsi2` sort key of a batch due at `secs` (epoch seconds): a ULID of that millisecond,
+/// so it sorts with the batch ids the batches are first due at.
+fn due_sk(secs: i64) -> String {
+    let ms = u64::try_from(secs.max(0).saturating_mul(1000)).unwrap_or(0);
+    ulid::Ulid::from_parts(ms, 0).to_string()
 }
 
 /// How long a parked batch waits for an operator's redrive before its TTL removes it.
@@ -68,6 +88,11 @@ fn unchanged(attempts: u32) -> &'static str {
     } else {
         "attribute_exists(pk) AND attempts = :seen"
     }
+}
+
+/// When the sweeper looks at a batch next: its last claimed re-send, or its creation.
+fn due_of(e: &OutboxEntry) -> String {
+    e.sent_at.map_or_else(|| e.batch.batch_id.clone(), due_sk)
 }
 
 /// An outbox item as an entry (`None` when its body is not a batch).
@@ -115,17 +140,20 @@ impl OutboxRepo {
             parked: false,
             acked_at: None,
             expires_at: None,
+            gsi2pk: Some(keys::outbox_due(batch.shard)),
+            gsi2sk: Some(batch.batch_id.clone()),
         })?;
         self.table.put(item, None)
     }
 
-    /// Marks a batch handed to SQS (no-op when the consumer already removed it).
+    /// Marks a batch handed to SQS and takes it off the sweeper's index (no-op when the
+    /// consumer already removed it).
     pub async fn ack(&self, shard: u32, batch_id: &str, now: i64) -> Result<()> {
         self.table
             .update_if(
                 &keys::outbox(shard),
                 batch_id,
-                "SET acked_at = :now",
+                "SET acked_at = :now REMOVE gsi2pk, gsi2sk",
                 "attribute_exists(pk)",
                 &[],
                 vec![(":now", n(now))],
@@ -182,30 +210,48 @@ impl OutboxRepo {
             .collect())
     }
 
-    /// Batches of `shard` older than `older_than_secs` that nobody acked and that are not
-    /// parked, oldest first: a key condition on age (the sort key is the batch's ULID), at most
-    /// `limit` evaluated per call.
+    /// Batches of `shard` due before `older_than_secs` ago — never acked, not parked, not
+    /// re-sent within that time — most overdue first, at most `limit`: a range query on the
+    /// sweeper's sparse index (keys only), then one consistent `BatchGetItem` of the batches.
+    /// A batch whose item moved on since the index showed it (fanned out, acked, parked, or
+    /// claimed by another sweeper) is left out.
     pub async fn stale(
         &self,
         shard: u32,
         older_than_secs: i64,
         limit: i32,
     ) -> Result<Vec<OutboxEntry>> {
-        let cutoff = ulid::Ulid::from_parts(
-            u64::try_from((jiff::Timestamp::now().as_second() - older_than_secs).max(0) * 1000)
-                .unwrap_or(0),
-            0,
-        )
-        .to_string();
-        let spec = QuerySpec::table(keys::outbox(shard))
-            .before(cutoff)
-            .filter("attribute_not_exists(acked_at) AND attribute_not_exists(parked)");
-        self.table
+        let cutoff = due_sk(jiff::Timestamp::now().as_second() - older_than_secs);
+        let spec = QuerySpec::gsi2(keys::outbox_due(shard)).before(cutoff);
+        let text = |i: &super::Item, name: &str| Some(i.get(name)?.as_s().ok()?.clone());
+        let seen: std::collections::HashMap<String, String> = self
+            .table
             .first(&spec, limit)
             .await?
-            .into_iter()
-            .filter_map(|item| entry(item).transpose())
-            .collect()
+            .iter()
+            .filter_map(|i| Some((text(i, "sk")?, text(i, "gsi2sk")?)))
+            .collect();
+        if seen.is_empty() {
+            return Ok(vec![]);
+        }
+        let keys = seen
+            .keys()
+            .map(|sk| super::key(keys::outbox(shard), sk))
+            .collect();
+        let mut due = Vec::new();
+        for item in self.table.batch_get(keys, None).await? {
+            let o: OutboxItem = from_item(item.clone())?;
+            if o.acked_at.is_some() || o.parked {
+                continue;
+            }
+            if let Some(e) = entry(item)? {
+                if seen.get(&e.batch.batch_id) == Some(&due_of(&e)) {
+                    due.push(e);
+                }
+            }
+        }
+        due.sort_by_cached_key(due_of);
+        Ok(due)
     }
 
     /// One page of a walk through the outbox from `from`: at most `per_shard` batches of each
@@ -263,13 +309,14 @@ impl OutboxRepo {
             .update_if(
                 &keys::outbox(e.batch.shard),
                 &e.batch.batch_id,
-                "SET attempts = :next, sent_at = :now",
+                "SET attempts = :next, sent_at = :now, gsi2sk = :due",
                 unchanged(e.attempts),
                 &[],
                 vec![
                     (":seen", n(i64::from(e.attempts))),
                     (":next", n(i64::from(e.attempts) + 1)),
                     (":now", n(now)),
+                    (":due", s(due_sk(now))),
                 ],
             )
             .await?
@@ -283,7 +330,7 @@ impl OutboxRepo {
             .update_if(
                 &keys::outbox(e.batch.shard),
                 &e.batch.batch_id,
-                "SET parked = :yes, expires_at = :ttl",
+                "SET parked = :yes, expires_at = :ttl REMOVE gsi2pk, gsi2sk",
                 unchanged(e.attempts),
                 &[],
                 vec![
@@ -307,12 +354,15 @@ impl OutboxRepo {
             .update_if(
                 &keys::outbox(shard),
                 batch_id,
-                "SET attempts = :one, sent_at = :now REMOVE parked, expires_at",
+                "SET attempts = :one, sent_at = :now, gsi2pk = :due_pk, gsi2sk = :due \
+                 REMOVE parked, expires_at",
                 "attribute_exists(pk) AND parked = :yes",
                 &[],
                 vec![
                     (":one", n(1)),
                     (":now", n(now)),
+                    (":due_pk", s(keys::outbox_due(shard))),
+                    (":due", s(due_sk(now))),
                     (":yes", aws_sdk_dynamodb::types::AttributeValue::Bool(true)),
                 ],
             )
