@@ -5,7 +5,9 @@
 #
 # scripts/test.sh calls it with moto running and AWS_ENDPOINT_URL exported; run alone, it starts
 # its own moto on a free port. Screenshots of every screen go to $SCREENSHOT_DIR
-# (default docs/screenshots). Logs: target/test-logs/browser-*.log.
+# (default docs/screenshots). Logs: target/test-logs/browser-*.log. BROWSER_TESTS=<regex> runs only
+# the tests whose names match (node's --test-name-pattern); the page signs in in the second test,
+# so include it: BROWSER_TESTS='sign in with|parked'.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -102,7 +104,7 @@ status=0
 (
   cd tests/browser
   SWITCHBOARD_URL=$base SCREENSHOT_DIR="${SCREENSHOT_DIR:-$root/docs/screenshots}" \
-    CHROMIUM=/usr/bin/chromium node --test ui.test.mjs
+    CHROMIUM=/usr/bin/chromium node --test ${BROWSER_TESTS:+--test-name-pattern="$BROWSER_TESTS"} ui.test.mjs
 ) || status=$?
 if [ "$status" != 0 ]; then
   echo "browser tests failed; logs in $logs/browser-functions.log and $logs/browser-bridge.log" >&2

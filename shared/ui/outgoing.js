@@ -43,39 +43,110 @@ export async function list(screen) {
   })();
 }
 
-/** Outbox batches the sweeper gave up on (shown only when there are some), with Redrive. */
+/** How many outbox pages the Outgoing page reads on its own while it finds no parked batch. */
+const OUTBOX_PAGES_AHEAD = 5;
+
+/** One page of the outbox walk from `cursor` (undefined: the start). */
+function outboxPage(cursor) {
+  return api('GET', cursor ? `/admin/outbox?cursor=${encodeURIComponent(cursor)}` : '/admin/outbox');
+}
+
+/**
+ * The first page of the outbox that has parked batches (reading at most OUTBOX_PAGES_AHEAD
+ * pages), or null when none was found.
+ */
+async function firstParkedPage() {
+  let cursor;
+  for (let read = 0; read < OUTBOX_PAGES_AHEAD; read += 1) {
+    const page = await outboxPage(cursor);
+    if ((page.parked || []).length || !page.more || !page.next_cursor) return page;
+    cursor = page.next_cursor;
+  }
+  return null;
+}
+
+/** A parked batch's row, with its own Redrive button. */
+function parkedRow(b, refresh) {
+  const redrive = h('button', { type: 'button', class: 'btn btn-small' }, 'Redrive');
+  redrive.addEventListener('click', async () => {
+    try {
+      await withBusy(redrive, 'Sending…', () => api('POST', `/admin/outbox/${encodeURIComponent(b.batch_id)}/redrive`));
+      toast('The batch was sent to the event queue again.');
+      await refresh();
+    } catch (err) {
+      if (err.status !== 401) toast(err.message, 'error');
+    }
+  });
+  return h('li', null, h('span', { class: 'mono' }, b.batch_id), ` — ${(b.events || []).map((e) => e.event).join(', ')} (sent ${Number(b.attempts)} times) `, redrive);
+}
+
+/** Redrives every parked batch, one bounded bulk call after another; how many were sent. */
+async function redriveAll() {
+  let sent = 0;
+  let body = {};
+  for (;;) {
+    const r = await api('POST', '/admin/outbox/redrive', body);
+    sent += Number(r.redriven) || 0;
+    if (!r.more || !r.next_cursor) return sent;
+    body = { cursor: r.next_cursor };
+  }
+}
+
+/** The "Redrive all" button: redrives every parked batch, says how many, reloads the list. */
+function redriveAllButton(refresh) {
+  const all = h('button', { type: 'button', class: 'btn btn-small', id: 'redrive-all' }, 'Redrive all');
+  all.addEventListener('click', async () => {
+    try {
+      const sent = await withBusy(all, 'Sending…', redriveAll);
+      toast(`${sent} ${sent === 1 ? 'batch was' : 'batches were'} sent to the event queue again.`);
+      await refresh();
+    } catch (err) {
+      if (err.status !== 401) toast(err.message, 'error');
+    }
+  });
+  return all;
+}
+
+/** "Show more": appends the next page's parked batches to the list. */
+function showMoreButton(page, list, refresh) {
+  const more = h('button', { type: 'button', class: 'btn btn-small', id: 'parked-more' }, 'Show more');
+  more.addEventListener('click', async () => {
+    try {
+      const next = await withBusy(more, 'Loading…', () => outboxPage(page.next_cursor));
+      list.append(...(next.parked || []).map((b) => parkedRow(b, refresh)));
+      if (next.more && next.next_cursor) more.replaceWith(showMoreButton(next, list, refresh));
+      else more.remove();
+    } catch (err) {
+      if (err.status !== 401) toast(err.message, 'error');
+    }
+  });
+  return more;
+}
+
+/** Outbox batches the sweeper gave up on (shown only when there are some): Redrive each or all. */
 async function parkedBatches(slot) {
-  let status;
+  let page;
   try {
-    status = await api('GET', '/admin/outbox');
+    page = await firstParkedPage();
   } catch {
     return;
   }
-  const list = status.parked || [];
-  if (!list.length) {
+  if (!page || !(page.parked || []).length) {
     slot.replaceChildren();
     return;
   }
-  const rows = list.map((b) => {
-    const redrive = h('button', { type: 'button', class: 'btn btn-small' }, 'Redrive');
-    redrive.addEventListener('click', async () => {
-      try {
-        await withBusy(redrive, 'Sending…', () => api('POST', `/admin/outbox/${encodeURIComponent(b.batch_id)}/redrive`));
-        toast('The batch was sent to the event queue again.');
-        await parkedBatches(slot);
-      } catch (err) {
-        if (err.status !== 401) toast(err.message, 'error');
-      }
-    });
-    return h('li', null, h('span', { class: 'mono' }, b.batch_id), ` — ${(b.events || []).map((e) => e.event).join(', ')} (sent ${Number(b.attempts)} times) `, redrive);
-  });
+  const refresh = () => parkedBatches(slot);
+  const list = h('ul', { id: 'parked-list' }, ...page.parked.map((b) => parkedRow(b, refresh)));
+  const more = page.more && page.next_cursor ? showMoreButton(page, list, refresh) : null;
   slot.replaceChildren(
     h(
       'section',
       { class: 'card alert alert-warn', 'aria-labelledby': 'parked-title' },
       h('h2', { id: 'parked-title' }, 'Parked event batches'),
       h('p', null, 'These events were sent to the event queue 5 times and never fanned out. Fix what failed (see the dispatch logs), then redrive them.'),
-      h('ul', null, ...rows),
+      h('p', null, redriveAllButton(refresh)),
+      list,
+      more,
     ),
   );
 }

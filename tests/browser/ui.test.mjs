@@ -999,6 +999,68 @@ test('secret rotation: the default 24-hour overlap keeps previous_secret, a chos
   assert.equal((await adminApi('DELETE', `/admin/webhooks/${state.rotationId}`)).status, 200);
 });
 
+/** A ULID of now whose outbox shard (its random bits mod 8) is `shard` (0..7, the last character). */
+function ulidInShard(shard) {
+  const A = '0123456789ABCDEFGHJKMNPQRSTVWXYZ';
+  let t = Date.now();
+  let time = '';
+  for (let i = 0; i < 10; i += 1) {
+    time = A[t % 32] + time;
+    t = Math.floor(t / 32);
+  }
+  const random = Array.from(crypto.randomBytes(15), (b) => A[b % 32]).join('');
+  return time + random + A[shard + 8 * crypto.randomInt(4)];
+}
+
+/**
+ * Writes `count` parked outbox batches of shard 0 straight to the emulator's table (DynamoDB JSON
+ * API), as the sweeper leaves them after five re-sends; the relay leaves an item inserted parked
+ * alone, so they wait for a redrive.
+ */
+async function seedParked(count) {
+  const items = Array.from({ length: count }, () => {
+    const id = ulidInShard(0);
+    return { PutRequest: { Item: {
+      pk: { S: 'OUTBOX#0' }, sk: { S: id }, body: { S: JSON.stringify({ batch_id: id, shard: 0, events: [] }) },
+      created_at: { N: String(Math.floor(Date.now() / 1000)) }, attempts: { N: '5' }, parked: { BOOL: true },
+    } } };
+  });
+  for (let i = 0; i < items.length; i += 25) {
+    const r = await fetch(process.env.AWS_ENDPOINT_URL, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/x-amz-json-1.0',
+        'X-Amz-Target': 'DynamoDB_20120810.BatchWriteItem',
+        Authorization: 'AWS4-HMAC-SHA256 Credential=test/20261204/us-east-1/dynamodb/aws4_request, SignedHeaders=host, Signature=0',
+      },
+      body: JSON.stringify({ RequestItems: { [process.env.TABLE_NAME]: items.slice(i, i + 25) } }),
+    });
+    assert.equal(r.status, 200, await r.text());
+  }
+}
+
+test('parked event batches: listed page by page with Show more, Redrive all sends every one', T, async () => {
+  assert.ok(process.env.AWS_ENDPOINT_URL && process.env.TABLE_NAME, 'the emulator and table of this run');
+  await seedParked(101);
+  await go('#/outgoing');
+  await page.locator('#parked-title').waitFor();
+  let shown = 0;
+  await until('the first page of parked batches', async () => {
+    shown = await page.locator('#parked-list li').count();
+    return shown === 100;
+  }).catch((e) => {
+    throw new Error(`${e.message}: ${shown} shown`);
+  });
+  await page.locator('#parked-more').click();
+  await until('the next page appended', async () => (await page.locator('#parked-list li').count()) === 101);
+  assert.equal(await page.locator('#parked-more').count(), 0, 'nothing more to show');
+  await page.locator('#redrive-all').click();
+  await page.locator('.toast', { hasText: '101 batches were sent to the event queue again.' }).waitFor();
+  await page.locator('#parked-title').waitFor({ state: 'detached' });
+  const status = await adminApi('GET', '/admin/outbox');
+  assert.deepEqual(status.body.parked, [], JSON.stringify(status.body));
+});
+
 test('no CSP violation, script error or dialog happened', () => {
   assert.deepEqual(problems, []);
 });

@@ -70,9 +70,14 @@ pub struct StreamedBatch {
     pub body: String,
 }
 
-/// The outbox batch in a stream record's new image; `None` for any other item.
+/// The outbox batch in a stream record's new image; `None` for any other item, and for a batch
+/// inserted already parked (a restore or an operator's import: it waits for a redrive, as the
+/// sweeper left it, instead of going out behind the operator's back).
 pub fn streamed_batch(image: serde_dynamo::Item) -> Option<StreamedBatch> {
     let item: OutboxItem = serde_dynamo::from_item(image).ok()?;
+    if item.parked {
+        return None;
+    }
     let shard = keys::outbox_shard(&item.pk)?;
     Some(StreamedBatch {
         shard,
@@ -370,5 +375,45 @@ impl OutboxRepo {
         updated
             .map(|item| from_item::<OutboxItem>(item).map(|o| o.body))
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image(parked: bool) -> serde_dynamo::Item {
+        serde_dynamo::to_item(OutboxItem {
+            pk: keys::outbox(3),
+            sk: "01KBATCH".into(),
+            body: "{}".into(),
+            created_at: 1,
+            attempts: if parked { 5 } else { 0 },
+            sent_at: None,
+            parked,
+            acked_at: None,
+            expires_at: None,
+            gsi2pk: None,
+            gsi2sk: None,
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn an_inserted_batch_is_relayed_and_a_parked_one_waits_for_its_redrive() {
+        let b = streamed_batch(image(false)).expect("a new batch");
+        assert_eq!(
+            (b.shard, b.batch_id.as_str(), b.body.as_str()),
+            (3, "01KBATCH", "{}")
+        );
+        assert_eq!(streamed_batch(image(true)), None);
+    }
+
+    #[test]
+    fn a_due_key_sorts_with_the_batch_ids_of_its_time() {
+        let at = 1_796_354_185;
+        let id = ulid::Ulid::from_parts(at as u64 * 1000 + 1, 7).to_string();
+        assert!(due_sk(at) < id);
+        assert!(id < due_sk(at + 1));
     }
 }
