@@ -2,21 +2,24 @@
 # `make test`: lint, then every test against a private emulator on a free port.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-echo "== cargo fmt --check"
+# Each phase's heading says when it starts (seconds since make test began; bash's SECONDS), so a
+# log shows where the time goes (docs/testing.md#where-make-test-spends-its-time).
+phase() { echo "== $* [t=${SECONDS}s]"; }
+phase "cargo fmt --check"
 cargo fmt --all -- --check
-echo "== cargo clippy"
+phase "cargo clippy"
 cargo clippy --workspace --all-targets -- -D warnings
 
-echo "== admin UI: eslint"
+phase "admin UI: eslint"
 scripts/ui_lint.sh
 
-echo "== SAM template: cfn-lint and sam validate --lint"
+phase "SAM template: cfn-lint and sam validate --lint"
 scripts/template_check.sh
 
-echo "== emulator: moto speed patches answer as moto does (scripts/moto_equivalence.py)"
+phase "emulator: moto speed patches answer as moto does (scripts/moto_equivalence.py)"
 .venv/bin/python scripts/moto_equivalence.py
 
-echo "== receivers' toolchains (node express, php, standardwebhooks)"
+phase "receivers' toolchains (node express, php, standardwebhooks)"
 (cd tests/receivers && npm ci --no-audit --no-fund --loglevel=error)
 if ! command -v php >/dev/null 2>&1; then
   (apt-get install -y php-cli >/dev/null 2>&1 || (apt-get update >/dev/null 2>&1 && apt-get install -y php-cli >/dev/null 2>&1)) \
@@ -31,17 +34,17 @@ trap 'kill $moto_pid 2>/dev/null || true' EXIT
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port
 echo "== moto on $AWS_ENDPOINT_URL"
 
-echo "== cargo test"
+phase "cargo test"
 # With the `local` feature the e2e, schemathesis and browser phases reuse these builds (the
 # feature adds only the Runtime API relay for `cargo lambda watch`, which no test reaches).
 cargo test --workspace --features local
 
-echo "== seed clients against cargo lambda watch"
+phase "seed clients against cargo lambda watch"
 scripts/e2e.sh
 
-echo "== admin API against its OpenAPI document (schemathesis)"
+phase "admin API against its OpenAPI document (schemathesis)"
 scripts/schemathesis.sh
 
-echo "== admin UI in headless Chromium"
+phase "admin UI in headless Chromium"
 SCREENSHOT_DIR=${SCREENSHOT_DIR:-target/screenshots} scripts/browser.sh
-echo "== all tests passed"
+echo "== all tests passed in ${SECONDS} s"
