@@ -43,8 +43,21 @@ pub fn parse_basic(header: Option<&str>) -> Option<Credentials> {
 }
 
 /// What an application password may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum Scope {
     /// Everything the operator can do.
     Admin,
@@ -55,23 +68,6 @@ pub enum Scope {
 }
 
 impl Scope {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Scope::Admin),
-            "read" => Some(Scope::Read),
-            "publish" => Some(Scope::Publish),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Admin => "admin",
-            Scope::Read => "read",
-            Scope::Publish => "publish",
-        }
-    }
-
     /// Whether this scope covers what a request needs.
     pub fn allows(self, need: Need) -> bool {
         matches!(
@@ -308,8 +304,17 @@ mod tests {
                 "{need:?}"
             );
         }
-        assert_eq!(Scope::parse("read"), Some(Scope::Read));
-        assert_eq!(Scope::parse("Admin"), None);
+        assert_eq!("read".parse(), Ok(Scope::Read));
+        assert!("Admin".parse::<Scope>().is_err());
+        use strum::IntoEnumIterator;
+        let names: Vec<&str> = Scope::iter().map(<&str>::from).collect();
+        assert_eq!(names, ["admin", "read", "publish"]);
+        for s in Scope::iter() {
+            let name: &str = s.into();
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
+            assert_eq!(s.to_string(), name);
+            assert_eq!(name.parse(), Ok(s));
+        }
         assert_eq!(
             serde_json::to_string(&Scope::Publish).unwrap(),
             "\"publish\""

@@ -30,8 +30,22 @@ pub const JSON: &str = "application/json";
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
 /// How an endpoint's deliveries are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    Default,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum Format {
     #[default]
     Standard,
@@ -42,28 +56,6 @@ pub enum Format {
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
-        Format::Standard,
-        Format::Slack,
-        Format::Discord,
-        Format::GoogleChat,
-        Format::Template,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Standard => "standard",
-            Format::Slack => "slack",
-            Format::Discord => "discord",
-            Format::GoogleChat => "google_chat",
-            Format::Template => "template",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     /// The chat service this format writes for, if any.
     pub fn chat(self) -> Option<markup::Chat> {
         match self {
@@ -281,10 +273,19 @@ mod tests {
     #[test]
     fn formats_serialize_as_snake_case() {
         assert_eq!(json!(Format::GoogleChat), json!("google_chat"));
-        for f in Format::ALL {
-            assert_eq!(Format::parse(f.as_str()), Some(f));
-            assert_eq!(json!(f), json!(f.as_str()));
+        use strum::IntoEnumIterator;
+        let names: Vec<&str> = Format::iter().map(<&str>::from).collect();
+        assert_eq!(
+            names,
+            ["standard", "slack", "discord", "google_chat", "template"]
+        );
+        for f in Format::iter() {
+            let name: &str = f.into();
+            assert_eq!(name.parse(), Ok(f));
+            assert_eq!(f.to_string(), name);
+            assert_eq!(json!(f), json!(name));
         }
+        assert!("GoogleChat".parse::<Format>().is_err());
         let d: Destination = serde_json::from_value(json!({})).unwrap();
         assert_eq!(d, Destination::default());
         assert_eq!(d.content_type(), JSON);

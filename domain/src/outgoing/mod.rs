@@ -104,30 +104,26 @@ crate::redact::redacted_debug!(OutgoingConfig);
 /// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
 /// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
 /// deliveries disabled it (`410`, or too many failures in a row).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(
+    Clone,
+    Copy,
+    Debug,
+    PartialEq,
+    Eq,
+    Serialize,
+    Deserialize,
+    strum::EnumString,
+    strum::IntoStaticStr,
+    strum::Display,
+    strum::EnumIter,
+)]
 #[serde(rename_all = "lowercase")]
+#[strum(serialize_all = "lowercase")]
 pub enum OutgoingStatus {
     Active,
     Inactive,
     Paused,
     Failed,
-}
-
-impl OutgoingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Inactive => "inactive",
-            Self::Paused => "paused",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for OutgoingStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 /// An endpoint with its delivery state (`status` is set by admins and by failures).
@@ -199,3 +195,22 @@ impl OutgoingWebhook {
 
 /// How stale `last_triggered_at` may get before a success writes it again.
 pub const TRIGGERED_GRANULARITY_SECS: i64 = 60;
+
+#[cfg(test)]
+mod status_tests {
+    use super::OutgoingStatus;
+    use strum::IntoEnumIterator;
+
+    #[test]
+    fn status_names_round_trip() {
+        let names: Vec<&str> = OutgoingStatus::iter().map(<&str>::from).collect();
+        assert_eq!(names, ["active", "inactive", "paused", "failed"]);
+        for s in OutgoingStatus::iter() {
+            let name: &str = s.into();
+            assert_eq!(serde_json::to_value(s).unwrap(), name);
+            assert_eq!(s.to_string(), name);
+            assert_eq!(name.parse(), Ok(s));
+        }
+        assert!("Active".parse::<OutgoingStatus>().is_err());
+    }
+}

@@ -193,7 +193,7 @@ impl OutgoingRepo {
                 expr.push_str(", recovering = :yes");
                 values.push((":yes", AttributeValue::Bool(true)));
             }
-            values.push((":s", s(st.as_str())));
+            values.push((":s", s(<&str>::from(st))));
         }
         let names: &[(&str, &str)] = if status.is_some() {
             &[("#d", "data"), ("#r", "revision"), ("#s", "status")]
@@ -335,8 +335,8 @@ impl OutgoingRepo {
             Some("attribute_exists(pk) AND #s = :active"),
             &[("#s", "status")],
             vec![
-                (":failed", s(OutgoingStatus::Failed.as_str())),
-                (":active", s(OutgoingStatus::Active.as_str())),
+                (":failed", s(<&str>::from(OutgoingStatus::Failed))),
+                (":active", s(<&str>::from(OutgoingStatus::Active))),
                 (":e", s(error)),
             ],
         )

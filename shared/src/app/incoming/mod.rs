@@ -431,7 +431,7 @@ impl Incoming {
 /// Counts one execution (a run of the activity log) in the metrics.
 fn observe(outcome: RunOutcome, source: Source) {
     crate::metrics::Observation::Execution {
-        source: source.name(),
+        source: source.into(),
         outcome: outcome.name(),
     }
     .emit();

@@ -89,7 +89,7 @@ impl Incoming {
             _ => return Err(Error::bad_json("the body is not valid JSON")),
         };
         let Some(ev) = providers::extract(source, &call.headers, &body) else {
-            let reason = format!("the body is not a {} event", source.name());
+            let reason = format!("the body is not a {} event", source);
             return self.skip(webhook, call, None, Skip::ignored(reason)).await;
         };
         if !self.limiter.allow(webhook.id, now) {
