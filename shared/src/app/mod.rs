@@ -59,6 +59,7 @@ pub struct App {
     outbox: Outbox,
     relay: Relay,
     /// The repositories, for tests that set up or inspect items directly.
+    #[cfg(feature = "test-support")]
     repos: Repositories,
 }
 
@@ -153,6 +154,7 @@ impl App {
             deliveries,
             outbox,
             relay,
+            #[cfg(feature = "test-support")]
             repos,
             config,
         }
@@ -231,9 +233,10 @@ impl App {
         &self.relay
     }
 
-    /// The repositories: for tests that set up or inspect items directly. Production code goes
-    /// through the services.
-    #[doc(hidden)]
+    /// The repositories: for tests that set up or inspect items directly (feature
+    /// `test-support`, which only the tests crate enables). Production code goes through the
+    /// services.
+    #[cfg(feature = "test-support")]
     pub fn store_for_tests(&self) -> &Repositories {
         &self.repos
     }
