@@ -577,7 +577,7 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
         .app
         .store_for_tests()
         .deliveries
-        .save(&d, prev, 30)
+        .save(&d, prev)
         .await
         .unwrap());
     assert_eq!(env.app.deliveries().sweep_deliveries().await.unwrap(), 1);

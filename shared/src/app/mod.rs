@@ -42,7 +42,7 @@ use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::resolver::{Lookup, SystemLookup};
-use crate::store::Repositories;
+use crate::store::{Repositories, Retention};
 use crate::vault::Vault;
 
 /// Every service of a function, built once per cold start and shared by every request.
@@ -117,13 +117,18 @@ impl App {
             tracing::warn!("SECRETS_KEY_ID is not set: stored secrets are not sealed");
         }
         let config = Arc::new(config);
-        let repos = Repositories::new(dynamodb, config.table_name.clone(), vault);
+        let repos = Repositories::new(
+            dynamodb,
+            config.table_name.clone(),
+            vault,
+            Retention::days(config.log_retention_days),
+        );
         let queue =
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let outbox = Outbox::new(repos.outbox.clone(), queue.clone(), config.clone());
         let relay = Relay::new(repos.outbox.clone(), queue.clone());
-        let erasure = Erasure::new(&repos, queue.clone(), outbox.clone(), config.clone());
+        let erasure = Erasure::new(&repos, queue.clone(), outbox.clone());
         let deliveries = Arc::new(Deliveries::new(
             &repos,
             queue,

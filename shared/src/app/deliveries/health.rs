@@ -98,8 +98,7 @@ impl Deliveries {
             tracing::info!(event = %event.event, "OPERATOR_EMAIL is not set: no operator email");
             return Ok(());
         };
-        let retention = self.config.log_retention_days;
-        if !self.notices.claim(&event.event_id, retention).await? {
+        if !self.notices.claim(&event.event_id).await? {
             return Ok(());
         }
         let text = |k: &str| event.data[k].as_str().unwrap_or_default().to_string();

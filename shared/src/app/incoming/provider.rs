@@ -249,7 +249,7 @@ impl Incoming {
         run.event = ev.map(|e| e.kind.clone());
         run.reason = Some(skip.reason.clone());
         super::observe(skip.outcome, webhook.source);
-        self.runs.record(&run, self.config.log_retention_days).await;
+        self.runs.record(&run).await;
         tracing::info!(
             webhook_id = webhook.id,
             outcome = ?skip.outcome,
