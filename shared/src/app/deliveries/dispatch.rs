@@ -281,7 +281,7 @@ impl Deliveries {
             }
         }
         let ids: Vec<i64> = succeeded.into_iter().collect();
-        self.webhooks.all_succeeded(&ids, &time::rfc3339(now)).await
+        self.webhooks.all_succeeded(&ids, now).await
     }
 
     /// The event's `xprofile`, or the member's from the store when only `user_id` is known.
