@@ -5,7 +5,6 @@ use std::fmt;
 use std::net::IpAddr;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 
 /// `user:password` from an `Authorization: Basic` header.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,29 +41,18 @@ pub fn parse_basic(header: Option<&str>) -> Option<Credentials> {
     })
 }
 
-/// What an application password may do.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Scope {
-    /// Everything the operator can do.
-    Admin,
-    /// `GET` and `HEAD` only.
-    Read,
-    /// `POST /admin/events` only (the community platform publishing events).
-    Publish,
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// What an application password may do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Scope {
+        /// Everything the operator can do.
+        Admin,
+        /// `GET` and `HEAD` only.
+        Read,
+        /// `POST /admin/events` only (the community platform publishing events).
+        Publish,
+    }
 }
 
 impl Scope {
@@ -306,15 +294,7 @@ mod tests {
         }
         assert_eq!("read".parse(), Ok(Scope::Read));
         assert!("Admin".parse::<Scope>().is_err());
-        use strum::IntoEnumIterator;
-        let names: Vec<&str> = Scope::iter().map(<&str>::from).collect();
-        assert_eq!(names, ["admin", "read", "publish"]);
-        for s in Scope::iter() {
-            let name: &str = s.into();
-            assert_eq!(serde_json::to_value(s).unwrap(), name);
-            assert_eq!(s.to_string(), name);
-            assert_eq!(name.parse(), Ok(s));
-        }
+        crate::wire::assert_names::<Scope>(&["admin", "read", "publish"]);
         assert_eq!(
             serde_json::to_string(&Scope::Publish).unwrap(),
             "\"publish\""

@@ -8,30 +8,18 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a delivery stands: waiting for an attempt (`pending`), kept while its endpoint is
-/// paused (`held`: sent when it is active again), delivered (`success`), or given up (`failed`:
-/// retries exhausted, `410`, or the endpoint disabled).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum DeliveryStatus {
-    Pending,
-    Held,
-    Success,
-    Failed,
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// Where a delivery stands: waiting for an attempt (`pending`), kept while its endpoint is
+    /// paused (`held`: sent when it is active again), delivered (`success`), or given up (`failed`:
+    /// retries exhausted, `410`, or the endpoint disabled).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum DeliveryStatus {
+        Pending,
+        Held,
+        Success,
+        Failed,
+    }
 }
 
 /// One HTTP attempt of a delivery.
@@ -132,17 +120,8 @@ mod tests {
 
     #[test]
     fn names_match_serde() {
-        use strum::IntoEnumIterator;
-        let names: Vec<&str> = DeliveryStatus::iter().map(<&str>::from).collect();
-        assert_eq!(names, ["pending", "held", "success", "failed"]);
-        for s in DeliveryStatus::iter() {
-            let name: &str = s.into();
-            assert_eq!(serde_json::to_value(s).unwrap(), name);
-            assert_eq!(s.to_string(), name);
-            assert_eq!(name.parse(), Ok(s));
-        }
+        crate::wire::assert_names::<DeliveryStatus>(&["pending", "held", "success", "failed"]);
         assert!("done".parse::<DeliveryStatus>().is_err());
-        assert!("Pending".parse::<DeliveryStatus>().is_err());
     }
 
     /// The largest attempt the sender and the admin API allow: 20 custom headers with the

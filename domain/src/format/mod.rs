@@ -29,30 +29,18 @@ pub const JSON: &str = "application/json";
 /// item, at most 400 KB, together with its attempts).
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
-/// How an endpoint's deliveries are written.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "snake_case")]
-#[strum(serialize_all = "snake_case")]
-pub enum Format {
-    #[default]
-    Standard,
-    Slack,
-    Discord,
-    GoogleChat,
-    Template,
+crate::wire_enum! {
+    #[wire = "snake_case"]
+    /// How an endpoint's deliveries are written.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Format {
+        #[default]
+        Standard,
+        Slack,
+        Discord,
+        GoogleChat,
+        Template,
+    }
 }
 
 impl Format {
@@ -273,19 +261,13 @@ mod tests {
     #[test]
     fn formats_serialize_as_snake_case() {
         assert_eq!(json!(Format::GoogleChat), json!("google_chat"));
-        use strum::IntoEnumIterator;
-        let names: Vec<&str> = Format::iter().map(<&str>::from).collect();
-        assert_eq!(
-            names,
-            ["standard", "slack", "discord", "google_chat", "template"]
-        );
-        for f in Format::iter() {
-            let name: &str = f.into();
-            assert_eq!(name.parse(), Ok(f));
-            assert_eq!(f.to_string(), name);
-            assert_eq!(json!(f), json!(name));
-        }
-        assert!("GoogleChat".parse::<Format>().is_err());
+        crate::wire::assert_names::<Format>(&[
+            "standard",
+            "slack",
+            "discord",
+            "google_chat",
+            "template",
+        ]);
         let d: Destination = serde_json::from_value(json!({})).unwrap();
         assert_eq!(d, Destination::default());
         assert_eq!(d.content_type(), JSON);

@@ -99,29 +99,18 @@ pub enum Ordering {
 // The signing secret and custom header values read `[redacted]`.
 crate::redact::redacted_debug!(OutgoingConfig);
 
-/// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
-/// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
-/// deliveries disabled it (`410`, or too many failures in a row).
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    PartialEq,
-    Eq,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum OutgoingStatus {
-    Active,
-    Inactive,
-    Paused,
-    Failed,
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
+    /// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
+    /// deliveries disabled it (`410`, or too many failures in a row).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum OutgoingStatus {
+        Active,
+        Inactive,
+        Paused,
+        Failed,
+    }
 }
 
 /// An endpoint with its delivery state (`status` is set by admins and by failures).
@@ -193,19 +182,10 @@ pub const TRIGGERED_GRANULARITY_SECS: i64 = 60;
 #[cfg(test)]
 mod status_tests {
     use super::OutgoingStatus;
-    use strum::IntoEnumIterator;
 
     #[test]
     fn status_names_round_trip() {
-        let names: Vec<&str> = OutgoingStatus::iter().map(<&str>::from).collect();
-        assert_eq!(names, ["active", "inactive", "paused", "failed"]);
-        for s in OutgoingStatus::iter() {
-            let name: &str = s.into();
-            assert_eq!(serde_json::to_value(s).unwrap(), name);
-            assert_eq!(s.to_string(), name);
-            assert_eq!(name.parse(), Ok(s));
-        }
-        assert!("Active".parse::<OutgoingStatus>().is_err());
+        crate::wire::assert_names::<OutgoingStatus>(&["active", "inactive", "paused", "failed"]);
     }
 
     /// `previous_secret.until` is a typed timestamp written as before: RFC 3339 UTC, with

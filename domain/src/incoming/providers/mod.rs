@@ -15,44 +15,30 @@ use std::collections::BTreeMap;
 use super::limits;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// Who calls an incoming webhook.
-#[derive(
-    Clone,
-    Copy,
-    Debug,
-    Default,
-    PartialEq,
-    Eq,
-    Hash,
-    Serialize,
-    Deserialize,
-    strum::EnumString,
-    strum::IntoStaticStr,
-    strum::Display,
-    strum::EnumIter,
-)]
-#[serde(rename_all = "lowercase")]
-#[strum(serialize_all = "lowercase")]
-pub enum Source {
-    /// The seeds' form call (docs/reference/incoming.md).
-    #[default]
-    Form,
-    Stripe,
-    Shopify,
-    Woocommerce,
-    Paddle,
-    Lemonsqueezy,
-    Gumroad,
-    Typeform,
-    #[serde(rename = "standard-webhooks")]
-    #[strum(serialize = "standard-webhooks")]
-    StandardWebhooks,
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// Who calls an incoming webhook.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Source {
+        /// The seeds' form call (docs/reference/incoming.md).
+        #[default]
+        Form,
+        Stripe,
+        Shopify,
+        Woocommerce,
+        Paddle,
+        Lemonsqueezy,
+        Gumroad,
+        Typeform,
+        #[serde(rename = "standard-webhooks")]
+        #[strum(serialize = "standard-webhooks")]
+        StandardWebhooks,
+    }
 }
 
 impl Source {

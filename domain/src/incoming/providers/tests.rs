@@ -526,28 +526,16 @@ fn gumroad_orders_by_the_sale_timestamp_of_its_body() {
 
 #[test]
 fn source_names_round_trip() {
-    use strum::IntoEnumIterator;
-    let names: Vec<&str> = Source::iter().map(<&str>::from).collect();
-    assert_eq!(
-        names,
-        [
-            "form",
-            "stripe",
-            "shopify",
-            "woocommerce",
-            "paddle",
-            "lemonsqueezy",
-            "gumroad",
-            "typeform",
-            "standard-webhooks"
-        ]
-    );
-    for s in Source::iter() {
-        let name: &str = s.into();
-        assert_eq!(serde_json::to_value(s).unwrap(), name);
-        assert_eq!(s.to_string(), name);
-        assert_eq!(name.parse(), Ok(s));
-    }
+    crate::wire::assert_names::<Source>(&[
+        "form",
+        "stripe",
+        "shopify",
+        "woocommerce",
+        "paddle",
+        "lemonsqueezy",
+        "gumroad",
+        "typeform",
+        "standard-webhooks",
+    ]);
     assert!("standardwebhooks".parse::<Source>().is_err());
-    assert!("Stripe".parse::<Source>().is_err());
 }
