@@ -5,7 +5,6 @@ use std::fmt;
 use std::net::IpAddr;
 
 use base64::Engine;
-use serde::{Deserialize, Serialize};
 
 /// `user:password` from an `Authorization: Basic` header.
 #[derive(Clone, PartialEq, Eq)]
@@ -42,36 +41,21 @@ pub fn parse_basic(header: Option<&str>) -> Option<Credentials> {
     })
 }
 
-/// What an application password may do.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Scope {
-    /// Everything the operator can do.
-    Admin,
-    /// `GET` and `HEAD` only.
-    Read,
-    /// `POST /admin/events` only (the community platform publishing events).
-    Publish,
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// What an application password may do.
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum Scope {
+        /// Everything the operator can do.
+        Admin,
+        /// `GET` and `HEAD` only.
+        Read,
+        /// `POST /admin/events` only (the community platform publishing events).
+        Publish,
+    }
 }
 
 impl Scope {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "admin" => Some(Scope::Admin),
-            "read" => Some(Scope::Read),
-            "publish" => Some(Scope::Publish),
-            _ => None,
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Scope::Admin => "admin",
-            Scope::Read => "read",
-            Scope::Publish => "publish",
-        }
-    }
-
     /// Whether this scope covers what a request needs.
     pub fn allows(self, need: Need) -> bool {
         matches!(
@@ -308,8 +292,9 @@ mod tests {
                 "{need:?}"
             );
         }
-        assert_eq!(Scope::parse("read"), Some(Scope::Read));
-        assert_eq!(Scope::parse("Admin"), None);
+        assert_eq!("read".parse(), Ok(Scope::Read));
+        assert!("Admin".parse::<Scope>().is_err());
+        crate::wire::assert_names::<Scope>(&["admin", "read", "publish"]);
         assert_eq!(
             serde_json::to_string(&Scope::Publish).unwrap(),
             "\"publish\""

@@ -22,3 +22,4 @@ pub mod recover;
 pub mod redact;
 pub mod secret;
 pub mod time;
+pub mod wire;

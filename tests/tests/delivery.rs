@@ -494,7 +494,7 @@ async fn a_retry_whose_follow_up_was_lost_is_scheduled_again() {
         .unwrap()
         .unwrap();
     assert_eq!(d.total_attempts(), 2);
-    assert_eq!(d.status.as_str(), "pending");
+    assert_eq!(d.status.to_string(), "pending");
 
     // Its redelivery does not drop it: attempt 3 is scheduled (one SendMessage), nothing re-sent.
     let before = env
@@ -577,7 +577,7 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
         .app
         .store_for_tests()
         .deliveries
-        .save(&d, prev, 30)
+        .save(&d, prev)
         .await
         .unwrap());
     assert_eq!(env.app.deliveries().sweep_deliveries().await.unwrap(), 1);
@@ -590,7 +590,7 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(d.status.as_str(), "success");
+    assert_eq!(d.status.to_string(), "success");
     assert_eq!(d.total_attempts(), 2);
 }
 

@@ -120,7 +120,10 @@ async fn count(env: &TestEnv, wid: i64, status: Option<&str>) -> usize {
         .deliveries
         .list(
             wid,
-            status.and_then(switchboard::domain::delivery::DeliveryStatus::parse),
+            status.and_then(|s| {
+                s.parse::<switchboard::domain::delivery::DeliveryStatus>()
+                    .ok()
+            }),
             &Default::default(),
         )
         .await

@@ -417,7 +417,7 @@ async fn failures_are_retried_on_schedule_then_fail() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(d.status.as_str(), "failed");
+    assert_eq!(d.status.to_string(), "failed");
     assert_eq!(d.attempts.len(), 3, "first attempt + retry_count retries");
     assert_eq!(rx.received_requests().await.unwrap().len(), 3);
     let ids: std::collections::BTreeSet<String> = rx

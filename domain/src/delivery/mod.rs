@@ -8,39 +8,17 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-/// Where a delivery stands: waiting for an attempt (`pending`), kept while its endpoint is
-/// paused (`held`: sent when it is active again), delivered (`success`), or given up (`failed`:
-/// retries exhausted, `410`, or the endpoint disabled).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum DeliveryStatus {
-    Pending,
-    Held,
-    Success,
-    Failed,
-}
-
-impl DeliveryStatus {
-    pub const ALL: [Self; 4] = [Self::Pending, Self::Held, Self::Success, Self::Failed];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Pending => "pending",
-            Self::Held => "held",
-            Self::Success => "success",
-            Self::Failed => "failed",
-        }
-    }
-
-    /// The status a query parameter names, if any.
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|v| v.as_str() == s)
-    }
-}
-
-impl std::fmt::Display for DeliveryStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// Where a delivery stands: waiting for an attempt (`pending`), kept while its endpoint is
+    /// paused (`held`: sent when it is active again), delivered (`success`), or given up (`failed`:
+    /// retries exhausted, `410`, or the endpoint disabled).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+    pub enum DeliveryStatus {
+        Pending,
+        Held,
+        Success,
+        Failed,
     }
 }
 
@@ -142,11 +120,8 @@ mod tests {
 
     #[test]
     fn names_match_serde() {
-        for s in DeliveryStatus::ALL {
-            assert_eq!(serde_json::to_value(s).unwrap(), s.as_str());
-            assert_eq!(DeliveryStatus::parse(s.as_str()), Some(s));
-        }
-        assert_eq!(DeliveryStatus::parse("done"), None);
+        crate::wire::assert_names::<DeliveryStatus>(&["pending", "held", "success", "failed"]);
+        assert!("done".parse::<DeliveryStatus>().is_err());
     }
 
     /// The largest attempt the sender and the admin API allow: 20 custom headers with the

@@ -29,41 +29,21 @@ pub const JSON: &str = "application/json";
 /// item, at most 400 KB, together with its attempts).
 pub const MAX_BODY_BYTES: usize = 128 * 1024;
 
-/// How an endpoint's deliveries are written.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Format {
-    #[default]
-    Standard,
-    Slack,
-    Discord,
-    GoogleChat,
-    Template,
+crate::wire_enum! {
+    #[wire = "snake_case"]
+    /// How an endpoint's deliveries are written.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+    pub enum Format {
+        #[default]
+        Standard,
+        Slack,
+        Discord,
+        GoogleChat,
+        Template,
+    }
 }
 
 impl Format {
-    pub const ALL: [Format; 5] = [
-        Format::Standard,
-        Format::Slack,
-        Format::Discord,
-        Format::GoogleChat,
-        Format::Template,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Format::Standard => "standard",
-            Format::Slack => "slack",
-            Format::Discord => "discord",
-            Format::GoogleChat => "google_chat",
-            Format::Template => "template",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Format> {
-        Format::ALL.into_iter().find(|f| f.as_str() == s)
-    }
-
     /// The chat service this format writes for, if any.
     pub fn chat(self) -> Option<markup::Chat> {
         match self {
@@ -281,10 +261,13 @@ mod tests {
     #[test]
     fn formats_serialize_as_snake_case() {
         assert_eq!(json!(Format::GoogleChat), json!("google_chat"));
-        for f in Format::ALL {
-            assert_eq!(Format::parse(f.as_str()), Some(f));
-            assert_eq!(json!(f), json!(f.as_str()));
-        }
+        crate::wire::assert_names::<Format>(&[
+            "standard",
+            "slack",
+            "discord",
+            "google_chat",
+            "template",
+        ]);
         let d: Destination = serde_json::from_value(json!({})).unwrap();
         assert_eq!(d, Destination::default());
         assert_eq!(d.content_type(), JSON);

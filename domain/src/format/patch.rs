@@ -1,6 +1,7 @@
 //! Admin input for an endpoint's format fields, and the checks made when it is saved.
 
 use serde_json::{Map, Value};
+use strum::IntoEnumIterator;
 
 use super::{render, sample, Destination, EventContext, Format};
 use crate::error::{Error, Result};
@@ -55,11 +56,9 @@ impl DestinationPatch {
         let format = match body.get("format") {
             None => None,
             Some(Value::Null) => Some(Format::Standard),
-            Some(Value::String(s)) => Some(Format::parse(s.trim()).ok_or_else(|| {
-                Error::invalid(
-                    "format",
-                    "must be one of standard, slack, discord, google_chat, template",
-                )
+            Some(Value::String(s)) => Some(s.trim().parse::<Format>().map_err(|_| {
+                let all: Vec<&str> = Format::iter().map(<&str>::from).collect();
+                Error::invalid("format", format!("must be one of {}", all.join(", ")))
             })?),
             Some(_) => return Err(Error::invalid("format", "must be a string")),
         };

@@ -4,6 +4,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
 use serde_json::{Map, Value};
+use strum::IntoEnumIterator;
 
 use super::providers::Source;
 use super::rules::{self, Product, Rule};
@@ -262,8 +263,8 @@ type ProviderFields = (
 /// `source`, `source_secret`, `rules` and `products` (docs/reference/providers.md).
 fn provider_fields(body: &Map<String, Value>) -> Result<ProviderFields> {
     let source = optional(body, "source", |v| {
-        v.as_str().and_then(Source::parse).ok_or_else(|| {
-            let all: Vec<&str> = Source::ALL.iter().map(|s| s.name()).collect();
+        v.as_str().and_then(|s| s.parse().ok()).ok_or_else(|| {
+            let all: Vec<&str> = Source::iter().map(<&str>::from).collect();
             Error::invalid("source", format!("must be one of {}", all.join(", ")))
         })
     })?;

@@ -55,8 +55,8 @@ pub struct OutgoingConfig {
 #[derive(Clone, Serialize, Deserialize, PartialEq)]
 pub struct PreviousSecret {
     pub secret: String,
-    /// RFC 3339 UTC: the first instant it no longer signs.
-    pub until: String,
+    /// The first instant it no longer signs (RFC 3339 UTC on the wire).
+    pub until: jiff::Timestamp,
 }
 
 crate::redact::redacted_debug!(PreviousSecret);
@@ -73,17 +73,15 @@ impl OutgoingConfig {
         let old = std::mem::replace(&mut self.secret, new);
         self.previous_secret = (overlap_seconds > 0).then(|| PreviousSecret {
             secret: old,
-            until: (now + jiff::SignedDuration::from_secs(overlap_seconds)).to_string(),
+            until: now + jiff::SignedDuration::from_secs(overlap_seconds),
         });
     }
 
     /// The previous secret, if it still signs at `unix` seconds.
     pub fn overlapping_secret(&self, unix: i64) -> Option<&PreviousSecret> {
-        self.previous_secret.as_ref().filter(|p| {
-            p.until
-                .parse::<jiff::Timestamp>()
-                .is_ok_and(|until| unix < until.as_second())
-        })
+        self.previous_secret
+            .as_ref()
+            .filter(|p| unix < p.until.as_second())
     }
 }
 
@@ -101,32 +99,17 @@ pub enum Ordering {
 // The signing secret and custom header values read `[redacted]`.
 crate::redact::redacted_debug!(OutgoingConfig);
 
-/// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
-/// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
-/// deliveries disabled it (`410`, or too many failures in a row).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum OutgoingStatus {
-    Active,
-    Inactive,
-    Paused,
-    Failed,
-}
-
-impl OutgoingStatus {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Active => "active",
-            Self::Inactive => "inactive",
-            Self::Paused => "paused",
-            Self::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for OutgoingStatus {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.as_str())
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// An endpoint's state: `active`, `inactive` (events not delivered, not kept) or `paused`
+    /// (deliveries kept `held` until it is active again) as an admin sets it, `failed` when
+    /// deliveries disabled it (`410`, or too many failures in a row).
+    #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+    pub enum OutgoingStatus {
+        Active,
+        Inactive,
+        Paused,
+        Failed,
     }
 }
 
@@ -135,7 +118,7 @@ impl std::fmt::Display for OutgoingStatus {
 pub struct OutgoingWebhook {
     pub config: OutgoingConfig,
     pub status: OutgoingStatus,
-    pub last_triggered_at: Option<String>,
+    pub last_triggered_at: Option<jiff::Timestamp>,
     pub last_error: Option<String>,
     pub consecutive_failures: i64,
     /// Re-activated after `failed`, waiting for its first successful delivery.
@@ -160,13 +143,9 @@ impl OutgoingWebhook {
     /// ends a recovery, or `last_triggered_at` is older than [`TRIGGERED_GRANULARITY_SECS`]
     /// (kept coarse, so that a success after successes writes nothing).
     pub fn success_changes_health(&self, now: jiff::Timestamp) -> bool {
-        let recent = self
-            .last_triggered_at
-            .as_deref()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-            .is_some_and(|t| {
-                (now - jiff::SignedDuration::from_secs(TRIGGERED_GRANULARITY_SECS)) < t
-            });
+        let recent = self.last_triggered_at.is_some_and(|t| {
+            (now - jiff::SignedDuration::from_secs(TRIGGERED_GRANULARITY_SECS)) < t
+        });
         self.consecutive_failures != 0 || self.recovering || !recent
     }
 
@@ -199,3 +178,36 @@ impl OutgoingWebhook {
 
 /// How stale `last_triggered_at` may get before a success writes it again.
 pub const TRIGGERED_GRANULARITY_SECS: i64 = 60;
+
+#[cfg(test)]
+mod status_tests {
+    use super::OutgoingStatus;
+
+    #[test]
+    fn status_names_round_trip() {
+        crate::wire::assert_names::<OutgoingStatus>(&["active", "inactive", "paused", "failed"]);
+    }
+
+    /// `previous_secret.until` is a typed timestamp written as before: RFC 3339 UTC, with
+    /// fractional seconds only when it has some.
+    #[test]
+    fn typed_times_keep_their_wire_form() {
+        for wire in ["2026-12-04T02:00:00Z", "2026-12-04T02:00:00.123456789Z"] {
+            let p: super::PreviousSecret =
+                serde_json::from_value(serde_json::json!({"secret": "s", "until": wire})).unwrap();
+            assert_eq!(p.until, wire.parse::<jiff::Timestamp>().unwrap());
+            assert_eq!(serde_json::to_value(&p).unwrap()["until"], wire);
+        }
+        let now: jiff::Timestamp = "2026-12-04T02:00:00.5Z".parse().unwrap();
+        let mut cfg: super::OutgoingConfig = serde_json::from_value(serde_json::json!({
+            "id": 1, "name": "n", "url": "https://x.example", "events": ["*"],
+            "secret": "a", "retry_count": 3, "created_at": "", "updated_at": "",
+        }))
+        .unwrap();
+        cfg.rotate("b".into(), 60, now);
+        let stored = serde_json::to_value(&cfg).unwrap();
+        assert_eq!(stored["previous_secret"]["until"], "2026-12-04T02:01:00.5Z");
+        assert!(cfg.overlapping_secret(now.as_second() + 59).is_some());
+        assert!(cfg.overlapping_secret(now.as_second() + 61).is_none());
+    }
+}

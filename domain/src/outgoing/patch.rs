@@ -7,6 +7,7 @@ use serde_json::{Map, Value};
 
 use super::filter::Filter;
 use super::rate::{MAX_RATE, MIN_RATE};
+use super::signing::header;
 use super::{
     Ordering, OutgoingConfig, OutgoingStatus, DEFAULT_OVERLAP_SECONDS, MAX_OVERLAP_SECONDS,
 };
@@ -36,24 +37,6 @@ pub struct OutgoingPatch {
 
 // The signing secret and custom header values read `[redacted]`.
 crate::redact::redacted_debug!(OutgoingPatch);
-
-/// Headers an endpoint may not set: they carry the signature, identify the delivery or belong
-/// to the transport.
-const RESERVED: &[&str] = &[
-    "host",
-    "content-length",
-    "transfer-encoding",
-    "connection",
-    "user-agent",
-    "x-fluent-signature",
-    "x-fluentcrm-signature",
-    "x-fluentcrm-event",
-    "x-fluentcrm-webhook-id",
-    "x-fluentcrm-delivery",
-    "webhook-id",
-    "webhook-timestamp",
-    "webhook-signature",
-];
 
 impl OutgoingPatch {
     /// Validates an admin JSON body. `creating` requires `name`, `url` and `events`;
@@ -210,7 +193,7 @@ fn custom_header(name: &str, v: &Value) -> Result<String> {
             format!("'{}' is not a valid header", truncate(name, 40)),
         ));
     }
-    if RESERVED.contains(&name.to_ascii_lowercase().as_str()) {
+    if header::is_reserved(name) {
         return Err(Error::invalid(
             "headers",
             format!("'{name}' is set by Switchboard and cannot be overridden"),

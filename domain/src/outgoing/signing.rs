@@ -6,6 +6,45 @@ use std::collections::BTreeMap;
 use super::OutgoingConfig;
 use crate::secret;
 
+/// The one list of the headers Switchboard sets on a delivery (as sent): [`signed_headers`]
+/// writes them, [`header::RESERVED`] keeps endpoints from setting them, the OpenAPI document describes
+/// them.
+pub mod header {
+    pub const CONTENT_TYPE: &str = "Content-Type";
+    pub const USER_AGENT: &str = "User-Agent";
+    pub const FLUENT_SIGNATURE: &str = "X-Fluent-Signature";
+    pub const FLUENTCRM_SIGNATURE: &str = "X-FluentCRM-Signature";
+    pub const FLUENTCRM_EVENT: &str = "X-FluentCRM-Event";
+    pub const FLUENTCRM_WEBHOOK_ID: &str = "X-FluentCRM-Webhook-ID";
+    pub const FLUENTCRM_DELIVERY: &str = "X-FluentCRM-Delivery";
+    pub const WEBHOOK_ID: &str = "webhook-id";
+    pub const WEBHOOK_TIMESTAMP: &str = "webhook-timestamp";
+    pub const WEBHOOK_SIGNATURE: &str = "webhook-signature";
+
+    /// Headers an endpoint may not set (compared ignoring case): they belong to the
+    /// transport, identify the delivery or carry its signatures.
+    pub const RESERVED: [&str; 13] = [
+        "host",
+        "content-length",
+        "transfer-encoding",
+        "connection",
+        USER_AGENT,
+        FLUENT_SIGNATURE,
+        FLUENTCRM_SIGNATURE,
+        FLUENTCRM_EVENT,
+        FLUENTCRM_WEBHOOK_ID,
+        FLUENTCRM_DELIVERY,
+        WEBHOOK_ID,
+        WEBHOOK_TIMESTAMP,
+        WEBHOOK_SIGNATURE,
+    ];
+
+    /// Whether an endpoint may not set this header.
+    pub fn is_reserved(name: &str) -> bool {
+        RESERVED.iter().any(|r| r.eq_ignore_ascii_case(name))
+    }
+}
+
 /// The headers of one attempt, in order: defaults (the body's `content_type`), custom headers,
 /// then identification and signatures (which custom headers can never override).
 pub fn signed_headers(
@@ -21,35 +60,35 @@ pub fn signed_headers(
         secret::hmac_sha256_hex(endpoint.secret.as_bytes(), body.as_bytes())
     );
     let mut h = vec![
-        ("Content-Type".to_string(), content_type.to_string()),
+        (header::CONTENT_TYPE.to_string(), content_type.to_string()),
         (
-            "User-Agent".to_string(),
+            header::USER_AGENT.to_string(),
             "Switchboard-Webhook/1.0".to_string(),
         ),
     ];
     for (k, v) in &endpoint.headers {
-        if k.eq_ignore_ascii_case("content-type") {
+        if k.eq_ignore_ascii_case(header::CONTENT_TYPE) {
             h[0].1 = v.clone();
         } else {
             h.push((k.clone(), v.clone()));
         }
     }
-    h.extend([
-        ("X-Fluent-Signature".to_string(), sig.clone()),
-        ("X-FluentCRM-Signature".to_string(), sig),
-        ("X-FluentCRM-Event".to_string(), event.to_string()),
-        (
-            "X-FluentCRM-Webhook-ID".to_string(),
-            endpoint.id.to_string(),
-        ),
-        ("X-FluentCRM-Delivery".to_string(), delivery_id.to_string()),
-        ("webhook-id".to_string(), delivery_id.to_string()),
-        ("webhook-timestamp".to_string(), timestamp.to_string()),
-        (
-            "webhook-signature".to_string(),
-            standard_signatures(endpoint, delivery_id, timestamp, body),
-        ),
-    ]);
+    h.extend(
+        [
+            (header::FLUENT_SIGNATURE, sig.clone()),
+            (header::FLUENTCRM_SIGNATURE, sig),
+            (header::FLUENTCRM_EVENT, event.to_string()),
+            (header::FLUENTCRM_WEBHOOK_ID, endpoint.id.to_string()),
+            (header::FLUENTCRM_DELIVERY, delivery_id.to_string()),
+            (header::WEBHOOK_ID, delivery_id.to_string()),
+            (header::WEBHOOK_TIMESTAMP, timestamp.to_string()),
+            (
+                header::WEBHOOK_SIGNATURE,
+                standard_signatures(endpoint, delivery_id, timestamp, body),
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v)),
+    );
     h
 }
 
@@ -174,6 +213,29 @@ mod tests {
             body.as_bytes(),
             1_700_000_000
         ));
+        // Every header Switchboard sets but the content type is one an endpoint cannot set.
+        let names: Vec<&str> = h.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "Content-Type",
+                "User-Agent",
+                "X-API-Key",
+                "X-Fluent-Signature",
+                "X-FluentCRM-Signature",
+                "X-FluentCRM-Event",
+                "X-FluentCRM-Webhook-ID",
+                "X-FluentCRM-Delivery",
+                "webhook-id",
+                "webhook-timestamp",
+                "webhook-signature",
+            ]
+        );
+        for n in &names[3..] {
+            assert!(header::is_reserved(n), "{n}");
+        }
+        assert!(header::is_reserved("user-agent") && header::is_reserved("HOST"));
+        assert!(!header::is_reserved("Content-Type") && !header::is_reserved("X-API-Key"));
         let logged = loggable_headers(&h, &cfg);
         assert_eq!(logged["X-API-Key"], "[redacted]");
         assert_eq!(logged["webhook-signature"], "[redacted]");

@@ -197,8 +197,9 @@ impl Access {
             None => return Err(Error::invalid("name", "is required")),
         };
         let scope = match body.get("scope") {
-            Some(Value::String(s)) => Scope::parse(s)
-                .ok_or_else(|| Error::invalid("scope", "must be admin, read or publish"))?,
+            Some(Value::String(s)) => s
+                .parse::<Scope>()
+                .map_err(|_| Error::invalid("scope", "must be admin, read or publish"))?,
             None => {
                 return Err(Error::invalid(
                     "scope",

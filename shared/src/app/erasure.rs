@@ -10,13 +10,10 @@
 //! idempotent, so a step killed mid-way is redone by the queue's redelivery (or a repeated
 //! `DELETE`, which finds the member's job through its claim) and ends in the same state.
 
-use std::sync::Arc;
-
 use serde_json::json;
 
 use super::deliveries::jobs::JobMessage;
 use super::Outbox;
-use crate::config::Config;
 use crate::domain::erasure::{self, Cursor, ErasureJob, JobStatus, Phase};
 use crate::domain::events::{names, Event};
 use crate::domain::membership::Kind;
@@ -46,16 +43,10 @@ pub struct Erasure {
     outbox: Outbox,
     /// The job's next step.
     queue: Queue,
-    config: Arc<Config>,
 }
 
 impl Erasure {
-    pub(crate) fn new(
-        repos: &Repositories,
-        queue: Queue,
-        outbox: Outbox,
-        config: Arc<Config>,
-    ) -> Self {
+    pub(crate) fn new(repos: &Repositories, queue: Queue, outbox: Outbox) -> Self {
         Self {
             members: repos.members.clone(),
             providers: repos.providers.clone(),
@@ -66,7 +57,6 @@ impl Erasure {
             jobs: repos.erasures.clone(),
             outbox,
             queue,
-            config,
         }
     }
 
@@ -91,11 +81,7 @@ impl Erasure {
         job.counts.memberships = Kind::ALL.iter().map(|k| state.of(*k).len() as u64).sum();
         job.counts.customer_maps = self.providers.customers_of(&member.email).await?.len() as u64;
         job.counts.object_states = granted_objects(&state).len() as u64;
-        if !self
-            .jobs
-            .create(&job, self.config.log_retention_days)
-            .await?
-        {
+        if !self.jobs.create(&job).await? {
             // A concurrent DELETE started it first.
             job = self
                 .jobs
@@ -146,7 +132,6 @@ impl Erasure {
         let Some(mut job) = self.jobs.get(erasure_id).await? else {
             return Ok(None);
         };
-        let retention = self.config.log_retention_days;
         for _ in 0..UNITS_PER_STEP {
             if job.status == JobStatus::Done {
                 return Ok(Some(job));
@@ -155,7 +140,7 @@ impl Erasure {
             self.unit(&mut job).await?;
             job.steps += 1;
             job.updated_at = time::now_rfc3339();
-            if !self.jobs.save(&job, prev, retention).await? {
+            if !self.jobs.save(&job, prev).await? {
                 return Ok(None); // a duplicate message advanced it first
             }
         }

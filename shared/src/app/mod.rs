@@ -42,7 +42,7 @@ use crate::config::{Config, ConfigError, Function};
 use crate::mail::Mailer;
 use crate::queue::Queue;
 use crate::resolver::{Lookup, SystemLookup};
-use crate::store::Repositories;
+use crate::store::{Repositories, Retention};
 use crate::vault::Vault;
 
 /// Every service of a function, built once per cold start and shared by every request.
@@ -59,6 +59,7 @@ pub struct App {
     outbox: Outbox,
     relay: Relay,
     /// The repositories, for tests that set up or inspect items directly.
+    #[cfg(feature = "test-support")]
     repos: Repositories,
 }
 
@@ -116,13 +117,18 @@ impl App {
             tracing::warn!("SECRETS_KEY_ID is not set: stored secrets are not sealed");
         }
         let config = Arc::new(config);
-        let repos = Repositories::new(dynamodb, config.table_name.clone(), vault);
+        let repos = Repositories::new(
+            dynamodb,
+            config.table_name.clone(),
+            vault,
+            Retention::days(config.log_retention_days),
+        );
         let queue =
             Queue::new(sqs, config.queue_url.clone()).with_slow_lane(config.slow_queue_url.clone());
         let mailer = Mailer::new(ses, config.mail_from.clone());
         let outbox = Outbox::new(repos.outbox.clone(), queue.clone(), config.clone());
         let relay = Relay::new(repos.outbox.clone(), queue.clone());
-        let erasure = Erasure::new(&repos, queue.clone(), outbox.clone(), config.clone());
+        let erasure = Erasure::new(&repos, queue.clone(), outbox.clone());
         let deliveries = Arc::new(Deliveries::new(
             &repos,
             queue,
@@ -153,6 +159,7 @@ impl App {
             deliveries,
             outbox,
             relay,
+            #[cfg(feature = "test-support")]
             repos,
             config,
         }
@@ -231,9 +238,10 @@ impl App {
         &self.relay
     }
 
-    /// The repositories: for tests that set up or inspect items directly. Production code goes
-    /// through the services.
-    #[doc(hidden)]
+    /// The repositories: for tests that set up or inspect items directly (feature
+    /// `test-support`, which only the tests crate enables). Production code goes through the
+    /// services.
+    #[cfg(feature = "test-support")]
     pub fn store_for_tests(&self) -> &Repositories {
         &self.repos
     }

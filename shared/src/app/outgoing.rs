@@ -257,9 +257,7 @@ impl Outgoing {
         let d = match self.engine.new_delivery(&ep, &event, None, did) {
             Ok(d) => {
                 // Record it first so the attempt's conditional save has something to update.
-                self.deliveries
-                    .create(&d, self.config.log_retention_days)
-                    .await?;
+                self.deliveries.create(&d).await?;
                 self.engine.attempt(&ep, d, Trigger::Manual).await?
             }
             Err(d) => {

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::keys;
-use super::{from_item, key, repository, s, to_item, QuerySpec};
+use super::{from_item, key, repository, s, to_item, QuerySpec, Retention};
 use crate::domain::delivery::{Delivery, DeliveryStatus};
 use crate::domain::page::{Page, PageRequest};
 use crate::error::Error;
@@ -53,11 +53,17 @@ fn delivery(item: super::Item) -> Result<Delivery> {
 
 repository!(
     /// Deliveries of outgoing webhooks, each with its attempts.
-    DeliveryRepo
+    DeliveryRepo,
+    expiring with the log
 );
 
 impl DeliveryRepo {
-    fn delivery_item(&self, d: &Delivery, retention_days: i64) -> Result<super::Item> {
+    /// How long deliveries are kept.
+    pub fn retention(&self) -> Retention {
+        self.retention
+    }
+
+    fn delivery_item(&self, d: &Delivery) -> Result<super::Item> {
         let mut data = d.clone();
         let payload = std::mem::take(&mut data.payload);
         to_item(&DeliveryItem {
@@ -68,33 +74,22 @@ impl DeliveryRepo {
             payload: Some(payload),
             data,
             attempt_count: d.total_attempts(),
-            expires_at: crate::domain::time::ttl_after_days(retention_days),
+            expires_at: self.retention.expires_at(crate::domain::time::now()),
             erased_by: None,
         })
     }
 
     /// Stores a delivery only if no record exists (first processing of an event).
-    pub async fn create(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
-        self.table
-            .put_absent(self.delivery_item(d, retention_days)?)
-            .await
+    pub async fn create(&self, d: &Delivery) -> Result<bool> {
+        self.table.put_absent(self.delivery_item(d)?).await
     }
 
     /// Stores a delivery only if nobody recorded an attempt since we read it
     /// (`prev_attempts` attempts).
-    pub async fn save(
-        &self,
-        d: &Delivery,
-        prev_attempts: usize,
-        retention_days: i64,
-    ) -> Result<bool> {
+    pub async fn save(&self, d: &Delivery, prev_attempts: usize) -> Result<bool> {
         let prev = u64::try_from(prev_attempts).unwrap_or(u64::MAX);
         self.table
-            .put_unchanged(
-                self.delivery_item(d, retention_days)?,
-                "attempt_count",
-                prev,
-            )
+            .put_unchanged(self.delivery_item(d)?, "attempt_count", prev)
             .await
     }
 
@@ -137,8 +132,8 @@ impl DeliveryRepo {
 
     /// Creates a delivery that waits in its FIFO endpoint's line: the record and the line
     /// entry together, only if the delivery is new. `false` when it already existed.
-    pub async fn create_in_line(&self, d: &Delivery, retention_days: i64) -> Result<bool> {
-        let record = self.table.put_new(self.delivery_item(d, retention_days)?)?;
+    pub async fn create_in_line(&self, d: &Delivery) -> Result<bool> {
+        let record = self.table.put_new(self.delivery_item(d)?)?;
         let entry = self.table.put(
             super::jobs::line_entry(d.webhook_id, &d.event_id, &d.id),
             None,
@@ -287,26 +282,23 @@ impl DeliveryRepo {
     /// Creates new deliveries in as few calls as possible: conditional transactions of up to
     /// 100 items (and ~3.5 MB); a chunk whose condition fails (a concurrent run created some)
     /// is retried one item at a time. Returns, per delivery, whether this call created it.
-    pub async fn create_batch(&self, ds: &[&Delivery], retention_days: i64) -> Result<Vec<bool>> {
+    pub async fn create_batch(&self, ds: &[&Delivery]) -> Result<Vec<bool>> {
         let mut created = Vec::with_capacity(ds.len());
         for chunk in transaction_chunks(ds) {
             if chunk.len() == 1 {
-                created.push(self.create(chunk[0], retention_days).await?);
+                created.push(self.create(chunk[0]).await?);
                 continue;
             }
             let mut items = Vec::with_capacity(chunk.len());
             for d in &chunk {
-                items.push((
-                    0,
-                    self.table.put_new(self.delivery_item(d, retention_days)?)?,
-                ));
+                items.push((0, self.table.put_new(self.delivery_item(d)?)?));
             }
             if self.table.transact(items).await?.is_ok() {
                 created.extend(std::iter::repeat_n(true, chunk.len()));
                 continue;
             }
             for d in chunk {
-                created.push(self.create(d, retention_days).await?);
+                created.push(self.create(d).await?);
             }
         }
         Ok(created)

@@ -76,12 +76,12 @@ pub struct ExecutionRepo {
 }
 
 impl ExecutionRepo {
-    pub fn new(table: Table, vault: crate::vault::Vault) -> Self {
+    pub fn new(table: Table, vault: crate::vault::Vault, retention: super::Retention) -> Self {
         Self {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
             incoming: IncomingRepo::new(table.clone(), vault),
-            runs: RunRepo::new(table),
+            runs: RunRepo::new(table, retention),
         }
     }
 
@@ -94,7 +94,6 @@ impl ExecutionRepo {
         expect_every_hours: Option<u16>,
         password_hash: Option<&str>,
         idempotency: Option<(&str, &StoredResponse)>,
-        retention_days: i64,
     ) -> Result<Vec<(Tag, TransactWriteItem)>> {
         let mut items = Vec::new();
         if let (true, Some(hash)) = (plan.created, password_hash) {
@@ -123,7 +122,7 @@ impl ExecutionRepo {
             self.incoming
                 .count_run(plan.run.webhook_id, &plan.run.time, expect_every_hours)?,
         ));
-        items.push((Tag::Other, self.runs.put(&plan.run, retention_days)?));
+        items.push((Tag::Other, self.runs.put(&plan.run)?));
         if let Some((hash, stored)) = idempotency {
             items.push((
                 Tag::Idempotency,

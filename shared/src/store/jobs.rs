@@ -20,7 +20,8 @@ struct JobItem {
 
 repository!(
     /// Recover jobs: one item per job, its progress counted in `attempted`.
-    RecoverRepo
+    RecoverRepo,
+    expiring with the log
 );
 repository!(
     /// FIFO lines: one entry per delivery waiting its turn, and the line's lease.
@@ -28,12 +29,14 @@ repository!(
 );
 repository!(
     /// Operator notices: one claim per event, so an alert is sent once.
-    NoticeRepo
+    NoticeRepo,
+    expiring with the log
 );
 repository!(
     /// Erasure jobs: one item per job, its progress counted in `steps`, and one claim per
     /// member naming their job.
-    ErasureRepo
+    ErasureRepo,
+    expiring with the log
 );
 
 #[derive(Serialize, Deserialize)]
@@ -69,35 +72,24 @@ pub struct LineEntry {
 }
 
 impl RecoverRepo {
-    fn job_item(&self, job: &RecoverJob, retention_days: i64) -> Result<super::Item> {
+    fn job_item(&self, job: &RecoverJob) -> Result<super::Item> {
         to_item(&JobItem {
             pk: keys::recover_jobs(job.webhook_id),
             sk: job.recover_id.clone(),
             data: job.clone(),
             attempted: job.attempted,
-            expires_at: crate::domain::time::ttl_after_days(retention_days),
+            expires_at: self.retention.expires_at(crate::domain::time::now()),
         })
     }
 
-    pub async fn create(&self, job: &RecoverJob, retention_days: i64) -> Result<bool> {
-        self.table
-            .put_absent(self.job_item(job, retention_days)?)
-            .await
+    pub async fn create(&self, job: &RecoverJob) -> Result<bool> {
+        self.table.put_absent(self.job_item(job)?).await
     }
 
     /// Saves progress only if nobody else advanced the job since it was read.
-    pub async fn save(
-        &self,
-        job: &RecoverJob,
-        prev_attempted: u64,
-        retention_days: i64,
-    ) -> Result<bool> {
+    pub async fn save(&self, job: &RecoverJob, prev_attempted: u64) -> Result<bool> {
         self.table
-            .put_unchanged(
-                self.job_item(job, retention_days)?,
-                "attempted",
-                prev_attempted,
-            )
+            .put_unchanged(self.job_item(job)?, "attempted", prev_attempted)
             .await
     }
 
@@ -187,11 +179,11 @@ impl LineRepo {
 
 impl NoticeRepo {
     /// Claims the right to send the operator notice of one event; `false` if already claimed.
-    pub async fn claim(&self, event_id: &str, retention_days: i64) -> Result<bool> {
+    pub async fn claim(&self, event_id: &str) -> Result<bool> {
         let mut item = key(keys::notice(event_id), keys::NOTICE_SK);
         item.insert(
             "expires_at".into(),
-            n(crate::domain::time::ttl_after_days(retention_days)),
+            n(self.retention.expires_at(crate::domain::time::now())),
         );
         self.table.put_absent(item).await
     }
@@ -211,41 +203,36 @@ impl NoticeRepo {
 }
 
 impl ErasureRepo {
-    fn job_item(&self, job: &ErasureJob, retention_days: i64) -> Result<super::Item> {
+    fn job_item(&self, job: &ErasureJob) -> Result<super::Item> {
         to_item(&ErasureItem {
             pk: keys::erasure(&job.erasure_id),
             sk: keys::ERASURE_SK.into(),
             data: job.clone(),
             steps: job.steps,
-            expires_at: crate::domain::time::ttl_after_days(retention_days),
+            expires_at: self.retention.expires_at(crate::domain::time::now()),
         })
     }
 
     /// Stores a new job and the member's claim on it together; `false` when the member's
     /// erasure exists already.
-    pub async fn create(&self, job: &ErasureJob, retention_days: i64) -> Result<bool> {
+    pub async fn create(&self, job: &ErasureJob) -> Result<bool> {
         let claim = to_item(&ErasureClaim {
             pk: keys::erasure_of_user(job.user_id),
             sk: keys::ERASURE_OF_USER_SK.into(),
             erasure_id: job.erasure_id.clone(),
-            expires_at: crate::domain::time::ttl_after_days(retention_days),
+            expires_at: self.retention.expires_at(crate::domain::time::now()),
         })?;
         let items = vec![
-            ((), self.table.put_new(self.job_item(job, retention_days)?)?),
+            ((), self.table.put_new(self.job_item(job)?)?),
             ((), self.table.put_new(claim)?),
         ];
         Ok(self.table.transact(items).await?.is_ok())
     }
 
     /// Saves progress only if nobody else advanced the job since it was read.
-    pub async fn save(
-        &self,
-        job: &ErasureJob,
-        prev_steps: u64,
-        retention_days: i64,
-    ) -> Result<bool> {
+    pub async fn save(&self, job: &ErasureJob, prev_steps: u64) -> Result<bool> {
         self.table
-            .put_unchanged(self.job_item(job, retention_days)?, "steps", prev_steps)
+            .put_unchanged(self.job_item(job)?, "steps", prev_steps)
             .await
     }
 

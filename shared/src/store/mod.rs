@@ -35,6 +35,9 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::aws::{OrUnavailable, UnlessConditionFailed};
+/// Given once to the repositories whose items expire with the log (deliveries, runs, recover
+/// and erasure jobs, operator notices).
+pub use crate::domain::time::Retention;
 use crate::error::{Error, Result};
 pub use app_passwords::AppPasswordRepo;
 pub use catalog::CatalogRepo;
@@ -84,6 +87,20 @@ macro_rules! repository {
             }
         }
     };
+    ($(#[$doc:meta])* $name:ident, expiring with the log) => {
+        $(#[$doc])*
+        #[derive(Clone, Debug)]
+        pub struct $name {
+            table: $crate::store::Table,
+            retention: $crate::store::Retention,
+        }
+
+        impl $name {
+            pub fn new(table: $crate::store::Table, retention: $crate::store::Retention) -> Self {
+                Self { table, retention }
+            }
+        }
+    };
 }
 use repository;
 
@@ -117,28 +134,34 @@ pub struct Repositories {
 }
 
 impl Repositories {
-    /// The repositories; `vault` seals the secrets of the items that hold some.
-    pub fn new(client: Client, table_name: impl Into<String>, vault: crate::vault::Vault) -> Self {
+    /// The repositories; `vault` seals the secrets of the items that hold some, `retention`
+    /// dates the log's items.
+    pub fn new(
+        client: Client,
+        table_name: impl Into<String>,
+        vault: crate::vault::Vault,
+        retention: Retention,
+    ) -> Self {
         let table = Table::new(client, table_name);
         Self {
             members: MemberRepo::new(table.clone()),
             catalog: CatalogRepo::new(table.clone()),
             incoming: IncomingRepo::new(table.clone(), vault.clone()),
-            runs: RunRepo::new(table.clone()),
+            runs: RunRepo::new(table.clone(), retention),
             providers: ProviderRepo::new(table.clone()),
             outgoing: OutgoingRepo::new(table.clone(), vault.clone()),
-            deliveries: DeliveryRepo::new(table.clone()),
-            recover_jobs: RecoverRepo::new(table.clone()),
+            deliveries: DeliveryRepo::new(table.clone(), retention),
+            recover_jobs: RecoverRepo::new(table.clone(), retention),
             lines: LineRepo::new(table.clone()),
-            notices: NoticeRepo::new(table.clone()),
-            erasures: ErasureRepo::new(table.clone()),
+            notices: NoticeRepo::new(table.clone(), retention),
+            erasures: ErasureRepo::new(table.clone(), retention),
             outbox: OutboxRepo::new(table.clone()),
             publishes: PublishRepo::new(table.clone()),
             app_passwords: AppPasswordRepo::new(table.clone()),
             signin: SigninRepo::new(table.clone()),
             silence: SilenceRepo::new(table.clone()),
             rates: RateRepo::new(table.clone()),
-            execution: ExecutionRepo::new(table.clone(), vault.clone()),
+            execution: ExecutionRepo::new(table.clone(), vault.clone(), retention),
             welcome: WelcomeRepo::new(table.clone()),
             table,
         }

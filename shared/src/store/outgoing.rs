@@ -16,6 +16,7 @@ use super::keys;
 use super::{from_item, n, s, to_item, Item, QuerySpec, Table};
 use crate::domain::outgoing::{OutgoingConfig, OutgoingStatus, OutgoingWebhook};
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::time;
 use crate::error::Result;
 use crate::vault::Vault;
 
@@ -31,7 +32,7 @@ struct OutgoingItem {
     revision: Option<i64>,
     status: OutgoingStatus,
     #[serde(default)]
-    last_triggered_at: Option<String>,
+    last_triggered_at: Option<jiff::Timestamp>,
     #[serde(default)]
     last_error: Option<String>,
     #[serde(default)]
@@ -193,7 +194,7 @@ impl OutgoingRepo {
                 expr.push_str(", recovering = :yes");
                 values.push((":yes", AttributeValue::Bool(true)));
             }
-            values.push((":s", s(st.as_str())));
+            values.push((":s", s(<&str>::from(st))));
         }
         let names: &[(&str, &str)] = if status.is_some() {
             &[("#d", "data"), ("#r", "revision"), ("#s", "status")]
@@ -224,7 +225,7 @@ impl OutgoingRepo {
     }
 
     /// A successful delivery: `last_triggered_at`, and the failure count back to zero.
-    pub async fn succeeded(&self, id: i64, now: &str) -> Result<()> {
+    pub async fn succeeded(&self, id: i64, now: jiff::Timestamp) -> Result<()> {
         self.table
             .update_if(
                 keys::WEBHOOK,
@@ -232,7 +233,7 @@ impl OutgoingRepo {
                 "SET last_triggered_at = :t, consecutive_failures = :zero",
                 "attribute_exists(pk)",
                 &[],
-                vec![(":t", s(now)), (":zero", n(0))],
+                vec![(":t", s(time::rfc3339(now))), (":zero", n(0))],
             )
             .await?;
         Ok(())
@@ -240,7 +241,7 @@ impl OutgoingRepo {
 
     /// Successful deliveries to several endpoints: one transaction per 100 endpoints (one at a
     /// time when an endpoint was deleted meanwhile).
-    pub async fn all_succeeded(&self, ids: &[i64], now: &str) -> Result<()> {
+    pub async fn all_succeeded(&self, ids: &[i64], now: jiff::Timestamp) -> Result<()> {
         for chunk in ids.chunks(100) {
             if chunk.len() > 1 {
                 let mut items = Vec::with_capacity(chunk.len());
@@ -258,20 +259,20 @@ impl OutgoingRepo {
         Ok(())
     }
 
-    fn succeeded_item(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
+    fn succeeded_item(&self, id: i64, now: jiff::Timestamp) -> Result<TransactWriteItem> {
         self.table.update(
             keys::WEBHOOK,
             &keys::id_sk(id),
             "SET last_triggered_at = :t, consecutive_failures = :zero",
             Some("attribute_exists(pk)"),
             &[],
-            vec![(":t", s(now)), (":zero", n(0))],
+            vec![(":t", s(time::rfc3339(now))), (":zero", n(0))],
         )
     }
 
     /// The first success of a re-activated endpoint: clears `recovering` — only one writer wins
     /// the condition, so `endpoint.recovered` is published once (in the same transaction).
-    pub fn recovered(&self, id: i64, now: &str) -> Result<TransactWriteItem> {
+    pub fn recovered(&self, id: i64, now: jiff::Timestamp) -> Result<TransactWriteItem> {
         self.table.update(
             keys::WEBHOOK,
             &keys::id_sk(id),
@@ -279,7 +280,7 @@ impl OutgoingRepo {
             Some("recovering = :yes"),
             &[],
             vec![
-                (":t", s(now)),
+                (":t", s(time::rfc3339(now))),
                 (":zero", n(0)),
                 (":yes", AttributeValue::Bool(true)),
             ],
@@ -335,8 +336,8 @@ impl OutgoingRepo {
             Some("attribute_exists(pk) AND #s = :active"),
             &[("#s", "status")],
             vec![
-                (":failed", s(OutgoingStatus::Failed.as_str())),
-                (":active", s(OutgoingStatus::Active.as_str())),
+                (":failed", s(<&str>::from(OutgoingStatus::Failed))),
+                (":active", s(<&str>::from(OutgoingStatus::Active))),
                 (":e", s(error)),
             ],
         )

@@ -111,7 +111,7 @@ impl ProviderRepo {
         source: Source,
         customer: &str,
     ) -> Result<Option<String>> {
-        let pk = keys::provider_customer(webhook_id, source.name(), customer);
+        let pk = keys::provider_customer(webhook_id, source.into(), customer);
         Ok(self
             .table
             .get_as::<CustomerItem>(&pk, keys::PROVIDER_CUSTOMER_SK)
@@ -129,14 +129,14 @@ impl ProviderRepo {
         email: &str,
     ) -> Result<()> {
         let map = to_item(&CustomerItem {
-            pk: keys::provider_customer(webhook_id, source.name(), customer),
+            pk: keys::provider_customer(webhook_id, source.into(), customer),
             sk: keys::PROVIDER_CUSTOMER_SK.into(),
             email: email.to_string(),
         })?;
         let reference = to_item(&CustomerRef {
             pk: keys::member(email),
-            sk: keys::member_customer_sk(webhook_id, source.name(), customer),
-            map_pk: keys::provider_customer(webhook_id, source.name(), customer),
+            sk: keys::member_customer_sk(webhook_id, source.into(), customer),
+            map_pk: keys::provider_customer(webhook_id, source.into(), customer),
         })?;
         let items = vec![
             ((), self.table.put(map, None)?),

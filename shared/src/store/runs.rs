@@ -23,25 +23,26 @@ struct RunItem {
 
 repository!(
     /// Runs (executions) of incoming webhooks.
-    RunRepo
+    RunRepo,
+    expiring with the log
 );
 
 impl RunRepo {
     /// A run's write, for the execution's transaction.
-    pub fn put(&self, run: &Run, retention_days: i64) -> Result<TransactWriteItem> {
+    pub fn put(&self, run: &Run) -> Result<TransactWriteItem> {
         let item = to_item(&RunItem {
             pk: keys::runs(run.webhook_id),
             sk: run.id.clone(),
             data: run.clone(),
-            expires_at: crate::domain::time::ttl_after_days(retention_days),
+            expires_at: self.retention.expires_at(crate::domain::time::now()),
             erased_by: None,
         })?;
         self.table.put(item, None)
     }
 
     /// Records a failed run outside any transaction (best effort, logged on failure).
-    pub async fn record(&self, run: &Run, retention_days: i64) {
-        let write = self.put(run, retention_days);
+    pub async fn record(&self, run: &Run) {
+        let write = self.put(run);
         let result = match write {
             Ok(w) => self.table.transact(vec![((), w)]).await.map(|_| ()),
             Err(e) => Err(e),

@@ -15,61 +15,33 @@ use std::collections::BTreeMap;
 use super::limits;
 use base64::Engine;
 use hmac::{KeyInit, Mac};
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 type HmacSha256 = hmac::Hmac<sha2::Sha256>;
 const B64: base64::engine::GeneralPurpose = base64::engine::general_purpose::STANDARD;
 
-/// Who calls an incoming webhook.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Source {
-    /// The seeds' form call (docs/reference/incoming.md).
-    #[default]
-    Form,
-    Stripe,
-    Shopify,
-    Woocommerce,
-    Paddle,
-    Lemonsqueezy,
-    Gumroad,
-    Typeform,
-    #[serde(rename = "standard-webhooks")]
-    StandardWebhooks,
+crate::wire_enum! {
+    #[wire = "lowercase"]
+    /// Who calls an incoming webhook.
+    #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+    pub enum Source {
+        /// The seeds' form call (docs/reference/incoming.md).
+        #[default]
+        Form,
+        Stripe,
+        Shopify,
+        Woocommerce,
+        Paddle,
+        Lemonsqueezy,
+        Gumroad,
+        Typeform,
+        #[serde(rename = "standard-webhooks")]
+        #[strum(serialize = "standard-webhooks")]
+        StandardWebhooks,
+    }
 }
 
 impl Source {
-    pub const ALL: [Source; 9] = [
-        Source::Form,
-        Source::Stripe,
-        Source::Shopify,
-        Source::Woocommerce,
-        Source::Paddle,
-        Source::Lemonsqueezy,
-        Source::Gumroad,
-        Source::Typeform,
-        Source::StandardWebhooks,
-    ];
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Source::Form => "form",
-            Source::Stripe => "stripe",
-            Source::Shopify => "shopify",
-            Source::Woocommerce => "woocommerce",
-            Source::Paddle => "paddle",
-            Source::Lemonsqueezy => "lemonsqueezy",
-            Source::Gumroad => "gumroad",
-            Source::Typeform => "typeform",
-            Source::StandardWebhooks => "standard-webhooks",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|x| x.name() == s)
-    }
-
     /// Whether the provider signs its calls (all but Gumroad and the form).
     pub fn signed(self) -> bool {
         !matches!(self, Source::Form | Source::Gumroad)

@@ -523,3 +523,19 @@ fn gumroad_orders_by_the_sale_timestamp_of_its_body() {
         )
     );
 }
+
+#[test]
+fn source_names_round_trip() {
+    crate::wire::assert_names::<Source>(&[
+        "form",
+        "stripe",
+        "shopify",
+        "woocommerce",
+        "paddle",
+        "lemonsqueezy",
+        "gumroad",
+        "typeform",
+        "standard-webhooks",
+    ]);
+    assert!("standardwebhooks".parse::<Source>().is_err());
+}

@@ -76,16 +76,12 @@ impl Deliveries {
                             ..d
                         };
                         if ep.is_fifo() {
-                            self.deliveries
-                                .create_in_line(&d, self.config.log_retention_days)
-                                .await?;
+                            self.deliveries.create_in_line(&d).await?;
                         } else {
                             held.push(d);
                         }
                     } else if ep.is_fifo() {
-                        self.deliveries
-                            .create_in_line(&d, self.config.log_retention_days)
-                            .await?;
+                        self.deliveries.create_in_line(&d).await?;
                         lines.insert(ep.id());
                     } else {
                         sends.push(self.fast_lane(ep, d));
@@ -95,9 +91,7 @@ impl Deliveries {
         }
         for chunk in held.chunks(100) {
             let records: Vec<&Delivery> = chunk.iter().collect();
-            self.deliveries
-                .create_batch(&records, self.config.log_retention_days)
-                .await?;
+            self.deliveries.create_batch(&records).await?;
         }
         // Sending and recording run side by side: attempts are recorded as they finish, in
         // chunks of whatever is ready (up to 100), while the next ones are being sent. A slow
@@ -250,10 +244,7 @@ impl Deliveries {
     /// successes batched too, and only when they change it), retries, slow-lane hand-offs.
     async fn record_first_attempts(&self, sent: Vec<Sent>) -> Result<()> {
         let records: Vec<&Delivery> = sent.iter().map(|s| &s.d).collect();
-        let created = self
-            .deliveries
-            .create_batch(&records, self.config.log_retention_days)
-            .await?;
+        let created = self.deliveries.create_batch(&records).await?;
         let now = time::now();
         // Hand-offs to the slow lane first (10 per SQS call), then each attempt's aftermath.
         let handoffs: Vec<RetryRef> = sent
@@ -290,7 +281,7 @@ impl Deliveries {
             }
         }
         let ids: Vec<i64> = succeeded.into_iter().collect();
-        self.webhooks.all_succeeded(&ids, &time::rfc3339(now)).await
+        self.webhooks.all_succeeded(&ids, now).await
     }
 
     /// The event's `xprofile`, or the member's from the store when only `user_id` is known.
@@ -360,13 +351,11 @@ impl Deliveries {
     ) -> Result<Delivery> {
         let prev = d.total_attempts();
         let (outcome, step, now) = self.send_attempt(ep, &mut d, trigger).await?;
-        let retention = self.config.log_retention_days;
         // A first attempt creates the record, unless it already exists without an attempt
         // (FIFO line, slow lane): then it is saved over that one.
-        let saved = (prev == 0
-            && trigger == Trigger::Scheduled
-            && self.deliveries.create(&d, retention).await?)
-            || self.deliveries.save(&d, prev, retention).await?;
+        let saved =
+            (prev == 0 && trigger == Trigger::Scheduled && self.deliveries.create(&d).await?)
+                || self.deliveries.save(&d, prev).await?;
         if !saved {
             // Another processor recorded this attempt first: its outcome stands.
             tracing::info!(delivery_id = %d.id, "attempt already recorded elsewhere");

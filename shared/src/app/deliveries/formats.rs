@@ -71,10 +71,9 @@ impl Deliveries {
         prev_attempts: Option<usize>,
     ) -> Result<Delivery> {
         let d = *d;
-        let retention = self.config.log_retention_days;
         let saved = match prev_attempts {
-            None => self.deliveries.create(&d, retention).await?,
-            Some(prev) => self.deliveries.save(&d, prev, retention).await?,
+            None => self.deliveries.create(&d).await?,
+            Some(prev) => self.deliveries.save(&d, prev).await?,
         };
         let reason = d
             .attempts

@@ -11,7 +11,6 @@ use super::Deliveries;
 use crate::domain::delivery::machine::{disables_after, HealthChange, GONE};
 use crate::domain::events::{names, Event, EventName};
 use crate::domain::outgoing::OutgoingWebhook;
-use crate::domain::time;
 use crate::error::Result;
 use crate::sender::SendOutcome;
 
@@ -33,11 +32,10 @@ impl Deliveries {
                 if !ep.success_changes_health(now) {
                     return Ok(());
                 }
-                let now = time::rfc3339(now);
-                if change == HealthChange::Recovered && self.mark_recovered(ep, &now).await? {
+                if change == HealthChange::Recovered && self.mark_recovered(ep, now).await? {
                     return Ok(());
                 }
-                self.webhooks.succeeded(ep.id(), &now).await
+                self.webhooks.succeeded(ep.id(), now).await
             }
             HealthChange::Disable => self.disable(ep, GONE).await,
             HealthChange::CountFailure => {
@@ -73,7 +71,7 @@ impl Deliveries {
     }
 
     /// Clears `recovering` and publishes `endpoint.recovered`; `false` if another success won.
-    async fn mark_recovered(&self, ep: &OutgoingWebhook, now: &str) -> Result<bool> {
+    async fn mark_recovered(&self, ep: &OutgoingWebhook, now: jiff::Timestamp) -> Result<bool> {
         let event = Event::new(
             RECOVERED,
             json!({"webhook_id": ep.id(), "name": ep.config.name}),
@@ -98,8 +96,7 @@ impl Deliveries {
             tracing::info!(event = %event.event, "OPERATOR_EMAIL is not set: no operator email");
             return Ok(());
         };
-        let retention = self.config.log_retention_days;
-        if !self.notices.claim(&event.event_id, retention).await? {
+        if !self.notices.claim(&event.event_id).await? {
             return Ok(());
         }
         let text = |k: &str| event.data[k].as_str().unwrap_or_default().to_string();

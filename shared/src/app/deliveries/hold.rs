@@ -36,10 +36,7 @@ impl Deliveries {
             count: 1,
         }
         .emit();
-        self.deliveries
-            .save(&d, prev, self.config.log_retention_days)
-            .await
-            .map(|_| ())
+        self.deliveries.save(&d, prev).await.map(|_| ())
     }
 
     /// Queues the release of an endpoint's held deliveries (it was just set `active`).
@@ -63,7 +60,6 @@ impl Deliveries {
         if !ep.is_active() {
             return Ok(());
         }
-        let retention = self.config.log_retention_days;
         let started = Instant::now();
         let mut dropped = 0usize;
         loop {
@@ -72,7 +68,7 @@ impl Deliveries {
                 break;
             }
             let now = time::now();
-            let oldest_kept = now - jiff::SignedDuration::from_hours(24 * retention.max(1));
+            let oldest_kept = self.deliveries.retention().oldest_kept(now);
             let mut retries = Vec::new();
             for mut d in held {
                 let prev = d.total_attempts();
@@ -83,14 +79,14 @@ impl Deliveries {
                 if expired {
                     d.status = DeliveryStatus::Failed;
                     d.next_attempt_at = None;
-                    if self.deliveries.save(&d, prev, retention).await? {
+                    if self.deliveries.save(&d, prev).await? {
                         dropped += 1;
                     }
                     continue;
                 }
                 d.status = DeliveryStatus::Pending;
                 d.next_attempt_at = (!ep.is_fifo()).then(|| time::rfc3339(now));
-                if self.deliveries.save(&d, prev, retention).await? && !ep.is_fifo() {
+                if self.deliveries.save(&d, prev).await? && !ep.is_fifo() {
                     retries.push(RetryRef {
                         webhook_id,
                         delivery_id: d.id.clone(),

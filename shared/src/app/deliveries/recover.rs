@@ -85,8 +85,7 @@ impl Deliveries {
             updated_at: now,
             step_errors: 0,
         };
-        let retention = self.config.log_retention_days;
-        if !self.recover_jobs.create(&job, retention).await? {
+        if !self.recover_jobs.create(&job).await? {
             return Err(Error::Conflict("Please retry.".into()));
         }
         let message = JobMessage::Recover {
@@ -111,7 +110,6 @@ impl Deliveries {
             return Ok(());
         };
         let ep = self.webhooks.get(webhook_id).await?;
-        let retention = self.config.log_retention_days;
         let started = Instant::now();
         let attempt_time = Duration::from_secs(self.config.delivery_timeout_seconds.max(1));
         let has_time = || {
@@ -168,7 +166,7 @@ impl Deliveries {
                 job.status = JobStatus::Done;
             }
             job.updated_at = time::now_rfc3339();
-            if !self.recover_jobs.save(&job, prev, retention).await? {
+            if !self.recover_jobs.save(&job, prev).await? {
                 return Ok(()); // a duplicate message advanced it first
             }
             if stopped {

@@ -135,9 +135,6 @@ impl Deliveries {
         if let Some(last) = d.attempts.last_mut() {
             last.error = Some(why);
         }
-        self.deliveries
-            .save(&d, prev, self.config.log_retention_days)
-            .await
-            .map(|_| ())
+        self.deliveries.save(&d, prev).await.map(|_| ())
     }
 }

@@ -344,13 +344,9 @@ impl Incoming {
         };
         let idem = x.key_hash.map(|h| (h, &stored));
         let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
-        let mut items = self.execution.plan_items(
-            &plan,
-            x.webhook.expect_every_hours,
-            hash,
-            idem,
-            self.config.log_retention_days,
-        )?;
+        let mut items =
+            self.execution
+                .plan_items(&plan, x.webhook.expect_every_hours, hash, idem)?;
         for (object, prev) in &x.objects {
             items.push((
                 Tag::Object,
@@ -424,14 +420,14 @@ impl Incoming {
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.error = Some(error.to_string());
         observe(RunOutcome::Failed, webhook.source);
-        self.runs.record(&run, self.config.log_retention_days).await;
+        self.runs.record(&run).await;
     }
 }
 
 /// Counts one execution (a run of the activity log) in the metrics.
 fn observe(outcome: RunOutcome, source: Source) {
     crate::metrics::Observation::Execution {
-        source: source.name(),
+        source: source.into(),
         outcome: outcome.name(),
     }
     .emit();

@@ -89,7 +89,7 @@ impl Incoming {
             _ => return Err(Error::bad_json("the body is not valid JSON")),
         };
         let Some(ev) = providers::extract(source, &call.headers, &body) else {
-            let reason = format!("the body is not a {} event", source.name());
+            let reason = format!("the body is not a {} event", source);
             return self.skip(webhook, call, None, Skip::ignored(reason)).await;
         };
         if !self.limiter.allow(webhook.id, now) {
@@ -249,7 +249,7 @@ impl Incoming {
         run.event = ev.map(|e| e.kind.clone());
         run.reason = Some(skip.reason.clone());
         super::observe(skip.outcome, webhook.source);
-        self.runs.record(&run, self.config.log_retention_days).await;
+        self.runs.record(&run).await;
         tracing::info!(
             webhook_id = webhook.id,
             outcome = ?skip.outcome,

@@ -113,7 +113,7 @@ pub async fn guard(State(g): State<Guard>, req: Request, next: Next) -> Response
     if !principal.scope().allows(need(&method, &path)) {
         return Error::Forbidden(format!(
             "This application password's scope ({}) does not allow this request.",
-            principal.scope().as_str()
+            principal.scope()
         ))
         .into_response();
     }

@@ -408,15 +408,16 @@ fn webhooks(schemas: &mut Map<String, Value>) -> Value {
 
 /// The headers every delivery carries (docs/reference/outgoing.md#the-delivery).
 fn delivery_headers() -> Vec<Value> {
+    use crate::domain::outgoing::signing::header;
     [
-        ("webhook-id", "Standard Webhooks message id (the delivery id)"),
-        ("webhook-timestamp", "Unix seconds of the attempt"),
-        ("webhook-signature", "v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, space-separated (two during a secret rotation's overlap)"),
-        ("X-Fluent-Signature", "sha256=<hex HMAC-SHA256 of the raw body>"),
-        ("X-FluentCRM-Signature", "sha256=<hex HMAC-SHA256 of the raw body>"),
-        ("X-FluentCRM-Event", "The event name"),
-        ("X-FluentCRM-Webhook-ID", "The endpoint's id"),
-        ("X-FluentCRM-Delivery", "The delivery id"),
+        (header::WEBHOOK_ID, "Standard Webhooks message id (the delivery id)"),
+        (header::WEBHOOK_TIMESTAMP, "Unix seconds of the attempt"),
+        (header::WEBHOOK_SIGNATURE, "v1,<base64 HMAC-SHA256 of {id}.{timestamp}.{body}>, space-separated (two during a secret rotation's overlap)"),
+        (header::FLUENT_SIGNATURE, "sha256=<hex HMAC-SHA256 of the raw body>"),
+        (header::FLUENTCRM_SIGNATURE, "sha256=<hex HMAC-SHA256 of the raw body>"),
+        (header::FLUENTCRM_EVENT, "The event name"),
+        (header::FLUENTCRM_WEBHOOK_ID, "The endpoint's id"),
+        (header::FLUENTCRM_DELIVERY, "The delivery id"),
     ]
     .into_iter()
     .map(|(name, description)| json!({"name": name, "in": "header", "required": true, "description": description, "schema": {"type": "string"}}))

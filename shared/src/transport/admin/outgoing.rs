@@ -140,8 +140,8 @@ async fn deliveries(State(app): State<Arc<App>>, id: PathSeg, q: Query) -> Resul
     let status = match q.get("status").map(String::as_str) {
         None | Some("") | Some("all") => None,
         Some(s) => Some(
-            DeliveryStatus::parse(s)
-                .ok_or_else(|| Error::invalid("status", "must be success, failed or pending"))?,
+            s.parse::<DeliveryStatus>()
+                .map_err(|_| Error::invalid("status", "must be success, failed or pending"))?,
         ),
     };
     let page = app.outgoing().deliveries(id, status, &req).await?;
