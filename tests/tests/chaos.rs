@@ -404,6 +404,8 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
         }
     }
     let drained = started.elapsed();
+    let (dlq, outbox) = leftovers(&env, &sqs).await;
+    let seen = format!("{seen} [dead-letter queue: {dlq} messages; outbox: {outbox}]");
 
     // ---------------------------------------------------------------- the checker --------
     for (email, spaces) in &model.spaces {
@@ -593,6 +595,45 @@ async fn sweep(sweeper: &TestEnv, chaos: &Chaos) -> usize {
         .and_then(Result::ok)
         .unwrap_or(0);
     n
+}
+
+/// What is left where only an operator looks: messages on the dead-letter queue, and the
+/// outbox batches still in the table (acked or not, parked or not).
+async fn leftovers(env: &TestEnv, sqs: &aws_sdk_sqs::Client) -> (String, String) {
+    use aws_sdk_sqs::types::QueueAttributeName as A;
+    let dlq = sqs
+        .get_queue_attributes()
+        .queue_url(&env.stack.dlq_url)
+        .attribute_names(A::ApproximateNumberOfMessages)
+        .send()
+        .await
+        .ok()
+        .and_then(|r| {
+            r.attributes()?
+                .get(&A::ApproximateNumberOfMessages)
+                .cloned()
+        })
+        .unwrap_or_default();
+    let outbox: Vec<String> = env
+        .all_items()
+        .await
+        .iter()
+        .filter(|i| {
+            i.get("pk")
+                .and_then(|p| p.as_s().ok())
+                .is_some_and(|p| p.starts_with("OUTBOX#"))
+        })
+        .map(|i| {
+            let mut names: Vec<&str> = i
+                .keys()
+                .map(String::as_str)
+                .filter(|k| ["acked_at", "parked", "attempts", "sent_at"].contains(k))
+                .collect();
+            names.sort_unstable();
+            format!("batch ({})", names.join(", "))
+        })
+        .collect();
+    (dlq, format!("{} batches {outbox:?}", outbox.len()))
 }
 
 /// Messages of both queues not visible yet (delayed) or in flight.
