@@ -522,6 +522,7 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
         abandoned += 1;
     }
 
+    let checked = started.elapsed();
     let (before, lost) = (
         env.calls.random_faults.0.load(SeqCst) + sweeper.calls.random_faults.0.load(SeqCst),
         env.calls.random_faults.1.load(SeqCst) + sweeper.calls.random_faults.1.load(SeqCst),
@@ -534,13 +535,14 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
         "{seen}: {} members, {} membership changes, {} publishes, {deliveries} deliveries; \
          {before} calls failed before sending, {lost} lost their response, {} invocations \
          aborted, {refused} answers 503, {abandoned} welcome emails abandoned, {redriven} \
-         messages redriven from the dead-letter queue; workload {:.1} s, drained in {passes} passes at {:.1} s",
+         messages redriven from the dead-letter queue; workload {:.1} s, drained in {passes} passes at {:.1} s, checked at {:.1} s",
         model.spaces.len(),
         model.changes.values().sum::<usize>(),
         model.published.len(),
         chaos.aborted.load(SeqCst),
         workload.as_secs_f64(),
         drained.as_secs_f64(),
+        checked.as_secs_f64(),
     );
 }
 
