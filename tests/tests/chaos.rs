@@ -151,12 +151,15 @@ impl Model {
     }
 }
 
+/// Whether an endpoint's subscription covers an event name.
+type Subscribed = fn(&str) -> bool;
+
 /// An endpoint under test: its receiver and what it is subscribed to.
 struct Endpoint {
     id: i64,
     rx: wiremock::MockServer,
     /// `None`: its subscription changes during the run (not checked).
-    subscribed: Option<fn(&str) -> bool>,
+    subscribed: Option<Subscribed>,
 }
 
 /// Up to this many tries of one call before the run gives up (a real bug, or faults too dense).
@@ -238,7 +241,7 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
         });
     }
     let mut endpoints = Vec::new();
-    let subscriptions: [(Value, Option<fn(&str) -> bool>); 4] = [
+    let subscriptions: [(Value, Option<Subscribed>); 4] = [
         (json!(["*"]), Some(|_| true)),
         (json!(["feed.created"]), Some(|e| e == "feed.created")),
         (json!(["space.*"]), Some(|e| e.starts_with("space."))),
