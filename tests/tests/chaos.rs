@@ -389,14 +389,10 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
     chaos.aborts.store(0, SeqCst);
     let mut quiet = 0;
     let mut passes = 0;
-    let mut redriven = 0;
     while quiet < 2 {
         passes += 1;
         assert!(passes <= 60, "not quiescent after 60 passes; {seen}");
-        // The operator after the dead-letter queue's alarm (docs/operations.md): a redrive.
-        let moved = redrive(&env, &sqs).await;
-        redriven += moved;
-        let mut work = moved + relay.drain(16).await;
+        let mut work = relay.drain(16).await;
         work += dispatch_pass(&env, &sqs, &dispatch, &chaos, &seen).await;
         work += sweep(&sweeper, &chaos).await;
         work += waiting(&sqs, &env).await;
@@ -540,8 +536,7 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
     println!(
         "{seen}: {} members, {} membership changes, {} publishes, {deliveries} deliveries; \
          {before} calls failed before sending, {lost} lost their response, {} invocations \
-         aborted, {refused} answers 503, {abandoned} welcome emails abandoned, {redriven} \
-         messages redriven from the dead-letter queue; workload {:.1} s, drained in {passes} passes at {:.1} s, checked at {:.1} s",
+         aborted, {refused} answers 503, {abandoned} welcome emails abandoned; workload {:.1} s, drained in {passes} passes at {:.1} s, checked at {:.1} s",
         model.spaces.len(),
         model.changes.values().sum::<usize>(),
         model.published.len(),
@@ -593,7 +588,7 @@ async fn sweep(sweeper: &TestEnv, chaos: &Chaos) -> usize {
     let app = &sweeper.app;
     let mut n = 0;
     n += chaos
-        .invoke(app.outbox().sweep())
+        .invoke(app.outbox().sweep_at(later))
         .await
         .and_then(Result::ok)
         .unwrap_or(0);
@@ -608,44 +603,6 @@ async fn sweep(sweeper: &TestEnv, chaos: &Chaos) -> usize {
         .and_then(Result::ok)
         .unwrap_or(0);
     n
-}
-
-/// The operator's redrive of the dead-letter queue (both queues share it; `dispatch` reads a
-/// message's kind from its body, so everything goes back to the event queue). Returns how many
-/// messages it moved.
-async fn redrive(env: &TestEnv, sqs: &aws_sdk_sqs::Client) -> usize {
-    let mut moved = 0;
-    loop {
-        let r = sqs
-            .receive_message()
-            .queue_url(&env.stack.dlq_url)
-            .max_number_of_messages(10)
-            .visibility_timeout(30)
-            .send()
-            .await
-            .expect("receive from the dead-letter queue");
-        let messages = r.messages.unwrap_or_default();
-        if messages.is_empty() {
-            return moved;
-        }
-        for m in messages {
-            sqs.send_message()
-                .queue_url(&env.stack.queue_url)
-                .message_body(m.body().unwrap_or_default())
-                .send()
-                .await
-                .expect("redrive");
-            if let Some(h) = m.receipt_handle() {
-                sqs.delete_message()
-                    .queue_url(&env.stack.dlq_url)
-                    .receipt_handle(h)
-                    .send()
-                    .await
-                    .expect("delete from the dead-letter queue");
-            }
-            moved += 1;
-        }
-    }
 }
 
 /// What is left where only an operator looks: messages on the dead-letter queue, and the

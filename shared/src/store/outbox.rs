@@ -30,7 +30,8 @@ struct OutboxItem {
     /// Given up on after too many re-sends: waits for an operator's redrive.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     parked: bool,
-    /// When `relay` handed the batch to SQS (the sweeper leaves acked batches alone).
+    /// When `relay` handed the batch to SQS (the sweeper re-sends an acked batch only once it
+    /// outlived `ACKED_RESEND_SECONDS`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     acked_at: Option<i64>,
     /// DynamoDB TTL of a parked batch.
@@ -182,28 +183,33 @@ impl OutboxRepo {
             .collect())
     }
 
-    /// Batches of `shard` older than `older_than_secs` that nobody acked and that are not
-    /// parked, oldest first: a key condition on age (the sort key is the batch's ULID), at most
-    /// `limit` evaluated per call.
+    /// Batches of `shard` created before `created_before` (epoch seconds) that are not parked
+    /// and that nobody acked — or that `relay` acked before `acked_before` and are still here
+    /// (their message was dead-lettered or lost, or their removal failed) — oldest first: a key
+    /// condition on age (the sort key is the batch's ULID), at most `limit` evaluated per call.
     pub async fn stale(
         &self,
         shard: u32,
-        older_than_secs: i64,
+        created_before: i64,
+        acked_before: i64,
         limit: i32,
     ) -> Result<Vec<OutboxEntry>> {
-        let cutoff = ulid::Ulid::from_parts(
-            u64::try_from((jiff::Timestamp::now().as_second() - older_than_secs).max(0) * 1000)
-                .unwrap_or(0),
-            0,
-        )
-        .to_string();
+        let cutoff =
+            ulid::Ulid::from_parts(u64::try_from(created_before.max(0) * 1000).unwrap_or(0), 0)
+                .to_string();
         let spec = QuerySpec::table(keys::outbox(shard))
             .before(cutoff)
-            .filter("attribute_not_exists(acked_at) AND attribute_not_exists(parked)");
+            .filter("attribute_not_exists(parked)");
         self.table
             .first(&spec, limit)
             .await?
             .into_iter()
+            .filter(|item| {
+                item.get("acked_at")
+                    .and_then(|v| v.as_n().ok())
+                    .and_then(|n| n.parse::<i64>().ok())
+                    .is_none_or(|acked| acked < acked_before)
+            })
             .filter_map(|item| entry(item).transpose())
             .collect()
     }
