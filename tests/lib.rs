@@ -5,7 +5,7 @@ pub mod bridge;
 pub mod fixtures;
 pub mod stack;
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -41,6 +41,21 @@ pub struct CallCounter {
     /// Round trips: how many times a call was sent while none was in flight (calls sent
     /// concurrently share one).
     pub round_trips: AtomicUsize,
+    /// Random faults (the chaos run): each call fails with this probability, in per mille
+    /// (0: none), before it is sent or after AWS applied it (its response lost), half each.
+    pub fail_rate: AtomicU32,
+    /// The random faults' generator (xorshift64*), seeded by [`CallCounter::fail_randomly`].
+    rng: AtomicU64,
+    /// How many random faults were injected (before sending, response lost).
+    pub random_faults: (AtomicUsize, AtomicUsize),
+}
+
+/// A call whose response the random faults lose (it fails after AWS applied it).
+#[derive(Clone, Debug)]
+struct LoseResponse;
+
+impl aws_smithy_types::config_bag::Storable for LoseResponse {
+    type Storer = aws_smithy_types::config_bag::StoreReplace<Self>;
 }
 
 /// A call's number, kept in its config bag from send to response.
@@ -91,6 +106,18 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         if self.1 == "sqs" && self.0.sqs_down.load(Ordering::SeqCst) {
             return Err(Box::new(Injected(n)));
         }
+        let rate = u64::from(self.0.fail_rate.load(Ordering::SeqCst));
+        if rate > 0 {
+            let r = self.0.random();
+            if r % 1000 < rate {
+                if (r >> 32) & 1 == 0 {
+                    self.0.random_faults.0.fetch_add(1, Ordering::SeqCst);
+                    return Err(Box::new(Injected(n)));
+                }
+                self.0.random_faults.1.fetch_add(1, Ordering::SeqCst);
+                cfg.interceptor_state().store_put(LoseResponse);
+            }
+        }
         let req = ctx.request();
         let op = req
             .headers()
@@ -129,6 +156,9 @@ impl aws_smithy_runtime_api::client::interceptors::Intercept for Count {
         if n == self.0.fail_at.load(Ordering::SeqCst) && self.0.fail_after.load(Ordering::SeqCst) {
             return Err(Box::new(Injected(n)));
         }
+        if cfg.load::<LoseResponse>().is_some() {
+            return Err(Box::new(Injected(n)));
+        }
         Ok(())
     }
 }
@@ -143,6 +173,30 @@ impl CallCounter {
             self.total.load(Ordering::SeqCst) + k
         };
         self.fail_at.store(at, Ordering::SeqCst);
+    }
+
+    /// Makes every call from now fail with probability `per_mille` / 1000 (before it is sent
+    /// or with its response lost, half each), drawn from a generator seeded with `seed`;
+    /// `per_mille = 0` stops it. Calls made concurrently draw in the order they are sent.
+    pub fn fail_randomly(&self, per_mille: u32, seed: u64) {
+        // xorshift needs a non-zero state.
+        self.rng.store(seed | 1, Ordering::SeqCst);
+        self.fail_rate.store(per_mille.min(1000), Ordering::SeqCst);
+    }
+
+    /// The next draw of the random faults' generator (xorshift64*).
+    fn random(&self) -> u64 {
+        let step = |mut x: u64| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let prev = self
+            .rng
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |x| Some(step(x)))
+            .unwrap_or(1);
+        step(prev).wrapping_mul(0x2545_F491_4F6C_DD1D)
     }
 
     pub fn operations(&self) -> std::collections::BTreeMap<String, usize> {

@@ -594,6 +594,45 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
     assert_eq!(d.total_attempts(), 2);
 }
 
+/// The sweep judged as if it ran an hour from now (what the chaos run does) finds the pending
+/// delivery overdue and schedules it for the clock's now, not for its own future: the retry is
+/// visible at once.
+#[tokio::test]
+async fn a_sweep_judged_ahead_of_the_clock_schedules_for_now() {
+    let env = TestEnv::new().await;
+    let rx = failing_first(1, 500).await;
+    let wid = endpoint(&env, "Ahead", &rx.uri(), json!(["feed.created"]), json!({})).await;
+    env.publish(json!({"event": "feed.created"})).await;
+    env.pump().await;
+    let did = delivery_of(&env, wid, "pending").await[0]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_string();
+    let later = jiff::Timestamp::now().as_second() + 3600;
+    assert_eq!(
+        env.app
+            .deliveries()
+            .sweep_deliveries_at(later)
+            .await
+            .unwrap(),
+        1
+    );
+    env.pump().await;
+    let d = env
+        .app
+        .store_for_tests()
+        .deliveries
+        .get(wid, &did)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        d.status.to_string(),
+        "success",
+        "the rescheduled retry ran at once"
+    );
+}
+
 #[tokio::test]
 async fn the_attempt_counter_keeps_growing_past_the_kept_attempts() {
     let env = TestEnv::new().await;

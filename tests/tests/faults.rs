@@ -458,3 +458,57 @@ async fn an_sqs_outage_is_caught_up_within_two_minutes() {
     );
     assert_eq!(received_per_n(&rx).await, [(7, 1)].into());
 }
+
+/// `dispatch` failed on a batch's message until SQS dead-lettered it (here: the message is
+/// taken off the queue), after `relay` had acked the batch: the sweep leaves the acked batch
+/// alone while it is recent, and re-sends it once it outlived `ACKED_RESEND_SECONDS`; the event
+/// reaches the endpoint once, with no operator's redrive.
+#[tokio::test]
+async fn a_dead_lettered_acked_batch_is_re_sent_by_the_sweep() {
+    use switchboard::app::outbox::ACKED_RESEND_SECONDS;
+    let env = TestEnv::new().await;
+    let rx = receiver(200).await;
+    endpoint_id(&env, "rx", &rx.uri(), json!(["feed.created"]), json!({})).await;
+    env.publish(json!({"event": "feed.created", "data": {"n": 9}}))
+        .await;
+    env.relay_stream().await;
+    // The message goes where SQS puts it after 5 failed receives: off the event queue.
+    let sqs = aws_sdk_sqs::Client::new(&switchboard_tests::sdk_config().await);
+    let r = sqs
+        .receive_message()
+        .queue_url(&env.stack.queue_url)
+        .max_number_of_messages(10)
+        .send()
+        .await
+        .unwrap();
+    let messages = r.messages.unwrap_or_default();
+    assert_eq!(messages.len(), 1, "the relay sent the batch");
+    sqs.delete_message()
+        .queue_url(&env.stack.queue_url)
+        .receipt_handle(messages[0].receipt_handle().unwrap_or_default())
+        .send()
+        .await
+        .unwrap();
+
+    let mut cfg = env.stack.config();
+    cfg.outbox_grace_seconds = -5;
+    let sweeper = TestEnv::on(env.stack.clone(), cfg).await;
+    let now = jiff::Timestamp::now().as_second();
+    assert_eq!(
+        sweeper.app.outbox().sweep_at(now).await.unwrap(),
+        0,
+        "a batch acked a moment ago is left to its message"
+    );
+    assert_eq!(
+        sweeper
+            .app
+            .outbox()
+            .sweep_at(now + ACKED_RESEND_SECONDS + 5)
+            .await
+            .unwrap(),
+        1,
+        "the acked batch still in the outbox an hour later is re-sent"
+    );
+    env.pump().await;
+    assert_eq!(received_per_n(&rx).await, [(9, 1)].into());
+}

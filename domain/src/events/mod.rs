@@ -56,6 +56,12 @@ pub struct EventBatch {
 /// Outbox partitions, so that a burst of writes does not land on one DynamoDB partition.
 pub const OUTBOX_SHARDS: u32 = 8;
 
+/// An acked batch still in the outbox this long after `relay` acked it was not fanned out (its
+/// message went to the dead-letter queue after 5 failed receives, or was lost) or not removed
+/// after its fan-out: the sweep re-sends it like an unacked one (the fan-out is idempotent).
+/// Longer than a message's 5 receives take, so a batch still being retried is rarely sent twice.
+pub const ACKED_RESEND_SECONDS: i64 = 3600;
+
 /// A batch's shard: from its id's random bits.
 fn shard_of(id: ulid::Ulid) -> u32 {
     (id.random() % u128::from(OUTBOX_SHARDS)) as u32

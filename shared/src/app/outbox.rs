@@ -44,6 +44,8 @@ pub struct Redriven {
 /// Re-sends of one outbox batch before it is parked.
 pub const MAX_OUTBOX_SENDS: u32 = 5;
 
+pub use crate::domain::events::ACKED_RESEND_SECONDS;
+
 /// Outbox items one sweep evaluates per shard (the rest wait for the next run).
 pub const SWEEP_LIMIT_PER_SHARD: i32 = 100;
 
@@ -78,23 +80,32 @@ impl Outbox {
     }
 
     /// Re-sends what the stream gave up on (the sweeper's job): per shard, in parallel, at most
-    /// [`SWEEP_LIMIT_PER_SHARD`] batches older than `OUTBOX_GRACE_SECONDS` that `relay` never
-    /// acked (a key condition on age; acked and parked batches are filtered out). Each re-send
+    /// [`SWEEP_LIMIT_PER_SHARD`] batches due more than `OUTBOX_GRACE_SECONDS` ago on the
+    /// sweeper's index: never acked since they were written, acked more than
+    /// [`ACKED_RESEND_SECONDS`] earlier and still here, or re-sent that long ago (a key
+    /// condition on the due time; parked and recently acked batches are not on it). Each re-send
     /// is claimed first (conditional on the attempts read), a claimed batch is not re-sent
     /// again within the grace period, and a batch re-sent [`MAX_OUTBOX_SENDS`] times without
     /// being fanned out is parked — logged as `outbox batch parked` (the template's alarm
     /// counts those), listed by `GET /admin/outbox`, redriven by an operator, removed by its TTL.
     /// Resumable: a run that stops half-way leaves the rest for the next.
     pub async fn sweep(&self) -> Result<usize> {
+        self.sweep_at(time::now().as_second()).await
+    }
+
+    /// [`Outbox::sweep`] as if it ran at `now` (epoch seconds; tests look ahead past
+    /// [`ACKED_RESEND_SECONDS`]).
+    pub async fn sweep_at(&self, now: i64) -> Result<usize> {
         let grace = self.config.outbox_grace_seconds;
         // Every shard's page is read (in parallel) before anything is claimed.
-        let pages =
-            (0..OUTBOX_SHARDS).map(|shard| self.batches.stale(shard, grace, SWEEP_LIMIT_PER_SHARD));
+        let pages = (0..OUTBOX_SHARDS).map(|shard| {
+            self.batches
+                .stale(shard, now - grace, SWEEP_LIMIT_PER_SHARD)
+        });
         let mut stale = Vec::new();
         for page in futures::future::join_all(pages).await {
             stale.extend(page?);
         }
-        let now = time::now().as_second();
         let mut sent = 0;
         for e in stale {
             let leased = e.sent_at.is_some_and(|t| now - t < grace.max(0));

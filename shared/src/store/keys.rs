@@ -46,7 +46,7 @@
 //! Welcome-email markers still owed are also on `gsi2` (sparse): `WELCOME` /
 //! `{due epoch seconds:012}#{user_id:012}` (`store::welcome`).
 //!
-//! Outbox batches neither acked by `relay` nor parked are also on `gsi2` (sparse):
+//! Outbox batches not parked are also on `gsi2` (sparse):
 //! `OUTBOXDUE#{shard}` / `{ULID of when the sweeper looks next}` (`store::outbox`).
 
 pub const COUNTER: &str = "COUNTER";
@@ -170,8 +170,8 @@ pub fn outbox_shard(pk: &str) -> Option<u32> {
 /// The prefix of every outbox partition key (the relay's stream filter matches it).
 pub const OUTBOX_PREFIX: &str = "OUTBOX#";
 
-/// The sweeper's index partition (`gsi2`, sparse) of one outbox shard's batches still due for
-/// a look: written with a batch, removed when it is acked or parked (`store::outbox`).
+/// The sweeper's index partition (`gsi2`, sparse) of one outbox shard's batches, by when the
+/// sweeper looks at each next: written with a batch, removed when it is parked (`store::outbox`).
 pub fn outbox_due(shard: u32) -> String {
     format!("OUTBOXDUE#{shard}")
 }

@@ -4,12 +4,13 @@
 //! it — each re-send claimed by a conditional update (an ever-growing `attempts`), and parked
 //! after too many (with a TTL) for an operator to inspect and redrive.
 //!
-//! A batch the sweeper may still have to re-send is also on the sparse `gsi2` index,
-//! `OUTBOXDUE#{shard}` / `{ULID of when it is due}`: written with the batch (due at its own
-//! ULID), moved on by each claimed re-send (due again at the claim's time) and removed when
-//! `relay` acks it or the sweeper parks it. The sweep's range query on that index therefore
-//! returns only batches it has to look at: acked and parked batches, however many, never fill
-//! its page.
+//! A batch still in the outbox is also on the sparse `gsi2` index, `OUTBOXDUE#{shard}` /
+//! `{ULID of when the sweeper looks at it next}`: written with the batch (due at its own ULID),
+//! moved on by `relay`'s ack (due [`ACKED_RESEND_SECONDS`] later: by then its message was
+//! fanned out, or dead-lettered or lost) and by each claimed re-send (due again at the claim's
+//! time), and removed when the sweeper parks it. The sweep's range query on that index therefore
+//! returns only batches it has to look at: recently acked and parked batches, however many,
+//! never fill its page.
 
 use aws_sdk_dynamodb::types::TransactWriteItem;
 use serde::{Deserialize, Serialize};
@@ -18,7 +19,9 @@ use super::keys;
 use super::query::QuerySpec;
 use super::{from_item, n, repository, s, to_item, TxResult};
 use crate::aws::OrUnavailable;
-use crate::domain::events::{EventBatch, OutboxCursor, OutboxEntry, ShardPosition, OUTBOX_SHARDS};
+use crate::domain::events::{
+    EventBatch, OutboxCursor, OutboxEntry, ShardPosition, ACKED_RESEND_SECONDS, OUTBOX_SHARDS,
+};
 use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
@@ -37,7 +40,8 @@ struct OutboxItem {
     /// Given up on after too many re-sends: waits for an operator's redrive.
     #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     parked: bool,
-    /// When `relay` handed the batch to SQS (the sweeper leaves acked batches alone).
+    /// When `relay` handed the batch to SQS (the sweeper re-sends an acked batch only once it
+    /// outlived [`ACKED_RESEND_SECONDS`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     acked_at: Option<i64>,
     /// DynamoDB TTL of a parked batch.
@@ -95,9 +99,12 @@ fn unchanged(attempts: u32) -> &'static str {
     }
 }
 
-/// When the sweeper looks at a batch next: its last claimed re-send, or its creation.
-fn due_of(e: &OutboxEntry) -> String {
-    e.sent_at.map_or_else(|| e.batch.batch_id.clone(), due_sk)
+/// When the sweeper looks at a batch next (what its `gsi2sk` says): the later of its last
+/// claimed re-send and [`ACKED_RESEND_SECONDS`] after its ack, or its creation when neither
+/// happened.
+fn due_of(o: &OutboxItem) -> String {
+    let acked = o.acked_at.map(|t| t + ACKED_RESEND_SECONDS);
+    o.sent_at.max(acked).map_or_else(|| o.sk.clone(), due_sk)
 }
 
 /// An outbox item as an entry (`None` when its body is not a batch).
@@ -151,17 +158,20 @@ impl OutboxRepo {
         self.table.put(item, None)
     }
 
-    /// Marks a batch handed to SQS and takes it off the sweeper's index (no-op when the
-    /// consumer already removed it).
+    /// Marks a batch handed to SQS, due for the sweeper's look [`ACKED_RESEND_SECONDS`] later
+    /// (no-op when the consumer already removed it).
     pub async fn ack(&self, shard: u32, batch_id: &str, now: i64) -> Result<()> {
         self.table
             .update_if(
                 &keys::outbox(shard),
                 batch_id,
-                "SET acked_at = :now REMOVE gsi2pk, gsi2sk",
+                "SET acked_at = :now, gsi2sk = :due",
                 "attribute_exists(pk)",
                 &[],
-                vec![(":now", n(now))],
+                vec![
+                    (":now", n(now)),
+                    (":due", s(due_sk(now + ACKED_RESEND_SECONDS))),
+                ],
             )
             .await
             .map(|_| ())
@@ -215,19 +225,15 @@ impl OutboxRepo {
             .collect())
     }
 
-    /// Batches of `shard` due before `older_than_secs` ago — never acked, not parked, not
-    /// re-sent within that time — most overdue first, at most `limit`: a range query on the
-    /// sweeper's sparse index (keys only), then one consistent `BatchGetItem` of the batches.
-    /// A batch whose item moved on since the index showed it (fanned out, acked, parked, or
-    /// claimed by another sweeper) is left out.
-    pub async fn stale(
-        &self,
-        shard: u32,
-        older_than_secs: i64,
-        limit: i32,
-    ) -> Result<Vec<OutboxEntry>> {
-        let cutoff = due_sk(jiff::Timestamp::now().as_second() - older_than_secs);
-        let spec = QuerySpec::gsi2(keys::outbox_due(shard)).before(cutoff);
+    /// Batches of `shard` due for the sweeper's look before `due_before` (epoch seconds) —
+    /// created then and never acked, acked [`ACKED_RESEND_SECONDS`] earlier and still here
+    /// (their message was dead-lettered or lost, or their removal failed), or last re-sent then
+    /// — not parked, most overdue first, at most `limit`: a range query on the sweeper's sparse
+    /// index (keys only), then one consistent `BatchGetItem` of the batches. A batch whose item
+    /// moved on since the index showed it (fanned out, acked, parked, or claimed by another
+    /// sweeper) is left out.
+    pub async fn stale(&self, shard: u32, due_before: i64, limit: i32) -> Result<Vec<OutboxEntry>> {
+        let spec = QuerySpec::gsi2(keys::outbox_due(shard)).before(due_sk(due_before));
         let text = |i: &super::Item, name: &str| Some(i.get(name)?.as_s().ok()?.clone());
         let seen: std::collections::HashMap<String, String> = self
             .table
@@ -246,17 +252,16 @@ impl OutboxRepo {
         let mut due = Vec::new();
         for item in self.table.batch_get(keys, None).await? {
             let o: OutboxItem = from_item(item.clone())?;
-            if o.acked_at.is_some() || o.parked {
+            let at = due_of(&o);
+            if o.parked || seen.get(&o.sk) != Some(&at) {
                 continue;
             }
             if let Some(e) = entry(item)? {
-                if seen.get(&e.batch.batch_id) == Some(&due_of(&e)) {
-                    due.push(e);
-                }
+                due.push((at, e));
             }
         }
-        due.sort_by_cached_key(due_of);
-        Ok(due)
+        due.sort_by(|a, b| a.0.cmp(&b.0));
+        Ok(due.into_iter().map(|(_, e)| e).collect())
     }
 
     /// One page of a walk through the outbox from `from`: at most `per_shard` batches of each
