@@ -244,14 +244,16 @@ pub async fn outage() {
 /// One execution with SQS up (how many deliveries an execution makes), then the outage, then
 /// the wait for every delivery.
 async fn recover(env: &TestEnv, rx: &Receiver, key: &str, secs: u64) {
+    let before = settled(rx).await; // the setup's own events
     env.post_form(key, &[("email", "probe@example.com")]).await;
-    let per_execution = settled(rx).await;
+    let probed = settled(rx).await;
+    let per_execution = probed - before;
     env.calls.sqs_down.store(true, SeqCst);
     let (published, executed) = traffic(env, key, secs).await;
-    let during = rx.count().await - per_execution;
+    let during = rx.count().await - probed;
     env.calls.sqs_down.store(false, SeqCst);
     let back = now_us();
-    let want = per_execution * (1 + executed) + published;
+    let want = probed + per_execution * executed + published;
     let got = rx.wait_for(want, Duration::from_secs(900)).await;
     let last = rx.stamps().await.iter().map(|s| s.1).max().unwrap_or(0);
     let recovered = last.saturating_sub(back) as f64 / 1e6;
