@@ -565,27 +565,7 @@ async fn backlog() {
     if !endpoint(&publisher, ep).await {
         return;
     }
-    // The bridge polls SQS here (on AWS the event source mapping does); each invocation runs
-    // on the dispatch runtime.
-    let dispatch = DispatchRuntime::new();
-    let function = in_process(env.app.clone());
-    let on_dispatch = dispatch.rt.handle().clone();
-    let invoke: Invoke = Arc::new(move |event| {
-        let (run, rt) = (function(event), on_dispatch.clone());
-        Box::pin(async move { rt.spawn(run).await.ok().flatten() })
-    });
-    let poller = Poller {
-        sqs: aws_sdk_sqs::Client::new(&sdk_config().await),
-        invoke,
-        visibility: 120,
-        concurrency: DEFAULT_CONCURRENCY,
-    };
-    // The table's stream reaches SQS through the publishers' `relay` (its calls are theirs).
-    let pollers = [
-        tokio::spawn(publisher.stream.clone().run()),
-        tokio::spawn(poller.clone().run(env.stack.queue_url.clone())),
-        tokio::spawn(poller.run(env.stack.slow_queue_url.clone())),
-    ];
+    let (dispatch, pollers) = backlog_bridge(&env, &publisher).await;
     let before_ops = env.calls.operations();
     let cpu0 = cpu();
     let started = Instant::now();
@@ -644,6 +624,34 @@ async fn backlog() {
         dispatch_cpu.as_secs_f64() * 1000.0 / delivered.max(1) as f64,
         cpu_used.as_secs_f64() * 1000.0 / delivered.max(1) as f64,
     );
+}
+
+/// The backlog's bridge: the publishers' stream → their `relay`, and both queues polled (on
+/// AWS the event source mappings do) with each `dispatch` invocation on the dispatch runtime.
+async fn backlog_bridge(
+    env: &TestEnv,
+    publisher: &Arc<TestEnv>,
+) -> (DispatchRuntime, [tokio::task::JoinHandle<()>; 3]) {
+    let dispatch = DispatchRuntime::new();
+    let function = in_process(env.app.clone());
+    let on_dispatch = dispatch.rt.handle().clone();
+    let invoke: Invoke = Arc::new(move |event| {
+        let (run, rt) = (function(event), on_dispatch.clone());
+        Box::pin(async move { rt.spawn(run).await.ok().flatten() })
+    });
+    let poller = Poller {
+        sqs: aws_sdk_sqs::Client::new(&sdk_config().await),
+        invoke,
+        visibility: 120,
+        concurrency: DEFAULT_CONCURRENCY,
+    };
+    // The table's stream reaches SQS through the publishers' `relay` (its calls are theirs).
+    let pollers = [
+        tokio::spawn(publisher.stream.clone().run()),
+        tokio::spawn(poller.clone().run(env.stack.queue_url.clone())),
+        tokio::spawn(poller.run(env.stack.slow_queue_url.clone())),
+    ];
+    (dispatch, pollers)
 }
 
 /// A runtime of its own for `dispatch` in the backlog stage, remembering its threads so that
