@@ -3,7 +3,7 @@
 # for release-build figures (slower to build). Its last stage, the black-box isolation check
 # (scripts/isolation.sh: 600 events to a healthy endpoint alone and beside a hung one, against a
 # private `make dev`, both ratios <= 1.3), runs alone with BENCH_ONLY=isolation; the other
-# BENCH_ONLY stages (backlog, fanout, throttle) skip it.
+# BENCH_ONLY stages (backlog, fanout, throttle, latency, outage) skip it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test

@@ -301,6 +301,17 @@ impl TestEnv {
         }
     }
 
+    /// A new SQS client whose calls this env counts and fails like its app's (`sqs_down`):
+    /// e.g. the bridge's poller, so that an outage stops its receives too.
+    pub async fn counted_sqs(&self) -> aws_sdk_sqs::Client {
+        let sdk = sdk_config().await;
+        aws_sdk_sqs::Client::from_conf(
+            aws_sdk_sqs::config::Builder::from(&sdk)
+                .interceptor(Count(self.calls.clone(), "sqs"))
+                .build(),
+        )
+    }
+
     /// An admin call with the local credentials.
     pub async fn admin(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
         let mut headers = vec![("authorization".to_string(), basic("admin", "admin"))];

@@ -8,6 +8,10 @@
 //! - throttle: N events (`BENCH_THROTTLE_EVENTS`, 20) to an unthrottled endpoint alone, then
 //!   beside one at `rate_limit: 5`: the unthrottled one's time both ways (their ratio) and the
 //!   throttled one's achieved rate;
+//! - latency (`bench/latency.rs`): incoming execution p50/p99 per kind of call, and publish →
+//!   receipt p50/p99 with the bridge running as `make dev` runs it;
+//! - outage recovery (`bench/latency.rs`): SQS down 20 s under traffic, then the time from its
+//!   return to the last delivery (asserted under 2 minutes);
 //! - incoming executions: AWS calls per call (new member, existing member);
 //! - argon2id: the cost of one password hash.
 //!
@@ -16,7 +20,8 @@
 //!
 //! `make bench` (or `PROFILE=release make bench`; `BENCH_EVENTS` changes the backlog size,
 //! `BENCH_ONLY=backlog` runs only the backlog, `BENCH_ONLY=fanout` only the fan-out,
-//! `BENCH_ONLY=throttle` only the throttle).
+//! `BENCH_ONLY=throttle` only the throttle, `BENCH_ONLY=latency` only the latencies,
+//! `BENCH_ONLY=outage` only the outage recovery).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -27,21 +32,25 @@ use switchboard_tests::bridge::{in_process, Invoke, Poller, DEFAULT_CONCURRENCY}
 use switchboard_tests::{sdk_config, TestEnv};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt};
 
+#[path = "bench/latency.rs"]
+mod latency;
+
 /// The allocator of the `dispatch` binary, so that its CPU figures are this one's.
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-/// A minimal HTTP/1.1 receiver that answers 200 and counts requests; `GET /__count` answers the
-/// count. Runs in the child process.
+/// A minimal HTTP/1.1 receiver that answers 200, counts requests and stamps each one's arrival
+/// (wall clock, µs); `GET /__count` answers the count, `GET /__stamps` the stamps. Runs in the
+/// child process.
 async fn serve_receiver() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let addr = listener.local_addr().expect("addr");
     println!("http://{addr}");
-    let count = Arc::new(AtomicUsize::new(0));
+    let seen = Arc::new(Seen::default());
     while let Ok((mut sock, _)) = listener.accept().await {
-        let c = count.clone();
+        let seen = seen.clone();
         tokio::spawn(async move {
             let mut buf = Vec::new();
             let mut chunk = [0u8; 8192];
@@ -65,19 +74,47 @@ async fn serve_receiver() {
                 if buf.len() < end + 4 + len {
                     continue;
                 }
-                buf.drain(..end + 4 + len);
-                let reply = if head.starts_with("get /__count") {
-                    let n = c.load(Ordering::SeqCst).to_string();
-                    format!("HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{n}", n.len())
-                } else {
-                    c.fetch_add(1, Ordering::SeqCst);
-                    "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok".to_string()
-                };
+                let body: Vec<u8> = buf.drain(..end + 4 + len).skip(end + 4).collect();
+                let reply = seen.answer(&head, &body);
                 if sock.write_all(reply.as_bytes()).await.is_err() {
                     return;
                 }
             }
         });
+    }
+}
+
+/// What the receiver saw: how many requests, and when each arrived.
+#[derive(Default)]
+struct Seen {
+    count: AtomicUsize,
+    /// (the body's `bench_seq`, or -1; arrival in µs since the epoch).
+    stamps: std::sync::Mutex<Vec<(i64, u128)>>,
+}
+
+impl Seen {
+    fn answer(&self, head: &str, body: &[u8]) -> String {
+        let ok = |text: String| {
+            format!(
+                "HTTP/1.1 200 OK\r\ncontent-length: {}\r\n\r\n{text}",
+                text.len()
+            )
+        };
+        if head.starts_with("get /__count") {
+            return ok(self.count.load(Ordering::SeqCst).to_string());
+        }
+        if head.starts_with("get /__stamps") {
+            let stamps = self.stamps.lock().map(|s| s.clone()).unwrap_or_default();
+            let text: Vec<String> = stamps.iter().map(|(n, t)| format!("{n} {t}")).collect();
+            return ok(text.join("\n"));
+        }
+        let at = latency::now_us();
+        let seq = latency::seq_of(&String::from_utf8_lossy(body)).unwrap_or(-1);
+        if let Ok(mut s) = self.stamps.lock() {
+            s.push((seq, at));
+        }
+        self.count.fetch_add(1, Ordering::SeqCst);
+        ok("ok".into())
     }
 }
 
@@ -131,6 +168,21 @@ impl Receiver {
         }
     }
 
+    /// What the receiver stamped: (`bench_seq` or -1, arrival in µs since the epoch).
+    async fn stamps(&self) -> Vec<(i64, u128)> {
+        let r = self.http.get(format!("{}/__stamps", self.url)).send().await;
+        let text = match r {
+            Ok(r) => r.text().await.unwrap_or_default(),
+            Err(_) => String::new(),
+        };
+        text.lines()
+            .filter_map(|l| {
+                let (n, t) = l.split_once(' ')?;
+                Some((n.parse().ok()?, t.parse().ok()?))
+            })
+            .collect()
+    }
+
     async fn wait_for(&self, n: usize, limit: Duration) -> usize {
         let started = Instant::now();
         loop {
@@ -170,6 +222,8 @@ async fn fan_out(
         .publish(json!({"event": "feed.created", "data": {"id": round}}))
         .await;
     assert_eq!(r.status, 202);
+    // The endpoints' own changes come first on the stream (1,000 of them: more than one drain).
+    while env.relay_stream().await > 0 {}
     // The queue still holds the earlier rounds' messages (reading it hides nothing).
     let queued: Vec<String> = env.queued().await.iter().map(|v| v.to_string()).collect();
     let Some(batch) = queued.into_iter().find(|b| !handled.contains(b)) else {
@@ -295,15 +349,32 @@ async fn main() {
         "# Switchboard benchmarks ({profile} build, emulator {})",
         std::env::var("AWS_ENDPOINT_URL").unwrap_or_default()
     );
+    match std::env::var("BENCH_ONLY").as_deref() {
+        Ok("throttle") => throttle().await,
+        Ok("backlog") => backlog().await,
+        Ok("fanout") => fan_out_table().await,
+        Ok("latency") => {
+            latency::incoming().await;
+            latency::delivery().await;
+        }
+        Ok("outage") => latency::outage().await,
+        _ => {
+            fan_out_table().await;
+            backlog().await;
+            throttle().await;
+            latency::incoming().await;
+            latency::delivery().await;
+            latency::outage().await;
+            let env = incoming_calls().await;
+            item_sizes(&env).await;
+            argon2();
+        }
+    }
+    tokio::time::sleep(Duration::from_millis(10)).await;
+}
 
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("throttle") {
-        throttle().await;
-        return;
-    }
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("backlog") {
-        backlog().await;
-        return;
-    }
+/// The fan-out table: one event to 10, 100 and 1,000 endpoints.
+async fn fan_out_table() {
     println!("\n## Fan-out: one event to N loopback endpoints");
     println!(
         "| N | event | time to all delivered | deliveries/s | DynamoDB calls per delivery | CPU per delivery | by operation |"
@@ -324,13 +395,10 @@ async fn main() {
         fan_out(&env, &rx, n, &mut handled, 1, n == 1000).await;
         fan_out(&env, &rx, n, &mut handled, 2, false).await;
     }
+}
 
-    if std::env::var("BENCH_ONLY").as_deref() == Ok("fanout") {
-        return;
-    }
-    backlog().await;
-    throttle().await;
-
+/// AWS calls per incoming call (new member, existing member); the env, for the item sizes.
+async fn incoming_calls() -> TestEnv {
     println!("\n## Incoming execution: AWS calls per call");
     let env = TestEnv::new().await;
     let space = env.make("spaces", "S").await;
@@ -367,6 +435,11 @@ async fn main() {
         );
     }
 
+    env
+}
+
+/// Item sizes per kind (after the deliveries of `env`'s calls).
+async fn item_sizes(env: &TestEnv) {
     env.pump().await; // deliveries of those calls' events, for their item sizes
     println!("\n## Item sizes (DynamoDB size rules: names + values), for the cost estimate");
     let mut sizes: std::collections::BTreeMap<String, (usize, usize)> = Default::default();
@@ -399,7 +472,10 @@ async fn main() {
     for (kind, (count, max)) in sizes {
         println!("- {kind}: {count} item(s), largest {max} bytes");
     }
+}
 
+/// The cost of one argon2id hash.
+fn argon2() {
     println!("\n## argon2id (m=19 MiB, t=2, p=1), one hash on this machine");
     let mut times = Vec::new();
     for _ in 0..5 {
@@ -412,7 +488,6 @@ async fn main() {
         "- median {:.0} ms over 5 hashes",
         times[2].as_secs_f64() * 1000.0
     );
-    tokio::time::sleep(Duration::from_millis(10)).await;
 }
 
 /// Publishes `n` events and pumps the queues (delayed messages too) until `rx` has `want`
@@ -490,25 +565,7 @@ async fn backlog() {
     if !endpoint(&publisher, ep).await {
         return;
     }
-    // The bridge polls SQS here (on AWS the event source mapping does); each invocation runs
-    // on the dispatch runtime.
-    let dispatch = DispatchRuntime::new();
-    let function = in_process(env.app.clone());
-    let on_dispatch = dispatch.rt.handle().clone();
-    let invoke: Invoke = Arc::new(move |event| {
-        let (run, rt) = (function(event), on_dispatch.clone());
-        Box::pin(async move { rt.spawn(run).await.ok().flatten() })
-    });
-    let poller = Poller {
-        sqs: aws_sdk_sqs::Client::new(&sdk_config().await),
-        invoke,
-        visibility: 120,
-        concurrency: DEFAULT_CONCURRENCY,
-    };
-    let pollers = [
-        tokio::spawn(poller.clone().run(env.stack.queue_url.clone())),
-        tokio::spawn(poller.run(env.stack.slow_queue_url.clone())),
-    ];
+    let (dispatch, pollers) = backlog_bridge(&env, &publisher).await;
     let before_ops = env.calls.operations();
     let cpu0 = cpu();
     let started = Instant::now();
@@ -567,6 +624,34 @@ async fn backlog() {
         dispatch_cpu.as_secs_f64() * 1000.0 / delivered.max(1) as f64,
         cpu_used.as_secs_f64() * 1000.0 / delivered.max(1) as f64,
     );
+}
+
+/// The backlog's bridge: the publishers' stream → their `relay`, and both queues polled (on
+/// AWS the event source mappings do) with each `dispatch` invocation on the dispatch runtime.
+async fn backlog_bridge(
+    env: &TestEnv,
+    publisher: &Arc<TestEnv>,
+) -> (DispatchRuntime, [tokio::task::JoinHandle<()>; 3]) {
+    let dispatch = DispatchRuntime::new();
+    let function = in_process(env.app.clone());
+    let on_dispatch = dispatch.rt.handle().clone();
+    let invoke: Invoke = Arc::new(move |event| {
+        let (run, rt) = (function(event), on_dispatch.clone());
+        Box::pin(async move { rt.spawn(run).await.ok().flatten() })
+    });
+    let poller = Poller {
+        sqs: aws_sdk_sqs::Client::new(&sdk_config().await),
+        invoke,
+        visibility: 120,
+        concurrency: DEFAULT_CONCURRENCY,
+    };
+    // The table's stream reaches SQS through the publishers' `relay` (its calls are theirs).
+    let pollers = [
+        tokio::spawn(publisher.stream.clone().run()),
+        tokio::spawn(poller.clone().run(env.stack.queue_url.clone())),
+        tokio::spawn(poller.run(env.stack.slow_queue_url.clone())),
+    ];
+    (dispatch, pollers)
 }
 
 /// A runtime of its own for `dispatch` in the backlog stage, remembering its threads so that
