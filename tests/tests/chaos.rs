@@ -84,6 +84,35 @@ impl Chaos {
     }
 
     /// Runs one invocation, aborted (dropped mid-flight) when the dice say so: `None`.
+    /// Retries `call` (each try an invocation that may be aborted) until it answers `ok`, as
+    /// the integrator and the platform do, at most [`TRIES`] times; any status other than `ok`
+    /// and `503` fails the run. Returns how many tries answered `503`.
+    async fn until<F: Future<Output = Resp>>(
+        &self,
+        ok: u16,
+        what: &str,
+        seen: &str,
+        mut call: impl FnMut() -> F,
+    ) -> usize {
+        let mut refused = 0;
+        for _ in 0..TRIES {
+            let Some(r) = self.invoke(call()).await else {
+                continue;
+            };
+            assert!(
+                r.status == ok || r.status == 503,
+                "{what} answered {} {}; {seen}",
+                r.status,
+                r.text
+            );
+            if r.status == ok {
+                return refused;
+            }
+            refused += 1;
+        }
+        panic!("{what} never answered {ok}; {seen}");
+    }
+
     async fn invoke<T>(&self, f: impl Future<Output = T>) -> Option<T> {
         match self.abort_after() {
             None => Some(f.await),
@@ -284,27 +313,11 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
                     let idem = rng
                         .per_mille(500)
                         .then(|| format!("chaos-{nonce}-{round}-{}", rng.next()));
-                    let mut done = false;
-                    for _ in 0..TRIES {
-                        let Some(r) = chaos
-                            .invoke(join(&env, &forms[f].key, email, idem.as_deref()))
-                            .await
-                        else {
-                            continue;
-                        };
-                        assert!(
-                            matches!(r.status, 200 | 503),
-                            "incoming call answered {} {}; {seen}",
-                            r.status,
-                            r.text
-                        );
-                        refused += usize::from(r.status == 503);
-                        if r.status == 200 {
-                            done = true;
-                            break;
-                        }
-                    }
-                    assert!(done, "an incoming call never answered 200; {seen}");
+                    refused += chaos
+                        .until(200, "an incoming call", &seen, || {
+                            join(&env, &forms[f].key, email, idem.as_deref())
+                        })
+                        .await;
                     model.incoming(&forms[f], email);
                 }
                 // A publish, retried with its key until 202.
@@ -317,24 +330,9 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
                     };
                     let body = json!({"event": event, "data": {"n": marker, "run": nonce}});
                     let key = format!("chaos-{nonce}-{marker}");
-                    let mut done = false;
-                    for _ in 0..TRIES {
-                        let Some(r) = chaos.invoke(publish(&env, &body, &key)).await else {
-                            continue;
-                        };
-                        assert!(
-                            matches!(r.status, 202 | 503),
-                            "publish answered {} {}; {seen}",
-                            r.status,
-                            r.text
-                        );
-                        refused += usize::from(r.status == 503);
-                        if r.status == 202 {
-                            done = true;
-                            break;
-                        }
-                    }
-                    assert!(done, "a publish never answered 202; {seen}");
+                    refused += chaos
+                        .until(202, "a publish", &seen, || publish(&env, &body, &key))
+                        .await;
                     model.published.insert(marker, event);
                 }
                 // An endpoint edit: a rename or new headers for a checked endpoint (its
@@ -349,27 +347,11 @@ async fn chaos_run_converges_to_the_fault_free_replay() {
                         (Some(_), _) => json!({"headers": {"X-Chaos": n.to_string()}}),
                     };
                     let path = format!("/admin/webhooks/{}", e.id);
-                    let mut done = false;
-                    for _ in 0..TRIES {
-                        let Some(r) = chaos
-                            .invoke(env.admin("PATCH", &path, Some(patch.clone())))
-                            .await
-                        else {
-                            continue;
-                        };
-                        assert!(
-                            matches!(r.status, 200 | 503),
-                            "an endpoint edit answered {} {}; {seen}",
-                            r.status,
-                            r.text
-                        );
-                        refused += usize::from(r.status == 503);
-                        if r.status == 200 {
-                            done = true;
-                            break;
-                        }
-                    }
-                    assert!(done, "an endpoint edit never answered 200; {seen}");
+                    refused += chaos
+                        .until(200, "an endpoint edit", &seen, || {
+                            env.admin("PATCH", &path, Some(patch.clone()))
+                        })
+                        .await;
                 }
             }
         }
