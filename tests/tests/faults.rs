@@ -512,3 +512,68 @@ async fn a_dead_lettered_acked_batch_is_re_sent_by_the_sweep() {
     env.pump().await;
     assert_eq!(received_per_n(&rx).await, [(9, 1)].into());
 }
+
+/// A batch acked a moment ago, parked after five re-sends that never got fanned out, and
+/// redriven by an operator whose send is lost: the sweep re-sends it one grace period after the
+/// redrive (the index's due time is the item's own, not an hour after the ack).
+#[tokio::test]
+async fn a_redriven_batch_whose_send_is_lost_is_re_sent_by_the_sweep() {
+    let env = TestEnv::with(|c| c.outbox_grace_seconds = -5).await;
+    env.publish(json!({"event": "feed.created", "data": {"n": 11}}))
+        .await;
+    env.relay_stream().await;
+    let lost = env.stack.drain_queue(&env.stack.queue_url).await;
+    assert_eq!(lost.len(), 1, "the relay sent the batch: {lost:?}");
+    let sqs = aws_sdk_sqs::Client::new(&switchboard_tests::sdk_config().await);
+    // Every message now on the event queue is lost (received and deleted unread).
+    let purge = || async {
+        loop {
+            let r = sqs
+                .receive_message()
+                .queue_url(&env.stack.queue_url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .unwrap();
+            let messages = r.messages.unwrap_or_default();
+            if messages.is_empty() {
+                return;
+            }
+            for m in messages {
+                sqs.delete_message()
+                    .queue_url(&env.stack.queue_url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .unwrap();
+            }
+        }
+    };
+    purge().await;
+    // Five re-sends an hour on, none fanned out; the sixth sweep parks the batch.
+    let later =
+        jiff::Timestamp::now().as_second() + switchboard::app::outbox::ACKED_RESEND_SECONDS + 5;
+    for _ in 0..5 {
+        assert_eq!(env.app.outbox().sweep_at(later).await.unwrap(), 1);
+    }
+    assert_eq!(env.app.outbox().sweep_at(later).await.unwrap(), 0);
+    let status = env.admin("GET", "/admin/outbox", None).await;
+    let parked = status.body["parked"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(parked.len(), 1, "{}", status.text);
+    purge().await;
+    let id = parked[0]["batch_id"].as_str().unwrap().to_string();
+    let r = env
+        .admin("POST", &format!("/admin/outbox/{id}/redrive"), None)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    purge().await; // the redrive's send is lost
+    let now = jiff::Timestamp::now().as_second();
+    assert_eq!(
+        env.app.outbox().sweep_at(now + 1).await.unwrap(),
+        1,
+        "re-sent a grace period after the redrive"
+    );
+}

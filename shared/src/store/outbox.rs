@@ -99,14 +99,6 @@ fn unchanged(attempts: u32) -> &'static str {
     }
 }
 
-/// When the sweeper looks at a batch next (what its `gsi2sk` says): the later of its last
-/// claimed re-send and [`ACKED_RESEND_SECONDS`] after its ack, or its creation when neither
-/// happened.
-fn due_of(o: &OutboxItem) -> String {
-    let acked = o.acked_at.map(|t| t + ACKED_RESEND_SECONDS);
-    o.sent_at.max(acked).map_or_else(|| o.sk.clone(), due_sk)
-}
-
 /// An outbox item as an entry (`None` when its body is not a batch).
 fn entry(item: super::Item) -> Result<Option<OutboxEntry>> {
     let o: OutboxItem = from_item(item)?;
@@ -251,11 +243,14 @@ impl OutboxRepo {
             .collect();
         let mut due = Vec::new();
         for item in self.table.batch_get(keys, None).await? {
+            // The item's own `gsi2sk` is current (a consistent read); the index may lag.
             let o: OutboxItem = from_item(item.clone())?;
-            let at = due_of(&o);
-            if o.parked || seen.get(&o.sk) != Some(&at) {
+            let Some(at) = o
+                .gsi2sk
+                .filter(|at| !o.parked && seen.get(&o.sk) == Some(at))
+            else {
                 continue;
-            }
+            };
             if let Some(e) = entry(item)? {
                 due.push((at, e));
             }
