@@ -14,7 +14,7 @@
 # 2: the stack or a run failed. Against a running stack it leaves nothing behind but the
 # deliveries in the log: both endpoints are deleted at the end.
 #
-# make test (scripts/e2e.sh) runs it at 40 events with a bound of 2.0 (at that size a run lasts
+# make test (scripts/e2e.sh) runs it at 40 events with a bound of 3.0 (at that size a run lasts
 # a few seconds, and one 3 s probe of the hung endpoint weighs much more than at 600);
 # make bench (BENCH_ONLY=isolation) at 600 with 1.3.
 set -euo pipefail
