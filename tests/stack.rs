@@ -156,6 +156,35 @@ impl Stack {
         out
     }
 
+    /// Loses every visible message of a queue (received and deleted unread, as a message
+    /// dead-lettered or dropped); returns how many.
+    pub async fn lose_queue(&self, url: &str) -> usize {
+        let sqs = aws_sdk_sqs::Client::new(&sdk_config().await);
+        let mut lost = 0;
+        loop {
+            let r = sqs
+                .receive_message()
+                .queue_url(url)
+                .max_number_of_messages(10)
+                .send()
+                .await
+                .expect("receive");
+            let msgs = r.messages.unwrap_or_default();
+            if msgs.is_empty() {
+                return lost;
+            }
+            for m in msgs {
+                sqs.delete_message()
+                    .queue_url(url)
+                    .receipt_handle(m.receipt_handle().unwrap_or_default())
+                    .send()
+                    .await
+                    .expect("delete");
+                lost += 1;
+            }
+        }
+    }
+
     /// The emails moto recorded as sent (all accounts, so filter by recipient).
     pub async fn sent_mail(&self) -> Vec<Value> {
         let url = format!("{}/moto-api/data.json", self.endpoint.trim_end_matches('/'));

@@ -473,22 +473,11 @@ async fn a_dead_lettered_acked_batch_is_re_sent_by_the_sweep() {
         .await;
     env.relay_stream().await;
     // The message goes where SQS puts it after 5 failed receives: off the event queue.
-    let sqs = aws_sdk_sqs::Client::new(&switchboard_tests::sdk_config().await);
-    let r = sqs
-        .receive_message()
-        .queue_url(&env.stack.queue_url)
-        .max_number_of_messages(10)
-        .send()
-        .await
-        .unwrap();
-    let messages = r.messages.unwrap_or_default();
-    assert_eq!(messages.len(), 1, "the relay sent the batch");
-    sqs.delete_message()
-        .queue_url(&env.stack.queue_url)
-        .receipt_handle(messages[0].receipt_handle().unwrap_or_default())
-        .send()
-        .await
-        .unwrap();
+    assert_eq!(
+        env.stack.lose_queue(&env.stack.queue_url).await,
+        1,
+        "the relay sent the batch"
+    );
 
     let mut cfg = env.stack.config();
     cfg.outbox_grace_seconds = -5;
@@ -524,31 +513,7 @@ async fn a_redriven_batch_whose_send_is_lost_is_re_sent_by_the_sweep() {
     env.relay_stream().await;
     let lost = env.stack.drain_queue(&env.stack.queue_url).await;
     assert_eq!(lost.len(), 1, "the relay sent the batch: {lost:?}");
-    let sqs = aws_sdk_sqs::Client::new(&switchboard_tests::sdk_config().await);
-    // Every message now on the event queue is lost (received and deleted unread).
-    let purge = || async {
-        loop {
-            let r = sqs
-                .receive_message()
-                .queue_url(&env.stack.queue_url)
-                .max_number_of_messages(10)
-                .send()
-                .await
-                .unwrap();
-            let messages = r.messages.unwrap_or_default();
-            if messages.is_empty() {
-                return;
-            }
-            for m in messages {
-                sqs.delete_message()
-                    .queue_url(&env.stack.queue_url)
-                    .receipt_handle(m.receipt_handle().unwrap_or_default())
-                    .send()
-                    .await
-                    .unwrap();
-            }
-        }
-    };
+    let purge = || env.stack.lose_queue(&env.stack.queue_url);
     purge().await;
     // Five re-sends an hour on, none fanned out; the sixth sweep parks the batch.
     let later =
