@@ -12,9 +12,10 @@ pub struct AppPassword {
     pub scope: Scope,
     /// argon2id PHC string of the password.
     pub hash: String,
-    pub created_at: String,
-    #[serde(default)]
-    pub last_used_at: Option<String>,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
+    #[serde(default, with = "crate::time::wire::option")]
+    pub last_used_at: Option<jiff::Timestamp>,
     /// Epoch seconds of `last_used_at` (for the once-a-minute update condition).
     #[serde(default)]
     pub last_used_epoch: i64,

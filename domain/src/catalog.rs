@@ -11,8 +11,10 @@ pub struct CatalogEntry {
     pub slug: String,
     #[serde(default)]
     pub description: String,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
+    #[serde(with = "crate::time::wire")]
+    pub updated_at: jiff::Timestamp,
 }
 
 impl CatalogEntry {
@@ -22,8 +24,8 @@ impl CatalogEntry {
             "title": self.title,
             "slug": self.slug,
             "description": self.description,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            "created_at": crate::time::rfc3339(self.created_at),
+            "updated_at": crate::time::rfc3339(self.updated_at),
         })
     }
 }

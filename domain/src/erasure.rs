@@ -66,13 +66,17 @@ pub struct ErasureJob {
     pub counts: Counts,
     /// Steps saved; guards every save (a duplicate queue message saves nothing).
     pub steps: u64,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
+    #[serde(with = "crate::time::wire")]
+    pub updated_at: jiff::Timestamp,
 }
 
 impl ErasureJob {
-    /// A new job for the member `user_id` with `email`, started at `now_ms` (Unix ms).
-    pub fn new(user_id: i64, email: &str, now_ms: u64, now: &str) -> Self {
+    /// A new job for the member `user_id` with `email`, started at `now`.
+    pub fn new(user_id: i64, email: &str, now: jiff::Timestamp) -> Self {
+        let now_ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
+        let now = crate::time::second(now);
         Self {
             erasure_id: super::time::new_ulid().to_string(),
             user_id,
@@ -83,8 +87,8 @@ impl ErasureJob {
             until: ulid::Ulid::from_parts(now_ms, u128::MAX).to_string(),
             counts: Counts::default(),
             steps: 0,
-            created_at: now.to_string(),
-            updated_at: now.to_string(),
+            created_at: now,
+            updated_at: now,
         }
     }
 
@@ -111,8 +115,8 @@ impl ErasureJob {
             "status": self.status,
             "phase": self.phase,
             "counts": self.counts,
-            "created_at": self.created_at,
-            "updated_at": self.updated_at,
+            "created_at": crate::time::rfc3339(self.created_at),
+            "updated_at": crate::time::rfc3339(self.updated_at),
         })
     }
 }
@@ -190,7 +194,12 @@ mod tests {
     use serde_json::json;
 
     fn run(user_id: Option<i64>, email: Option<&str>) -> Run {
-        let mut r = Run::new(3, "2026-01-01T00:00:00Z", RunOutcome::Success, 200);
+        let mut r = Run::new(
+            3,
+            "2026-01-01T00:00:00Z".parse().unwrap(),
+            RunOutcome::Success,
+            200,
+        );
         r.user_id = user_id;
         r.email = email.map(str::to_string);
         r.source_ip = Some("203.0.113.9".into());
@@ -204,10 +213,7 @@ mod tests {
         let x = redact_run(&r, 42, "ada@example.com").expect("redacted");
         assert_eq!(x.email.as_deref(), Some(ERASED));
         assert_eq!(x.source_ip, None);
-        assert_eq!(
-            (x.id.as_str(), x.time.as_str()),
-            (r.id.as_str(), r.time.as_str())
-        );
+        assert_eq!((x.id.as_str(), x.time), (r.id.as_str(), r.time));
         assert_eq!(
             (x.status_code, x.outcome, x.user_id),
             (200, RunOutcome::Success, Some(42))
@@ -282,7 +288,11 @@ mod tests {
 
     #[test]
     fn phases_run_in_order_and_the_done_job_forgets_the_email() {
-        let mut j = ErasureJob::new(42, "ada@example.com", 1_700_000_000_000, "t");
+        let mut j = ErasureJob::new(
+            42,
+            "ada@example.com",
+            jiff::Timestamp::from_millisecond(1_700_000_000_000).unwrap(),
+        );
         assert!(
             j.until.as_str()
                 > ulid::Ulid::from_parts(1_700_000_000_000, 0)

@@ -22,7 +22,8 @@ pub struct Member {
     /// Profile meta set through a webhook's `field_map`.
     #[serde(default)]
     pub meta: Map<String, Value>,
-    pub created_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
     /// `by_admin`, or `incoming_webhook:{id}`.
     #[serde(default)]
     pub origin: String,
@@ -50,7 +51,7 @@ impl Member {
             "role": self.role,
             "status": self.status,
             "meta": self.meta,
-            "created_at": self.created_at,
+            "created_at": crate::time::rfc3339(self.created_at),
         })
     }
 
@@ -64,7 +65,7 @@ impl Member {
             "display_name": self.display_name,
             "username": self.login,
             "avatar": Value::Null,
-            "created_at": self.created_at,
+            "created_at": crate::time::rfc3339(self.created_at),
             "short_description": "",
             "meta": self.meta,
             "badge": Value::Null,

@@ -44,10 +44,15 @@ pub struct Grant {
     /// Provider object ids, prefixed by the provider (`stripe:sub_123`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub objects: Vec<String>,
-    pub at: String,
-    /// Timed access: when this grant ends (RFC 3339 UTC); `None` lasts until revoked.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub expires_at: Option<String>,
+    #[serde(with = "crate::time::wire")]
+    pub at: jiff::Timestamp,
+    /// Timed access: when this grant ends; `None` lasts until revoked.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        with = "crate::time::wire::option"
+    )]
+    pub expires_at: Option<jiff::Timestamp>,
 }
 
 impl Grant {
@@ -71,7 +76,8 @@ pub struct Membership {
     /// The incoming webhook that made it, if one did.
     #[serde(default)]
     pub incoming_webhook_id: Option<i64>,
-    pub created_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
     /// Every grant holding it; empty on items written before grants were recorded (see
     /// [`Membership::effective_grants`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -91,7 +97,7 @@ impl Membership {
             email: member.email.clone(),
             origin: "by_admin".into(),
             incoming_webhook_id: grant.incoming_webhook_id,
-            created_at: grant.at.clone(),
+            created_at: grant.at,
             grants: vec![grant],
             rev: 1,
         }
@@ -109,27 +115,27 @@ impl Membership {
             },
             incoming_webhook_id: self.incoming_webhook_id,
             objects: vec![],
-            at: self.created_at.clone(),
+            at: self.created_at,
             expires_at: None,
         }]
     }
 
     /// When its next grant ends (timed access), if any grant has an end: the expiry pass
     /// then drops that grant, and removes the membership if no grant is left.
-    pub fn next_grant_end(&self) -> Option<String> {
+    pub fn next_grant_end(&self) -> Option<jiff::Timestamp> {
         self.effective_grants()
             .into_iter()
             .filter_map(|g| g.expires_at)
             .min()
     }
 
-    /// The membership as it stands at `now` (RFC 3339): `None` when every grant has ended,
+    /// The membership as it stands at `now`: `None` when every grant has ended,
     /// `Some(updated)` when some ended, `Some(same)` when none did.
-    pub fn without_expired(&self, now: &str) -> Option<Membership> {
+    pub fn without_expired(&self, now: jiff::Timestamp) -> Option<Membership> {
         let grants = self.effective_grants();
         let live: Vec<Grant> = grants
             .iter()
-            .filter(|g| g.expires_at.as_deref().is_none_or(|e| e > now))
+            .filter(|g| g.expires_at.is_none_or(|e| e > now))
             .cloned()
             .collect();
         if live.is_empty() {

@@ -16,7 +16,8 @@ pub enum JobStatus {
 pub struct RecoverJob {
     pub recover_id: String,
     pub webhook_id: i64,
-    pub since: String,
+    #[serde(with = "crate::time::wire")]
+    pub since: jiff::Timestamp,
     pub status: JobStatus,
     pub total: u64,
     /// `total` was counted up to [`RECOVER_COUNT_CAP`] and more exist (`total` is at least that).
@@ -25,8 +26,10 @@ pub struct RecoverJob {
     pub attempted: u64,
     /// The last delivery id handled (the next page starts after it).
     pub cursor: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
+    #[serde(with = "crate::time::wire")]
+    pub updated_at: jiff::Timestamp,
     /// Steps in a row whose attempt could not be made (the job ends after a few).
     #[serde(default, skip_serializing_if = "is_zero")]
     pub step_errors: u32,

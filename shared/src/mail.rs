@@ -229,7 +229,7 @@ mod tests {
             role: "subscriber".into(),
             status: crate::domain::member::MemberStatus::Active,
             meta: Default::default(),
-            created_at: "x".into(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
             origin: "by_admin".into(),
         };
         let e = welcome_email(&Config::defaults(), &member).unwrap();

@@ -570,9 +570,7 @@ async fn the_sweeper_reschedules_overdue_pending_deliveries() {
         .unwrap()
         .unwrap();
     let prev = d.total_attempts();
-    d.next_attempt_at = Some(switchboard::domain::time::rfc3339(
-        jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600),
-    ));
+    d.next_attempt_at = Some(jiff::Timestamp::now() - jiff::SignedDuration::from_secs(3600));
     assert!(env
         .app
         .store_for_tests()

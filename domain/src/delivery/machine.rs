@@ -174,7 +174,7 @@ impl Step {
         match self.next_attempt {
             NextAttempt::Keep => {}
             NextAttempt::Clear => d.next_attempt_at = None,
-            NextAttempt::At(t) => d.next_attempt_at = Some(crate::time::rfc3339(t)),
+            NextAttempt::At(t) => d.next_attempt_at = Some(crate::time::second(t)),
         }
     }
 }

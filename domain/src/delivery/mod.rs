@@ -26,7 +26,8 @@ crate::wire_enum! {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 pub struct Attempt {
     pub attempt: u32,
-    pub attempted_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub attempted_at: jiff::Timestamp,
     /// Sent headers; signatures and custom header values redacted.
     pub request_headers: BTreeMap<String, String>,
     pub response_code: Option<u16>,
@@ -50,8 +51,10 @@ pub struct Delivery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
     pub attempts: Vec<Attempt>,
-    pub next_attempt_at: Option<String>,
-    pub created_at: String,
+    #[serde(default, with = "crate::time::wire::option")]
+    pub next_attempt_at: Option<jiff::Timestamp>,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
     /// Attempts ever made (the list keeps the latest [`MAX_ATTEMPTS_KEPT`]); only grows, so it
     /// guards every conditional save.
     #[serde(default)]
@@ -141,7 +144,7 @@ mod tests {
         }
         Attempt {
             attempt: 1,
-            attempted_at: "2026-12-02T06:00:00Z".into(),
+            attempted_at: "2026-12-02T06:00:00Z".parse().unwrap(),
             request_headers,
             response_code: Some(500),
             response_body: "\u{1}".repeat(1024),
@@ -162,7 +165,7 @@ mod tests {
             content_type: None,
             attempts: vec![],
             next_attempt_at: None,
-            created_at: "2026-12-02T06:00:00Z".into(),
+            created_at: "2026-12-02T06:00:00Z".parse().unwrap(),
             attempt_count: 0,
         };
         for _ in 0..40 {

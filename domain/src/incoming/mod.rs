@@ -92,10 +92,12 @@ pub struct IncomingWebhook {
     pub expect_every_hours: Option<u16>,
     #[serde(default)]
     pub running_count: i64,
-    #[serde(default)]
-    pub last_run_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(default, with = "crate::time::wire::option")]
+    pub last_run_at: Option<jiff::Timestamp>,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
+    #[serde(with = "crate::time::wire")]
+    pub updated_at: jiff::Timestamp,
     /// Optimistic-lock token, incremented by every admin save.
     #[serde(default)]
     pub revision: i64,
@@ -106,11 +108,9 @@ impl IncomingWebhook {
     /// later of the last accepted call and the last admin save; `None` when silence alerts are off.
     pub fn silence_due(&self) -> Option<String> {
         let hours = self.expect_every_hours?;
-        let base = [self.last_run_at.as_deref(), Some(self.updated_at.as_str())]
-            .into_iter()
-            .flatten()
-            .filter_map(|t| t.parse::<jiff::Timestamp>().ok())
-            .max()?;
+        let base = self
+            .last_run_at
+            .map_or(self.updated_at, |t| t.max(self.updated_at));
         Some(silence::due_key(base, hours))
     }
 
@@ -298,7 +298,7 @@ mod tests {
     fn limits_name_the_field() {
         let mut w: IncomingWebhook = serde_json::from_value(json!({
             "id": 1, "key": "k", "title": "t", "status": "active",
-            "created_at": "x", "updated_at": "x",
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
             "space_ids": (1..=20).collect::<Vec<i64>>(),
             "remove_space_ids": (1..=20).collect::<Vec<i64>>(),
             "course_ids": (1..=20).collect::<Vec<i64>>(),
@@ -319,7 +319,7 @@ mod tests {
     fn ip_rules() {
         let mut w: IncomingWebhook = serde_json::from_value(json!({
             "id": 1, "key": "k", "title": "t", "status": "active",
-            "created_at": "x", "updated_at": "x", "allowed_ips": ["10.0.0.0/8", "192.168.1.5"]
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z", "allowed_ips": ["10.0.0.0/8", "192.168.1.5"]
         }))
         .unwrap();
         assert!(w.ip_allowed("10.1.2.3".parse().ok()));

@@ -43,7 +43,8 @@ pub enum WelcomeEmail {
 pub struct Run {
     pub id: String,
     pub webhook_id: i64,
-    pub time: String,
+    #[serde(with = "crate::time::wire")]
+    pub time: jiff::Timestamp,
     pub email: Option<String>,
     pub user_id: Option<i64>,
     pub created: bool,
@@ -63,11 +64,16 @@ pub struct Run {
 
 impl Run {
     /// A run of `webhook_id` at `time`, with nothing changed yet.
-    pub fn new(webhook_id: i64, time: &str, outcome: RunOutcome, status_code: u16) -> Self {
+    pub fn new(
+        webhook_id: i64,
+        time: jiff::Timestamp,
+        outcome: RunOutcome,
+        status_code: u16,
+    ) -> Self {
         Self {
             id: crate::time::new_ulid().to_string(),
             webhook_id,
-            time: time.to_string(),
+            time: crate::time::second(time),
             email: None,
             user_id: None,
             created: false,

@@ -59,7 +59,7 @@ pub fn parse_hours(v: &serde_json::Value) -> Result<Option<u16>> {
 }
 
 /// Whether a silent webhook was called again: an accepted call after the one the alert named.
-pub fn resumed(last_run_at: Option<&str>, silent_last_call_at: Option<&str>) -> bool {
+pub fn resumed(last_run_at: Option<Timestamp>, silent_last_call_at: Option<Timestamp>) -> bool {
     match (last_run_at, silent_last_call_at) {
         (Some(now), Some(then)) => now > then,
         (Some(_), None) => true,
@@ -120,9 +120,9 @@ mod tests {
 
     #[test]
     fn resumption_needs_a_later_call() {
-        let at = Some("2026-01-01T10:00:00Z");
+        let at = Some(ts("2026-01-01T10:00:00Z"));
         assert!(!resumed(at, at));
-        assert!(resumed(Some("2026-01-01T10:00:01Z"), at));
+        assert!(resumed(Some(ts("2026-01-01T10:00:01Z")), at));
         assert!(resumed(at, None));
         assert!(!resumed(None, None));
     }

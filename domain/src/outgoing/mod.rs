@@ -27,8 +27,10 @@ pub struct OutgoingConfig {
     #[serde(default)]
     pub headers: BTreeMap<String, String>,
     pub retry_count: u32,
-    pub created_at: String,
-    pub updated_at: String,
+    #[serde(with = "crate::time::wire")]
+    pub created_at: jiff::Timestamp,
+    #[serde(with = "crate::time::wire")]
+    pub updated_at: jiff::Timestamp,
     #[serde(default)]
     pub revision: i64,
     /// `none` (default) or `fifo` (docs/reference/outgoing.md#fifo-endpoints).
@@ -201,7 +203,7 @@ mod status_tests {
         let now: jiff::Timestamp = "2026-12-04T02:00:00.5Z".parse().unwrap();
         let mut cfg: super::OutgoingConfig = serde_json::from_value(serde_json::json!({
             "id": 1, "name": "n", "url": "https://x.example", "events": ["*"],
-            "secret": "a", "retry_count": 3, "created_at": "", "updated_at": "",
+            "secret": "a", "retry_count": 3, "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         }))
         .unwrap();
         cfg.rotate("b".into(), 60, now);

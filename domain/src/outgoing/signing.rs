@@ -173,8 +173,8 @@ mod tests {
             secret: "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw".into(),
             headers: BTreeMap::from([("X-API-Key".to_string(), "k".to_string())]),
             retry_count: 3,
-            created_at: String::new(),
-            updated_at: String::new(),
+            created_at: jiff::Timestamp::UNIX_EPOCH,
+            updated_at: jiff::Timestamp::UNIX_EPOCH,
             revision: 0,
             ordering: Ordering::None,
             destination: Destination::default(),
@@ -248,7 +248,7 @@ mod tests {
         let mut cfg: OutgoingConfig = serde_json::from_value(serde_json::json!({
             "id": 1, "name": "n", "url": "https://x.example", "events": ["*"],
             "secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "retry_count": 3,
-            "created_at": "", "updated_at": "",
+            "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z",
         }))
         .unwrap();
         let old = cfg.secret.clone();

@@ -158,12 +158,7 @@ impl Access {
             return Ok(None);
         }
         self.app_passwords
-            .touch(
-                p.id,
-                &time::now_rfc3339(),
-                now,
-                LAST_USED_GRANULARITY_SECONDS,
-            )
+            .touch(p.id, now, LAST_USED_GRANULARITY_SECONDS)
             .await?;
         Ok(Some(Principal::AppPassword {
             id: p.id,
@@ -220,7 +215,7 @@ impl Access {
             name,
             scope,
             hash,
-            created_at: time::now_rfc3339(),
+            created_at: time::now_s(),
             last_used_at: None,
             last_used_epoch: 0,
         };

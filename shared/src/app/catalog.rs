@@ -59,13 +59,13 @@ impl Catalog {
         let slug = slug_field(body)?.unwrap_or_else(|| slugify(&title));
         let description = description_field(body)?.unwrap_or_default();
         let id = self.catalog.next_id(kind).await?;
-        let now = time::now_rfc3339();
+        let now = time::now_s();
         let entry = CatalogEntry {
             id,
             title,
             slug,
             description,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
         };
         let item = self.catalog.put(kind, &entry, true)?;
@@ -96,7 +96,7 @@ impl Catalog {
         if let Some(d) = description_field(body)? {
             entry.description = d;
         }
-        entry.updated_at = time::now_rfc3339();
+        entry.updated_at = time::now_s();
         let item = self.catalog.put(kind, &entry, false)?;
         self.outbox
             .commit_with_events(

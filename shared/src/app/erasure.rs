@@ -74,9 +74,7 @@ impl Erasure {
         let Some(member) = &state.member else {
             return Err(Error::NotFound("User not found.".into()));
         };
-        let now = time::now();
-        let now_ms = u64::try_from(now.as_millisecond()).unwrap_or(0);
-        let mut job = ErasureJob::new(user_id, &member.email, now_ms, &time::rfc3339(now));
+        let mut job = ErasureJob::new(user_id, &member.email, time::now());
         // What the member phase erases, counted once (a redone step finds less).
         job.counts.memberships = Kind::ALL.iter().map(|k| state.of(*k).len() as u64).sum();
         job.counts.customer_maps = self.providers.customers_of(&member.email).await?.len() as u64;
@@ -139,7 +137,7 @@ impl Erasure {
             let prev = job.steps;
             self.unit(&mut job).await?;
             job.steps += 1;
-            job.updated_at = time::now_rfc3339();
+            job.updated_at = time::now_s();
             if !self.jobs.save(&job, prev).await? {
                 return Ok(None); // a duplicate message advanced it first
             }

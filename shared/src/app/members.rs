@@ -63,10 +63,12 @@ impl Members {
     /// [`Members::expire_grants`] as if it were `now` (tests move the clock forward).
     pub async fn expire_grants_at(&self, now: jiff::Timestamp) -> Result<usize> {
         use futures::{stream, StreamExt};
-        let now = time::rfc3339(now);
-        let emails = self.members.expired(&now, PER_PARTITION).await?;
+        let emails = self
+            .members
+            .expired(&time::rfc3339(now), PER_PARTITION)
+            .await?;
         let results: Vec<Result<usize>> = stream::iter(&emails)
-            .map(|email| self.expire_member(email, &now))
+            .map(|email| self.expire_member(email, now))
             .buffer_unordered(MEMBERS_AT_ONCE)
             .collect()
             .await;
@@ -91,7 +93,7 @@ impl Members {
     }
 
     /// One member's ended grants (see [`Members::expire_grants`]); the memberships removed.
-    async fn expire_member(&self, email: &str, now: &str) -> Result<usize> {
+    async fn expire_member(&self, email: &str, now: jiff::Timestamp) -> Result<usize> {
         let state = self.members.state(email).await?;
         let changes = plan::expire(&state, now);
         let mut removed = 0;

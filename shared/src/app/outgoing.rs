@@ -134,7 +134,7 @@ impl Outgoing {
             self.check_resolved(u).await?;
         }
         let id = self.webhooks.next_id().await?;
-        let now = time::now_rfc3339();
+        let now = time::now_s();
         let status = patch.status.unwrap_or(OutgoingStatus::Active);
         let mut config = OutgoingConfig {
             id,
@@ -144,7 +144,7 @@ impl Outgoing {
             secret: secret::outgoing_secret(),
             headers: Default::default(),
             retry_count: 3,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             revision: 0,
             ordering: Default::default(),
@@ -212,7 +212,7 @@ impl Outgoing {
     ) -> Result<OutgoingWebhook> {
         let prev = config.revision;
         config.revision += 1;
-        config.updated_at = time::now_rfc3339();
+        config.updated_at = time::now_s();
         self.webhooks
             .save(&config, prev, status, reactivated)
             .await?

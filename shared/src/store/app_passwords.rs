@@ -8,6 +8,7 @@ use super::keys;
 use super::{from_item, n, repository, s, to_item, QuerySpec};
 use crate::domain::app_password::AppPassword;
 use crate::domain::page::{Page, PageRequest};
+use crate::domain::time;
 use crate::error::{Error, Result};
 
 #[derive(Serialize, Deserialize)]
@@ -106,15 +107,10 @@ impl AppPasswordRepo {
         Ok(self.table.transact(items).await?.is_ok())
     }
 
-    /// Sets `last_used_at` unless it was set less than `min_interval` seconds ago (or the
-    /// password was deleted meanwhile).
-    pub async fn touch(
-        &self,
-        id: i64,
-        now_rfc3339: &str,
-        now: i64,
-        min_interval: i64,
-    ) -> Result<()> {
+    /// Sets `last_used_at` to `now` (Unix seconds) unless it was set less than `min_interval`
+    /// seconds ago (or the password was deleted meanwhile).
+    pub async fn touch(&self, id: i64, now: i64, min_interval: i64) -> Result<()> {
+        let at = jiff::Timestamp::from_second(now).unwrap_or(jiff::Timestamp::UNIX_EPOCH);
         self.table.update_if(
             keys::APP_PASSWORDS,
             &keys::id_sk(id),
@@ -122,7 +118,7 @@ impl AppPasswordRepo {
             "attribute_exists(pk) AND (attribute_not_exists(last_used_epoch) OR last_used_epoch < :cutoff)",
             &[],
             vec![
-                (":at", s(now_rfc3339)),
+                (":at", s(time::rfc3339(at))),
                 (":now", n(now)),
                 (":cutoff", n(now - min_interval)),
             ],

@@ -120,7 +120,7 @@ impl ExecutionRepo {
         items.push((
             Tag::Webhook,
             self.incoming
-                .count_run(plan.run.webhook_id, &plan.run.time, expect_every_hours)?,
+                .count_run(plan.run.webhook_id, plan.run.time, expect_every_hours)?,
         ));
         items.push((Tag::Other, self.runs.put(&plan.run)?));
         if let Some((hash, stored)) = idempotency {

@@ -30,6 +30,7 @@ use crate::aws::OrUnavailable;
 use crate::domain::incoming::{silence, IncomingWebhook, SourceSecret};
 use crate::domain::page::{Page, PageRequest};
 use crate::domain::secret;
+use crate::domain::time;
 use crate::error::{Error, Result};
 use crate::vault::Vault;
 
@@ -40,8 +41,8 @@ struct MainItem {
     data: IncomingWebhook,
     #[serde(default)]
     running_count: i64,
-    #[serde(default)]
-    last_run_at: Option<String>,
+    #[serde(default, with = "crate::domain::time::wire::option")]
+    last_run_at: Option<jiff::Timestamp>,
     /// The silence index (`SILENCE` / due#id), while `expect_every_hours` is set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     gsi2pk: Option<String>,
@@ -464,13 +465,11 @@ impl IncomingRepo {
     pub fn count_run(
         &self,
         webhook_id: i64,
-        now: &str,
+        now: jiff::Timestamp,
         expect_every_hours: Option<u16>,
     ) -> Result<TransactWriteItem> {
-        let mut values = vec![(":one", n(1)), (":t", s(now))];
-        let due = expect_every_hours
-            .zip(now.parse::<jiff::Timestamp>().ok())
-            .map(|(h, at)| silence::due_key(at, h));
+        let mut values = vec![(":one", n(1)), (":t", s(time::rfc3339(now)))];
+        let due = expect_every_hours.map(|h| silence::due_key(now, h));
         let expression = match due {
             Some(due) => {
                 values.push((":gp", s(keys::SILENCE)));

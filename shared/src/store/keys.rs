@@ -206,8 +206,9 @@ pub fn expiring_shard(email: &str, kind: Kind, id: i64) -> u32 {
 pub const EXPIRING_LEGACY: &str = "EXPIRING";
 
 /// Expiry index sort key: the end first, so a range query finds everything ended.
-pub fn expiring_sk(expires_at: &str, email: &str, kind: Kind, id: i64) -> String {
-    format!("{expires_at}#{email}#{}#{id}", kind.noun())
+pub fn expiring_sk(expires_at: jiff::Timestamp, email: &str, kind: Kind, id: i64) -> String {
+    let end = crate::domain::time::rfc3339(expires_at);
+    format!("{end}#{email}#{}#{id}", kind.noun())
 }
 
 /// The deliveries of an endpoint in one status (GSI partition; moves when the status changes).

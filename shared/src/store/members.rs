@@ -48,7 +48,7 @@ impl MembershipItem {
             gsi2pk: ends
                 .as_ref()
                 .map(|_| keys::expiring(keys::expiring_shard(&m.email, m.kind, m.id))),
-            gsi2sk: ends.map(|e| keys::expiring_sk(&e, &m.email, m.kind, m.id)),
+            gsi2sk: ends.map(|e| keys::expiring_sk(e, &m.email, m.kind, m.id)),
             m: m.clone(),
         }
     }

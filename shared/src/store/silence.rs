@@ -27,8 +27,10 @@ pub struct OpenSilence {
     pub webhook_id: i64,
     pub title: String,
     /// The last accepted call before the silence (`None`: never called).
-    pub last_call_at: Option<String>,
-    pub silent_at: String,
+    #[serde(default, with = "crate::domain::time::wire::option")]
+    pub last_call_at: Option<jiff::Timestamp>,
+    #[serde(with = "crate::domain::time::wire")]
+    pub silent_at: jiff::Timestamp,
 }
 
 #[derive(Serialize, Deserialize)]

@@ -18,8 +18,8 @@ fn delivery(status: DeliveryStatus, next: Option<&str>) -> Delivery {
         payload: "{}".into(),
         content_type: None,
         attempts: vec![],
-        next_attempt_at: next.map(str::to_string),
-        created_at: NOW.into(),
+        next_attempt_at: next.map(at),
+        created_at: at(NOW),
         attempt_count: 0,
     }
 }
@@ -206,7 +206,7 @@ fn recover_takes_only_failed_deliveries() {
 fn apply_writes_status_and_time() {
     let mut d = delivery(DeliveryStatus::Pending, None);
     scheduled(http(500), 0, HEALTHY, 0.5).apply(&mut d);
-    assert_eq!(d.next_attempt_at.as_deref(), Some("2026-12-03T10:01:00Z"));
+    assert_eq!(d.next_attempt_at, Some(at("2026-12-03T10:01:00Z")));
     scheduled(http(200), 1, HEALTHY, 0.5).apply(&mut d);
     assert_eq!(d.status, DeliveryStatus::Success);
     assert_eq!(d.next_attempt_at, None);

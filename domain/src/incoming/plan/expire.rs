@@ -7,10 +7,10 @@ use super::{Change, Op};
 use crate::events::{names, Event};
 use crate::membership::{Kind, MemberState};
 
-/// Timed access at `now` (RFC 3339): each membership whose every grant has ended is removed
+/// Timed access at `now`: each membership whose every grant has ended is removed
 /// (with `space.member_left` / `course.unenrolled`, `reason: "expired"`); one with some ended
 /// grants keeps the others. Each change comes with its event.
-pub fn expire(state: &MemberState, now: &str) -> Vec<(Change, Option<Event>)> {
+pub fn expire(state: &MemberState, now: jiff::Timestamp) -> Vec<(Change, Option<Event>)> {
     let mut out = Vec::new();
     for kind in Kind::ALL {
         for m in state.of(kind).values() {

@@ -47,8 +47,8 @@ pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
                     by: GrantedBy::IncomingWebhook,
                     incoming_webhook_id: Some(req.webhook.id),
                     objects: objects.clone(),
-                    at: req.now.clone(),
-                    expires_at: expires_at.clone(),
+                    at: req.now,
+                    expires_at: *expires_at,
                 };
                 plan_grant(state, kind, targets, &grant, &member, enabled, &mut changes)
             }
@@ -70,11 +70,11 @@ pub fn plan(state: State<'_>, req: &Request<'_>) -> Result<Plan, Unplanned> {
         spaces,
         courses,
         welcome_email,
-        execution_timestamp: req.now_secs,
+        execution_timestamp: req.now.as_second(),
         outcome: req.intent.label(),
     };
     let events = events::events(req, &member, created, &changes, &response);
-    let mut run = Run::new(req.webhook.id, &req.now, RunOutcome::Success, 200);
+    let mut run = Run::new(req.webhook.id, req.now, RunOutcome::Success, 200);
     run.email = Some(req.email.to_string());
     run.user_id = Some(member.user_id);
     run.created = created;
@@ -127,7 +127,7 @@ fn plan_form(
         by: GrantedBy::IncomingWebhook,
         incoming_webhook_id: Some(w.id),
         objects: vec![],
-        at: req.now.clone(),
+        at: req.now,
         expires_at: None,
     };
     for id in &out.added {
@@ -161,7 +161,7 @@ fn with_grant(m: &Membership, grant: &Grant) -> Option<Change> {
     match grants.iter().position(same) {
         // The same grant again: nothing changes, unless its timed access moved (a renewal).
         Some(i) if grants[i].expires_at == grant.expires_at => return None,
-        Some(i) => grants[i].expires_at = grant.expires_at.clone(),
+        Some(i) => grants[i].expires_at = grant.expires_at,
         None => grants.push(grant.clone()),
     }
     let mut updated = m.clone();

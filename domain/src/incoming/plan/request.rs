@@ -16,8 +16,8 @@ pub enum Intent {
         spaces: Vec<i64>,
         courses: Vec<i64>,
         objects: Vec<String>,
-        /// Timed access: when the grant ends (RFC 3339 UTC).
-        expires_at: Option<String>,
+        /// Timed access: when the grant ends.
+        expires_at: Option<jiff::Timestamp>,
     },
     /// A provider's "access ended": the grants this webhook made for `objects` (none: all).
     Revoke { objects: Vec<String> },
@@ -43,9 +43,8 @@ pub struct Request<'a> {
     pub source_ip: Option<String>,
     /// The provider event type, recorded in the run.
     pub event: Option<String>,
-    /// RFC 3339 and Unix seconds of "now".
-    pub now: String,
-    pub now_secs: i64,
+    /// Now, to the second.
+    pub now: jiff::Timestamp,
 }
 
 /// What was read: the member's partition, a member this call may create (prepared by the

@@ -9,7 +9,7 @@ fn set(v: &[i64]) -> BTreeSet<i64> {
 
 fn webhook(v: Value) -> IncomingWebhook {
     let mut base = json!({"id": 7, "key": "k", "title": "t", "status": "active",
-        "created_at": "x", "updated_at": "x"});
+        "created_at": "2026-01-01T00:00:00Z", "updated_at": "2026-01-01T00:00:00Z"});
     if let (Some(b), Some(extra)) = (base.as_object_mut(), v.as_object()) {
         b.extend(extra.clone());
     }
@@ -18,7 +18,7 @@ fn webhook(v: Value) -> IncomingWebhook {
 
 fn member(id: i64) -> Member {
     serde_json::from_value(json!({"user_id": id, "email": "a@b.co", "login": "a",
-        "created_at": "x"}))
+        "created_at": "2026-01-01T00:00:00Z"}))
     .unwrap()
 }
 
@@ -30,8 +30,7 @@ fn request<'a>(w: &'a IncomingWebhook, intent: Intent) -> Request<'a> {
         courses_enabled: true,
         source_ip: Some("203.0.113.9".into()),
         event: None,
-        now: "2026-01-01T00:00:00Z".into(),
-        now_secs: 1_767_225_600,
+        now: "2026-01-01T00:00:00Z".parse().unwrap(),
     }
 }
 
@@ -51,7 +50,7 @@ fn holding(spaces: &[i64], by: Option<i64>, objects: &[&str]) -> MemberState {
             incoming_webhook_id: by,
             objects: objects.iter().map(|s| s.to_string()).collect(),
             expires_at: None,
-            at: "x".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
         };
         st.spaces
             .insert(*id, Membership::new(Kind::Space, *id, &member(42), grant));
@@ -237,7 +236,7 @@ fn revokes_remove_only_this_webhooks_grants_for_linked_objects() {
             by: GrantedBy::Admin,
             incoming_webhook_id: None,
             objects: vec![],
-            at: "x".into(),
+            at: jiff::Timestamp::UNIX_EPOCH,
             expires_at: None,
         });
     }
@@ -280,8 +279,8 @@ fn expiry_drops_ended_grants_and_keeps_other_holders() {
         by,
         incoming_webhook_id: (by == GrantedBy::IncomingWebhook).then_some(7),
         objects: vec![],
-        at: "2026-01-01T00:00:00Z".into(),
-        expires_at: ends.map(str::to_string),
+        at: "2026-01-01T00:00:00Z".parse().unwrap(),
+        expires_at: ends.map(|e| e.parse().unwrap()),
     };
     let mut state = holding(&[1, 2, 3], Some(7), &[]);
     let put_grants = |st: &mut MemberState, id: i64, grants: Vec<Grant>| {
@@ -316,10 +315,10 @@ fn expiry_drops_ended_grants_and_keeps_other_holders() {
         )],
     );
     assert_eq!(
-        state.spaces[&2].next_grant_end().as_deref(),
-        Some("2026-02-01T00:00:00Z")
+        state.spaces[&2].next_grant_end(),
+        Some("2026-02-01T00:00:00Z".parse().unwrap())
     );
-    let out = expire(&state, "2026-03-01T00:00:00Z");
+    let out = expire(&state, "2026-03-01T00:00:00Z".parse().unwrap());
     assert_eq!(out.len(), 2);
     let (removed, event) = &out[0];
     assert!(matches!(removed.op, Op::Remove { .. }));
@@ -333,5 +332,5 @@ fn expiry_drops_ended_grants_and_keeps_other_holders() {
     assert_eq!(kept.membership.grants.len(), 1);
     assert_eq!(kept.membership.grants[0].by, GrantedBy::Admin);
     assert!(event.is_none());
-    assert!(expire(&state, "2026-01-15T00:00:00Z").is_empty());
+    assert!(expire(&state, "2026-01-15T00:00:00Z".parse().unwrap()).is_empty());
 }

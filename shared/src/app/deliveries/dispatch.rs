@@ -196,7 +196,7 @@ impl Deliveries {
         {
             // Throttled: it waits on the slow lane, holding no one's send
             // (docs/reference/outgoing.md#pause-and-throttle).
-            d.next_attempt_at = Some(time::now_rfc3339());
+            d.next_attempt_at = Some(time::now_s());
             return Ok(Sent {
                 ep,
                 d,
@@ -232,7 +232,7 @@ impl Deliveries {
                 }
             }
         }
-        d.next_attempt_at = Some(time::now_rfc3339());
+        d.next_attempt_at = Some(time::now_s());
         Ok(Sent {
             ep,
             d,
@@ -321,7 +321,7 @@ impl Deliveries {
         drop(slot);
         d.push_attempt(Attempt {
             attempt: 0,
-            attempted_at: time::rfc3339(now),
+            attempted_at: time::second(now),
             request_headers: loggable_headers(&headers, &ep.config),
             response_code: outcome.status,
             response_body: outcome.body_excerpt.clone(),

@@ -120,11 +120,7 @@ impl Deliveries {
                 }
             };
             let now = time::now();
-            let due_later = d
-                .next_attempt_at
-                .as_deref()
-                .and_then(|t| t.parse::<jiff::Timestamp>().ok())
-                .is_some_and(|t| t > now);
+            let due_later = d.next_attempt_at.is_some_and(|t| t > now);
             if due_later && due != Some(head.delivery_id.as_str()) {
                 return Ok(LineState::Waiting);
             }

@@ -38,7 +38,7 @@ impl Deliveries {
             content_type: None,
             attempts: vec![],
             next_attempt_at: None,
-            created_at: time::now_rfc3339(),
+            created_at: time::now_s(),
             attempt_count: 0,
         };
         match rendered {
@@ -139,7 +139,7 @@ fn unrendered(mut d: Delivery, e: &RenderError) -> Delivery {
     d.next_attempt_at = None;
     d.attempts.push(Attempt {
         attempt: u32::try_from(d.attempts.len() + 1).unwrap_or(u32::MAX),
-        attempted_at: time::now_rfc3339(),
+        attempted_at: time::now_s(),
         request_headers: Default::default(),
         response_code: None,
         response_body: String::new(),

@@ -72,11 +72,7 @@ impl Deliveries {
             let mut retries = Vec::new();
             for mut d in held {
                 let prev = d.total_attempts();
-                let expired = d
-                    .created_at
-                    .parse::<jiff::Timestamp>()
-                    .is_ok_and(|t| t < oldest_kept);
-                if expired {
+                if d.created_at < oldest_kept {
                     d.status = DeliveryStatus::Failed;
                     d.next_attempt_at = None;
                     if self.deliveries.save(&d, prev).await? {
@@ -85,7 +81,7 @@ impl Deliveries {
                     continue;
                 }
                 d.status = DeliveryStatus::Pending;
-                d.next_attempt_at = (!ep.is_fifo()).then(|| time::rfc3339(now));
+                d.next_attempt_at = (!ep.is_fifo()).then(|| time::second(now));
                 if self.deliveries.save(&d, prev).await? && !ep.is_fifo() {
                     retries.push(RetryRef {
                         webhook_id,

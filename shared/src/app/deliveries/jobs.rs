@@ -77,12 +77,8 @@ impl Deliveries {
             let overdue: Vec<_> = pending
                 .into_iter()
                 .filter(|d| {
-                    let due = d
-                        .next_attempt_at
-                        .as_deref()
-                        .unwrap_or(d.created_at.as_str());
-                    due.parse::<jiff::Timestamp>()
-                        .is_ok_and(|t| t.as_second() + OVERDUE_SECONDS < now)
+                    let due = d.next_attempt_at.unwrap_or(d.created_at);
+                    due.as_second() + OVERDUE_SECONDS < now
                 })
                 .collect();
             if overdue.is_empty() {

@@ -71,17 +71,17 @@ impl Deliveries {
             .deliveries
             .failed_after_count(webhook_id, &after, RECOVER_COUNT_CAP)
             .await?;
-        let now = time::now_rfc3339();
+        let now = time::now_s();
         let job = RecoverJob {
             recover_id: time::new_ulid().to_string(),
             webhook_id,
-            since: time::rfc3339(since),
+            since: time::second(since),
             status: JobStatus::Running,
             total,
             total_is_lower_bound,
             attempted: 0,
             cursor: Some(after),
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             step_errors: 0,
         };
@@ -165,7 +165,7 @@ impl Deliveries {
             if (!more && !stopped) || page.is_empty() || job.step_errors >= MAX_STEP_ERRORS {
                 job.status = JobStatus::Done;
             }
-            job.updated_at = time::now_rfc3339();
+            job.updated_at = time::now_s();
             if !self.recover_jobs.save(&job, prev).await? {
                 return Ok(()); // a duplicate message advanced it first
             }

@@ -39,8 +39,6 @@ impl Deliveries {
     pub(crate) async fn schedule_retry(&self, d: &Delivery) -> Result<()> {
         let not_before = d
             .next_attempt_at
-            .as_deref()
-            .and_then(|t| t.parse::<jiff::Timestamp>().ok())
             .map(|t| t.as_second())
             .unwrap_or_else(|| time::now().as_second());
         let r = RetryRef {

@@ -72,7 +72,7 @@ impl Incoming {
         let patch = WebhookPatch::from_json(body, true)?;
         self.check_references(&patch).await?;
         let id = self.webhooks.next_id().await?;
-        let now = time::now_rfc3339();
+        let now = time::now_s();
         let mut w = IncomingWebhook {
             id,
             key: secret::webhook_key(),
@@ -93,7 +93,7 @@ impl Incoming {
             expect_every_hours: None,
             running_count: 0,
             last_run_at: None,
-            created_at: now.clone(),
+            created_at: now,
             updated_at: now,
             revision: 0,
         };
@@ -155,7 +155,7 @@ impl Incoming {
         mut w: IncomingWebhook,
         old_key: Option<&str>,
     ) -> Result<IncomingWebhook> {
-        w.updated_at = time::now_rfc3339();
+        w.updated_at = time::now_s();
         let prev = w.revision;
         w.revision += 1;
         if !self.webhooks.update(&w, prev, old_key).await? {

@@ -327,8 +327,7 @@ impl Incoming {
             courses_enabled: self.config.course_module_enabled,
             source_ip: x.source_ip.map(|ip| ip.to_string()),
             event: x.event.clone(),
-            now: time::now_rfc3339(),
-            now_secs: time::now().as_second(),
+            now: time::now_s(),
         };
         let st = plan::State {
             member: state,
@@ -340,7 +339,7 @@ impl Incoming {
         let stored = StoredResponse {
             status: 200,
             body: plan.response.body(),
-            expires_at: req.now_secs + 86_400,
+            expires_at: req.now.as_second() + 86_400,
         };
         let idem = x.key_hash.map(|h| (h, &stored));
         let hash = new_member.as_ref().map(|n| n.password_hash.as_str());
@@ -362,7 +361,7 @@ impl Incoming {
                 self.welcome.put_owed(
                     plan.member.user_id,
                     x.email,
-                    req.now_secs,
+                    req.now.as_second(),
                     WELCOME_RETRY_SECONDS,
                 )?,
             ));
@@ -412,7 +411,7 @@ impl Incoming {
         }
         let mut run = Run::new(
             webhook.id,
-            &time::now_rfc3339(),
+            time::now(),
             RunOutcome::Failed,
             error.status().as_u16(),
         );

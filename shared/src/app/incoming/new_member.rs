@@ -185,7 +185,7 @@ impl Incoming {
                 role: self.config.default_role.clone(),
                 status: crate::domain::member::MemberStatus::Active,
                 meta: payload.mapped_meta(&webhook.field_map),
-                created_at: time::now_rfc3339(),
+                created_at: time::now_s(),
                 origin: format!("incoming_webhook:{}", webhook.id),
             },
             password_hash,

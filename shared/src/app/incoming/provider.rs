@@ -152,8 +152,7 @@ impl Incoming {
         let expires_at = decision
             .access
             .and_then(|a| a.expires_at(now, ev))
-            .and_then(|secs| jiff::Timestamp::from_second(secs).ok())
-            .map(time::rfc3339);
+            .and_then(|secs| jiff::Timestamp::from_second(secs).ok());
         let intent = match intent(webhook, ev, action, expires_at) {
             Ok(i) => i,
             Err(mut skip) => {
@@ -243,7 +242,7 @@ impl Incoming {
         ev: Option<&ProviderEvent>,
         skip: Skip,
     ) -> Result<Executed> {
-        let mut run = Run::new(webhook.id, &time::now_rfc3339(), skip.outcome, 200);
+        let mut run = Run::new(webhook.id, time::now(), skip.outcome, 200);
         run.email = skip.email;
         run.source_ip = call.source_ip.map(|ip| ip.to_string());
         run.event = ev.map(|e| e.kind.clone());
@@ -282,7 +281,7 @@ fn intent(
     webhook: &IncomingWebhook,
     ev: &ProviderEvent,
     action: Action,
-    expires_at: Option<String>,
+    expires_at: Option<jiff::Timestamp>,
 ) -> std::result::Result<Intent, Skip> {
     if action != Action::Grant {
         return Ok(Intent::Revoke {

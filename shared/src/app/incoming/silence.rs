@@ -33,10 +33,14 @@ impl Incoming {
 
     /// The silence sweep as of `now` (tests pass a time ahead).
     pub async fn sweep_silence_at(&self, now: jiff::Timestamp) -> Result<SilenceSweep> {
-        let now = time::rfc3339(now);
+        let now = time::second(now);
         let mut done = SilenceSweep::default();
-        for due in self.silence.overdue(&now, silence::MAX_PER_SWEEP).await? {
-            if self.open_alert(&due, &now).await? {
+        let overdue = self
+            .silence
+            .overdue(&time::rfc3339(now), silence::MAX_PER_SWEEP)
+            .await?;
+        for due in overdue {
+            if self.open_alert(&due, now).await? {
                 done.silent += 1;
             }
         }
@@ -55,7 +59,7 @@ impl Incoming {
 
     /// Opens the alert of an overdue entry, if the webhook is still silent; `true` if this sweep
     /// opened it.
-    async fn open_alert(&self, due: &Overdue, now: &str) -> Result<bool> {
+    async fn open_alert(&self, due: &Overdue, now: jiff::Timestamp) -> Result<bool> {
         let Some(w) = self.webhooks.get(due.webhook_id).await? else {
             self.silence.move_due(due, None).await?;
             return Ok(false);
@@ -65,22 +69,22 @@ impl Incoming {
             self.silence.move_due(due, None).await?;
             return Ok(false);
         };
-        if next.as_str() > now {
+        if next > time::rfc3339(now) {
             self.silence.move_due(due, Some(&next)).await?;
             return Ok(false);
         }
         let alert = OpenSilence {
             webhook_id: w.id,
             title: w.title.clone(),
-            last_call_at: w.last_run_at.clone(),
-            silent_at: now.to_string(),
+            last_call_at: w.last_run_at,
+            silent_at: now,
         };
         let event = Event::new(
             names::INCOMING_WEBHOOK_SILENT,
             json!({
                 "webhook_id": w.id,
                 "title": w.title,
-                "last_call_at": w.last_run_at,
+                "last_call_at": w.last_run_at.map(time::rfc3339),
                 "expect_every_hours": hours,
             }),
             None,
@@ -118,7 +122,7 @@ impl Incoming {
                 .await?;
             return Ok(false);
         };
-        if !silence::resumed(w.last_run_at.as_deref(), open.last_call_at.as_deref()) {
+        if !silence::resumed(w.last_run_at, open.last_call_at) {
             return Ok(false);
         }
         let event = Event::new(
@@ -126,8 +130,8 @@ impl Incoming {
             json!({
                 "webhook_id": w.id,
                 "title": w.title,
-                "last_call_at": w.last_run_at,
-                "silent_since": open.last_call_at,
+                "last_call_at": w.last_run_at.map(time::rfc3339),
+                "silent_since": open.last_call_at.map(time::rfc3339),
             }),
             None,
             None,

@@ -12,6 +12,7 @@ use crate::domain::incoming::IncomingWebhook;
 use crate::domain::membership::{MemberState, Membership};
 use crate::domain::outgoing::OutgoingWebhook;
 use crate::domain::recover::RecoverJob;
+use crate::domain::time;
 
 /// Custom header values are secrets (a SendGrid `Authorization: Bearer …`): names stay
 /// visible, values read `"<redacted>"` to a caller who may not see secrets.
@@ -49,8 +50,8 @@ pub fn outgoing(w: &OutgoingWebhook, d: Disclosure) -> Value {
         "last_triggered_at": w.last_triggered_at,
         "last_error": w.last_error,
         "consecutive_failures": w.consecutive_failures,
-        "created_at": c.created_at,
-        "updated_at": c.updated_at,
+        "created_at": time::rfc3339(c.created_at),
+        "updated_at": time::rfc3339(c.updated_at),
     })
 }
 
@@ -88,9 +89,9 @@ pub fn incoming(w: &IncomingWebhook, public_base_url: &str, d: Disclosure) -> Va
         "products": w.products,
         "expect_every_hours": w.expect_every_hours,
         "running_count": w.running_count,
-        "last_run_at": w.last_run_at,
-        "created_at": w.created_at,
-        "updated_at": w.updated_at,
+        "last_run_at": w.last_run_at.map(time::rfc3339),
+        "created_at": time::rfc3339(w.created_at),
+        "updated_at": time::rfc3339(w.updated_at),
     })
 }
 
@@ -104,8 +105,8 @@ pub fn delivery(d: &Delivery) -> Value {
         "response_code": last.and_then(|a| a.response_code),
         "response_time": last.map(|a| a.response_time),
         "attempts": d.total_attempts(),
-        "attempted_at": last.map(|a| a.attempted_at.clone()),
-        "next_attempt_at": d.next_attempt_at,
+        "attempted_at": last.map(|a| time::rfc3339(a.attempted_at)),
+        "next_attempt_at": d.next_attempt_at.map(time::rfc3339),
     })
 }
 
@@ -118,7 +119,7 @@ pub fn delivery_detail(d: &Delivery) -> Value {
     v["content_type"] = json!(d.content_type());
     v["attempts"] = json!(d.attempts);
     v["attempt_count"] = json!(d.total_attempts());
-    v["created_at"] = json!(d.created_at);
+    v["created_at"] = json!(time::rfc3339(d.created_at));
     v
 }
 
@@ -126,12 +127,12 @@ pub fn recover_job(job: &RecoverJob) -> Value {
     let mut v = json!({
         "recover_id": job.recover_id,
         "webhook_id": job.webhook_id,
-        "since": job.since,
+        "since": time::rfc3339(job.since),
         "status": job.status,
         "total": job.total.max(job.attempted),
         "attempted": job.attempted,
-        "created_at": job.created_at,
-        "updated_at": job.updated_at,
+        "created_at": time::rfc3339(job.created_at),
+        "updated_at": time::rfc3339(job.updated_at),
     });
     // Counted up to the cap only (the job still walks them all): said the way pages say it.
     if job.total_is_lower_bound && job.status != crate::domain::recover::JobStatus::Done {
@@ -146,8 +147,8 @@ pub fn app_password(p: &AppPassword) -> Value {
         "id": p.id,
         "name": p.name,
         "scope": p.scope,
-        "created_at": p.created_at,
-        "last_used_at": p.last_used_at,
+        "created_at": time::rfc3339(p.created_at),
+        "last_used_at": p.last_used_at.map(time::rfc3339),
     })
 }
 
@@ -158,7 +159,7 @@ pub fn membership(m: &Membership) -> Value {
         "email": m.email,
         "origin": m.origin,
         "incoming_webhook_id": m.incoming_webhook_id,
-        "created_at": m.created_at,
+        "created_at": time::rfc3339(m.created_at),
         "grants": m.effective_grants(),
     })
 }
