@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 
 $(VENV)/.installed: requirements-dev.txt
 	python3 -m venv $(VENV)
-	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check --no-compile -r requirements-dev.txt
 	touch $@
 
 venv: $(VENV)/.installed
@@ -18,8 +18,9 @@ venv: $(VENV)/.installed
 dev: venv
 	scripts/dev.sh
 
-## Every test, self-contained (own emulator on a free port).
-test: venv
+## Every test, self-contained (own emulator on a free port). scripts/test.sh makes the venv
+## itself, beside fmt and clippy.
+test:
 	scripts/test.sh
 
 ## Benchmarks against a private emulator (figures, not assertions).

@@ -5,6 +5,12 @@ cd "$(dirname "$0")/.."
 # Each phase's heading says when it starts (seconds since make test began; bash's SECONDS), so a
 # log shows where the time goes (docs/testing.md#where-make-test-spends-its-time).
 phase() { echo "== $* [t=${SECONDS}s]"; }
+mkdir -p target/test-logs
+# The Python tools (.venv: moto, cfn-lint, sam, schemathesis) install while fmt and clippy run:
+# pip waits on the disk more than on a core.
+phase "python tools (make venv, in the background; log: target/test-logs/venv.log)"
+make --no-print-directory venv >target/test-logs/venv.log 2>&1 &
+venv_pid=$!
 phase "cargo fmt --check"
 cargo fmt --all -- --check
 phase "cargo clippy"
@@ -12,6 +18,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 
 phase "admin UI: eslint"
 scripts/ui_lint.sh
+
+phase "python tools ready"
+wait "$venv_pid" || { cat target/test-logs/venv.log >&2; echo "make venv failed" >&2; exit 1; }
 
 phase "SAM template: cfn-lint and sam validate --lint"
 scripts/template_check.sh
@@ -28,7 +37,6 @@ fi
 
 export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test
 port=$(python3 scripts/free_port.py)
-mkdir -p target/test-logs
 moto_pid=$(scripts/moto.sh "$port" target/test-logs/moto.log)
 trap 'kill $moto_pid 2>/dev/null || true' EXIT
 export AWS_ENDPOINT_URL=http://127.0.0.1:$port
