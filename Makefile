@@ -28,7 +28,7 @@ bench: venv
 	scripts/bench.sh
 
 ## Fuzzing (nightly + cargo-fuzz): every target for FUZZ_SECONDS (default 600) each, 2 at a
-## time, seeded from fuzz/corpus; 0 crashes expected. Not part of `make test`.
+## time, seeded from tests/fuzz/corpus; 0 crashes expected. Not part of `make test`.
 fuzz:
 	scripts/fuzz.sh
 
@@ -40,4 +40,4 @@ lint:
 	cargo clippy --workspace --all-targets -- -D warnings
 
 clean:
-	rm -rf target fuzz/target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules tests/lint/node_modules
+	rm -rf target tests/fuzz/target $(VENV) tests/e2e/node_modules tests/browser/node_modules tests/receivers/node_modules tests/lint/node_modules

@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # `make fuzz`: runs every cargo-fuzz target for FUZZ_SECONDS (default 600) each, JOBS (default 2)
-# at a time, from the committed seed corpus (fuzz/corpus/<target>; new inputs are kept in
-# fuzz/target/corpus/<target>, not committed). Prints runs and coverage per target; a crash
-# stops with its input under fuzz/artifacts/<target>.
+# at a time, from the committed seed corpus (tests/fuzz/corpus/<target>; new inputs are kept in
+# tests/fuzz/target/corpus/<target>, not committed). Prints runs and coverage per target; a crash
+# stops with its input under tests/fuzz/artifacts/<target>.
 set -euo pipefail
-cd "$(dirname "$0")/../fuzz"
+cd "$(dirname "$0")/../tests/fuzz"
 seconds=${FUZZ_SECONDS:-600}
 jobs=${JOBS:-2}
 command -v cargo-fuzz >/dev/null || cargo install cargo-fuzz
@@ -16,7 +16,7 @@ run() {
   mkdir -p "target/corpus/$t"
   if ! cargo +nightly fuzz run --sanitizer none "$t" "target/corpus/$t" "corpus/$t" -- \
     -max_total_time="$seconds" -print_final_stats=1 >"target/fuzz-logs/$t.log" 2>&1; then
-    echo "fuzz: $t: CRASH (input in fuzz/artifacts/$t, log in fuzz/target/fuzz-logs/$t.log)" >&2
+    echo "fuzz: $t: CRASH (input in tests/fuzz/artifacts/$t, log in tests/fuzz/target/fuzz-logs/$t.log)" >&2
     return 1
   fi
   local runs cov
@@ -26,4 +26,4 @@ run() {
 }
 status=0
 printf '%s\n' $targets | xargs -P "$jobs" -I{} bash -c "$(declare -f run); seconds=$seconds; run {}" || status=$?
-[ "$status" = 0 ] || { echo "fuzz: a target crashed: see fuzz/artifacts/ and fuzz/target/fuzz-logs/" >&2; exit 1; }
+[ "$status" = 0 ] || { echo "fuzz: a target crashed: see tests/fuzz/artifacts/ and tests/fuzz/target/fuzz-logs/" >&2; exit 1; }

@@ -14,9 +14,10 @@ holds every request ISOLATION_HOLD_SECONDS (40) before answering. Through the ad
 Prints the four times and the two ratios (beside the hung endpoint / alone), deletes both
 endpoints, and exits 1 when a ratio is above ISOLATION_MAX_RATIO (2 when the stack or a run
 fails). ISOLATION_ALLOWANCE_SECONDS (default 0) is taken off each "beside" time before its
-ratio is judged: one fast-lane budget (FAST_LANE_MS), the most a healthy endpoint's events may
-wait behind the hung endpoint's first attempt, which weighs much more in a run of a few seconds
-than in a long one. Standard library only.
+ratio is judged: what a healthy endpoint's events may wait behind the hung endpoint's first
+attempts (each batch in flight holds up to one fast-lane budget, FAST_LANE_MS, on its first
+one), which weighs much more in a run of a few seconds than in a long one. Standard library
+only.
 """
 
 import base64
@@ -259,7 +260,7 @@ def main():
     print()
     print(f"isolation: {N} events, healthy endpoint alone vs beside one that holds every request {HOLD:.0f}s")
     if ALLOWANCE:
-        print(f"  (ratio: beside less an allowance of {ALLOWANCE:g}s, one fast-lane budget, / alone)")
+        print(f"  (ratio: beside less an allowance of {ALLOWANCE:g}s for the first attempts, / alone)")
     print(f"  {'publishing':<12} {'alone':>9} {'beside hung':>12} {'ratio':>7}")
     for way, label in (("sequential", "sequential"), ("parallel", f"{PUBLISHERS} parallel")):
         print(
