@@ -618,7 +618,10 @@ fn functions_table_and_queue_agree_with_the_code() {
     let send: i64 = envs["dispatch"]["DELIVERY_TIMEOUT_SECONDS"]
         .parse()
         .expect("number");
-    assert!(send >= 30, "SPEC 6.3: a delivery may take 30 s");
+    assert!(
+        send >= 30,
+        "a delivery may take 30 s (docs/reference/outgoing.md)"
+    );
     assert!(
         timeout >= 2 * send + 30,
         "dispatch timeout {timeout} vs {send} s sends"
@@ -852,8 +855,9 @@ fn leading_keys(t: &Template, role: &str) -> BTreeSet<String> {
     keys
 }
 
-/// SPEC §7.1: each function's role reaches only the partitions its code builds, and the lists
-/// are the library's (`store::keys::PARTITIONS`), so the template and the code cannot drift.
+/// Least privilege (docs/operations.md#iam): each function's role reaches only the partitions
+/// its code builds, and the lists are the library's (`store::keys::PARTITIONS`), so the template
+/// and the code cannot drift.
 #[test]
 fn each_role_reaches_only_the_partitions_its_function_builds() {
     use switchboard::store::keys;

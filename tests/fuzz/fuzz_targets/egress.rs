@@ -1,5 +1,6 @@
-//! The address classifier (SSRF rules, SPEC §6.5) never panics on any IPv4 or IPv6 address,
-//! and every address with an embedded IPv4 is judged at least as strictly as that IPv4.
+//! The address classifier (SSRF rules, docs/reference/security.md "Outgoing egress") never
+//! panics on any IPv4 or IPv6 address, and every address with an embedded IPv4 is judged at
+//! least as strictly as that IPv4.
 #![no_main]
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
